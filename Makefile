@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`.  See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages the tests start for real.
+TEST_SYSTEM_PACKAGES := redis-server
+
+.PHONY: run test install install-dev system-deps lint migrate demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=1 $(PY) manage.py oncall_demo
+
+## make run: set up, migrate, load the demo, serve web + worker + beat (Ctrl-C stops all)
+run: demo
+	@echo "serving on http://127.0.0.1:8000/admin/  (log in as admin / admin)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DEBUG=1 $(VENV)/bin/honcho -f Procfile.dev start
+
+system-deps:
+	scripts/ensure-system-packages $(TEST_SYSTEM_PACKAGES)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+## make test: install what the tests need, lint, run the whole suite
+test: install-dev system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+"""The Celery application.
+
+Configuration comes from Django settings (``CELERY_*``).  The beat schedule is
+defined here, in code: each periodic task is a short sweep that decides from the
+database what is due, so a lost or duplicated beat tick changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery import Celery
+from django.db import transaction
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
+
+logger = logging.getLogger(__name__)
+
+app = Celery("oncall")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "beat-heartbeat": {"task": "oncall.tasks.beat_heartbeat", "schedule": 30.0},
+}
+app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Publish ``task`` once the current transaction commits, never raising.
+
+    If the broker is unreachable the error is logged and swallowed: whatever the task
+    would have processed is already in the database, and a periodic sweep enqueues it
+    again.  Raising here would turn a stored, accepted request into a 500.
+    """
+
+    def publish() -> None:
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except Exception:  # broker down: the sweep will catch up
+            logger.warning("could not enqueue %s; the sweep will retry", task.name)
+
+    transaction.on_commit(publish)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from scheduling.models import Member, Team
+
+
+@pytest.fixture(autouse=True)
+def debug_on(settings):
+    # pytest-django runs tests with DEBUG off; the demo only runs with it on.
+    settings.DEBUG = True
+
+
+@pytest.mark.django_db
+def test_demo_loads_the_payments_team_and_its_six_people():
+    call_command("oncall_demo")
+    team = Team.objects.get(slug="payments")
+    assert team.time_zone == "Africa/Nairobi"
+    assert sorted(m.username for m in team.members.all()) == [
+        "alice",
+        "bob",
+        "charlie",
+        "david",
+        "eve",
+        "frank",
+    ]
+    for member in Member.objects.all():
+        member.full_clean()  # phones are valid E.164
+
+
+@pytest.mark.django_db
+def test_demo_is_idempotent():
+    call_command("oncall_demo")
+    counts = (
+        Team.objects.count(),
+        Member.objects.count(),
+        get_user_model().objects.count(),
+    )
+    call_command("oncall_demo")
+    assert (
+        Team.objects.count(),
+        Member.objects.count(),
+        get_user_model().objects.count(),
+    ) == counts
+
+
+@pytest.mark.django_db
+def test_demo_admin_can_log_in_to_the_admin(client):
+    call_command("oncall_demo")
+    assert client.get("/admin/login/").status_code == 200
+    assert client.login(username="admin", password="admin")
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert b"Teams" in response.content
+
+
+@pytest.mark.django_db
+def test_demo_refuses_to_run_without_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("oncall_demo")
