@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
-TEST_SYSTEM_PACKAGES := redis-server
+TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager
 
 .PHONY: run test install install-dev system-deps lint migrate demo bench clean
 

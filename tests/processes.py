@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -153,5 +154,182 @@ class CeleryWorker:
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc, timeout=20)
+            self.proc = None
+            self._log.close()
+
+
+def _postgres_bindir() -> Path:
+    """Debian keeps the server binaries out of PATH, under /usr/lib/postgresql/N/bin."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    if candidates:
+        return candidates[0].parent
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    raise RuntimeError(
+        "PostgreSQL is not installed; `make test` installs it "
+        "(scripts/ensure-system-packages postgresql)"
+    )
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free loopback port.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to the
+    ``postgres`` system user that Debian's package creates.
+    """
+
+    def __init__(self) -> None:
+        self.bindir = _postgres_bindir()
+        # Its own directory under /tmp: pytest's tmp_path lives under a root-only
+        # directory that the postgres user cannot enter.
+        self.workdir = Path(tempfile.mkdtemp(prefix="oncall-pg-"))
+        self.datadir = self.workdir / "data"
+        self.port = free_port()
+        self.user = "oncall"
+        self.password = "oncall"  # noqa: S105 - throwaway test cluster on loopback
+
+    def _run_as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def url(self, database: str = "oncall") -> str:
+        return (
+            f"postgres://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+        )
+
+    def start(self) -> None:
+        prefix = self._run_as_owner()
+        if prefix:
+            shutil.chown(self.workdir, "postgres")
+        if not self.datadir.exists():
+            pwfile = self.workdir / "pw"
+            pwfile.write_text(self.password)
+            if prefix:
+                shutil.chown(pwfile, "postgres")
+            subprocess.run(
+                [
+                    *prefix, str(self.bindir / "initdb"), "-D", str(self.datadir),
+                    "-U", self.user, f"--pwfile={pwfile}", "--auth=scram-sha-256",
+                    "-E", "UTF8", "--locale=C", "--no-sync",
+                ],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        self._ctl(
+            "start", "-w", "-t", "30", "-l", str(self.workdir / "postgres.log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-c synchronous_commit=off -c full_page_writes=off "
+            f"-c unix_socket_directories='{self.workdir}' -c max_connections=200",
+        )
+        self._psql_create_db("oncall")
+
+    def _psql_create_db(self, name: str) -> None:
+        env = dict(os.environ, PGPASSWORD=self.password)
+        exists = subprocess.run(
+            [
+                str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                "-U", self.user, "-d", "postgres", "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            ],
+            env=env, capture_output=True, text=True, check=True,
+        )
+        if exists.stdout.strip() != "1":
+            subprocess.run(
+                [
+                    str(self.bindir / "createdb"), "-h", "127.0.0.1",
+                    "-p", str(self.port), "-U", self.user, name,
+                ],
+                env=env, check=True,
+            )
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self._run_as_owner(), str(self.bindir / "pg_ctl"), "-D",
+             str(self.datadir), *args],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; ``mode="immediate"`` is a crash-like stop."""
+        if (self.datadir / "postmaster.pid").exists():
+            self._ctl("stop", "-w", "-m", mode)
+
+    def destroy(self) -> None:
+        self.stop(mode="immediate")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class AlertmanagerServer:
+    """A real Prometheus Alertmanager (Debian package) with a given config.
+
+    ``config`` is the alertmanager.yml text. Alerts are posted to its API v2 with
+    :meth:`post_alerts`, exactly as Prometheus would.
+    """
+
+    def __init__(self, workdir: Path, config: str) -> None:
+        binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        if binary is None:
+            raise RuntimeError(
+                "prometheus-alertmanager is not installed; `make test` installs it"
+            )
+        self.binary = binary
+        self.workdir = workdir
+        self.config = config
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import urllib.request
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config_file = self.workdir / "alertmanager.yml"
+        config_file.write_text(self.config)
+        self._log = open(self.workdir / "alertmanager.log", "ab")  # closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={config_file}",
+                f"--storage.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.external-url={self.url}",
+                "--cluster.listen-address=",
+                "--log.level=debug",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "alertmanager to be ready")
+
+    def post_alerts(self, alerts: list[dict]) -> None:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/alerts",
+            data=json.dumps(alerts).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200, response.status
+
+    def log(self) -> str:
+        return (self.workdir / "alertmanager.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
             self.proc = None
             self._log.close()
