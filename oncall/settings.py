@@ -220,6 +220,19 @@ PAGING_TRANSPORT = env_str("PAGING_TRANSPORT", "console")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+# Where the Twilio SDK sends its requests; tests point it at a local fake.
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10)
+TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True)
+if PAGING_TRANSPORT not in ("console", "twilio"):
+    raise ImproperlyConfigured(
+        f"PAGING_TRANSPORT={PAGING_TRANSPORT!r}: use 'console' or 'twilio'"
+    )
+if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:
+    raise ImproperlyConfigured(
+        "TWILIO_VALIDATE_SIGNATURES=0 is only allowed with DEBUG on: without it "
+        "anyone could acknowledge incidents by posting to /twilio/sms/"
+    )
 
 # --- Logging ------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

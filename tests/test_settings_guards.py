@@ -115,3 +115,18 @@ def test_it_refuses_an_unknown_log_format():
     result = start_django(LOG_FORMAT="xml")
     assert result.returncode != 0
     assert "LOG_FORMAT" in result.stderr
+
+
+def test_it_refuses_to_skip_twilio_signatures_in_production():
+    result = start_django(
+        DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="a.example",
+        TWILIO_VALIDATE_SIGNATURES="0",
+    )
+    assert result.returncode != 0
+    assert "TWILIO_VALIDATE_SIGNATURES=0 is only allowed with DEBUG on" in result.stderr
+
+
+def test_it_refuses_an_unknown_paging_transport():
+    result = start_django(PAGING_TRANSPORT="carrier-pigeon")
+    assert result.returncode != 0
+    assert "PAGING_TRANSPORT='carrier-pigeon'" in result.stderr

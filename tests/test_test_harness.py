@@ -99,13 +99,6 @@ class FakeTwilioHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-@pytest.fixture
-def fake_twilio():
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
-
-
 def sdk_client(fake: FakeTwilio) -> Client:
     return Client(ACCOUNT_SID, AUTH_TOKEN, http_client=FakeTwilioHttpClient(fake.url))
 
