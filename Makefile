@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
-TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager
+TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium chromium-driver
 
-.PHONY: run test install install-dev system-deps lint migrate demo bench clean
+.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+## make test-fast: the suite without the end-to-end scenarios (tests/e2e)
+test-fast: install-dev system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -m "not e2e"
+
+## make e2e: only the end-to-end scenarios against the whole stack
+e2e: install-dev system-deps
+	$(VENV)/bin/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,234 @@
+"""The whole service, run as users run it, on 127.0.0.1, for end-to-end tests.
+
+PostgreSQL (a throwaway cluster), Redis, ``manage.py migrate``, gunicorn, a Celery
+worker, Celery beat, and a fake Twilio the Twilio transport is pointed at.  Every
+process is started with the production settings (``DEBUG=0``) and torn down by
+:meth:`Stack.stop`, which the fixtures call even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.processes import (
+    REPO,
+    CeleryWorker,
+    PostgresServer,
+    RedisServer,
+    free_port,
+    stop,
+    wait_until,
+)
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: bytes
+    elapsed: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> HttpResult:
+    request = urllib.request.Request(
+        url, data=body, method=method, headers=headers or {}
+    )
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return HttpResult(
+                response.status,
+                response.read(),
+                time.perf_counter() - started,
+                dict(response.headers),
+            )
+    except urllib.error.HTTPError as error:
+        return HttpResult(
+            error.code, error.read(), time.perf_counter() - started, dict(error.headers)
+        )
+
+
+class Stack:
+    def __init__(self, workdir: Path, *, extra_env: dict[str, str] | None = None):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.postgres = PostgresServer()
+        self.redis = RedisServer(workdir / "redis")
+        self.twilio = FakeTwilio()
+        self.web_port = free_port()
+        self.extra_env = extra_env or {}
+        self.web: subprocess.Popen | None = None
+        self.beat: subprocess.Popen | None = None
+        self.workers: list[CeleryWorker] = []
+        self._logs: list = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for name in list(env):
+            if name.startswith(("CELERY_", "TWILIO_", "ONCALL_")):
+                del env[name]
+        env.update(
+            DJANGO_SETTINGS_MODULE="oncall.settings",
+            PYTHONPATH=str(REPO),
+            DEBUG="0",
+            SECRET_KEY="e2e-" + "k" * 50,
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            PUBLIC_BASE_URL=self.url,
+            DATABASE_URL=self.postgres.url(),
+            CELERY_BROKER_URL=f"{self.redis.url}/0",
+            ONCALL_DATA_DIR=str(self.workdir / "data"),
+            STATIC_ROOT=str(self.workdir / "static"),
+            PAGING_TRANSPORT="twilio",
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_FROM_NUMBER=FROM_NUMBER,
+            TWILIO_API_BASE_URL=self.twilio.url,
+            TWILIO_TIMEOUT_SECONDS="3",
+            LOG_FORMAT="text",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
+        )
+
+    def _log(self, name: str):
+        handle = open(self.workdir / f"{name}.log", "ab")  # closed in stop()
+        self._logs.append(handle)
+        return handle
+
+    # --- lifecycle -------------------------------------------------------------
+    def start(self, *, workers: int = 1, beat: bool = True) -> Stack:
+        self.postgres.start()
+        self.redis.start()
+        self.twilio.start()
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
+        self.start_web()
+        for _ in range(workers):
+            self.start_worker()
+        if beat:
+            self.start_beat()
+        return self
+
+    def start_web(self) -> None:
+        self.web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:oncall.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--workers",
+                "2",
+                "oncall.wsgi:application",
+            ],
+            cwd=REPO,
+            env=self.env(),
+            stdout=self._log("web"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(
+            lambda: (
+                self.get("/healthz", timeout=1).status == 200
+                if self._web_listening()
+                else False
+            ),
+            60,
+            "gunicorn to answer /healthz",
+        )
+
+    def _web_listening(self) -> bool:
+        from tests.processes import port_open
+
+        return port_open(self.web_port)
+
+    def start_worker(self, *, pool: str = "prefork") -> CeleryWorker:
+        worker = CeleryWorker(
+            self.env(), self.workdir / f"worker{len(self.workers)}.log", pool=pool
+        )
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    def start_beat(self) -> None:
+        self.beat = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "oncall",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={self.workdir / 'celerybeat-schedule'}",
+            ],
+            cwd=REPO,
+            env=self.env(),
+            stdout=self._log("beat"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for proc in (self.beat, self.web):
+            if proc is not None:
+                stop(proc)
+        self.twilio.stop()
+        self.redis.stop()
+        self.postgres.destroy()
+        for handle in self._logs:
+            handle.close()
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted(self.workdir.glob("*.log")):
+            parts.append(
+                f"===== {path.name}\n{path.read_text(errors='replace')[-6000:]}"
+            )
+        return "\n".join(parts)
+
+    # --- HTTP ------------------------------------------------------------------
+    def get(self, path: str, **kwargs) -> HttpResult:
+        return http("GET", self.url + path, **kwargs)
+
+    def post(self, path: str, body: bytes, **kwargs) -> HttpResult:
+        return http("POST", self.url + path, body=body, **kwargs)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    wait_until(predicate, timeout, what, interval=0.2)
