@@ -79,10 +79,18 @@ class _Failure:
 
 class FakeTwilio:
     def __init__(
-        self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN
+        self,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        *,
+        auto_deliver: bool = False,
     ) -> None:
+        """``auto_deliver``: like Twilio, follow each accepted SMS with ``sent`` and
+        ``delivered`` status callbacks (when it was sent with a StatusCallback)."""
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.auto_deliver = auto_deliver
+        self.callback_results: list[tuple[str, str, int]] = []
         self.port = free_port()
         self.requests: list[Recorded] = []
         self.rejected: list[tuple[int, str, dict[str, str]]] = []
@@ -128,14 +136,16 @@ class FakeTwilio:
     def messages(self, to: str | None = None) -> list[Recorded]:
         with self._lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if r.kind == "message" and (to is None or r.to == to)
             ]
 
     def calls(self, to: str | None = None) -> list[Recorded]:
         with self._lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if r.kind == "call" and (to is None or r.to == to)
             ]
 
@@ -188,6 +198,16 @@ class FakeTwilio:
             params["ErrorCode"] = str(error_code)
         assert recorded.status_callback, "the message was sent without StatusCallback"
         return self.post_signed(recorded.status_callback, params)
+
+    def _deliver(self, recorded: Recorded) -> None:
+        for status in ("sent", "delivered"):
+            time.sleep(0.05)
+            try:
+                code, _ = self.send_message_status(recorded, status)
+            except OSError:
+                code = 0  # the service is down: Twilio would give up too
+            with self._lock:
+                self.callback_results.append((recorded.sid, status, code))
 
     def send_call_status(
         self, recorded: Recorded, status: str, *, answered_by: str | None = None
@@ -276,14 +296,18 @@ class FakeTwilio:
                 form = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
                 prefix = f"/2010-04-01/Accounts/{fake.account_sid}/"
                 path = self.path.split("?", 1)[0]
-                if not path.startswith(prefix) or path[len(prefix):] not in (
-                    "Messages.json", "Calls.json",
+                if not path.startswith(prefix) or path[len(prefix) :] not in (
+                    "Messages.json",
+                    "Calls.json",
                 ):
                     fake.rejected.append((404, path, form))
                     return self._error(404)
-                expected = "Basic " + base64.b64encode(
-                    f"{fake.account_sid}:{fake.auth_token}".encode()
-                ).decode()
+                expected = (
+                    "Basic "
+                    + base64.b64encode(
+                        f"{fake.account_sid}:{fake.auth_token}".encode()
+                    ).decode()
+                )
                 if self.headers.get("Authorization") != expected:
                     fake.rejected.append((401, path, form))
                     return self._error(401)
@@ -311,6 +335,10 @@ class FakeTwilio:
                 recorded = Recorded(kind, sid, form, form.get("StatusCallback"))
                 with fake._lock:
                     fake.requests.append(recorded)
+                if kind == "message" and fake.auto_deliver and recorded.status_callback:
+                    threading.Thread(
+                        target=fake._deliver, args=(recorded,), daemon=True
+                    ).start()
                 now = format_datetime(datetime.now(UTC), usegmt=True)
                 resource = {
                     "sid": sid,
@@ -327,18 +355,33 @@ class FakeTwilio:
                 }
                 if kind == "message":
                     resource.update(
-                        body=form["Body"], num_segments="1", num_media="0",
-                        error_code=None, error_message=None, price=None,
-                        price_unit="USD", messaging_service_sid=None,
-                        date_sent=None, subresource_uris={},
+                        body=form["Body"],
+                        num_segments="1",
+                        num_media="0",
+                        error_code=None,
+                        error_message=None,
+                        price=None,
+                        price_unit="USD",
+                        messaging_service_sid=None,
+                        date_sent=None,
+                        subresource_uris={},
                     )
                 else:
                     resource.update(
-                        parent_call_sid=None, phone_number_sid=None,
-                        start_time=None, end_time=None, duration=None,
-                        price=None, price_unit="USD", answered_by=None,
-                        caller_name=None, forwarded_from=None, group_sid=None,
-                        queue_time="0", trunk_sid=None, subresource_uris={},
+                        parent_call_sid=None,
+                        phone_number_sid=None,
+                        start_time=None,
+                        end_time=None,
+                        duration=None,
+                        price=None,
+                        price_unit="USD",
+                        answered_by=None,
+                        caller_name=None,
+                        forwarded_from=None,
+                        group_sid=None,
+                        queue_time="0",
+                        trunk_sid=None,
+                        subresource_uris={},
                     )
                 return self._answer(201, resource)
 

@@ -76,8 +76,12 @@ receivers:
     am.start()
     try:
         am.post_alerts(
-            [{"labels": {"alertname": "HighErrorRate", "service": "payments"},
-              "annotations": {"summary": "errors"}}]
+            [
+                {
+                    "labels": {"alertname": "HighErrorRate", "service": "payments"},
+                    "annotations": {"summary": "errors"},
+                }
+            ]
         )
         wait_until(lambda: Capture.received, 15, "a webhook from alertmanager")
         headers, body = Capture.received[0]
@@ -106,7 +110,9 @@ def sdk_client(fake: FakeTwilio) -> Client:
 def test_fake_twilio_answers_the_sdk_like_twilio(fake_twilio):
     client = sdk_client(fake_twilio)
     message = client.messages.create(
-        to="+254700000001", from_=FROM_NUMBER, body="oncall #1 test",
+        to="+254700000001",
+        from_=FROM_NUMBER,
+        body="oncall #1 test",
         status_callback="http://127.0.0.1:1/twilio/status/",
     )
     assert message.sid.startswith("SM") and len(message.sid) == 34
@@ -154,3 +160,46 @@ def test_fake_twilio_signs_callbacks_the_way_the_sdk_validates(fake_twilio):
     signature = fake_twilio.sign(url, params)
     assert RequestValidator(AUTH_TOKEN).validate(url, params, signature)
     assert not RequestValidator("other").validate(url, params, signature)
+
+
+def test_fake_twilio_can_report_delivery_like_twilio():
+    received: list[dict] = []
+
+    class StatusReceiver(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            return
+
+        def do_POST(self):  # noqa: N802
+            import urllib.parse
+
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            form = dict(urllib.parse.parse_qsl(body))
+            url = f"http://127.0.0.1:{port}{self.path}"
+            valid = RequestValidator(AUTH_TOKEN).validate(
+                url, form, self.headers["X-Twilio-Signature"]
+            )
+            received.append(dict(form, valid=valid))
+            self.send_response(204)
+            self.end_headers()
+
+    port = free_port()
+    receiver = ThreadingHTTPServer(("127.0.0.1", port), StatusReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    fake = FakeTwilio(auto_deliver=True).start()
+    try:
+        message = sdk_client(fake).messages.create(
+            to="+254700000001",
+            from_=FROM_NUMBER,
+            body="x",
+            status_callback=f"http://127.0.0.1:{port}/twilio/status/",
+        )
+        wait_until(lambda: len(received) == 2, 5, "two status callbacks")
+        assert [
+            (r["MessageSid"], r["MessageStatus"], r["valid"]) for r in received
+        ] == [
+            (message.sid, "sent", True),
+            (message.sid, "delivered", True),
+        ]
+    finally:
+        fake.stop()
+        receiver.shutdown()
