@@ -1,5 +1,36 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from alerts import api, views
+
+urlpatterns = [
+    path(
+        "alertmanager/",
+        views.alertmanager_webhook,
+        name="alertmanager-webhook",
+    ),
+    path(
+        "alertmanager/<str:token>/",
+        views.alertmanager_webhook,
+        name="alertmanager-webhook-token",
+    ),
+    path("incidents/", api.IncidentList.as_view(), name="incident-list"),
+    path("incidents/<int:pk>/", api.IncidentDetail.as_view(), name="incident-detail"),
+    path(
+        "incidents/<int:pk>/alerts/",
+        api.IncidentAlerts.as_view(),
+        name="incident-alerts",
+    ),
+    path(
+        "incidents/<int:pk>/timeline/",
+        api.IncidentTimeline.as_view(),
+        name="incident-timeline",
+    ),
+    path("incidents/<int:pk>/ack/", api.IncidentAck.as_view(), name="incident-ack"),
+    path(
+        "incidents/<int:pk>/resolve/",
+        api.IncidentResolve.as_view(),
+        name="incident-resolve",
+    ),
+]

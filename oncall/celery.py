@@ -24,6 +24,25 @@ app.autodiscover_tasks()
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "oncall.tasks.beat_heartbeat", "schedule": 30.0},
+    # Webhooks stored while the broker was down (or whose worker died) get processed.
+    "alerts-sweep-deliveries": {
+        "task": "alerts.tasks.sweep_deliveries",
+        "schedule": 30.0,
+    },
+    # Dead man's switch: a missing Alertmanager heartbeat opens an incident.
+    "alerts-check-heartbeats": {
+        "task": "alerts.tasks.check_heartbeats",
+        "schedule": 60.0,
+    },
+    # Incidents opened in maintenance start escalating when the window ends.
+    "alerts-sweep-maintenance": {
+        "task": "alerts.tasks.sweep_maintenance",
+        "schedule": 30.0,
+    },
+    "alerts-prune-deliveries": {
+        "task": "alerts.tasks.prune_deliveries",
+        "schedule": 3600.0,
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

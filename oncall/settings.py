@@ -215,6 +215,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # (the docker-compose healthcheck reads it).
 CELERY_BEAT_SYNC_EVERY = 1
 
+# --- Alert intake -------------------------------------------------------------
+# Alertmanager's webhooks are a few kB; max_alerts: 0 on a huge group can reach
+# hundreds of kB.  Bigger bodies are refused with 413 before they are read.
+ALERTMANAGER_MAX_BODY_BYTES = env_int("ALERTMANAGER_MAX_BODY_BYTES", 1024 * 1024)
+# Processed webhook deliveries are kept this long (the admin shows them), then pruned.
+ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
+    "ALERTMANAGER_DELIVERY_RETENTION_DAYS", 14
+)
+
 # --- Paging (Twilio) ----------------------------------------------------------
 PAGING_TRANSPORT = env_str("PAGING_TRANSPORT", "console")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")

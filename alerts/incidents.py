@@ -1,0 +1,290 @@
+"""Every incident state change goes through one function here.
+
+Each writes its timeline entry in the same transaction, and calls one named hook
+(``on_incident_opened``, ``on_incident_acknowledged``, ``on_incident_resolved``,
+``on_incident_maintenance_ended``).  The hooks run inside the caller's transaction, so
+whatever attaches to them (the escalation engine) commits or rolls back with the state
+change; side effects that leave the database must go through ``enqueue_on_commit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import (
+    OPEN_STATUSES,
+    Incident,
+    Integration,
+    TimelineEntry,
+    hash_group_key,
+)
+from scheduling.models import Member
+
+
+class IncidentStateError(ValueError):
+    """The change does not apply to the incident in its current state."""
+
+
+@dataclass(frozen=True)
+class IncidentSpec:
+    """What is known about a group when its incident opens."""
+
+    group_key: str
+    title: str
+    team_id: int
+    route_id: int | None
+    routing: str
+    urgency: str
+    group_labels: dict[str, str]
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+    external_url: str = ""
+    truncated_alerts: int = 0
+    source: str = Incident.Source.ALERTMANAGER
+
+
+def timeline_add(
+    *,
+    incident: Incident,
+    kind: str,
+    text: str,
+    at: datetime | None = None,
+    actor: Member | None = None,
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident, kind=kind, text=text, at=at or timezone.now(), actor=actor
+    )
+
+
+# --- hooks: the points other parts of the system attach to -----------------------
+
+
+def on_incident_opened(incident: Incident) -> None:
+    """An incident was opened (or reopened).  Escalation starts here unless
+    ``incident.in_maintenance``; for now nothing else happens."""
+
+
+def on_incident_acknowledged(incident: Incident) -> None:
+    """Somebody took the incident: escalation stops here."""
+
+
+def on_incident_resolved(incident: Incident) -> None:
+    """The incident is over: escalation stops here."""
+
+
+def on_incident_maintenance_ended(incident: Incident) -> None:
+    """An incident opened during maintenance is still open after the window ended:
+    escalation starts here, as if it had just opened."""
+
+
+# --- state changes ------------------------------------------------------------
+
+
+def incident_open(
+    *,
+    integration: Integration,
+    spec: IncidentSpec,
+    in_maintenance: bool = False,
+    maintenance_note: str = "",
+    opened_text: str = "",
+    at: datetime | None = None,
+) -> Incident:
+    """Open an incident for a group.
+
+    Must run inside a transaction.  Raises ``IntegrityError`` if the group already has
+    an open incident (another worker won the race): the caller retries and attaches
+    to that one instead.
+    """
+    at = at or timezone.now()
+    incident = Incident.objects.create(
+        integration=integration,
+        source=spec.source,
+        group_key=spec.group_key,
+        group_key_hash=hash_group_key(spec.group_key),
+        title=spec.title[:500],
+        team_id=spec.team_id,
+        route_id=spec.route_id,
+        routing=spec.routing,
+        urgency=spec.urgency,
+        group_labels=spec.group_labels,
+        common_labels=spec.common_labels,
+        common_annotations=spec.common_annotations,
+        external_url=spec.external_url,
+        truncated_alerts=spec.truncated_alerts,
+        in_maintenance=in_maintenance,
+        opened_at=at,
+        last_notified_at=at,
+        notifications=1 if spec.source == Incident.Source.ALERTMANAGER else 0,
+    )
+    entries = [
+        TimelineEntry(
+            incident=incident,
+            at=at,
+            kind=TimelineEntry.Kind.OPENED,
+            text=opened_text or f"opened: {incident.title}",
+        ),
+        TimelineEntry(
+            incident=incident, at=at, kind=TimelineEntry.Kind.ROUTED, text=spec.routing
+        ),
+    ]
+    if in_maintenance:
+        entries.append(
+            TimelineEntry(
+                incident=incident,
+                at=at,
+                kind=TimelineEntry.Kind.MAINTENANCE,
+                text=maintenance_note
+                or "opened during a maintenance window: not escalated",
+            )
+        )
+    if spec.truncated_alerts:
+        entries.append(_truncation_entry(incident, spec.truncated_alerts, at))
+    TimelineEntry.objects.bulk_create(entries)
+    on_incident_opened(incident)
+    return incident
+
+
+def _truncation_entry(
+    incident: Incident, truncated: int, at: datetime
+) -> TimelineEntry:
+    return TimelineEntry(
+        incident=incident,
+        at=at,
+        kind=TimelineEntry.Kind.TRUNCATED,
+        text=f"Alertmanager left {truncated} alert(s) out of its notification "
+        "(max_alerts): the group is larger than what is shown",
+    )
+
+
+def incident_record_truncation(
+    *, incident: Incident, truncated: int, at: datetime | None = None
+) -> bool:
+    """Remember how many alerts the last notification left out; True if changed."""
+    if incident.truncated_alerts == truncated:
+        return False
+    at = at or timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(truncated_alerts=truncated)
+    incident.truncated_alerts = truncated
+    if truncated:
+        _truncation_entry(incident, truncated, at).save()
+    else:
+        timeline_add(
+            incident=incident,
+            kind=TimelineEntry.Kind.TRUNCATED,
+            text="Alertmanager's notification held the whole group again",
+            at=at,
+        )
+    return True
+
+
+def incident_reopen(
+    *, incident: Incident, reason: str, at: datetime | None = None
+) -> Incident:
+    """A resolved incident's group fired again inside the integration's reopen
+    window.  Raises ``IntegrityError`` if another incident of the group is open."""
+    at = at or timezone.now()
+    if incident.is_open:
+        raise IncidentStateError(f"incident #{incident.pk} is already open")
+    incident.status = Incident.Status.TRIGGERED
+    incident.resolved_at = None
+    incident.resolved_by = None
+    incident.resolved_how = ""
+    incident.acknowledged_at = None
+    incident.acknowledged_by = None
+    incident.save(
+        update_fields=[
+            "status",
+            "resolved_at",
+            "resolved_by",
+            "resolved_how",
+            "acknowledged_at",
+            "acknowledged_by",
+        ]
+    )
+    timeline_add(
+        incident=incident, kind=TimelineEntry.Kind.REOPENED, text=reason, at=at
+    )
+    on_incident_opened(incident)
+    return incident
+
+
+@transaction.atomic
+def incident_acknowledge(
+    *, incident: Incident, by: Member | None, via: str = "", at: datetime | None = None
+) -> Incident:
+    """Somebody owns it now; acknowledging twice is a no-op, not an error."""
+    at = at or timezone.now()
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.status == Incident.Status.RESOLVED:
+        raise IncidentStateError(f"incident #{incident.pk} is already resolved")
+    if incident.status == Incident.Status.ACKNOWLEDGED:
+        return incident
+    incident.status = Incident.Status.ACKNOWLEDGED
+    incident.acknowledged_at = at
+    incident.acknowledged_by = by
+    incident.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+    who = by.display_name if by else "someone"
+    timeline_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.ACKNOWLEDGED,
+        text=f"acknowledged by {who}" + (f" via {via}" if via else ""),
+        at=at,
+        actor=by,
+    )
+    on_incident_acknowledged(incident)
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(
+    *,
+    incident: Incident,
+    by: Member | None = None,
+    how: str = "manual",
+    text: str = "",
+    at: datetime | None = None,
+) -> Incident:
+    """Close the incident.  ``how``: ``alerts`` (every alert resolved), ``manual``
+    (a person, through the API, admin or SMS), ``heartbeat`` (the switch saw its
+    heartbeat again).  Resolving twice is a no-op."""
+    at = at or timezone.now()
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.status == Incident.Status.RESOLVED:
+        return incident
+    incident.status = Incident.Status.RESOLVED
+    incident.resolved_at = at
+    incident.resolved_by = by
+    incident.resolved_how = how
+    incident.save(
+        update_fields=["status", "resolved_at", "resolved_by", "resolved_how"]
+    )
+    if not text:
+        text = f"resolved by {by.display_name}" if by else f"resolved ({how})"
+    timeline_add(
+        incident=incident, kind=TimelineEntry.Kind.RESOLVED, text=text, at=at, actor=by
+    )
+    on_incident_resolved(incident)
+    return incident
+
+
+def incident_end_maintenance(*, incident: Incident, at: datetime | None = None) -> None:
+    """The maintenance window covering an open incident has ended."""
+    at = at or timezone.now()
+    updated = Incident.objects.filter(
+        pk=incident.pk, in_maintenance=True, status__in=OPEN_STATUSES
+    ).update(in_maintenance=False)
+    if updated != 1:  # another sweep got it, or it closed meanwhile
+        return
+    incident.in_maintenance = False
+    timeline_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.MAINTENANCE,
+        text="maintenance window ended while the incident is still open: "
+        "escalation starts",
+        at=at,
+    )
+    on_incident_maintenance_ended(incident)

@@ -1,0 +1,107 @@
+"""Integrations: create, rotate the secret, find by secret, show the config to paste."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from alerts.models import Integration, Route, hash_token
+from scheduling.models import Team
+
+
+@dataclass(frozen=True)
+class IntegrationSecret:
+    """A freshly made token: shown once, never stored in clear."""
+
+    integration: Integration
+    token: str
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # 256 bits
+
+
+@transaction.atomic
+def integration_create(
+    *, team: Team, name: str, token: str | None = None, enabled: bool = True
+) -> IntegrationSecret:
+    """Create an integration with its catch-all route to ``team``."""
+    token = token or new_token()
+    integration = Integration.objects.create(
+        team=team,
+        name=name,
+        token_hash=hash_token(token),
+        token_hint=token[:6],
+        enabled=enabled,
+    )
+    Route.objects.create(
+        integration=integration, position=1000, name="catch-all", team=team
+    )
+    return IntegrationSecret(integration=integration, token=token)
+
+
+def integration_set_token(*, integration: Integration, token: str | None = None) -> str:
+    """Replace the secret (a leaked token, or the demo's fixed one); the old one stops
+    working at once."""
+    token = token or new_token()
+    integration.token_hash = hash_token(token)
+    integration.token_hint = token[:6]
+    integration.save(update_fields=["token_hash", "token_hint"])
+    return token
+
+
+def integration_for_token(token: str) -> Integration | None:
+    """The enabled integration holding ``token``, or None.
+
+    The lookup is by SHA-256 of the token, so response time does not depend on how
+    much of a guessed token is right; the final compare is constant-time anyway.
+    """
+    if not token or len(token) > 256:
+        return None
+    digest = hash_token(token)
+    integration = (
+        Integration.objects.filter(token_hash=digest, enabled=True)
+        .only("id", "team_id", "token_hash", "enabled")
+        .first()
+    )
+    if integration is None or not hmac.compare_digest(integration.token_hash, digest):
+        return None
+    return integration
+
+
+def token_matches(integration: Integration, token: str) -> bool:
+    return hmac.compare_digest(integration.token_hash, hash_token(token))
+
+
+def webhook_url(token: str | None = None) -> str:
+    base = settings.PUBLIC_BASE_URL
+    if token is None:
+        return f"{base}/api/v1/alertmanager/"
+    return f"{base}/api/v1/alertmanager/{token}/"
+
+
+def alertmanager_snippets(token: str) -> dict[str, str]:
+    """The ``webhook_configs`` to paste into alertmanager.yml, one per auth style."""
+    common = "    send_resolved: true\n    max_alerts: 0\n"
+    return {
+        "path": (
+            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"  - url: '{webhook_url(token)}'\n{common}"
+        ),
+        "bearer": (
+            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"  - url: '{webhook_url()}'\n{common}"
+            "    http_config:\n      authorization:\n        type: Bearer\n"
+            f"        credentials: '{token}'\n"
+        ),
+        "basic": (
+            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"  - url: '{webhook_url()}'\n{common}"
+            "    http_config:\n      basic_auth:\n        username: alertmanager\n"
+            f"        password: '{token}'\n"
+        ),
+    }

@@ -1,0 +1,87 @@
+"""Reads: routes as plain rules, maintenance windows, incident lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from alerts.models import Incident, MaintenanceWindow, Route
+from alerts.routing import Matcher, RouteRule
+
+
+def route_rules(*, integration_id: int) -> list[RouteRule]:
+    """The integration's routes in order, with their matchers: two queries."""
+    routes = Route.objects.filter(integration_id=integration_id).prefetch_related(
+        "matchers"
+    )
+    return [
+        RouteRule(
+            id=route.pk,
+            number=number,
+            name=route.name,
+            team_id=route.team_id,
+            urgency=route.urgency,
+            matchers=tuple(
+                Matcher(m.label, m.op, m.value) for m in route.matchers.all()
+            ),
+        )
+        for number, route in enumerate(routes, start=1)
+    ]
+
+
+def maintenance_active(
+    *, integration_id: int, team_id: int, at: datetime
+) -> MaintenanceWindow | None:
+    """The window (of the integration or of the team) covering ``at``, if any."""
+    return (
+        MaintenanceWindow.objects.filter(
+            Q(integration_id=integration_id) | Q(team_id=team_id),
+            starts_at__lte=at,
+            ends_at__gt=at,
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def maintenance_upcoming(
+    *, team_id: int, start: datetime, end: datetime
+) -> QuerySet[MaintenanceWindow]:
+    """Windows of the team or of its integrations overlapping [start, end): what a
+    handoff note lists."""
+    return MaintenanceWindow.objects.filter(
+        Q(team_id=team_id) | Q(integration__team_id=team_id),
+        starts_at__lt=end,
+        ends_at__gt=start,
+    ).order_by("starts_at")
+
+
+def incident_list(
+    *,
+    team_slug: str | None = None,
+    statuses: list[str] | None = None,
+    since: datetime | None = None,
+) -> QuerySet[Incident]:
+    qs = Incident.objects.select_related(
+        "team", "integration", "acknowledged_by__user", "resolved_by__user"
+    ).annotate(
+        alerts_total=Count("incident_alerts", distinct=True),
+        alerts_firing=Count(
+            "incident_alerts",
+            filter=Q(incident_alerts__status="firing"),
+            distinct=True,
+        ),
+    )
+    if team_slug:
+        qs = qs.filter(team__slug=team_slug)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if since:
+        # Active at some point since then: opened since, resolved since, or still open.
+        qs = qs.filter(
+            Q(opened_at__gte=since)
+            | Q(resolved_at__gte=since)
+            | Q(resolved_at__isnull=True)
+        )
+    return qs.order_by("-opened_at", "-id")

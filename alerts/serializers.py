@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from alerts.models import Incident, IncidentAlert, TimelineEntry
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(source="pk", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    integration = serializers.CharField(source="integration.name", read_only=True)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", default=None, read_only=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, read_only=True
+    )
+    alerts_total = serializers.IntegerField(read_only=True, default=None)
+    alerts_firing = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "number",
+            "title",
+            "status",
+            "urgency",
+            "team",
+            "integration",
+            "source",
+            "group_key",
+            "group_labels",
+            "common_labels",
+            "common_annotations",
+            "external_url",
+            "routing",
+            "in_maintenance",
+            "truncated_alerts",
+            "alerts_total",
+            "alerts_firing",
+            "notifications",
+            "opened_at",
+            "last_notified_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "resolved_by",
+            "resolved_how",
+        ]
+        read_only_fields = fields
+
+
+class IncidentAlertSerializer(serializers.ModelSerializer):
+    fingerprint = serializers.CharField(source="alert.fingerprint")
+    name = serializers.CharField(source="alert.name")
+    labels = serializers.JSONField(source="alert.labels")
+    annotations = serializers.JSONField(source="alert.annotations")
+    current_status = serializers.CharField(source="alert.status")
+    starts_at = serializers.DateTimeField(source="alert.starts_at")
+    ends_at = serializers.DateTimeField(source="alert.ends_at")
+    generator_url = serializers.CharField(source="alert.generator_url")
+
+    class Meta:
+        model = IncidentAlert
+        fields = [
+            "fingerprint",
+            "name",
+            "status",
+            "current_status",
+            "labels",
+            "annotations",
+            "starts_at",
+            "ends_at",
+            "generator_url",
+            "added_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["at", "kind", "text", "actor"]
+        read_only_fields = fields
+
+
+class IncidentFilterSerializer(serializers.Serializer):
+    team = serializers.SlugField(required=False)
+    status = serializers.CharField(
+        required=False,
+        help_text="comma-separated: triggered, acknowledged, resolved, or open "
+        "(= triggered,acknowledged)",
+    )
+    since = serializers.DateTimeField(
+        required=False,
+        help_text="ISO 8601 (UTC if no offset); incidents active at some point "
+        "since then",
+    )
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses: list[str] = []
+        for item in (part.strip() for part in value.split(",")):
+            if item == "open":
+                statuses += ["triggered", "acknowledged"]
+            elif item in Incident.Status.values:
+                statuses.append(item)
+            elif item:
+                raise serializers.ValidationError(
+                    f"{item!r} is not a status; use triggered, acknowledged, "
+                    "resolved or open"
+                )
+        return statuses
+
+
+class IncidentActionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
