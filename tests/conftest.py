@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.processes import RedisServer
+
+# A real Celery worker (a separate process) must see the test database, which an
+# in-memory SQLite database cannot offer: give it a file unless ONCALL_TEST_DB names
+# one.  Runs at import, before pytest-django creates the test database.
+_db = settings.DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3" and not _db.get("TEST", {}).get(
+    "NAME"
+):
+    _db.setdefault("TEST", {})["NAME"] = str(
+        Path(tempfile.mkdtemp(prefix="oncall-test-db-")) / "test.sqlite3"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,345 @@
+"""Recorded Alertmanager payloads → alerts and incidents, through the endpoint.
+
+Scenario letters refer to tests/fixtures/alertmanager/README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from alerts import deliveries, incidents
+from alerts.models import Alert, Incident, IncidentAlert, TimelineEntry, WebhookDelivery
+from tests.alerts.conftest import only_incident, process_inbox
+
+pytestmark = pytest.mark.django_db
+
+B_GROUP = '{}:{alertname="HighLatency", service="checkout"}'
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[int]:
+    """Ids of incidents passed to the on_incident_opened hook (where paging starts)."""
+    calls: list[int] = []
+    original = incidents.on_incident_opened
+
+    def spy(incident):
+        calls.append(incident.pk)
+        original(incident)
+
+    monkeypatch.setattr(incidents, "on_incident_opened", spy)
+    return calls
+
+
+def statuses(incident: Incident) -> dict[str, str]:
+    return {
+        link.alert.labels["instance"]: link.status
+        for link in incident.incident_alerts.select_related("alert")
+    }
+
+
+def kinds(incident: Incident) -> list[str]:
+    return list(incident.timeline.values_list("kind", flat=True))
+
+
+@pytest.mark.parametrize("style", ["path", "bearer", "basic"])
+def test_a_firing_alert_opens_a_triggered_incident(webhook, opened, style):
+    webhook.send("a_single_firing", style=style)
+
+    incident = only_incident()
+    assert incident.status == "triggered"
+    assert incident.group_key == '{}:{alertname="HighErrorRate", service="payments"}'
+    assert incident.title == "HighErrorRate: Payments API 5xx ratio above 5% for 5m"
+    assert incident.team.slug == "payments"
+    assert incident.urgency == "high"  # severity=critical
+    assert incident.routing.startswith('matched route 1 "catch-all"')
+    assert opened == [incident.pk]
+    alert = Alert.objects.get()
+    assert alert.fingerprint == "1d31034106d44412"
+    assert alert.status == "firing"
+    assert alert.ends_at is None  # Go's zero time
+    assert alert.starts_at.isoformat() == "2026-11-24T00:44:36.868000+00:00"
+    assert "\\u0026" not in alert.generator_url and "&g0.tab=1" in alert.generator_url
+    assert kinds(incident) == ["opened", "routed"]
+    assert WebhookDelivery.objects.get().result == f"opened incident #{incident.pk}"
+
+
+def test_repeat_notifications_attach_to_the_open_incident_and_page_nobody(
+    webhook, opened
+):
+    """Scenario e: three byte-identical bodies, 6 s apart."""
+    webhook.send("e_repeat_1_initial", "e_repeat_2_repeat", "e_repeat_3_repeat")
+
+    incident = only_incident()
+    assert opened == [incident.pk]
+    assert Alert.objects.count() == 1
+    assert incident.notifications == 3
+    assert kinds(incident) == ["opened", "routed"]  # repeats are not state changes
+    results = list(
+        WebhookDelivery.objects.order_by("pk").values_list("result", flat=True)
+    )
+    assert (
+        results[1:]
+        == [f"attached to incident #{incident.pk} (repeat: nothing changed)"] * 2
+    )
+
+
+def test_the_same_group_sent_fifty_times_is_one_incident_and_one_alert_per_fp(
+    webhook, opened
+):
+    for _ in range(50):
+        webhook.send("b_group_of_three_firing")
+    incident = only_incident()
+    assert Alert.objects.count() == 3
+    assert IncidentAlert.objects.count() == 3
+    assert opened == [incident.pk]
+    assert incident.notifications == 50
+
+
+def test_retries_and_ha_duplicates_are_harmless(webhook, opened):
+    """Scenario i: a 5xx retry and 4xx re-sends arrive as identical bodies."""
+    webhook.send(
+        "i_retry_500_attempt1_got500",
+        "i_retry_500_attempt2_got500",
+        "i_retry_500_attempt3_got200",
+    )
+    assert len(opened) == 1
+    assert Incident.objects.count() == 1
+    assert Alert.objects.count() == 1
+
+
+def test_a_partial_resolve_keeps_the_incident_open_and_records_which_resolved(
+    webhook,
+):
+    """Scenario c: the group's status stays "firing"; one alert's own is resolved."""
+    webhook.send("b_group_of_three_firing", "c_group_partial_resolve")
+
+    incident = only_incident()
+    assert incident.status == "triggered"
+    assert statuses(incident) == {
+        "checkout-1": "firing",
+        "checkout-2": "resolved",
+        "checkout-3": "firing",
+    }
+    link = incident.incident_alerts.get(alert__labels__instance="checkout-2")
+    assert link.resolved_at.isoformat() == "2026-11-24T00:44:44.474000+00:00"
+    entry = incident.timeline.get(kind="alert_resolved")
+    assert entry.text == "alert resolved: HighLatency instance=checkout-2"
+
+
+def test_the_full_resolve_closes_the_incident_even_though_it_lists_two_of_three(
+    webhook, opened
+):
+    """Scenario d: the resolved notification omits checkout-2 (already reported)."""
+    webhook.send(
+        "b_group_of_three_firing", "c_group_partial_resolve", "d_group_all_resolved"
+    )
+
+    incident = only_incident()
+    assert incident.status == "resolved"
+    assert incident.resolved_how == "alerts"
+    assert incident.resolved_by is None
+    assert set(statuses(incident).values()) == {"resolved"}
+    assert incident.timeline.last().text == "resolved: all 3 alerts resolved"
+    assert len(opened) == 1
+
+
+def test_a_group_firing_again_after_resolving_opens_a_new_incident(webhook, opened):
+    webhook.send(
+        "b_group_of_three_firing", "c_group_partial_resolve", "d_group_all_resolved"
+    )
+    webhook.send("b_group_of_three_firing")
+
+    first, second = Incident.objects.order_by("pk")
+    assert (first.status, second.status) == ("resolved", "triggered")
+    assert first.group_key == second.group_key == B_GROUP
+    assert opened == [first.pk, second.pk]
+    assert Alert.objects.count() == 3  # still one row per fingerprint
+    assert statuses(second) == dict.fromkeys(
+        ["checkout-1", "checkout-2", "checkout-3"], "firing"
+    )
+    assert set(statuses(first).values()) == {"resolved"}  # history kept
+
+
+def test_inside_the_reopen_window_the_resolved_incident_reopens(
+    webhook, integration, opened
+):
+    integration.reopen_window = 300
+    integration.save()
+    webhook.send(
+        "b_group_of_three_firing", "c_group_partial_resolve", "d_group_all_resolved"
+    )
+    webhook.send("b_group_of_three_firing")
+
+    incident = only_incident()
+    assert incident.status == "triggered"
+    assert incident.resolved_at is None
+    assert opened == [incident.pk, incident.pk]
+    assert "reopened" in kinds(incident)
+    assert statuses(incident) == dict.fromkeys(
+        ["checkout-1", "checkout-2", "checkout-3"], "firing"
+    )
+
+
+def test_a_resolve_for_an_alert_never_seen_is_recorded_and_harmless(webhook):
+    """Scenario j3: checkout-9 arrives already resolved inside a firing group."""
+    webhook.send(
+        "j_resolved_never_fired_joins_group_1_firing",
+        "j_resolved_never_fired_joins_group_2_with_resolved",
+    )
+    incident = only_incident()
+    assert incident.status == "triggered"
+    assert statuses(incident) == {"checkout-1": "firing", "checkout-9": "resolved"}
+    assert incident.timeline.filter(
+        text="alert resolved, never seen firing: HighLatency instance=checkout-9"
+    ).exists()
+
+
+def test_a_resolved_notification_for_an_unknown_group_opens_nothing(webhook, opened):
+    [result] = webhook.send("d_group_all_resolved")
+    assert not Incident.objects.exists()
+    assert opened == []
+    assert Alert.objects.filter(status="resolved").count() == 2
+    assert result == "2 resolved alert(s) recorded; no incident for the group"
+
+
+def test_truncated_alerts_are_recorded_and_shown(webhook):
+    """Scenario g: max_alerts 2 of 3."""
+    webhook.send("g_max_alerts_2_of_3_truncated")
+    incident = only_incident()
+    assert incident.truncated_alerts == 1
+    entry = incident.timeline.get(kind="truncated")
+    assert "left 1 alert(s) out" in entry.text
+
+
+def test_a_resolve_without_annotations_replaces_them(webhook):
+    """Scenario k: the resolved alert came with "annotations": {}."""
+    webhook.send("k_root_route_firing")
+    assert Alert.objects.get().annotations != {}
+    webhook.send("k_resolved_without_annotations")
+    alert = Alert.objects.get()
+    assert alert.annotations == {}
+    assert alert.status == "resolved"
+    assert only_incident().status == "resolved"
+
+
+def test_two_groups_are_two_incidents(webhook):
+    webhook.send("f_two_groups_checkout", "f_two_groups_payments")
+    assert Incident.objects.filter(status="triggered").count() == 2
+
+
+def test_a_child_route_group_key_is_its_own_group(webhook):
+    webhook.send("k_child_route_groupkey", "a_single_firing")
+    keys = set(Incident.objects.values_list("group_key", flat=True))
+    assert '{}/{team="payments"}:{alertname="HighErrorRate"}' in keys
+    assert len(keys) == 2
+
+
+def test_processing_a_delivery_twice_changes_nothing(webhook):
+    response = webhook.post("b_group_of_three_firing")
+    delivery_id = response.json()["delivery"]
+    deliveries.delivery_process(delivery_id=delivery_id)
+    before = (
+        Incident.objects.get().notifications,
+        TimelineEntry.objects.count(),
+        list(Alert.objects.values_list("updated_at", flat=True)),
+    )
+    assert deliveries.delivery_process(delivery_id=delivery_id) == "already processed"
+    after = (
+        Incident.objects.get().notifications,
+        TimelineEntry.objects.count(),
+        list(Alert.objects.values_list("updated_at", flat=True)),
+    )
+    assert before == after
+    assert WebhookDelivery.objects.get().attempts == 1
+
+
+def test_a_late_delivery_never_undoes_newer_news(webhook):
+    """c and d processed in the wrong order end where the right order ends."""
+    webhook.send("b_group_of_three_firing")
+    c = webhook.post("c_group_partial_resolve").json()["delivery"]
+    d = webhook.post("d_group_all_resolved").json()["delivery"]
+    # Make the receipt order unambiguous, then process d first.
+    WebhookDelivery.objects.filter(pk=d).update(
+        received_at=timezone.now() + timedelta(seconds=2)
+    )
+    deliveries.delivery_process(delivery_id=d)
+    assert only_incident().status == "triggered"  # checkout-2 still firing
+    result = deliveries.delivery_process(delivery_id=c)
+
+    incident = only_incident()
+    assert incident.status == "resolved"
+    assert set(statuses(incident).values()) == {"resolved"}
+    assert "2 stale alert update(s) ignored" in result
+
+
+def test_losing_the_race_to_open_the_incident_retries_and_attaches(
+    webhook, monkeypatch, opened
+):
+    """Another worker opens the group's incident between our read and our insert:
+    the unique constraint refuses ours, we retry and attach to theirs."""
+    webhook.send("b_group_of_three_firing")
+    winner = only_incident()
+    real_open = deliveries._open_or_reopen
+    raced = []
+
+    def racing_open(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            # What the loser does: try to open a second incident for the group.
+            return real_open(*args, **kwargs)
+        raise AssertionError("retry should have found the open incident")
+
+    # Hide the open incident from the first lookup only, as a race would.
+    real_filter = Incident.objects.select_for_update
+    hidden = []
+
+    def select_for_update(*args, **kwargs):
+        qs = real_filter(*args, **kwargs)
+        if not hidden:
+            hidden.append(True)
+            return qs.exclude(pk=winner.pk)
+        return qs
+
+    monkeypatch.setattr(deliveries, "_open_or_reopen", racing_open)
+    monkeypatch.setattr(Incident.objects, "select_for_update", select_for_update)
+    webhook.send("c_group_partial_resolve")
+
+    assert raced == [True]
+    incident = only_incident()
+    assert incident.pk == winner.pk
+    assert statuses(incident)["checkout-2"] == "resolved"
+    assert opened == [winner.pk]
+
+
+def test_the_database_refuses_a_second_open_incident_for_a_group(webhook):
+    webhook.send("a_single_firing")
+    incident = only_incident()
+    incident.pk = None
+    with pytest.raises(IntegrityError):
+        incident.save()
+
+
+def test_a_repeat_costs_a_handful_of_queries(webhook, django_assert_max_num_queries):
+    webhook.send("b_group_of_three_firing")
+    delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
+    with django_assert_max_num_queries(9):
+        deliveries.delivery_process(delivery_id=delivery_id)
+
+
+def test_opening_an_incident_costs_a_bounded_number_of_queries(
+    webhook, django_assert_max_num_queries
+):
+    delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
+    with django_assert_max_num_queries(14):
+        deliveries.delivery_process(delivery_id=delivery_id)
+
+
+def test_the_inbox_sweep_finds_every_unprocessed_delivery(webhook):
+    webhook.post("f_two_groups_checkout")
+    webhook.post("f_two_groups_payments")
+    assert len(process_inbox()) == 2
+    assert Incident.objects.count() == 2
