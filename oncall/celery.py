@@ -43,6 +43,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "alerts.tasks.prune_deliveries",
         "schedule": 3600.0,
     },
+    # Extends every rotation's materialized shifts to the horizon.  Hourly is plenty
+    # (the horizon is weeks); rotation changes materialize at once anyway.
+    "materialize-shifts": {
+        "task": "scheduling.tasks.materialize_shifts",
+        "schedule": 3600.0,
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

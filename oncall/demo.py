@@ -6,12 +6,20 @@ right.  Each issue that adds a part of the product adds its part here.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from scheduling.models import Member, Team, TeamMembership
+from scheduling.materialize import rotation_materialize
+from scheduling.models import (
+    Member,
+    Rotation,
+    RotationParticipant,
+    Team,
+    TeamMembership,
+)
 
 DEMO_TEAM = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
 
@@ -25,6 +33,17 @@ DEMO_PEOPLE = [
     ("eve", "Eve", "+254700000005"),
     ("frank", "Frank", "+254700000006"),
 ]
+
+# DESIGN.md §7: weekly, paired, handoff Mondays 09:00 Nairobi time from 2026-01-05.
+DEMO_ROTATION = {
+    "name": "Weekly primary/secondary",
+    "scheme": "paired",
+    "shift_length": 1,
+    "shift_unit": "weeks",
+    "start_date": dt.date(2026, 1, 5),
+    "handoff_time": dt.time(9, 0),
+    "handoff_weekday": 0,
+}
 
 
 @dataclass
@@ -70,5 +89,19 @@ def demo_load() -> DemoResult:
             created.append(f"member {username}")
         TeamMembership.objects.get_or_create(team=team, member=member)
         members.append(member)
+
+    rotation, made = Rotation.objects.get_or_create(
+        team=team,
+        name=DEMO_ROTATION["name"],
+        defaults={k: v for k, v in DEMO_ROTATION.items() if k != "name"},
+    )
+    if made:
+        for position, member in enumerate(members):
+            RotationParticipant.objects.create(
+                rotation=rotation, member=member, position=position
+            )
+        created.append(f"rotation {rotation.name}")
+    # Cheap when already generated: only extends to the horizon.
+    rotation_materialize(rotation=rotation)
 
     return DemoResult(team=team, members=members, created=created)

@@ -224,6 +224,12 @@ ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
     "ALERTMANAGER_DELIVERY_RETENTION_DAYS", 14
 )
 
+# --- Scheduling -----------------------------------------------------------------
+# How far ahead shifts are materialized (the periodic task keeps extending it).
+ONCALL_SCHEDULE_HORIZON_WEEKS = env_int("ONCALL_SCHEDULE_HORIZON_WEEKS", 26)
+if ONCALL_SCHEDULE_HORIZON_WEEKS < 1:
+    raise ImproperlyConfigured("ONCALL_SCHEDULE_HORIZON_WEEKS must be at least 1")
+
 # --- Paging (Twilio) ----------------------------------------------------------
 PAGING_TRANSPORT = env_str("PAGING_TRANSPORT", "console")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")

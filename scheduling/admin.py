@@ -1,8 +1,53 @@
+"""The operator's console for scheduling.
+
+Forms parse and validate; the writes that carry rules (materializing a rotation,
+creating or deleting overrides) go through the services in ``materialize`` and
+``overrides``.  Times in lists are shown in the team's time zone, which is how
+operators think about handoffs.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+import datetime as dt
+from typing import Any
 
-from scheduling.models import Member, Team, TeamMembership
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from scheduling import plan
+from scheduling.materialize import rotation_materialize, rotations_materialize
+from scheduling.models import (
+    Member,
+    Override,
+    Rotation,
+    RotationParticipant,
+    Shift,
+    Team,
+    TeamMembership,
+)
+from scheduling.overrides import (
+    override_create,
+    override_delete,
+    override_update,
+    override_validate,
+)
+from scheduling.picture import schedule_picture
+from scheduling.selectors import oncall_at
+
+
+def _local(value: dt.datetime | None, tz: Any) -> str:
+    if value is None:
+        return "-"
+    local = value.astimezone(tz)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -11,11 +56,68 @@ class TeamMembershipInline(admin.TabularInline):
     autocomplete_fields = ["member"]
 
 
+class RotationLinkInline(admin.TabularInline):
+    model = Rotation
+    extra = 0
+    fields = ["name", "scheme", "layer", "active"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "time_zone"]
+    list_display = ["slug", "name", "time_zone", "on_call_now", "schedule_link"]
     search_fields = ["slug", "name"]
-    inlines = [TeamMembershipInline]
+    readonly_fields = ["on_call_now", "schedule_link"]
+    inlines = [TeamMembershipInline, RotationLinkInline]
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.schedule_view)
+        return [
+            path("<path:object_id>/schedule/", view, name="scheduling_team_schedule"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="schedule")
+    def schedule_link(self, obj: Team) -> str:
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:scheduling_team_schedule", args=[obj.pk])
+        return format_html('<a href="{}">📅 schedule picture</a>', url)
+
+    @admin.display(description="on call now")
+    def on_call_now(self, obj: Team) -> str:
+        if not obj.pk:
+            return "-"
+        answer = oncall_at(team=obj, at=timezone.now())
+        if answer.primary is None:
+            return "nobody"
+        text = f"{answer.primary}"
+        if answer.secondary is not None:
+            text += f" / {answer.secondary}"
+        return text + (" (override)" if answer.override else "")
+
+    def schedule_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        team = get_object_or_404(Team, pk=object_id)
+        if not self.has_view_permission(request, team):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": team,
+            "title": f"Schedule: {team.name}",
+            "picture": schedule_picture(
+                team=team,
+                now=timezone.now(),
+                start=request.GET.get("start"),
+                weeks=request.GET.get("weeks"),
+            ),
+        }
+        return TemplateResponse(request, "admin/scheduling/team/schedule.html", context)
 
 
 @admin.register(Member)
@@ -23,3 +125,366 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "phone", "time_zone", "active"]
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
+
+
+class ParticipantFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            f.cleaned_data
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        rotation: Rotation = self.instance
+        problem = plan.scheme_problem(rotation.scheme, len(kept))
+        if problem:
+            raise ValidationError(problem[0].upper() + problem[1:] + ".")
+        team_id = getattr(rotation, "team_id", None)
+        if team_id:
+            members = set(
+                TeamMembership.objects.filter(team_id=team_id).values_list(
+                    "member_id", flat=True
+                )
+            )
+            outsiders = [d["member"] for d in kept if d["member"].pk not in members]
+            if outsiders:
+                names = ", ".join(str(m) for m in outsiders)
+                raise ValidationError(
+                    f"Not members of the team: {names}. Add them to the team first."
+                )
+        inactive = [d["member"] for d in kept if not d["member"].active]
+        if inactive:
+            names = ", ".join(str(m) for m in inactive)
+            raise ValidationError(f"Inactive members cannot be on call: {names}.")
+
+
+class RotationParticipantInline(admin.TabularInline):
+    model = RotationParticipant
+    formset = ParticipantFormSet
+    extra = 0
+    fields = ["position", "member"]
+    autocomplete_fields = ["member"]
+    ordering = ["position", "id"]
+    verbose_name = "participant (in rotation order)"
+
+
+@admin.register(Rotation)
+class RotationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "team",
+        "scheme",
+        "length",
+        "handoff",
+        "layer",
+        "active",
+        "generated_until",
+    ]
+    list_filter = ["team", "scheme", "active"]
+    search_fields = ["name", "team__slug", "team__name"]
+    inlines = [RotationParticipantInline]
+    actions = ["generate_shifts_now"]
+    readonly_fields = ["upcoming_shifts", "generated_until"]
+    change_form_template = "admin/scheduling/rotation/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["team", "name", "scheme", "active", "layer"]}),
+        (
+            "Shifts",
+            {
+                "fields": [
+                    ("shift_length", "shift_unit"),
+                    ("start_date", "handoff_weekday", "handoff_time"),
+                    "time_zone",
+                ]
+            },
+        ),
+        (
+            "Restriction (optional): covers only inside these local windows",
+            {"fields": ["restrict_weekdays", ("restrict_start", "restrict_end")]},
+        ),
+        ("Upcoming", {"fields": ["upcoming_shifts", "generated_until"]}),
+    ]
+
+    @admin.display(description="shift length")
+    def length(self, obj: Rotation) -> str:
+        unit = obj.shift_unit if obj.shift_length != 1 else obj.shift_unit[:-1]
+        return f"{obj.shift_length} {unit}"
+
+    @admin.display(description="handoff")
+    def handoff(self, obj: Rotation) -> str:
+        anchor = obj.anchor()
+        day = f"{anchor:%a} " if obj.shift_unit == plan.WEEKS else ""
+        return f"{day}{obj.handoff_time:%H:%M} {obj.tz.key}"
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("add/preview/", view, name="scheduling_rotation_preview_add"),
+            path(
+                "<path:object_id>/change/preview/",
+                view,
+                name="scheduling_rotation_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="next 12 shifts (as saved)")
+    def upcoming_shifts(self, obj: Rotation) -> str:
+        if not obj.pk:
+            return "Use “Preview next 12 shifts” below to see them before saving."
+        try:
+            rows = plan.preview(obj.build_plan(), timezone.now(), 12)
+        except plan.PlanError as exc:
+            return format_html('<span class="errornote">{}</span>', exc)
+        return _preview_table(rows, obj.tz, _member_names(rows))
+
+    def preview_view(
+        self, request: HttpRequest, object_id: str | None = None
+    ) -> HttpResponse:
+        """The next 12 shifts of the definition in the posted form, not saved.
+
+        The change form posts here (a second submit button with ``formaction``), so
+        an operator sees what a change would do before committing to it.
+        """
+        obj = self.get_object(request, object_id) if object_id else None
+        if request.method != "POST":
+            return HttpResponse("Post the rotation form here.", status=405)
+        ModelForm = self.get_form(request, obj, change=obj is not None)
+        form = ModelForm(request.POST, request.FILES, instance=obj)
+        form_ok = form.is_valid()
+        formsets, _ = self._create_formsets(
+            request, form.instance, change=obj is not None
+        )
+        errors: list[str] = []
+        rows: list[plan.SlotPreview] = []
+        names: dict[int, str] = {}
+        formsets_ok = all(fs.is_valid() for fs in formsets)
+        if not form_ok:
+            errors += [f"{k}: {' '.join(v)}" for k, v in form.errors.items()]
+        for fs in formsets:
+            errors += [str(e) for e in fs.non_form_errors()]
+            for f in fs.forms:
+                errors += [f"{k}: {' '.join(v)}" for k, v in f.errors.items()]
+        if form_ok and formsets_ok:
+            kept = sorted(
+                (
+                    (d["position"], i, d["member"])
+                    for fs in formsets
+                    for i, d in enumerate(fs.cleaned_data)
+                    if d and not d.get("DELETE")
+                ),
+                key=lambda t: (t[0], t[1]),
+            )
+            rotation: Rotation = form.instance
+            try:
+                rows = plan.preview(
+                    rotation.build_plan([m.pk for _, _, m in kept]), timezone.now(), 12
+                )
+            except plan.PlanError as exc:
+                errors.append(str(exc))
+            names = {m.pk: str(m) for _, _, m in kept}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Preview: next 12 shifts (not saved)",
+            "errors": errors,
+            "table": _preview_table(rows, form.instance.tz, names) if rows else "",
+            "rotation": form.instance,
+        }
+        return TemplateResponse(
+            request, "admin/scheduling/rotation/preview.html", context
+        )
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        report = rotation_materialize(rotation=form.instance)
+        if form.instance.pk in report.skipped:
+            self.message_user(
+                request,
+                f"Shifts not generated: {report.skipped[form.instance.pk]}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Generate shifts now")
+    def generate_shifts_now(
+        self, request: HttpRequest, queryset: QuerySet[Rotation]
+    ) -> None:
+        report = rotations_materialize(rotations=queryset)
+        self.message_user(
+            request,
+            f"{report.extended + report.regenerated} rotation(s) brought up to date: "
+            f"{report.shifts_created} shifts created, {report.shifts_deleted} future "
+            "shifts replaced.",
+        )
+        for rotation_id, why in report.skipped.items():
+            self.message_user(
+                request, f"Rotation {rotation_id}: {why}", messages.WARNING
+            )
+
+
+def _member_names(rows: list[plan.SlotPreview]) -> dict[int, str]:
+    ids = {m for r in rows for _, m in r.roles}
+    return {
+        m.pk: str(m) for m in Member.objects.filter(pk__in=ids).select_related("user")
+    }
+
+
+def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str]) -> str:
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{} h</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                _local(r.slot.starts_at, tz),
+                _local(r.slot.ends_at, tz),
+                f"{(r.slot.ends_at - r.slot.starts_at).total_seconds() / 3600:g}",
+                names.get(dict(r.roles).get(plan.PRIMARY), "-"),
+                names.get(dict(r.roles).get(plan.SECONDARY), "-"),
+            )
+            for r in rows
+        ),
+    )
+    return format_html(
+        '<table class="oncall-preview"><thead><tr><th>starts</th><th>ends</th>'
+        "<th>length</th><th>primary</th><th>secondary</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        body,
+    )
+
+
+class OverrideForm(forms.ModelForm):
+    class Meta:
+        model = Override
+        fields = ["rotation", "role", "member", "starts_at", "ends_at", "reason"]
+        help_texts = {
+            "starts_at": "In UTC (the admin's time zone).",
+            "ends_at": "In UTC (the admin's time zone).",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            override_validate(
+                rotation=data["rotation"],
+                role=data["role"],
+                member=data["member"],
+                starts_at=data.get("starts_at"),
+                ends_at=data.get("ends_at"),
+                exclude=[self.instance.pk] if self.instance.pk else [],
+            )
+        except ValidationError as exc:
+            # Field-keyed errors land on their fields; the rest on top of the form.
+            if hasattr(exc, "error_dict"):
+                for name, errs in exc.error_dict.items():
+                    self.add_error(name if name in self.fields else None, errs)
+            else:
+                raise
+        return data
+
+
+@admin.register(Override)
+class OverrideAdmin(admin.ModelAdmin):
+    form = OverrideForm
+    list_display = [
+        "member",
+        "role",
+        "rotation",
+        "starts_local",
+        "ends_local",
+        "swap",
+        "reason",
+    ]
+    list_filter = ["rotation__team", "role", "rotation"]
+    search_fields = ["member__user__username", "reason", "rotation__name"]
+    autocomplete_fields = ["member"]
+    date_hierarchy = "starts_at"
+    readonly_fields = ["created_by", "created_at", "swap_id"]
+
+    @admin.display(description="starts (team time)", ordering="starts_at")
+    def starts_local(self, obj: Override) -> str:
+        return _local(obj.starts_at, obj.rotation.tz)
+
+    @admin.display(description="ends (team time)", ordering="ends_at")
+    def ends_local(self, obj: Override) -> str:
+        return _local(obj.ends_at, obj.rotation.tz)
+
+    @admin.display(description="swap", boolean=True)
+    def swap(self, obj: Override) -> bool:
+        return obj.swap_id is not None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("rotation__team", "member__user")
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: Override, form: Any, change: bool
+    ) -> None:
+        if change:
+            override_update(override=obj)
+            return
+        made = override_create(
+            rotation=obj.rotation,
+            role=obj.role,
+            member=obj.member,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            reason=obj.reason,
+            created_by=request.user,
+        )
+        obj.pk, obj.created_at, obj.created_by = (
+            made.pk,
+            made.created_at,
+            made.created_by,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Override) -> None:
+        override_delete(override=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Override]
+    ) -> None:
+        for obj in queryset:
+            if Override.objects.filter(pk=obj.pk).exists():  # its swap half went first
+                override_delete(override=obj)
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    """Read-only: shifts are generated from rotations, never edited by hand (use an
+    override to change who covers)."""
+
+    list_display = ["rotation", "role", "member", "starts_local", "ends_local", "hours"]
+    list_filter = ["rotation__team", "role", "rotation"]
+    search_fields = ["member__user__username", "rotation__name"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["rotation__team", "member__user"]
+
+    @admin.display(description="starts (team time)", ordering="starts_at")
+    def starts_local(self, obj: Shift) -> str:
+        return _local(obj.starts_at, obj.rotation.tz)
+
+    @admin.display(description="ends (team time)", ordering="ends_at")
+    def ends_local(self, obj: Shift) -> str:
+        return _local(obj.ends_at, obj.rotation.tz)
+
+    @admin.display(description="hours")
+    def hours(self, obj: Shift) -> str:
+        return f"{obj.duration.total_seconds() / 3600:g}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import calendar
+import datetime
+import hashlib
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from scheduling import plan
 from scheduling.validators import validate_e164, validate_time_zone
 
 
@@ -67,3 +73,286 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} in {self.team}"
+
+
+class Rotation(models.Model):
+    """A recurring schedule: who is primary and secondary, shift after shift.
+
+    The definition (scheme, participants, length, handoff, start, restriction) is
+    all there is; :class:`Shift` rows are materialized from it ahead of time by
+    :mod:`scheduling.materialize` and never edited by hand.
+    """
+
+    SCHEME_CHOICES = [
+        (plan.PAIRED, "paired (pairs in order, roles swap in the second half)"),
+        (plan.FOLLOW, "follow (secondary = previous primary)"),
+        (plan.PRIMARY_ONLY, "primary only"),
+    ]
+    UNIT_CHOICES = [(plan.WEEKS, "weeks"), (plan.DAYS, "days"), (plan.HOURS, "hours")]
+    WEEKDAY_CHOICES = list(enumerate(calendar.day_name))
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rotations")
+    name = models.CharField(max_length=200)
+    scheme = models.CharField(
+        max_length=16, choices=SCHEME_CHOICES, default=plan.PAIRED
+    )
+    participants = models.ManyToManyField(
+        Member, through="RotationParticipant", related_name="rotations", blank=True
+    )
+    shift_length = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)]
+    )
+    shift_unit = models.CharField(
+        max_length=8, choices=UNIT_CHOICES, default=plan.WEEKS
+    )
+    start_date = models.DateField(
+        help_text="Local date of the first handoff (weekly rotations: the first "
+        "handoff weekday on or after it)."
+    )
+    handoff_time = models.TimeField(
+        default=datetime.time(9, 0), help_text="Local wall-clock time of every handoff."
+    )
+    handoff_weekday = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=WEEKDAY_CHOICES,
+        help_text="Weekly rotations only; blank = the weekday of the start date.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Blank = the team's time zone.  Set it for follow-the-sun layers.",
+    )
+    layer = models.PositiveSmallIntegerField(
+        default=1, help_text="Where rotations overlap, the higher layer wins."
+    )
+    restrict_weekdays = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^[0-6]*$", "digits 0 (Monday) to 6 (Sunday)")],
+        help_text="Covers only on these local weekdays (0 = Monday ... 6 = Sunday), "
+        "from restrict_start to restrict_end.  Blank = every day.",
+    )
+    restrict_start = models.TimeField(null=True, blank=True)
+    restrict_end = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="At or before restrict_start: the window runs past midnight.",
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text="Inactive rotations generate no future shifts; history stays.",
+    )
+    generated_until = models.DateTimeField(null=True, blank=True, editable=False)
+    generated_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team__slug", "-layer", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "name"], name="unique_rotation_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug} / {self.name}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone or self.team.time_zone)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return plan.roles_of(self.scheme)
+
+    @property
+    def restriction(self) -> plan.Restriction | None:
+        if self.restrict_start is None or self.restrict_end is None:
+            return None
+        days = self.restrict_weekdays or "0123456"
+        return plan.Restriction(
+            frozenset(int(d) for d in days), self.restrict_start, self.restrict_end
+        )
+
+    def anchor(self) -> datetime.datetime:
+        """Naive local wall-clock time of the first handoff."""
+        day = self.start_date
+        if self.shift_unit == plan.WEEKS and self.handoff_weekday is not None:
+            day += datetime.timedelta(days=(self.handoff_weekday - day.weekday()) % 7)
+        return datetime.datetime.combine(day, self.handoff_time)
+
+    def build_plan(self, participant_ids: list[int] | None = None) -> plan.RotationPlan:
+        """The pure plan of this definition.  ``participant_ids`` in order; read from
+        the database (prefetch ``rotationparticipant_set``) when not given."""
+        if participant_ids is None:
+            participant_ids = [
+                p.member_id
+                for p in sorted(
+                    self.rotationparticipant_set.all(), key=lambda p: p.position
+                )
+            ]
+        return plan.RotationPlan(
+            scheme=self.scheme,
+            participants=tuple(participant_ids),
+            anchor=self.anchor(),
+            step=plan.step_of(self.shift_length, self.shift_unit),
+            tz=self.tz,
+            restriction=self.restriction,
+        )
+
+    def fingerprint(self, participant_ids: list[int] | None = None) -> str:
+        """Changes exactly when the generated shifts would change."""
+        p = self.build_plan(participant_ids)
+        raw = repr(
+            (
+                p.scheme,
+                p.participants,
+                p.anchor,
+                p.step,
+                str(p.tz),
+                p.restriction,
+                self.active,
+            )
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if (self.restrict_start is None) != (self.restrict_end is None):
+            errors["restrict_end"] = (
+                "Give both ends of the restriction window, or none."
+            )
+        elif (
+            self.restrict_start is not None and self.restrict_start == self.restrict_end
+        ):
+            errors["restrict_end"] = (
+                "A window that ends when it starts covers nothing; for round-the-clock "
+                "coverage leave both blank."
+            )
+        if self.restrict_weekdays and self.restrict_start is None:
+            errors["restrict_weekdays"] = "Weekdays need a restriction window."
+        if self.handoff_weekday is not None and self.shift_unit != plan.WEEKS:
+            errors["handoff_weekday"] = (
+                "A handoff weekday applies to weekly shifts only."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class RotationParticipant(models.Model):
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rotation", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "member"], name="unique_rotation_participant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.member}"
+
+
+class Shift(models.Model):
+    """A materialized shift (or, for restricted rotations, the part of one inside a
+    window).  Written only by :mod:`scheduling.materialize`; history is never
+    rewritten (stipends and reports read it)."""
+
+    ROLE_CHOICES = [(plan.PRIMARY, "primary"), (plan.SECONDARY, "secondary")]
+
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.CASCADE, related_name="shifts"
+    )
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="shifts")
+    slot = models.IntegerField(
+        help_text="Sequence number of the shift in its rotation."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at", "rotation", "role"]
+        indexes = [
+            # "What covers instant t": ends_at > t AND starts_at <= t.  Leading with
+            # ends_at scans only shifts that have not ended -- the materialized
+            # future, bounded by the horizon -- so the query does not slow down as
+            # years of history pile up.
+            models.Index(fields=["rotation", "ends_at"], name="shift_rotation_ends"),
+            models.Index(fields=["member", "starts_at"], name="shift_member_starts"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "role", "starts_at"], name="unique_shift_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="shift_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rotation} {self.role} {self.member} {self.starts_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def duration(self) -> datetime.timedelta:
+        return self.ends_at - self.starts_at
+
+
+class Override(models.Model):
+    """Someone else holds a role of a rotation for an interval.
+
+    Overrides change *who*, never *coverage*: they apply only where the rotation has
+    a shift for the role.  Where several overlap, the latest created wins.  A swap is
+    two overrides created together sharing ``swap_id``.
+    """
+
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.CASCADE, related_name="overrides"
+    )
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.PROTECT,
+        related_name="overrides",
+        help_text="Who covers.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    swap_id = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["rotation", "ends_at"], name="override_rotation_ends"),
+            models.Index(fields=["member", "starts_at"], name="override_member_starts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="override_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.member} covers {self.role} on {self.rotation} from "
+            f"{self.starts_at:%Y-%m-%d %H:%M} UTC"
+        )

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from scheduling.api import TeamOnCallView
+
+urlpatterns = [
+    path("teams/<slug:slug>/oncall/", TeamOnCallView.as_view(), name="team-oncall"),
+]

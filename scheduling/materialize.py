@@ -1,0 +1,174 @@
+"""Materialization: store the shifts a rotation's definition says, ahead of time.
+
+Shifts are generated up to a horizon (``ONCALL_SCHEDULE_HORIZON_WEEKS``, default
+26) by a periodic task and whenever a rotation changes.  Two paths:
+
+* **extend**: the definition is what generated the stored shifts (same
+  fingerprint); only whole slots past ``generated_until`` are added.
+* **regenerate**: the definition changed.  Shifts that have started are history and
+  stay exactly as they were; every shift that has not started is deleted and the
+  new definition takes over from the end of the last started shift (the first new
+  shift is clipped to start there, so time stays tiled).
+
+Everything is batched: one query for what has started, one delete, bulk inserts,
+one bulk update -- never a query per shift -- so a year for a thousand rotations is
+a handful of statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from scheduling.models import Rotation, RotationParticipant, Shift
+from scheduling.plan import PlanError
+
+logger = logging.getLogger(__name__)
+
+BATCH = 2000
+
+
+def horizon() -> dt.timedelta:
+    return dt.timedelta(weeks=settings.ONCALL_SCHEDULE_HORIZON_WEEKS)
+
+
+@dataclass
+class MaterializeReport:
+    extended: int = 0
+    regenerated: int = 0
+    shifts_created: int = 0
+    shifts_deleted: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)  # rotation id -> why
+
+
+def _with_participants(ids: list[int]) -> list[Rotation]:
+    return list(
+        Rotation.objects.filter(pk__in=ids)
+        .select_related("team")
+        .prefetch_related(
+            Prefetch(
+                "rotationparticipant_set",
+                queryset=RotationParticipant.objects.order_by("position", "id"),
+            )
+        )
+        .order_by("pk")
+    )
+
+
+def rotations_materialize(
+    *,
+    rotations: Iterable[Rotation] | None = None,
+    now: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> MaterializeReport:
+    """Bring the stored shifts of ``rotations`` (all when None) in line with their
+    definitions, from history up to ``until`` (default: now + horizon)."""
+    now = now or timezone.now()
+    until = until or now + horizon()
+    if rotations is None:
+        ids = list(Rotation.objects.values_list("pk", flat=True))
+    else:
+        ids = [r.pk for r in rotations]
+    report = MaterializeReport()
+    # Chunks keep each statement's parameter list within SQLite's limits and each
+    # transaction short.
+    for i in range(0, len(ids), 500):
+        _materialize_chunk(ids[i : i + 500], now, until, report)
+    return report
+
+
+@transaction.atomic
+def _materialize_chunk(
+    ids: list[int], now: dt.datetime, until: dt.datetime, report: MaterializeReport
+) -> None:
+    # Lock the rotations (PostgreSQL) so two materializations of the same rotation
+    # serialize instead of inserting the same shifts twice.
+    list(Rotation.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
+    rotations = _with_participants(ids)
+
+    changed: list[Rotation] = []
+    extend: list[Rotation] = []
+    fingerprints: dict[int, str] = {}
+    for rotation in rotations:
+        fingerprints[rotation.pk] = rotation.fingerprint()
+        if rotation.generated_fingerprint != fingerprints[rotation.pk]:
+            changed.append(rotation)
+        elif rotation.active and (
+            rotation.generated_until is None or rotation.generated_until < until
+        ):
+            extend.append(rotation)
+
+    keep_until: dict[int, dt.datetime] = {}
+    if changed:
+        changed_ids = [r.pk for r in changed]
+        keep_until = dict(
+            Shift.objects.filter(rotation_id__in=changed_ids, starts_at__lte=now)
+            .values("rotation_id")
+            .annotate(end=Max("ends_at"))
+            .values_list("rotation_id", "end")
+        )
+        deleted, _ = Shift.objects.filter(
+            rotation_id__in=changed_ids, starts_at__gt=now
+        ).delete()
+        report.shifts_deleted += deleted
+
+    new_rows: list[Shift] = []
+    touched: list[Rotation] = []
+    for rotation in changed + extend:
+        regenerate = rotation in changed
+        if regenerate:
+            start = keep_until.get(rotation.pk)
+            report.regenerated += 1
+        else:
+            start = rotation.generated_until
+            report.extended += 1
+        rotation.generated_fingerprint = fingerprints[rotation.pk]
+        touched.append(rotation)
+        if not rotation.active:
+            rotation.generated_until = start
+            continue
+        try:
+            p = rotation.build_plan()
+            shifts, last_end = p.shifts(start or p.starts_at, until)
+        except PlanError as exc:
+            # Stored future shifts are already gone (the definition changed); the
+            # fingerprint is recorded so the periodic task does not retry until the
+            # definition changes again.  The admin shows the problem.
+            report.skipped[rotation.pk] = str(exc)
+            rotation.generated_until = start
+            logger.warning("rotation %s not generated: %s", rotation.pk, exc)
+            continue
+        rotation.generated_until = max(filter(None, [last_end, start, until]))
+        new_rows.extend(
+            Shift(
+                rotation_id=rotation.pk,
+                role=s.role,
+                member_id=s.member_id,
+                slot=s.slot,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+            )
+            for s in shifts
+        )
+
+    for i in range(0, len(new_rows), BATCH):
+        Shift.objects.bulk_create(new_rows[i : i + BATCH])
+    report.shifts_created += len(new_rows)
+    if touched:
+        Rotation.objects.bulk_update(
+            touched, ["generated_until", "generated_fingerprint"], batch_size=500
+        )
+
+
+def rotation_materialize(
+    *, rotation: Rotation, now: dt.datetime | None = None
+) -> MaterializeReport:
+    """Materialize one rotation now (after the admin or an API changed it)."""
+    return rotations_materialize(rotations=[rotation], now=now)
