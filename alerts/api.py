@@ -65,7 +65,7 @@ class IncidentAlerts(generics.ListAPIView):
         return (
             IncidentAlert.objects.filter(incident=incident)
             .select_related("alert")
-            .order_by("alert__fingerprint")
+            .order_by("added_at", "alert_id")
         )
 
 

@@ -7,9 +7,11 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from alerts.models import Integration, Route, hash_token
+from alerts.models import Integration, Route, RouteMatcher, hash_token
+from alerts.routing import MatcherError, parse_matcher
 from scheduling.models import Team
 
 
@@ -105,3 +107,47 @@ def alertmanager_snippets(token: str) -> dict[str, str]:
             f"        password: '{token}'\n"
         ),
     }
+
+
+@transaction.atomic
+def route_add(
+    *,
+    integration: Integration,
+    team: Team,
+    matchers: list[str],
+    name: str = "",
+    urgency: str = "",
+    position: int | None = None,
+) -> Route:
+    """Add a route from matchers in Alertmanager's syntax (``severity=~"crit|page"``).
+
+    Without ``position`` it goes after the other matcher routes, before the
+    catch-all.  Raises ``ValidationError`` for a bad matcher (an invalid regex is
+    caught here, not when an alert arrives).
+    """
+    try:
+        parsed = [parse_matcher(text) for text in matchers]
+    except MatcherError as exc:
+        raise ValidationError({"matchers": str(exc)}) from exc
+    if position is None:
+        last = (
+            integration.routes.filter(matchers__isnull=False)
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
+        position = (last or 0) + 10
+    route = Route.objects.create(
+        integration=integration,
+        team=team,
+        name=name,
+        urgency=urgency,
+        position=position,
+    )
+    RouteMatcher.objects.bulk_create(
+        [
+            RouteMatcher(route=route, label=m.label, op=m.op, value=m.value)
+            for m in parsed
+        ]
+    )
+    return route

@@ -14,9 +14,10 @@ from functools import lru_cache
 
 OPS = ("=", "!=", "=~", "!~")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# label op "value" | label op value   (the forms Alertmanager's config accepts)
+# label op "value" | label op value (unquoted: no quotes, spaces, operators, braces)
 _MATCHER = re.compile(
-    r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$'
+    r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"
+    r'(?:"((?:[^"\\]|\\.)*)"|([^\s"=!~{},]*))\s*$'
 )
 # Severity values that mean "do not wake anyone"; everything else (including no
 # severity at all) is high urgency: paging for an unknown label is the safer error.

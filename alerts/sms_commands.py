@@ -12,9 +12,15 @@ import re
 from dataclasses import dataclass
 
 ACTIONS = {
-    "ack": "ack", "acknowledge": "ack", "a": "ack",
-    "res": "resolve", "resolve": "resolve", "r": "resolve",
-    "esc": "escalate", "escalate": "escalate", "e": "escalate",
+    "ack": "ack",
+    "acknowledge": "ack",
+    "a": "ack",
+    "res": "resolve",
+    "resolve": "resolve",
+    "r": "resolve",
+    "esc": "escalate",
+    "escalate": "escalate",
+    "e": "escalate",
 }
 
 _PATTERN = re.compile(

@@ -20,11 +20,30 @@ SEGMENT_SEPTETS = 160
 CUT_MARK = ".."  # where a long head was shortened ("~" would cost two septets)
 
 _REPLACEMENTS = {
-    "‘": "'", "’": "'", "‚": "'", "‛": "'",
-    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
-    "–": "-", "—": "-", "−": "-", "‐": "-",
-    "…": "...", "•": "*", "·": ".", "\t": " ", "\u00a0": " ",
-    "×": "x", "÷": "/", "≥": ">=", "≤": "<=", "→": "->", "←": "<-",
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "‛": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "«": '"',
+    "»": '"',
+    "–": "-",
+    "—": "-",
+    "−": "-",
+    "‐": "-",
+    "…": "...",
+    "•": "*",
+    "·": ".",
+    "\t": " ",
+    "\u00a0": " ",
+    "×": "x",
+    "÷": "/",
+    "≥": ">=",
+    "≤": "<=",
+    "→": "->",
+    "←": "<-",
     "`": "'",
 }
 
@@ -41,7 +60,8 @@ def gsm7_safe(text: str) -> str:
             continue
         # é, ü and friends that are in GSM-7 stay; others lose their accents.
         stripped = "".join(
-            c for c in unicodedata.normalize("NFKD", char)
+            c
+            for c in unicodedata.normalize("NFKD", char)
             if not unicodedata.combining(c)
         )
         if stripped and all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in stripped):

@@ -51,7 +51,7 @@ class _RoutedHttpClient(TwilioHttpClient):
 
     def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         if self.base_url != TWILIO_API and url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API):]
+            url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
 
 
