@@ -51,6 +51,7 @@ class DemoResult:
     team: Team
     members: list[Member]
     created: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -104,4 +105,9 @@ def demo_load() -> DemoResult:
     # Cheap when already generated: only extends to the horizon.
     rotation_materialize(rotation=rotation)
 
-    return DemoResult(team=team, members=members, created=created)
+    from alerts.demo import demo_alerts_load
+
+    alerts_created, notes = demo_alerts_load(team=team)
+    created += alerts_created
+
+    return DemoResult(team=team, members=members, created=created, notes=notes)

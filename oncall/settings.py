@@ -230,6 +230,9 @@ ONCALL_SCHEDULE_HORIZON_WEEKS = env_int("ONCALL_SCHEDULE_HORIZON_WEEKS", 26)
 if ONCALL_SCHEDULE_HORIZON_WEEKS < 1:
     raise ImproperlyConfigured("ONCALL_SCHEDULE_HORIZON_WEEKS must be at least 1")
 
+# The demo Alertmanager integration's token (manage.py oncall_demo); random if unset.
+ONCALL_DEMO_TOKEN = env_str("ONCALL_DEMO_TOKEN", "")
+
 # --- Paging (Twilio) ----------------------------------------------------------
 PAGING_TRANSPORT = env_str("PAGING_TRANSPORT", "console")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")

@@ -24,3 +24,5 @@ class Command(BaseCommand):
             "log in at /admin/ as admin / admin; team "
             f"'{result.team.slug}' has {len(result.members)} members"
         )
+        for note in result.notes:
+            self.stdout.write(note)
