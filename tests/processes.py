@@ -217,8 +217,11 @@ class PostgresServer:
         self._ctl(
             "start", "-w", "-t", "30", "-l", str(self.workdir / "postgres.log"),
             "-o",
+            # fsync off is safe here: only the server process dies in our crash
+            # tests, never the OS, so written WAL survives.  (synchronous_commit
+            # stays on: turning it off would lose commits on a crash-stop.)
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-            f"-c synchronous_commit=off -c full_page_writes=off "
+            f"-c full_page_writes=off "
             f"-c unix_socket_directories='{self.workdir}' -c max_connections=200",
         )
         self._psql_create_db("oncall")

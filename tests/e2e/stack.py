@@ -75,7 +75,9 @@ class Stack:
         self.redis = RedisServer(workdir / "redis")
         self.twilio = FakeTwilio()
         self.web_port = free_port()
-        self.extra_env = extra_env or {}
+        self.demo_token = "e2e-demo-token-" + "t" * 32
+        self.api_token = ""
+        self.extra_env = {"ONCALL_DEMO_TOKEN": self.demo_token, **(extra_env or {})}
         self.web: subprocess.Popen | None = None
         self.beat: subprocess.Popen | None = None
         self.workers: list[CeleryWorker] = []
@@ -122,6 +124,52 @@ class Stack:
             check=check,
             timeout=300,
         )
+
+    def seed_demo(self) -> dict:
+        """Load the demo organisation (token ``self.demo_token``); returns the
+        team slug and an API token for the demo admin."""
+        result = self.manage(
+            "shell", "-c", "from tests.e2e.seed import seed_demo; seed_demo()"
+        )
+        seeded = json.loads(result.stdout.strip().splitlines()[-1])
+        self.api_token = seeded["api_token"]
+        return seeded
+
+    def api(self, method: str, path: str, body: dict | None = None) -> HttpResult:
+        headers = {"Authorization": f"Token {self.api_token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        return http(method, self.url + path, body=data, headers=headers)
+
+    def incidents(self, **query: str) -> list[dict]:
+        from urllib.parse import urlencode
+
+        result = self.api("GET", "/api/v1/incidents/?" + urlencode(query))
+        assert result.status == 200, result.body
+        data = result.json()
+        return data["results"] if isinstance(data, dict) else data
+
+    def alertmanager_config(self, *, group_interval: str = "1s") -> str:
+        """Alertmanager routing everything to our webhook with the demo token."""
+        return f"""
+route:
+  receiver: oncall
+  group_by: [alertname, service]
+  group_wait: 500ms
+  group_interval: {group_interval}
+  repeat_interval: 1h
+receivers:
+- name: oncall
+  webhook_configs:
+  - url: '{self.url}/api/v1/alertmanager/'
+    send_resolved: true
+    http_config:
+      authorization:
+        type: Bearer
+        credentials: '{self.demo_token}'
+"""
 
     def _log(self, name: str):
         handle = open(self.workdir / f"{name}.log", "ab")  # closed in stop()
