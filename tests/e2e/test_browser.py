@@ -1,45 +1,126 @@
-"""Scenario 8: a real browser in the operator's console."""
+"""Scenario 8: a real browser in the operator's console.
+
+Headless Chromium logs into the admin as the demo operator, looks at the team's
+schedule picture (screenshots saved under test-artifacts/), creates an override
+through the admin form and sees it in the picture, and acknowledges an incident.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.browser import browser_page, screenshot
+from tests.e2e.stack import wait_for
 
-OPERATOR = ("operator", "operator-pass-123")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager" / "raw"
+ADMIN = ("admin", "admin")  # the demo organisation's operator
 
 
 @pytest.fixture(scope="module")
-def operator(stack):
-    result = stack.manage(
-        "shell",
-        "-c",
-        "from django.contrib.auth import get_user_model as g;"
-        "u, _ = g().objects.get_or_create(username='operator',"
-        " defaults={'is_staff': True, 'is_superuser': True});"
-        f"u.set_password('{OPERATOR[1]}'); u.save()",
-    )
-    assert result.returncode == 0, result.stderr
-    return OPERATOR
+def seeded(stack):
+    return stack.seed_demo()
 
 
-def log_in(page, stack, operator):
-    username, password = operator
-    page.goto(stack.url + "/admin/")
-    assert "/admin/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_url(stack.url + "/admin/")
-
-
-def test_an_operator_logs_into_the_admin(stack, operator):
+@pytest.fixture
+def page(stack, seeded):
     with browser_page() as page:
-        log_in(page, stack, operator)
-        assert page.locator("#content").get_by_text("Teams").first.is_visible()
-        # Static files come from WhiteNoise under gunicorn with DEBUG off.
-        css = page.evaluate(
-            "getComputedStyle(document.querySelector('#header')).backgroundColor"
-        )
-        assert css not in ("", "rgba(0, 0, 0, 0)"), "admin CSS did not load"
-        screenshot(page, "admin-index")
+        page.goto(stack.url + "/admin/")
+        assert "/admin/login/" in page.url
+        page.fill("#id_username", ADMIN[0])
+        page.fill("#id_password", ADMIN[1])
+        page.click("input[type=submit]")
+        page.wait_for_url(stack.url + "/admin/")
+        yield page
+
+
+def open_schedule(page, stack):
+    page.goto(stack.url + "/admin/scheduling/team/")
+    page.get_by_role("link", name="Payments").first.click()
+    page.get_by_role("link", name="schedule picture").click()
+    page.wait_for_selector(".bar")
+
+
+def test_the_admin_loads_with_its_styles(stack, page):
+    assert page.locator("#content").get_by_text("Teams").first.is_visible()
+    # Static files come from WhiteNoise under gunicorn with DEBUG off.
+    css = page.evaluate(
+        "getComputedStyle(document.querySelector('#header')).backgroundColor"
+    )
+    assert css not in ("", "rgba(0, 0, 0, 0)"), "admin CSS did not load"
+
+
+def test_an_override_made_in_the_form_shows_in_the_schedule_picture(stack, page):
+    open_schedule(page, stack)
+    screenshot(page, "schedule-before-override")
+    assert page.locator(".bar.override").count() == 0
+    now = stack.api("GET", "/api/v1/teams/payments/oncall/").json()
+    primary = now["primary"]["username"]
+    secondary = now["secondary"]["username"]
+    cover = next(
+        name
+        for name in ("alice", "bob", "charlie", "david", "eve", "frank")
+        if name not in (primary, secondary)
+    )
+
+    page.goto(stack.url + "/admin/scheduling/override/add/")
+    page.select_option("#id_rotation", index=1)
+    page.select_option("#id_role", value="primary")
+    # The member field is an autocomplete widget: type and pick, like a person.
+    page.locator(".field-member .select2-selection").click()
+    page.locator(".select2-search__field").fill(cover)
+    page.locator(".select2-results__option", has_text=cover.title()).first.click()
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    end = start + dt.timedelta(days=2)
+    page.fill("#id_starts_at_0", start.strftime("%Y-%m-%d"))
+    page.fill("#id_starts_at_1", start.strftime("%H:%M:%S"))
+    page.fill("#id_ends_at_0", end.strftime("%Y-%m-%d"))
+    page.fill("#id_ends_at_1", end.strftime("%H:%M:%S"))
+    page.fill("#id_reason", "e2e: covering for a dentist appointment")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+
+    open_schedule(page, stack)
+    screenshot(page, "schedule-with-override")
+    bars = page.locator(".bar.override")
+    assert bars.count() >= 1
+    assert cover.title() in bars.first.inner_text()
+    assert "dentist" in bars.first.get_attribute("title")
+    after = stack.api("GET", "/api/v1/teams/payments/oncall/").json()
+    assert after["primary"]["username"] == cover
+    assert after["override"] is True
+
+
+def test_an_operator_acknowledges_an_incident_from_the_admin(stack, page):
+    from tests.e2e.stack import http
+
+    # A payload recorded from a real Alertmanager (severity=critical: it pages).
+    body = (FIXTURES / "a_single_firing.body").read_bytes()
+    answer = http(
+        "POST",
+        stack.url + "/api/v1/alertmanager/",
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {stack.demo_token}",
+        },
+    )
+    assert answer.status == 202, answer.body
+
+    def incident():
+        found = [i for i in stack.incidents() if "HighErrorRate" in i["title"]]
+        return found[0] if found else None
+
+    wait_for(incident, 30, "the incident to open")
+    number = incident()["id"]
+    page.goto(stack.url + "/admin/alerts/incident/")
+    page.locator(f"input[name=_selected_action][value='{number}']").check()
+    page.select_option("select[name=action]", value="acknowledge")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+    screenshot(page, "incident-acknowledged")
+    assert stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"] == (
+        "acknowledged"
+    )
