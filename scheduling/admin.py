@@ -170,8 +170,55 @@ class RotationParticipantInline(admin.TabularInline):
     verbose_name = "participant (in rotation order)"
 
 
+class WeekdaysField(forms.MultipleChoiceField):
+    """Checkboxes for the weekdays stored as digits ("01234" = Monday-Friday)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("max_length", None)
+        kwargs.pop("empty_value", None)
+        super().__init__(
+            choices=[(str(i), name) for i, name in Rotation.WEEKDAY_CHOICES],
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+            **kwargs,
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        return list(value) if isinstance(value, str) else value
+
+    def clean(self, value: Any) -> str:
+        return "".join(sorted(super().clean(value)))
+
+
+class RotationForm(forms.ModelForm):
+    restrict_weekdays = WeekdaysField(
+        label="Restrict to weekdays",
+        help_text="None ticked = every day (when a window is set).",
+    )
+
+    class Meta:
+        model = Rotation
+        fields = [
+            "team",
+            "name",
+            "scheme",
+            "active",
+            "layer",
+            "shift_length",
+            "shift_unit",
+            "start_date",
+            "handoff_weekday",
+            "handoff_time",
+            "time_zone",
+            "restrict_weekdays",
+            "restrict_start",
+            "restrict_end",
+        ]
+
+
 @admin.register(Rotation)
 class RotationAdmin(admin.ModelAdmin):
+    form = RotationForm
     list_display = [
         "name",
         "team",

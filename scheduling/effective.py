@@ -17,7 +17,8 @@ Rules, per instant:
 3. Layers: the primary comes from the highest-layer rotation covering the instant
    (ties: the older rotation).  The secondary comes from the highest-layer rotation
    that has a secondary different from that primary, so a primary-only layer on top
-   keeps the secondary of the layer below.
+   keeps the secondary of the layer below; if every such secondary is the primary
+   themself, the primary of a lower layer (displaced by the top one) is secondary.
 """
 
 from __future__ import annotations
@@ -137,14 +138,19 @@ def resolve(
         per_rotation.append(held)
         if primary is None:
             primary = held.get(PRIMARY)
-    secondary = None
-    for held in per_rotation:
-        candidate = held.get(SECONDARY)
-        if candidate is not None and (
-            primary is None or candidate.member_id != primary.member_id
-        ):
-            secondary = candidate
-            break
+    # Secondaries by layer first; failing those, a lower layer's primary whom the
+    # top layer displaced (free, and the natural backup) -- never the primary.
+    candidates = [held.get(SECONDARY) for held in per_rotation] + [
+        held.get(PRIMARY) for held in per_rotation[1:]
+    ]
+    secondary = next(
+        (
+            c
+            for c in candidates
+            if c is not None and (primary is None or c.member_id != primary.member_id)
+        ),
+        None,
+    )
     return Resolution(primary, secondary)
 
 

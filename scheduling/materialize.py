@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from scheduling.models import Rotation, RotationParticipant, Shift
@@ -98,20 +98,22 @@ def _materialize_chunk(
     fingerprints: dict[int, str] = {}
     for rotation in rotations:
         fingerprints[rotation.pk] = rotation.fingerprint()
-        if rotation.generated_fingerprint != fingerprints[rotation.pk]:
-            changed.append(rotation)
-        elif rotation.active and (
-            rotation.generated_until is None or rotation.generated_until < until
+        if (
+            rotation.generated_fingerprint != fingerprints[rotation.pk]
+            or rotation.generated_until is None
         ):
+            changed.append(rotation)
+        elif rotation.active and rotation.generated_until < until:
             extend.append(rotation)
 
-    keep_until: dict[int, dt.datetime] = {}
+    keep_until: dict[int, dt.datetime | None] = {}
     if changed:
         changed_ids = [r.pk for r in changed]
+        # Per rotation that has any shifts: the end of the last one that started.
         keep_until = dict(
-            Shift.objects.filter(rotation_id__in=changed_ids, starts_at__lte=now)
+            Shift.objects.filter(rotation_id__in=changed_ids)
             .values("rotation_id")
-            .annotate(end=Max("ends_at"))
+            .annotate(end=Max("ends_at", filter=Q(starts_at__lte=now)))
             .values_list("rotation_id", "end")
         )
         deleted, _ = Shift.objects.filter(
@@ -124,7 +126,13 @@ def _materialize_chunk(
     for rotation in changed + extend:
         regenerate = rotation in changed
         if regenerate:
+            # From the end of history -- and never before now: time that passed
+            # uncovered (a restriction's off-hours, a rotation not yet started) stays
+            # uncovered.  Only a rotation without any shifts yet starts at its
+            # anchor, so a rotation can be set up with a start date in the past.
             start = keep_until.get(rotation.pk)
+            if rotation.pk in keep_until:
+                start = max(start or now, now)
             report.regenerated += 1
         else:
             start = rotation.generated_until

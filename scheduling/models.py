@@ -278,7 +278,9 @@ class Shift(models.Model):
     ends_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["starts_at", "rotation", "role"]
+        # rotation_id, not rotation: ordering through the relation would join
+        # Rotation (and its own ordering, Team) into every shift query.
+        ordering = ["starts_at", "rotation_id", "role"]
         indexes = [
             # "What covers instant t": ends_at > t AND starts_at <= t.  Leading with
             # ends_at scans only shifts that have not ended -- the materialized

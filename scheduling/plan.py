@@ -267,13 +267,19 @@ class RotationPlan:
             windows = list(
                 self.restriction.windows(self.tz, slots[0].starts_at, last_end)
             )
+            # Both lists are sorted and windows do not overlap: one merge pass.
             pieces_by_slot = {}
+            w = 0
             for s in slots:
-                pieces_by_slot[s.index] = [
-                    (max(a, s.starts_at), min(b, s.ends_at))
-                    for a, b in windows
-                    if a < s.ends_at and b > s.starts_at
-                ]
+                while w < len(windows) and windows[w][1] <= s.starts_at:
+                    w += 1
+                pieces = []
+                i = w
+                while i < len(windows) and windows[i][0] < s.ends_at:
+                    a, b = windows[i]
+                    pieces.append((max(a, s.starts_at), min(b, s.ends_at)))
+                    i += 1
+                pieces_by_slot[s.index] = pieces
         for s in slots:
             roles = assignment(self.scheme, self.participants, s.index)
             for a, b in pieces_by_slot[s.index]:

@@ -125,10 +125,15 @@ def oncall_at(*, team: Team, at: dt.datetime) -> OnCallAt:
     by_id = {r.pk: r for r in rotations}
     precedence = [r.pk for r in rotations]
     covering = Q(rotation_id__in=precedence, ends_at__gt=at, starts_at__lte=at)
-    shifts = list(Shift.objects.filter(covering).select_related("member__user"))
+    # No ORDER BY: resolve() needs none, and sorting is work the index would not do.
+    shifts = list(
+        Shift.objects.filter(covering).select_related("member__user").order_by()
+    )
     shifts += _planned(rotations, at, at + dt.timedelta(microseconds=1))
     shifts = [s for s in shifts if s.starts_at <= at < s.ends_at]
-    overrides = list(Override.objects.filter(covering).select_related("member__user"))
+    overrides = list(
+        Override.objects.filter(covering).select_related("member__user").order_by()
+    )
 
     res = resolve(precedence, shifts, overrides)
     if res.primary is None:
