@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium chromium-driver
 
-.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench clean
+.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,8 @@ e2e: install-dev system-deps
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## make bench-intake: Alertmanager intake benchmark (gunicorn + PostgreSQL + Redis + worker)
+bench-intake: install-dev system-deps
+	scripts/ensure-system-packages wrk
+	$(PY) bench/intake.py

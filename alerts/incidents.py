@@ -84,6 +84,18 @@ def on_incident_maintenance_ended(incident: Incident) -> None:
 # --- state changes ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Opening:
+    """One incident to open (see ``incidents_open``)."""
+
+    integration_id: int
+    spec: IncidentSpec
+    at: datetime
+    in_maintenance: bool = False
+    maintenance_note: str = ""
+    opened_text: str = ""
+
+
 def incident_open(
     *,
     integration: Integration,
@@ -99,53 +111,87 @@ def incident_open(
     an open incident (another worker won the race): the caller retries and attaches
     to that one instead.
     """
-    at = at or timezone.now()
-    incident = Incident.objects.create(
-        integration=integration,
-        source=spec.source,
-        group_key=spec.group_key,
-        group_key_hash=hash_group_key(spec.group_key),
-        title=spec.title[:500],
-        team_id=spec.team_id,
-        route_id=spec.route_id,
-        routing=spec.routing,
-        urgency=spec.urgency,
-        group_labels=spec.group_labels,
-        common_labels=spec.common_labels,
-        common_annotations=spec.common_annotations,
-        external_url=spec.external_url,
-        truncated_alerts=spec.truncated_alerts,
-        in_maintenance=in_maintenance,
-        opened_at=at,
-        last_notified_at=at,
-        notifications=1 if spec.source == Incident.Source.ALERTMANAGER else 0,
+    [incident] = incidents_open(
+        openings=[
+            Opening(
+                integration_id=integration.pk,
+                spec=spec,
+                at=at or timezone.now(),
+                in_maintenance=in_maintenance,
+                maintenance_note=maintenance_note,
+                opened_text=opened_text,
+            )
+        ]
     )
-    entries = [
-        TimelineEntry(
-            incident=incident,
-            at=at,
-            kind=TimelineEntry.Kind.OPENED,
-            text=opened_text or f"opened: {incident.title}",
-        ),
-        TimelineEntry(
-            incident=incident, at=at, kind=TimelineEntry.Kind.ROUTED, text=spec.routing
-        ),
+    return incident
+
+
+def incidents_open(*, openings: list[Opening]) -> list[Incident]:
+    """Open several incidents with a few INSERTs (a burst of new groups).
+
+    Same effects as ``incident_open`` for each: the incident, its timeline, the
+    ``on_incident_opened`` hook.  Raises ``IntegrityError`` if any group already has
+    an open incident; the caller's transaction then rolls back as a whole.
+    """
+    incidents = [
+        Incident(
+            integration_id=o.integration_id,
+            source=o.spec.source,
+            group_key=o.spec.group_key,
+            group_key_hash=hash_group_key(o.spec.group_key),
+            title=o.spec.title[:500],
+            team_id=o.spec.team_id,
+            route_id=o.spec.route_id,
+            routing=o.spec.routing,
+            urgency=o.spec.urgency,
+            group_labels=o.spec.group_labels,
+            common_labels=o.spec.common_labels,
+            common_annotations=o.spec.common_annotations,
+            external_url=o.spec.external_url,
+            truncated_alerts=o.spec.truncated_alerts,
+            in_maintenance=o.in_maintenance,
+            opened_at=o.at,
+            last_notified_at=o.at,
+            notifications=1 if o.spec.source == Incident.Source.ALERTMANAGER else 0,
+        )
+        for o in openings
     ]
-    if in_maintenance:
-        entries.append(
+    if len(incidents) == 1:
+        incidents[0].save(force_insert=True)
+    else:
+        Incident.objects.bulk_create(incidents)  # PostgreSQL and SQLite return ids
+    entries: list[TimelineEntry] = []
+    for incident, o in zip(incidents, openings, strict=True):
+        entries += [
             TimelineEntry(
                 incident=incident,
-                at=at,
-                kind=TimelineEntry.Kind.MAINTENANCE,
-                text=maintenance_note
-                or "opened during a maintenance window: not escalated",
+                at=o.at,
+                kind=TimelineEntry.Kind.OPENED,
+                text=o.opened_text or f"opened: {incident.title}",
+            ),
+            TimelineEntry(
+                incident=incident,
+                at=o.at,
+                kind=TimelineEntry.Kind.ROUTED,
+                text=o.spec.routing,
+            ),
+        ]
+        if o.in_maintenance:
+            entries.append(
+                TimelineEntry(
+                    incident=incident,
+                    at=o.at,
+                    kind=TimelineEntry.Kind.MAINTENANCE,
+                    text=o.maintenance_note
+                    or "opened during a maintenance window: not escalated",
+                )
             )
-        )
-    if spec.truncated_alerts:
-        entries.append(_truncation_entry(incident, spec.truncated_alerts, at))
+        if o.spec.truncated_alerts:
+            entries.append(_truncation_entry(incident, o.spec.truncated_alerts, o.at))
     TimelineEntry.objects.bulk_create(entries)
-    on_incident_opened(incident)
-    return incident
+    for incident in incidents:
+        on_incident_opened(incident)
+    return incidents
 
 
 def _truncation_entry(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from alerts.models import Integration, Route, RouteMatcher, hash_token
 from alerts.routing import MatcherError, parse_matcher
@@ -56,8 +59,18 @@ def integration_set_token(*, integration: Integration, token: str | None = None)
     return token
 
 
-def integration_for_token(token: str) -> Integration | None:
-    """The enabled integration holding ``token``, or None.
+# token hash -> (integration id, when cached).  The webhook is the hot path of an
+# alert storm and the lookup is a third of its database round trips, so each web
+# process remembers recent hits for a few seconds.  Saving or deleting an integration
+# clears this process' cache at once (signals below); other processes see a disabled
+# integration or a rotated token within TOKEN_CACHE_SECONDS.  Misses are never
+# cached, so a new token works at once.
+TOKEN_CACHE_SECONDS = 5.0
+_token_cache: dict[str, tuple[int, float]] = {}
+
+
+def integration_for_token(token: str) -> int | None:
+    """The id of the enabled integration holding ``token``, or None.
 
     The lookup is by SHA-256 of the token, so response time does not depend on how
     much of a guessed token is right; the final compare is constant-time anyway.
@@ -65,14 +78,27 @@ def integration_for_token(token: str) -> Integration | None:
     if not token or len(token) > 256:
         return None
     digest = hash_token(token)
-    integration = (
+    now = time.monotonic()
+    cached = _token_cache.get(digest)
+    if cached is not None and now - cached[1] < TOKEN_CACHE_SECONDS:
+        return cached[0]
+    found = (
         Integration.objects.filter(token_hash=digest, enabled=True)
-        .only("id", "team_id", "token_hash", "enabled")
+        .values_list("pk", "token_hash")
         .first()
     )
-    if integration is None or not hmac.compare_digest(integration.token_hash, digest):
+    if found is None or not hmac.compare_digest(found[1], digest):
+        _token_cache.pop(digest, None)
         return None
-    return integration
+    if len(_token_cache) > 10_000:  # bounded: a process serves few integrations
+        _token_cache.clear()
+    _token_cache[digest] = (found[0], now)
+    return found[0]
+
+
+@receiver([post_save, post_delete], sender=Integration)
+def _forget_cached_tokens(**kwargs: object) -> None:
+    _token_cache.clear()
 
 
 def token_matches(integration: Integration, token: str) -> bool:

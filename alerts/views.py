@@ -64,8 +64,8 @@ def alertmanager_webhook(
 
     if token is not None:
         auth = WebhookDelivery.Auth.PATH
-        integration = integration_for_token(token)
-        if integration is None:
+        integration_id = integration_for_token(token)
+        if integration_id is None:
             # Same answer for unknown and disabled: nothing to learn by probing.
             return _error(404, "not found")
     else:
@@ -78,8 +78,8 @@ def alertmanager_webhook(
                 "the URL path",
             )
         auth, header_token = found
-        integration = integration_for_token(header_token)
-        if integration is None:
+        integration_id = integration_for_token(header_token)
+        if integration_id is None:
             return _error(401, "invalid credentials")
 
     content_type = request.content_type or ""
@@ -117,7 +117,7 @@ def alertmanager_webhook(
     }
     headers["Remote-Addr"] = request.META.get("REMOTE_ADDR", "")
     delivery_id = delivery_receive(
-        integration_id=integration.pk,
+        integration_id=integration_id,
         body=raw.decode(),
         headers=headers,
         auth=auth,

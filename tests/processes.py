@@ -208,14 +208,30 @@ class PostgresServer:
                 shutil.chown(pwfile, "postgres")
             subprocess.run(
                 [
-                    *prefix, str(self.bindir / "initdb"), "-D", str(self.datadir),
-                    "-U", self.user, f"--pwfile={pwfile}", "--auth=scram-sha-256",
-                    "-E", "UTF8", "--locale=C", "--no-sync",
+                    *prefix,
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    self.user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
                 ],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         self._ctl(
-            "start", "-w", "-t", "30", "-l", str(self.workdir / "postgres.log"),
+            "start",
+            "-w",
+            "-t",
+            "30",
+            "-l",
+            str(self.workdir / "postgres.log"),
             "-o",
             # fsync off is safe here: only the server process dies in our crash
             # tests, never the OS, so written WAL survives.  (synchronous_commit
@@ -230,26 +246,50 @@ class PostgresServer:
         env = dict(os.environ, PGPASSWORD=self.password)
         exists = subprocess.run(
             [
-                str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
-                "-U", self.user, "-d", "postgres", "-tAc",
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                "postgres",
+                "-tAc",
                 f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
             ],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         if exists.stdout.strip() != "1":
             subprocess.run(
                 [
-                    str(self.bindir / "createdb"), "-h", "127.0.0.1",
-                    "-p", str(self.port), "-U", self.user, name,
+                    str(self.bindir / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    name,
                 ],
-                env=env, check=True,
+                env=env,
+                check=True,
             )
 
     def _ctl(self, *args: str) -> None:
         subprocess.run(
-            [*self._run_as_owner(), str(self.bindir / "pg_ctl"), "-D",
-             str(self.datadir), *args],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *self._run_as_owner(),
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                *args,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def stop(self, mode: str = "fast") -> None:

@@ -69,9 +69,7 @@ def test_it_starts_in_production_mode_when_configured():
 
 
 def test_dev_defaults_start_with_debug_on_and_local_hosts():
-    result = start_django(
-        SHOW_DEBUG_AND_HOSTS
-    )
+    result = start_django(SHOW_DEBUG_AND_HOSTS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True ['127.0.0.1', 'localhost', '[::1]']"
 
@@ -119,7 +117,9 @@ def test_it_refuses_an_unknown_log_format():
 
 def test_it_refuses_to_skip_twilio_signatures_in_production():
     result = start_django(
-        DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="a.example",
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="a.example",
         TWILIO_VALIDATE_SIGNATURES="0",
     )
     assert result.returncode != 0

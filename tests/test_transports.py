@@ -39,7 +39,8 @@ def test_twilio_transport_sends_sms_with_status_callback(fake_twilio):
 
 def test_twilio_transport_places_calls_with_machine_detection(fake_twilio):
     sid = get_transport().place_call(
-        to=ALICE, url="http://x.example/twilio/voice/9/",
+        to=ALICE,
+        url="http://x.example/twilio/voice/9/",
         status_callback="http://x.example/twilio/status/",
     )
     [call] = fake_twilio.calls(ALICE)
@@ -59,8 +60,9 @@ def test_twilio_transport_places_calls_with_machine_detection(fake_twilio):
         (503, None, False, False),
     ],
 )
-def test_twilio_errors_are_classified(fake_twilio, status, code, permanent,
-                                      contact_broken):
+def test_twilio_errors_are_classified(
+    fake_twilio, status, code, permanent, contact_broken
+):
     fake_twilio.fail_next(1, status, code=code)
     with pytest.raises(TransportError) as error:
         get_transport().send_sms(to=ALICE, body="x", status_callback=None)

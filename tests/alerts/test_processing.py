@@ -241,13 +241,17 @@ def test_a_child_route_group_key_is_its_own_group(webhook):
 def test_processing_a_delivery_twice_changes_nothing(webhook):
     response = webhook.post("b_group_of_three_firing")
     delivery_id = response.json()["delivery"]
-    deliveries.delivery_process(delivery_id=delivery_id)
+    first = deliveries.delivery_process(delivery_id=delivery_id)
     before = (
         Incident.objects.get().notifications,
         TimelineEntry.objects.count(),
         list(Alert.objects.values_list("updated_at", flat=True)),
     )
-    assert deliveries.delivery_process(delivery_id=delivery_id) == "already processed"
+    assert deliveries.delivery_process(delivery_id=delivery_id) == first
+    assert (
+        deliveries.delivery_process(delivery_id=delivery_id, batch=False)
+        == "already processed"
+    )
     after = (
         Incident.objects.get().notifications,
         TimelineEntry.objects.count(),
@@ -266,9 +270,9 @@ def test_a_late_delivery_never_undoes_newer_news(webhook):
     WebhookDelivery.objects.filter(pk=d).update(
         received_at=timezone.now() + timedelta(seconds=2)
     )
-    deliveries.delivery_process(delivery_id=d)
+    deliveries.delivery_process(delivery_id=d, batch=False)
     assert only_incident().status == "triggered"  # checkout-2 still firing
-    result = deliveries.delivery_process(delivery_id=c)
+    result = deliveries.delivery_process(delivery_id=c, batch=False)
 
     incident = only_incident()
     assert incident.status == "resolved"
@@ -306,7 +310,8 @@ def test_losing_the_race_to_open_the_incident_retries_and_attaches(
 
     monkeypatch.setattr(deliveries, "_open_or_reopen", racing_open)
     monkeypatch.setattr(Incident.objects, "select_for_update", select_for_update)
-    webhook.send("c_group_partial_resolve")
+    delivery_id = webhook.post("c_group_partial_resolve").json()["delivery"]
+    deliveries.delivery_process(delivery_id=delivery_id, batch=False)
 
     assert raced == [True]
     incident = only_incident()
@@ -326,8 +331,90 @@ def test_the_database_refuses_a_second_open_incident_for_a_group(webhook):
 def test_a_repeat_costs_a_handful_of_queries(webhook, django_assert_max_num_queries):
     webhook.send("b_group_of_three_firing")
     delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         deliveries.delivery_process(delivery_id=delivery_id)
+
+
+DISTINCT_GROUPS = [
+    "a_single_firing",
+    "b_group_of_three_firing",
+    "f_two_groups_checkout",
+    "g_max_alerts_2_of_3_truncated",
+    "k_child_route_groupkey",
+    "k_root_route_firing",
+]
+
+
+def test_a_burst_of_new_groups_is_opened_in_bulk(
+    webhook, opened, django_assert_max_num_queries
+):
+    ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS]
+    with django_assert_max_num_queries(16):
+        deliveries.delivery_process(delivery_id=ids[0])
+    assert Incident.objects.filter(status="triggered").count() == len(DISTINCT_GROUPS)
+    assert len(opened) == len(DISTINCT_GROUPS)
+    assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+    # The bulk path gives what the one-by-one path gives.
+    b = Incident.objects.get(group_key=B_GROUP)
+    assert kinds(b) == ["opened", "routed"]
+    assert b.timeline.first().text == (
+        "opened by Alertmanager: 3 alerts firing (HighLatency instance=checkout-1, "
+        "HighLatency instance=checkout-2, HighLatency instance=checkout-3)"
+    )
+    g = Incident.objects.get(group_labels__alertname="DiskFull")
+    assert g.truncated_alerts == 1 and "truncated" in kinds(g)
+    for delivery_id in ids[1:]:  # their own tasks find them done
+        assert deliveries.delivery_process(delivery_id=delivery_id).startswith(
+            "opened incident #"
+        )
+
+
+def test_a_batch_of_repeats_costs_a_handful_of_queries(
+    webhook, opened, django_assert_max_num_queries
+):
+    webhook.send(*DISTINCT_GROUPS)
+    before = TimelineEntry.objects.count()
+    ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS]
+    with django_assert_max_num_queries(10):
+        deliveries.delivery_process(delivery_id=ids[-1])
+    results = WebhookDelivery.objects.filter(pk__in=ids).values_list(
+        "result", flat=True
+    )
+    assert all(r.endswith("(repeat: nothing changed)") for r in results)
+    assert len(opened) == len(DISTINCT_GROUPS)
+    assert TimelineEntry.objects.count() == before
+    assert set(Incident.objects.values_list("notifications", flat=True)) == {2}
+
+
+def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opened):
+    """Another worker opened one of the groups between our read and our insert: the
+    batch rolls back whole and this delivery is processed on its own."""
+    from alerts import batch
+    from alerts.models import hash_group_key
+
+    ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS[:2]]
+    real_classify = batch._classify
+
+    def classify_then_race(items):
+        result = real_classify(items)
+        first = result[0][0]
+        Incident.objects.create(
+            integration_id=first.key[0],
+            group_key=first.payload.group_key,
+            group_key_hash=hash_group_key(first.payload.group_key),
+            title="opened by another worker",
+            team_id=first.delivery.integration.team_id,
+            urgency="high",
+        )
+        return result
+
+    monkeypatch.setattr(batch, "_classify", classify_then_race)
+    result = deliveries.delivery_process(delivery_id=ids[0])
+
+    assert result.startswith("opened incident #")
+    assert Incident.objects.count() == 1  # the racing insert rolled back with the batch
+    assert WebhookDelivery.objects.get(pk=ids[1]).processed_at is None  # its own task
+    assert len(opened) == 1
 
 
 def test_opening_an_incident_costs_a_bounded_number_of_queries(

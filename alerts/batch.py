@@ -1,0 +1,360 @@
+"""Process many pending deliveries in one transaction with a few bulk queries.
+
+An alert storm is mostly two kinds of webhook: a group we have never seen (a burst of
+new groups) and Alertmanager repeating a group whose state has not changed.  Both are
+recognised here and handled in bulk, a handful of queries for the whole batch instead
+of a dozen per delivery.  Everything else (a partial resolve, a re-fire, a heartbeat,
+two deliveries of one group in the batch, a fingerprint shared between groups) goes
+through ``deliveries._process`` one by one, in receipt order, in the same
+transaction: the bulk paths are an optimisation with the same outcome, never a
+second set of rules.
+
+If anything in the batch fails, the whole transaction rolls back and each delivery is
+processed on its own by its own task, as if batching did not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from alerts import deliveries
+from alerts.incidents import IncidentSpec, Opening, incidents_open
+from alerts.intake import Payload, PayloadError, parse_payload
+from alerts.models import (
+    OPEN_STATUSES,
+    Alert,
+    Incident,
+    IncidentAlert,
+    Integration,
+    MaintenanceWindow,
+    WebhookDelivery,
+    hash_group_key,
+)
+from alerts.routing import RouteRule, choose_route
+from alerts.selectors import route_rules
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+_ALERT_FIELDS = [
+    "labels",
+    "annotations",
+    "status",
+    "starts_at",
+    "ends_at",
+    "generator_url",
+    "last_received_at",
+    "updated_at",
+]
+
+
+@dataclass
+class _Item:
+    delivery: WebhookDelivery
+    payload: Payload
+    key: tuple[int, str]  # (integration id, group key hash)
+
+
+def deliveries_process_batch(*, limit: int = BATCH_SIZE) -> int:
+    """Claim up to ``limit`` pending deliveries and process them; returns how many.
+
+    Raises whatever processing raises, after rolling the whole batch back.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        pending = WebhookDelivery.objects.filter(
+            processed_at__isnull=True, error=""
+        ).order_by("received_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            # Two workers claim disjoint batches instead of queueing on each other.
+            # of=self: lock the deliveries only.  Locking the joined integration
+            # row too would block every webhook INSERT (its foreign key check takes
+            # a share lock on that row) for as long as this batch runs.
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        batch = list(pending.select_related("integration")[:limit])
+        if not batch:
+            return 0
+        _process(batch, now)
+    return len(batch)
+
+
+def _process(batch: list[WebhookDelivery], now: datetime) -> None:
+    items: list[_Item] = []
+    slow: list[WebhookDelivery] = []
+    for delivery in batch:
+        try:
+            payload = parse_payload(delivery.body)
+        except (ValueError, PayloadError):
+            slow.append(delivery)  # records the reason
+            continue
+        key = (delivery.integration_id, hash_group_key(payload.group_key))
+        items.append(_Item(delivery, payload, key))
+
+    # A group with several deliveries in the batch, a fingerprint in several groups,
+    # or a heartbeat: the one-by-one path, which handles order and every state.
+    per_group: dict[tuple[int, str], int] = {}
+    per_fp: dict[tuple[int, str], int] = {}
+    for item in items:
+        per_group[item.key] = per_group.get(item.key, 0) + 1
+        for alert in item.payload.alerts:
+            fp_key = (item.key[0], alert.fingerprint)
+            per_fp[fp_key] = per_fp.get(fp_key, 0) + 1
+    simple: list[_Item] = []
+    for item in items:
+        integration = item.delivery.integration
+        heartbeat = integration.heartbeat_alertname
+        if (
+            per_group[item.key] > 1
+            or any(
+                per_fp[(item.key[0], a.fingerprint)] > 1 for a in item.payload.alerts
+            )
+            or (
+                heartbeat
+                and any(
+                    a.labels.get("alertname") == heartbeat for a in item.payload.alerts
+                )
+            )
+        ):
+            slow.append(item.delivery)
+        else:
+            simple.append(item)
+
+    fresh, repeats, rest = _classify(simple)
+    slow += rest
+    done: list[WebhookDelivery] = []
+    if fresh:
+        done += _open_fresh(fresh, now)
+    if repeats:
+        done += _apply_repeats(repeats, now)
+    if done:
+        WebhookDelivery.objects.bulk_update(
+            done, ["processed_at", "result", "error", "attempts", "last_attempt_at"]
+        )
+    for delivery in sorted(slow, key=lambda d: (d.received_at, d.pk)):
+        deliveries._process(delivery.pk)
+
+
+def _classify(
+    items: list[_Item],
+) -> tuple[list[_Item], list[tuple[_Item, Incident, dict[str, Alert]]], list]:
+    """Split into brand-new groups, pure repeats, and the rest (slow path)."""
+    if not items:
+        return [], [], []
+    integration_ids = {i.key[0] for i in items}
+    fps = {a.fingerprint for i in items for a in i.payload.alerts}
+    alerts: dict[tuple[int, str], Alert] = {
+        (a.integration_id, a.fingerprint): a
+        for a in Alert.objects.select_for_update()
+        .filter(integration_id__in=integration_ids, fingerprint__in=fps)
+        .order_by("pk")
+    }
+    incidents: dict[tuple[int, str], Incident] = {
+        (i.integration_id, i.group_key_hash): i
+        for i in Incident.objects.select_for_update().filter(
+            integration_id__in=integration_ids,
+            group_key_hash__in={i.key[1] for i in items},
+            status__in=OPEN_STATUSES,
+        )
+    }
+    links: dict[tuple[int, int], str] = {}
+    if incidents:
+        links = {
+            (link.incident_id, link.alert_id): link.status
+            for link in IncidentAlert.objects.filter(
+                incident_id__in=[i.pk for i in incidents.values()]
+            ).only("incident_id", "alert_id", "status")
+        }
+
+    fresh: list[_Item] = []
+    repeats: list[tuple[_Item, Incident, dict[str, Alert]]] = []
+    rest: list[WebhookDelivery] = []
+    for item in items:
+        integration_id = item.key[0]
+        incident = incidents.get(item.key)
+        known = {
+            a.fingerprint: alerts[(integration_id, a.fingerprint)]
+            for a in item.payload.alerts
+            if (integration_id, a.fingerprint) in alerts
+        }
+        if (
+            incident is None
+            and not known
+            and all(a.firing for a in item.payload.alerts)
+            and not item.delivery.integration.reopen_window
+        ):
+            fresh.append(item)
+        elif (
+            incident is not None
+            and len(known) == len(item.payload.alerts)
+            and incident.truncated_alerts == item.payload.truncated_alerts
+            and all(
+                known[a.fingerprint].status == a.status
+                and known[a.fingerprint].last_received_at <= item.delivery.received_at
+                and links.get((incident.pk, known[a.fingerprint].pk)) == a.status
+                for a in item.payload.alerts
+            )
+        ):
+            repeats.append((item, incident, known))
+        else:
+            rest.append(item.delivery)
+    return fresh, repeats, rest
+
+
+def _finish(delivery: WebhookDelivery, result: str, now: datetime) -> WebhookDelivery:
+    delivery.processed_at = now
+    delivery.result = result
+    delivery.error = ""
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    return delivery
+
+
+class _Routing:
+    """Route rules and maintenance windows, loaded once per batch."""
+
+    def __init__(self, items: list[_Item]) -> None:
+        self.rules: dict[int, list[RouteRule]] = {}
+        times = [i.delivery.received_at for i in items]
+        integration_ids = {i.key[0] for i in items}
+        self.windows = list(
+            MaintenanceWindow.objects.filter(
+                Q(integration_id__in=integration_ids) | Q(team__isnull=False),
+                starts_at__lte=max(times),
+                ends_at__gt=min(times),
+            )
+        )
+
+    def rules_for(self, integration_id: int) -> list[RouteRule]:
+        if integration_id not in self.rules:
+            self.rules[integration_id] = route_rules(integration_id=integration_id)
+        return self.rules[integration_id]
+
+    def window(
+        self, *, integration_id: int, team_id: int, at: datetime
+    ) -> MaintenanceWindow | None:
+        found = [
+            w
+            for w in self.windows
+            if (w.integration_id == integration_id or w.team_id == team_id)
+            and w.starts_at <= at < w.ends_at
+        ]
+        return max(found, key=lambda w: w.ends_at) if found else None
+
+
+def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
+    routing = _Routing(items)
+    new_alerts: list[Alert] = []
+    per_item: list[list[Alert]] = []
+    for item in items:
+        rows = [
+            Alert(
+                integration_id=item.key[0],
+                fingerprint=a.fingerprint,
+                labels=a.labels,
+                annotations=a.annotations,
+                status=a.status,
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                generator_url=a.generator_url,
+                last_received_at=item.delivery.received_at,
+                created_at=now,
+                updated_at=now,
+            )
+            for a in deliveries._dedupe(item.payload.alerts)
+        ]
+        per_item.append(rows)
+        new_alerts += rows
+    Alert.objects.bulk_create(new_alerts)
+
+    openings: list[Opening] = []
+    for item, rows in zip(items, per_item, strict=True):
+        integration: Integration = item.delivery.integration
+        payload = item.payload
+        choice = choose_route(
+            routing.rules_for(integration.pk),
+            payload.common_labels or payload.group_labels,
+            default_team_id=integration.team_id,
+        )
+        window = routing.window(
+            integration_id=integration.pk,
+            team_id=choice.team_id,
+            at=item.delivery.received_at,
+        )
+        changes = [deliveries._Change(row, None, row.status) for row in rows]
+        count = len(rows)
+        openings.append(
+            Opening(
+                integration_id=integration.pk,
+                spec=IncidentSpec(
+                    group_key=payload.group_key,
+                    title=deliveries._title(payload),
+                    team_id=choice.team_id,
+                    route_id=choice.route_id,
+                    routing=choice.decision,
+                    urgency=choice.urgency,
+                    group_labels=payload.group_labels,
+                    common_labels=payload.common_labels,
+                    common_annotations=payload.common_annotations,
+                    external_url=payload.external_url,
+                    truncated_alerts=payload.truncated_alerts,
+                ),
+                at=now,
+                in_maintenance=window is not None,
+                maintenance_note=deliveries._maintenance_note(window),
+                opened_text=f"opened by Alertmanager: {count} alert"
+                f"{'s' if count > 1 else ''} firing ({deliveries._names(changes)})",
+            )
+        )
+    opened = incidents_open(openings=openings)
+    IncidentAlert.objects.bulk_create(
+        [
+            IncidentAlert(incident=incident, alert=row, status=row.status, added_at=now)
+            for incident, rows in zip(opened, per_item, strict=True)
+            for row in rows
+        ]
+    )
+    return [
+        _finish(item.delivery, f"opened incident #{incident.pk}", now)
+        for item, incident in zip(items, opened, strict=True)
+    ]
+
+
+def _apply_repeats(
+    repeats: list[tuple[_Item, Incident, dict[str, Alert]]], now: datetime
+) -> list[WebhookDelivery]:
+    """Nothing changed state: refresh the alerts (annotations may have new values)
+    and count the notification on the incident."""
+    alerts: list[Alert] = []
+    incidents: list[Incident] = []
+    done: list[WebhookDelivery] = []
+    for item, incident, known in repeats:
+        received = item.delivery.received_at
+        for data in item.payload.alerts:
+            row = known[data.fingerprint]
+            row.labels = data.labels
+            row.annotations = data.annotations
+            row.starts_at = data.starts_at
+            row.ends_at = data.ends_at
+            row.generator_url = data.generator_url
+            row.last_received_at = received
+            row.updated_at = now
+            alerts.append(row)
+        incident.notifications += 1
+        incident.last_notified_at = max(incident.last_notified_at or received, received)
+        incidents.append(incident)
+        done.append(
+            _finish(
+                item.delivery,
+                f"attached to incident #{incident.pk} (repeat: nothing changed)",
+                now,
+            )
+        )
+    Alert.objects.bulk_update(alerts, _ALERT_FIELDS)
+    Incident.objects.bulk_update(incidents, ["notifications", "last_notified_at"])
+    return done
