@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from scheduling import plan
+from scheduling.forms import OverrideForm, SwapForm
 from scheduling.materialize import rotation_materialize, rotations_materialize
 from scheduling.models import (
     Member,
@@ -36,8 +37,8 @@ from scheduling.models import (
 from scheduling.overrides import (
     override_create,
     override_delete,
+    override_swap,
     override_update,
-    override_validate,
 )
 from scheduling.picture import schedule_picture
 from scheduling.selectors import oncall_at
@@ -403,38 +404,6 @@ def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str])
     )
 
 
-class OverrideForm(forms.ModelForm):
-    class Meta:
-        model = Override
-        fields = ["rotation", "role", "member", "starts_at", "ends_at", "reason"]
-        help_texts = {
-            "starts_at": "In UTC (the admin's time zone).",
-            "ends_at": "In UTC (the admin's time zone).",
-        }
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            override_validate(
-                rotation=data["rotation"],
-                role=data["role"],
-                member=data["member"],
-                starts_at=data.get("starts_at"),
-                ends_at=data.get("ends_at"),
-                exclude=[self.instance.pk] if self.instance.pk else [],
-            )
-        except ValidationError as exc:
-            # Field-keyed errors land on their fields; the rest on top of the form.
-            if hasattr(exc, "error_dict"):
-                for name, errs in exc.error_dict.items():
-                    self.add_error(name if name in self.fields else None, errs)
-            else:
-                raise
-        return data
-
-
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin):
     form = OverrideForm
@@ -452,6 +421,49 @@ class OverrideAdmin(admin.ModelAdmin):
     autocomplete_fields = ["member"]
     date_hierarchy = "starts_at"
     readonly_fields = ["created_by", "created_at", "swap_id"]
+    change_list_template = "admin/scheduling/override/change_list.html"
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.swap_view)
+        return [
+            path("swap/", view, name="scheduling_override_swap"),
+            *super().get_urls(),
+        ]
+
+    def swap_view(self, request: HttpRequest) -> HttpResponse:
+        """Create a swap: two overrides validated and saved together."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SwapForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                override_swap(
+                    rotation=data["rotation"],
+                    first=data["first"],
+                    second=data["second"],
+                    reason=data["reason"],
+                    created_by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(
+                    request,
+                    f"Swap created: {data['first'].member} and "
+                    f"{data['second'].member} on {data['rotation'].name}.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:scheduling_override_changelist")
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Create a swap",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/scheduling/override/swap.html", context)
 
     @admin.display(description="starts (team time)", ordering="starts_at")
     def starts_local(self, obj: Override) -> str:

@@ -28,7 +28,6 @@ from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from scheduling.models import Rotation, RotationParticipant, Shift
-from scheduling.plan import PlanError
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +105,17 @@ def _materialize_chunk(
         elif rotation.active and rotation.generated_until < until:
             extend.append(rotation)
 
+    # A definition that cannot generate (an odd paired roster set through the ORM,
+    # say) must not wipe the future it would replace: the stored shifts keep
+    # somebody on call until the definition is fixed.  Nothing is recorded, so the
+    # periodic task reports it again every run.
+    for rotation in list(changed):
+        problem = rotation.build_plan().problem() if rotation.active else None
+        if problem:
+            changed.remove(rotation)
+            report.skipped[rotation.pk] = problem
+            logger.warning("rotation %s not generated: %s", rotation.pk, problem)
+
     keep_until: dict[int, dt.datetime | None] = {}
     if changed:
         changed_ids = [r.pk for r in changed]
@@ -142,17 +152,8 @@ def _materialize_chunk(
         if not rotation.active:
             rotation.generated_until = start
             continue
-        try:
-            p = rotation.build_plan()
-            shifts, last_end = p.shifts(start or p.starts_at, until)
-        except PlanError as exc:
-            # Stored future shifts are already gone (the definition changed); the
-            # fingerprint is recorded so the periodic task does not retry until the
-            # definition changes again.  The admin shows the problem.
-            report.skipped[rotation.pk] = str(exc)
-            rotation.generated_until = start
-            logger.warning("rotation %s not generated: %s", rotation.pk, exc)
-            continue
+        p = rotation.build_plan()
+        shifts, last_end = p.shifts(start or p.starts_at, until)
         rotation.generated_until = max(filter(None, [last_end, start, until]))
         new_rows.extend(
             Shift(

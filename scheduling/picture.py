@@ -226,9 +226,12 @@ def schedule_picture(
             Day(
                 left=pos(a),
                 width=pos(b) - pos(a),
-                label=f"{day:%d}"
-                if day.day != 1 and day != start_date
-                else f"{day:%d %b}",
+                # Month names fit only when days are wide enough.
+                label=(
+                    f"{day.day} {day:%b}"
+                    if n_weeks <= 2 and (day.day == 1 or day == start_date)
+                    else f"{day.day}"
+                ),
                 weekday=f"{day:%a}",
                 weekend=day.weekday() >= 5,
                 today=day == today,

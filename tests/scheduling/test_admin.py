@@ -148,16 +148,91 @@ def test_an_override_is_created_through_the_admin(
             "role": "primary",
             "member": people[4].pk,
             "starts_at_0": "2026-01-06",
-            "starts_at_1": "06:00:00",
+            "starts_at_1": "09:00:00",
             "ends_at_0": "2026-01-07",
-            "ends_at_1": "06:00:00",
+            "ends_at_1": "09:00",
             "reason": "covering",
         },
     )
     assert response.status_code == 302
     override = Override.objects.get()
     assert override.created_by == admin_user
+    # Typed in the team's time: 09:00 in Nairobi is 06:00 UTC.
     assert override.starts_at == utc(2026, 1, 6, 6)
+    page = admin_client.get(f"/admin/scheduling/override/{override.pk}/change/")
+    assert b'value="09:00:00"' in page.content  # shown back in local time
+
+
+def test_a_local_time_the_clocks_skip_is_refused(
+    admin_client, make_team, make_rotation
+):
+    team, people = make_team("berlin", time_zone="Europe/Berlin", people=["ann", "ben"])
+    rotation = make_rotation(team, people, now=utc(2026, 3, 1))
+    response = admin_client.post(
+        "/admin/scheduling/override/add/",
+        {
+            "rotation": rotation.pk,
+            "role": "primary",
+            "member": people[1].pk,
+            "starts_at_0": "2026-03-29",
+            "starts_at_1": "02:30",
+            "ends_at_0": "2026-03-30",
+            "ends_at_1": "09:00",
+        },
+    )
+    assert "does not exist in Europe/Berlin" in response.content.decode()
+
+
+def test_a_swap_is_created_from_its_admin_page(admin_client, payments, make_rotation):
+    team, (alice, bob, *_) = payments
+    rotation = make_rotation(team, payments[1], now=utc(2026, 1, 1))
+    assert b"Create a swap" in admin_client.get("/admin/scheduling/override/").content
+    form = {
+        "rotation": rotation.pk,
+        "reason": "alice on a train",
+        "first_member": bob.pk,
+        "first_role": "primary",
+        "first_starts_at_0": "2026-01-06",
+        "first_starts_at_1": "09:00",
+        "first_ends_at_0": "2026-01-07",
+        "first_ends_at_1": "09:00",
+        "second_member": alice.pk,
+        "second_role": "secondary",
+    }
+    response = admin_client.post("/admin/scheduling/override/swap/", form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    overrides = list(Override.objects.order_by("role"))
+    assert [(o.role, o.member, o.starts_at) for o in overrides] == [
+        ("primary", bob, utc(2026, 1, 6, 6)),
+        ("secondary", alice, utc(2026, 1, 6, 6)),
+    ]
+    assert overrides[0].swap_id == overrides[1].swap_id
+
+
+def test_a_one_sided_swap_is_refused(admin_client, payments, make_rotation):
+    team, (alice, bob, charlie, *_) = payments
+    rotation = make_rotation(team, payments[1], now=utc(2026, 1, 1))
+    response = admin_client.post(
+        "/admin/scheduling/override/swap/",
+        {
+            "rotation": rotation.pk,
+            "first_member": bob.pk,
+            "first_role": "primary",
+            "first_starts_at_0": "2026-01-06",
+            "first_starts_at_1": "09:00",
+            "first_ends_at_0": "2026-01-07",
+            "first_ends_at_1": "09:00",
+            "second_member": charlie.pk,
+            "second_role": "primary",
+            "second_starts_at_0": "2026-01-13",
+            "second_starts_at_1": "09:00",
+            "second_ends_at_0": "2026-01-14",
+            "second_ends_at_1": "09:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "Bob is secondary" in response.content.decode()
+    assert not Override.objects.exists()
 
 
 def test_shifts_are_read_only(admin_client, payments, make_rotation):

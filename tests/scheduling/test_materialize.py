@@ -241,3 +241,16 @@ def test_regeneration_never_changes_a_shift_that_started(
     unrestricted = second["restrict_start"] is None and first["restrict_start"] is None
     if unrestricted and started and p.starts_at <= keep_until:
         assert_tiles(rotation)
+
+
+def test_a_broken_definition_keeps_the_future_it_would_replace(payments, make_rotation):
+    team, people = payments
+    rotation = make_rotation(team, people, now=utc(2026, 1, 1))
+    before = snapshot(rotation)
+    RotationParticipant.objects.filter(rotation=rotation, member=people[-1]).delete()
+    report = rotation_materialize(rotation=rotation, now=utc(2026, 2, 1))
+    assert "even number" in report.skipped[rotation.pk]
+    assert snapshot(rotation) == before  # still somebody on call
+    # ... and it is reported again on the next run, until fixed.
+    report = rotation_materialize(rotation=rotation, now=utc(2026, 2, 1))
+    assert rotation.pk in report.skipped
