@@ -76,6 +76,19 @@ class TeamAdmin(admin.ModelAdmin):
     readonly_fields = ["on_call_now", "schedule_link"]
     inlines = [TeamMembershipInline, RotationLinkInline]
 
+    def save_model(
+        self, request: HttpRequest, obj: Team, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "time_zone" in form.changed_data:
+            # Handoffs are local times: a new zone moves every future handoff.
+            report = rotations_materialize(rotations=obj.rotations.all())
+            self.message_user(
+                request,
+                f"Time zone changed: the future shifts of {report.regenerated} "
+                "rotation(s) were regenerated; shifts under way are unchanged.",
+            )
+
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.schedule_view)
         return [
@@ -344,6 +357,27 @@ class RotationAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/scheduling/rotation/preview.html", context
         )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            inactive = RotationParticipant.objects.filter(
+                rotation_id=object_id, member__active=False
+            ).select_related("member__user")
+            names = ", ".join(str(p.member) for p in inactive)
+            if names:
+                self.message_user(
+                    request,
+                    f"Inactive members are still in this rotation and will be "
+                    f"scheduled: {names}. Remove them (and save) to stop that.",
+                    messages.WARNING,
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -305,3 +306,48 @@ def test_a_restriction_is_set_with_weekday_checkboxes(admin_client, payments):
     assert not re.search(
         rb'value="5" id="id_restrict_weekdays_5" checked', page.content
     )
+
+
+def test_changing_the_team_time_zone_moves_future_handoffs(
+    admin_client, payments, make_rotation
+):
+    team, people = payments
+    rotation = make_rotation(team, people)
+    response = admin_client.post(
+        f"/admin/scheduling/team/{team.pk}/change/",
+        {
+            "slug": team.slug,
+            "name": team.name,
+            "time_zone": "Europe/London",
+            "teammembership_set-TOTAL_FORMS": "0",
+            "teammembership_set-INITIAL_FORMS": "0",
+            "rotations-TOTAL_FORMS": "0",
+            "rotations-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert "were regenerated" in response.content.decode()
+    bridge, future = Shift.objects.filter(
+        rotation=rotation, role="primary", starts_at__gt=dt.datetime.now(dt.UTC)
+    ).order_by("starts_at")[:2]
+    # The shift under way ends at Nairobi's 09:00 as it was scheduled; a bridge
+    # runs to London's 09:00; from then on handoffs are at 09:00 London time.
+    zone = ZoneInfo("Europe/London")
+    assert bridge.ends_at == future.starts_at
+    assert future.starts_at.astimezone(zone).time() == dt.time(9, 0)
+    assert (future.ends_at - future.starts_at) in (
+        dt.timedelta(hours=167),
+        dt.timedelta(hours=168),
+        dt.timedelta(hours=169),
+    )
+
+
+def test_an_inactive_participant_is_flagged(admin_client, payments, make_rotation):
+    team, people = payments
+    rotation = make_rotation(team, people)
+    people[2].active = False
+    people[2].save()
+    response = admin_client.get(
+        f"/admin/scheduling/rotation/{rotation.pk}/change/", follow=True
+    )
+    assert "Inactive members are still in this rotation" in response.content.decode()
