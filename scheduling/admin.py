@@ -391,6 +391,13 @@ class RotationAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Shifts that happened are history stipends and reports rely on; deleting
+        # the rotation would delete them.  Deactivate it instead.
+        if obj is not None and _has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.action(description="Generate shifts now")
     def generate_shifts_now(
         self, request: HttpRequest, queryset: QuerySet[Rotation]
@@ -406,6 +413,12 @@ class RotationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"Rotation {rotation_id}: {why}", messages.WARNING
             )
+
+
+def _has_history(rotation: Rotation) -> bool:
+    return Shift.objects.filter(
+        rotation=rotation, starts_at__lte=timezone.now()
+    ).exists()
 
 
 def _member_names(rows: list[plan.SlotPreview]) -> dict[int, str]:

@@ -351,3 +351,25 @@ def test_an_inactive_participant_is_flagged(admin_client, payments, make_rotatio
         f"/admin/scheduling/rotation/{rotation.pk}/change/", follow=True
     )
     assert "Inactive members are still in this rotation" in response.content.decode()
+
+
+def test_a_rotation_with_history_cannot_be_deleted(
+    admin_client, payments, make_rotation
+):
+    team, people = payments
+    old = make_rotation(team, people)  # started 5 Jan 2026: has history
+    fresh = make_rotation(
+        team, people, name="next year", start_date=dt.date(2030, 1, 7)
+    )
+    page = admin_client.get(f"/admin/scheduling/rotation/{old.pk}/delete/")
+    assert page.status_code == 403
+    # Django refuses the whole bulk delete when any selected object is protected.
+    data = {"action": "delete_selected", "post": "yes"}
+    response = admin_client.post(
+        "/admin/scheduling/rotation/", {**data, "_selected_action": [old.pk, fresh.pk]}
+    )
+    assert response.status_code == 403
+    admin_client.post(
+        "/admin/scheduling/rotation/", {**data, "_selected_action": [fresh.pk]}
+    )
+    assert list(Rotation.objects.values_list("name", flat=True)) == ["weekly"]
