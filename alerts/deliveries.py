@@ -103,18 +103,26 @@ def delivery_process(*, delivery_id: int, batch: bool = True) -> str:
     if batch:
         from alerts.batch import deliveries_process_batch
 
+        def done() -> str | None:
+            return (
+                WebhookDelivery.objects.filter(
+                    pk=delivery_id, processed_at__isnull=False
+                )
+                .values_list("result", flat=True)
+                .first()
+            )
+
         try:
+            # Under a storm most tasks find their delivery already done by an
+            # earlier task's batch: one cheap query, no transaction.
+            result = done()
+            if result is not None:
+                return result
             for _ in range(MAX_BATCHES_PER_TASK):
                 claimed = deliveries_process_batch()
-                done = (
-                    WebhookDelivery.objects.filter(
-                        pk=delivery_id, processed_at__isnull=False
-                    )
-                    .values_list("result", flat=True)
-                    .first()
-                )
-                if done is not None:
-                    return done
+                result = done()
+                if result is not None:
+                    return result
                 if not claimed:
                     break
         except Exception:

@@ -331,7 +331,7 @@ def test_the_database_refuses_a_second_open_incident_for_a_group(webhook):
 def test_a_repeat_costs_a_handful_of_queries(webhook, django_assert_max_num_queries):
     webhook.send("b_group_of_three_firing")
     delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         deliveries.delivery_process(delivery_id=delivery_id)
 
 
@@ -375,7 +375,7 @@ def test_a_batch_of_repeats_costs_a_handful_of_queries(
     webhook.send(*DISTINCT_GROUPS)
     before = TimelineEntry.objects.count()
     ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS]
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         deliveries.delivery_process(delivery_id=ids[-1])
     results = WebhookDelivery.objects.filter(pk__in=ids).values_list(
         "result", flat=True
@@ -421,7 +421,7 @@ def test_opening_an_incident_costs_a_bounded_number_of_queries(
     webhook, django_assert_max_num_queries
 ):
     delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         deliveries.delivery_process(delivery_id=delivery_id)
 
 
