@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -41,7 +42,6 @@ from alerts.selectors import route_rules
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
 _ALERT_FIELDS = [
     "labels",
     "annotations",
@@ -61,11 +61,12 @@ class _Item:
     key: tuple[int, str]  # (integration id, group key hash)
 
 
-def deliveries_process_batch(*, limit: int = BATCH_SIZE) -> int:
+def deliveries_process_batch(*, limit: int | None = None) -> int:
     """Claim up to ``limit`` pending deliveries and process them; returns how many.
 
     Raises whatever processing raises, after rolling the whole batch back.
     """
+    limit = limit or settings.ALERTMANAGER_BATCH_SIZE
     now = timezone.now()
     with transaction.atomic():
         pending = WebhookDelivery.objects.filter(

@@ -220,6 +220,9 @@ CELERY_BEAT_SYNC_EVERY = 1
 # Alertmanager's webhooks are a few kB; max_alerts: 0 on a huge group can reach
 # hundreds of kB.  Bigger bodies are refused with 413 before they are read.
 ALERTMANAGER_MAX_BODY_BYTES = env_int("ALERTMANAGER_MAX_BODY_BYTES", 1024 * 1024)
+# A worker processes up to this many pending webhooks in one transaction (bulk
+# queries for new groups and repeats): fewer round trips under a storm.
+ALERTMANAGER_BATCH_SIZE = env_int("ALERTMANAGER_BATCH_SIZE", 100)
 # Processed webhook deliveries are kept this long (the admin shows them), then pruned.
 ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
     "ALERTMANAGER_DELIVERY_RETENTION_DAYS", 14

@@ -29,6 +29,4 @@ def test_other_errors_are_not_disguised_as_an_outage(client, monkeypatch):
 
     monkeypatch.setattr(views, "integration_for_token", bug)
     with pytest.raises(ZeroDivisionError):
-        client.post(
-            "/api/v1/alertmanager/x/", b"{}", content_type="application/json"
-        )
+        client.post("/api/v1/alertmanager/x/", b"{}", content_type="application/json")
