@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scheduling.models import Team
-from scheduling.selectors import oncall_at
-from scheduling.serializers import OnCallQuerySerializer, OnCallSerializer
+from scheduling.models import Override, Team
+from scheduling.overrides import override_create, override_delete
+from scheduling.selectors import oncall_at, team_schedule
+from scheduling.serializers import (
+    OnCallQuerySerializer,
+    OnCallSerializer,
+    OverrideCreateSerializer,
+    OverrideSerializer,
+    ScheduleQuerySerializer,
+    ScheduleSerializer,
+)
 from scheduling.timeparse import InstantError, parse_instant
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
@@ -50,3 +60,130 @@ class TeamOnCallView(APIView):
                 raise serializers.ValidationError({"at": [str(exc)]}) from None
         team = get_object_or_404(Team, slug=slug)
         return Response(OnCallSerializer(oncall_at(team=team, at=at)).data)
+
+
+def _team(slug: str) -> Team:
+    return get_object_or_404(Team, slug=slug)
+
+
+def _require(request: Request, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(f"needs the {perm} permission")
+
+
+class TeamScheduleView(APIView):
+    @extend_schema(
+        operation_id="team_schedule",
+        summary="A team's effective schedule over a range",
+        description=(
+            "Consecutive segments of [from, to) with who is primary and secondary "
+            "(layers and overrides applied); stretches nobody covers are left out. "
+            "At most 92 days per request."
+        ),
+        parameters=[ScheduleQuerySerializer],
+        responses={200: ScheduleSerializer, 400: _ERROR, 404: _ERROR},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        query = ScheduleQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        team = _team(slug)
+        start, end = query.validated_data["from"], query.validated_data["to"]
+        schedule = team_schedule(team=team, start=start, end=end)
+        names = {r.pk: r.name for r in schedule.rotations}
+
+        def member(holder):  # noqa: ANN001, ANN202
+            return None if holder is None else schedule.members[holder.member_id]
+
+        segments = [
+            {
+                "starts_at": seg.starts_at,
+                "ends_at": seg.ends_at,
+                "primary": member(seg.resolution.primary),
+                "secondary": member(seg.resolution.secondary),
+                "override": seg.resolution.override,
+                "rotation": names.get(seg.resolution.primary.rotation_id)
+                if seg.resolution.primary
+                else None,
+            }
+            for seg in schedule.effective
+        ]
+        body = {"team": team.slug, "from": start, "to": end, "segments": segments}
+        return Response(ScheduleSerializer(body).data)
+
+
+class TeamOverridesView(APIView):
+    @extend_schema(
+        operation_id="team_overrides_list",
+        summary="Overrides of a team's rotations overlapping a range",
+        parameters=[ScheduleQuerySerializer],
+        responses={200: OverrideSerializer(many=True), 400: _ERROR, 404: _ERROR},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        query = ScheduleQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        team = _team(slug)
+        overrides = (
+            Override.objects.filter(
+                rotation__team=team,
+                ends_at__gt=query.validated_data["from"],
+                starts_at__lt=query.validated_data["to"],
+            )
+            .select_related("rotation", "member__user", "created_by")
+            .order_by("starts_at", "pk")
+        )
+        return Response(OverrideSerializer(overrides, many=True).data)
+
+    @extend_schema(
+        operation_id="team_overrides_create",
+        summary="Put someone else in a role for an interval",
+        description=(
+            "Validated like the admin: times with offsets, end after start, a role "
+            "the rotation has, shifts to override in the interval, and the member "
+            "never holding the other role meanwhile. Needs scheduling.add_override."
+        ),
+        request=OverrideCreateSerializer,
+        responses={201: OverrideSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        _require(request, "scheduling.add_override")
+        team = _team(slug)
+        payload = OverrideCreateSerializer(data=request.data, context={"team": team})
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            override = override_create(
+                rotation=data["rotation"],
+                role=data["role"],
+                member=data["member"],
+                starts_at=data["start"],
+                ends_at=data["end"],
+                reason=data["reason"],
+                created_by=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_messages(exc)) from None
+        return Response(OverrideSerializer(override).data, status=201)
+
+
+class OverrideDetailView(APIView):
+    @extend_schema(
+        operation_id="override_delete",
+        summary="Delete an override (and the other half of its swap)",
+        responses={204: None, 403: _ERROR, 404: _ERROR},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        _require(request, "scheduling.delete_override")
+        override_delete(override=get_object_or_404(Override, pk=pk))
+        return Response(status=204)
+
+
+_API_NAMES = {"starts_at": "start", "ends_at": "end"}
+
+
+def _messages(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            _API_NAMES.get(name, name): [m for e in errs for m in e.messages]
+            for name, errs in exc.error_dict.items()
+        }
+    return {"non_field_errors": exc.messages}

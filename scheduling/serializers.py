@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scheduling.models import Member
+from scheduling.models import Member, Override, Rotation, Team
 from scheduling.selectors import OnCallAt
+from scheduling.timeparse import InstantError, parse_instant
 
 
 class OnCallQuerySerializer(serializers.Serializer):
@@ -44,3 +50,118 @@ class OnCallSerializer(serializers.Serializer):
         if instance.rotation is None:
             data["rotation"] = None
         return data
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class InstantField(serializers.Field):
+    """An ISO 8601 instant with a UTC offset; naive or malformed input is a 400
+    naming the problem (see ``scheduling.timeparse``)."""
+
+    default_error_messages = {"invalid": "{message}"}
+
+    def to_internal_value(self, data: object) -> dt.datetime:
+        if not isinstance(data, str):
+            self.fail("invalid", message="expected an ISO 8601 string")
+        try:
+            return parse_instant(data)
+        except InstantError as exc:
+            self.fail("invalid", message=str(exc))
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return serializers.DateTimeField().to_representation(value)
+
+
+class ScheduleQuerySerializer(serializers.Serializer):
+    # "from"/"to" like the report endpoints; "from" is a Python keyword.
+    vars()["from"] = InstantField(
+        required=False, help_text="ISO 8601 with offset; default now."
+    )
+    to = InstantField(
+        required=False, help_text="ISO 8601 with offset; default from + 7 days."
+    )
+
+    MAX_SPAN = dt.timedelta(days=92)
+
+    def validate(self, attrs: dict) -> dict:
+        start = attrs.get("from") or timezone.now()
+        end = attrs.get("to") or start + dt.timedelta(days=7)
+        if end <= start:
+            raise serializers.ValidationError({"to": ["must be after from"]})
+        if end - start > self.MAX_SPAN:
+            raise serializers.ValidationError(
+                {"to": ["at most 92 days after from; page through longer ranges"]}
+            )
+        return {"from": start, "to": end}
+
+
+class SegmentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(source="starts_at")
+    end = serializers.DateTimeField(source="ends_at")
+    primary = OnCallMemberSerializer(allow_null=True)
+    secondary = OnCallMemberSerializer(allow_null=True)
+    override = serializers.BooleanField()
+    rotation = serializers.CharField(allow_null=True)
+
+
+class ScheduleSerializer(serializers.Serializer):
+    team = serializers.SlugField()
+    vars()["from"] = serializers.DateTimeField()
+    to = serializers.DateTimeField()
+    segments = SegmentSerializer(many=True)
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    rotation = serializers.CharField(source="rotation.name")
+    member = serializers.CharField(source="member.username")
+    start = serializers.DateTimeField(source="starts_at")
+    end = serializers.DateTimeField(source="ends_at")
+    created_by = serializers.CharField(
+        source="created_by.get_username", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Override
+        fields = [
+            "id",
+            "rotation",
+            "role",
+            "member",
+            "start",
+            "end",
+            "reason",
+            "swap_id",
+            "created_by",
+            "created_at",
+        ]
+
+
+class OverrideCreateSerializer(serializers.Serializer):
+    rotation = serializers.CharField(help_text="the rotation's name within the team")
+    role = serializers.ChoiceField(choices=["primary", "secondary"])
+    member = serializers.CharField(help_text="username of who covers")
+    start = InstantField()
+    end = InstantField()
+    reason = serializers.CharField(max_length=300, required=False, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        team: Team = self.context["team"]
+        rotation = Rotation.objects.filter(team=team, name=attrs["rotation"]).first()
+        if rotation is None:
+            names = ", ".join(team.rotations.values_list("name", flat=True)) or "none"
+            raise serializers.ValidationError(
+                {
+                    "rotation": [
+                        f"no rotation {attrs['rotation']!r} (rotations: {names})"
+                    ]
+                }
+            )
+        member = (
+            Member.objects.select_related("user")
+            .filter(user__username=attrs["member"])
+            .first()
+        )
+        if member is None:
+            raise serializers.ValidationError(
+                {"member": [f"no member with username {attrs['member']!r}"]}
+            )
+        return {**attrs, "rotation": rotation, "member": member}
