@@ -1,4 +1,5 @@
-"""REST API for incidents: list, detail, alerts, timeline, acknowledge, resolve."""
+"""REST API for incidents: list, detail, alerts, timeline, pages, acknowledge,
+resolve, escalate."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.escalation import incident_escalate
 from alerts.incidents import IncidentStateError, incident_acknowledge, incident_resolve
-from alerts.models import Incident, IncidentAlert, TimelineEntry
+from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
 from alerts.selectors import incident_list
 from alerts.serializers import (
     IncidentActionSerializer,
     IncidentAlertSerializer,
     IncidentFilterSerializer,
     IncidentSerializer,
+    PageSerializer,
     TimelineEntrySerializer,
 )
 from scheduling.models import Member, Team
@@ -109,3 +112,34 @@ class IncidentResolve(APIView):
             incident=incident, by=by, how="manual", text=f"resolved by {who} via API"
         )
         return Response(IncidentSerializer(incident_list().get(pk=incident.pk)).data)
+
+
+class IncidentEscalate(APIView):
+    """Escalate now: the next step of the policy fires at once."""
+
+    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        incident = get_object_or_404(Incident, pk=pk)
+        try:
+            incident_escalate(incident=incident, by=_member(request), via="API")
+        except IncidentStateError as exc:
+            return Response(
+                {"error": "conflict", "detail": str(exc)},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(IncidentSerializer(incident_list().get(pk=incident.pk)).data)
+
+
+class IncidentPages(generics.ListAPIView):
+    """Every SMS and call of an incident, with its delivery status."""
+
+    serializer_class = PageSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):  # noqa: ANN201
+        incident = get_object_or_404(Incident, pk=self.kwargs["pk"])
+        return (
+            Page.objects.filter(incident=incident)
+            .select_related("member__user")
+            .order_by("created_at", "id")
+        )

@@ -65,20 +65,36 @@ def timeline_add(
 
 def on_incident_opened(incident: Incident) -> None:
     """An incident was opened (or reopened).  Escalation starts here unless
-    ``incident.in_maintenance``; for now nothing else happens."""
+    ``incident.in_maintenance``."""
+    if incident.in_maintenance:
+        return
+    from alerts.escalation import escalation_start
+
+    escalation_start(incident=incident)
 
 
 def on_incident_acknowledged(incident: Incident) -> None:
     """Somebody took the incident: escalation stops here."""
+    from alerts.escalation import escalation_stop
+
+    escalation_stop(incident=incident, reason="acknowledged")
 
 
 def on_incident_resolved(incident: Incident) -> None:
     """The incident is over: escalation stops here."""
+    from alerts.escalation import escalation_stop
+
+    escalation_stop(incident=incident, reason="resolved")
 
 
 def on_incident_maintenance_ended(incident: Incident) -> None:
     """An incident opened during maintenance is still open after the window ended:
     escalation starts here, as if it had just opened."""
+    if incident.status != Incident.Status.TRIGGERED:
+        return  # acknowledged during the window: somebody already owns it
+    from alerts.escalation import escalation_start
+
+    escalation_start(incident=incident)
 
 
 # --- state changes ------------------------------------------------------------

@@ -9,6 +9,7 @@ every accepted webhook is a row before we answer 2xx, and processing reads it ba
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from scheduling.models import Member, Team
+from scheduling.validators import validate_e164
 
 
 def hash_token(token: str) -> str:
@@ -192,6 +194,15 @@ class Route(models.Model):
     urgency = models.CharField(
         max_length=8, choices=Urgency, default=Urgency.FROM_SEVERITY, blank=True
     )
+    escalation_policy = models.ForeignKey(
+        "EscalationPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="routes",
+        help_text="Who gets paged for incidents of this route. Empty: the team's "
+        "default policy (or the built-in one: on-call primary, then secondary).",
+    )
 
     class Meta:
         ordering = ["integration_id", "position", "id"]
@@ -322,6 +333,19 @@ class Incident(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def time_to_acknowledge(self):  # noqa: ANN201 - timedelta or None
+        """From open to the first acknowledgement (None if never acknowledged)."""
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.opened_at
+
+    @property
+    def time_to_resolve(self):  # noqa: ANN201 - timedelta or None
+        if self.resolved_at is None:
+            return None
+        return self.resolved_at - self.opened_at
+
 
 class IncidentAlert(models.Model):
     """An alert's part in one incident: which resolved, and when."""
@@ -361,6 +385,10 @@ class TimelineEntry(models.Model):
         UNACKNOWLEDGED = "unacknowledged"
         RESOLVED = "resolved"
         NOTE = "note"
+        ESCALATION = "escalation"
+        ESCALATED = "escalated"
+        PAGE = "page"
+        PAGE_STATUS = "page_status"
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="timeline"
@@ -433,3 +461,342 @@ class MaintenanceWindow(models.Model):
     def is_active(self, at=None) -> bool:  # noqa: ANN001 - datetime or None
         at = at or timezone.now()
         return self.starts_at <= at < self.ends_at
+
+
+# --- escalation and paging -------------------------------------------------------
+
+
+class EscalationPolicy(models.Model):
+    """Who to page, how, and how long to wait between steps.
+
+    Incidents take a copy (a snapshot) when they open, so editing a policy never
+    disturbs an incident in flight.
+    """
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="escalation_policies"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    team_default = models.BooleanField(
+        default=False,
+        help_text="Used for the team's incidents whose route names no policy.",
+    )
+    repeat = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="How many more times the whole policy runs after its last step "
+        "when nobody acknowledged (0 = once).",
+    )
+    repeat_until_acknowledged = models.BooleanField(
+        default=False,
+        help_text="Keep running it again until somebody acknowledges, up to "
+        "ESCALATION_MAX_ROUNDS rounds (the 'repeat' count is then ignored).",
+    )
+    repeat_after = models.DurationField(
+        default=timedelta(minutes=5),
+        help_text="Wait after the last step before the policy starts over.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["team__slug", "name"]
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "name"], name="alerts_policy_unique_name"
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(team_default=True),
+                name="alerts_policy_one_default_per_team",
+                violation_error_message="The team already has a default policy.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}"
+
+
+class EscalationStep(models.Model):
+    class Target(models.TextChoices):
+        PRIMARY = "primary", "on-call primary"
+        SECONDARY = "secondary", "on-call secondary"
+        MEMBER = "member", "a named member"
+        TEAM = "team", "every member of the team"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        VOICE = "voice", "voice call"
+        SMS_THEN_VOICE = "sms_then_voice", "SMS, then a call if not acknowledged"
+
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    delay = models.DurationField(
+        default=timedelta(0),
+        help_text="Wait after the previous step (for the first step: after the "
+        "incident opened; 0 = at once). Format: [DD] [HH:[MM:]]ss.",
+    )
+    target = models.CharField(max_length=16, choices=Target, default=Target.PRIMARY)
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For 'a named member'.",
+    )
+    channel = models.CharField(
+        max_length=16, choices=Channel, default=Channel.SMS_THEN_VOICE
+    )
+    voice_after = models.DurationField(
+        default=timedelta(minutes=2),
+        help_text="For 'SMS, then a call': how long after the SMS to call.",
+    )
+
+    class Meta:
+        ordering = ["policy_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(target="member") | Q(member__isnull=False),
+                name="alerts_step_member_target_has_member",
+                violation_error_message="Choose the member this step pages.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        who = self.member if self.target == self.Target.MEMBER else self.target
+        return f"step {self.position}: {who} by {self.channel} after {self.delay}"
+
+
+class ContactMethod(models.Model):
+    """A phone number of a member, tried in order; a broken one is skipped.
+
+    A member without any uses ``Member.phone`` for SMS and calls.
+    """
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="contact_methods"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(
+        max_length=16, validators=[validate_e164], help_text="E.164, e.g. +254700000001"
+    )
+    sms = models.BooleanField(default=True)
+    voice = models.BooleanField(default=True)
+    broken_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the provider said the number cannot be reached; "
+        "clear it to use the number again.",
+    )
+    broken_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["member_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "phone"], name="alerts_contact_unique_phone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.phone}"
+
+
+class ContactRule(models.Model):
+    """A member's own way of being paged, overriding the step's channel:
+    e.g. SMS at once, call after 2 minutes."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="contact_rules"
+    )
+    channel = models.CharField(
+        max_length=8,
+        choices=[("sms", "SMS"), ("voice", "voice call")],
+    )
+    delay = models.DurationField(
+        default=timedelta(0), help_text="After the step fires (0 = at once)."
+    )
+
+    class Meta:
+        ordering = ["member_id", "delay", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "channel"], name="alerts_contact_rule_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.channel} after {self.delay}"
+
+
+class Escalation(models.Model):
+    """Where an incident's escalation stands: the database is the timer.
+
+    ``next_action_at`` is when the next step is due; the sweep claims due rows and
+    enqueues a short task, which moves the position with a conditional update (so
+    two sweeps or a duplicated task cannot fire a step twice) and writes the step's
+    pages in the same transaction (so a fired step's pages are never lost).
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        EXHAUSTED = "exhausted", "exhausted (every step and repeat ran)"
+        STOPPED = "stopped"
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, primary_key=True, related_name="escalation"
+    )
+    policy = models.ForeignKey(
+        EscalationPolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Where the snapshot came from (editing it changes nothing here).",
+    )
+    snapshot = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State, default=State.ACTIVE)
+    # A restart (reopen, end of maintenance) begins a new cycle: its pages have
+    # their own keys, so the first cycle's pages cannot block them.
+    cycle = models.PositiveIntegerField(default=1)
+    next_step = models.PositiveIntegerField(default=0)
+    next_round = models.PositiveIntegerField(default=0)
+    next_action_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.IntegerField(null=True, blank=True)
+    last_round = models.IntegerField(null=True, blank=True)
+    # Lease of the sweep that last enqueued the row: the next sweeps leave it alone
+    # until then, so a backlog in the broker does not pile up duplicate tasks.
+    enqueued_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["next_action_at"]
+        indexes = [
+            models.Index(
+                fields=["next_action_at"],
+                condition=Q(state="active"),
+                name="alerts_escalation_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.state} step {self.next_step}"
+
+
+class PageBundle(models.Model):
+    """One SMS that stands for several held pages during an alert storm."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    number = models.CharField(max_length=16, blank=True)
+    body = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"bundle {self.pk} for {self.member}"
+
+
+class Page(models.Model):
+    """One SMS or call to one member for one step of one incident.
+
+    Written before it is sent, then updated with the outcome; the unique key makes
+    a second send of the same page impossible by construction.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        VOICE = "voice", "voice call"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"  # written, due at due_at
+        SENDING = "sending"  # claimed by a worker until claimed_until
+        SENT = "sent"  # the provider accepted it
+        DELIVERED = "delivered"  # SMS delivered / call answered by a person
+        ANSWERED = "answered"  # the person acted on it (ack/resolve/escalate)
+        HELD = "held"  # storm protection: waiting to go out in a bundle
+        BUNDLED = "bundled"  # went out inside a bundle
+        UNANSWERED = "unanswered"  # no answer, busy, voicemail, no key pressed
+        FAILED = "failed"  # could not be delivered
+        CANCELLED = "cancelled"  # the incident was acknowledged or resolved first
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="pages"
+    )
+    cycle = models.PositiveIntegerField(default=1)
+    step = models.PositiveIntegerField()
+    repeat = models.PositiveIntegerField(default=0)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="pages")
+    channel = models.CharField(max_length=8, choices=Channel)
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    step_due_at = models.DateTimeField(
+        help_text="When the step was due: created_at minus this is how late it fired."
+    )
+    due_at = models.DateTimeField(help_text="When this page is to go out.")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    contact_index = models.PositiveSmallIntegerField(
+        default=0, help_text="Which of the member's numbers is being tried."
+    )
+    number = models.CharField(max_length=16, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    bundle = models.ForeignKey(
+        PageBundle,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pages",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "cycle", "step", "repeat", "member", "channel"],
+                name="alerts_page_once",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="alerts_page_due",
+            ),
+            models.Index(
+                fields=["member", "sent_at"], name="alerts_page_member_sent"
+            ),
+            models.Index(
+                fields=["member", "status"],
+                condition=Q(status="held"),
+                name="alerts_page_held",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.pk}: #{self.incident_id} {self.channel} to {self.member}"

@@ -64,7 +64,11 @@ def incident_list(
     since: datetime | None = None,
 ) -> QuerySet[Incident]:
     qs = Incident.objects.select_related(
-        "team", "integration", "acknowledged_by__user", "resolved_by__user"
+        "team",
+        "integration",
+        "acknowledged_by__user",
+        "resolved_by__user",
+        "escalation",
     ).annotate(
         alerts_total=Count("incident_alerts", distinct=True),
         alerts_firing=Count(

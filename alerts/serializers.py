@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from alerts.models import Incident, IncidentAlert, TimelineEntry
+from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -16,6 +16,13 @@ class IncidentSerializer(serializers.ModelSerializer):
         source="resolved_by.username", default=None, read_only=True
     )
     alerts_total = serializers.IntegerField(read_only=True, default=None)
+    time_to_acknowledge = serializers.SerializerMethodField(
+        help_text="Seconds from open to acknowledgement (null if never)."
+    )
+    time_to_resolve = serializers.SerializerMethodField(
+        help_text="Seconds from open to resolution (null while open)."
+    )
+    escalation = serializers.SerializerMethodField()
     alerts_firing = serializers.IntegerField(read_only=True, default=None)
 
     class Meta:
@@ -47,6 +54,55 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "resolved_how",
+            "time_to_acknowledge",
+            "time_to_resolve",
+            "escalation",
+        ]
+        read_only_fields = fields
+
+    def get_time_to_acknowledge(self, incident: Incident) -> float | None:
+        value = incident.time_to_acknowledge
+        return None if value is None else value.total_seconds()
+
+    def get_time_to_resolve(self, incident: Incident) -> float | None:
+        value = incident.time_to_resolve
+        return None if value is None else value.total_seconds()
+
+    def get_escalation(self, incident: Incident) -> dict | None:
+        escalation = getattr(incident, "escalation", None)
+        if escalation is None:
+            return None
+        return {
+            "policy": escalation.snapshot.get("name"),
+            "state": escalation.state,
+            "next_step": escalation.next_step + 1,
+            "next_round": escalation.next_round,
+            "next_action_at": escalation.next_action_at,
+        }
+
+
+class PageSerializer(serializers.ModelSerializer):
+    member = serializers.CharField(source="member.username", read_only=True)
+
+    class Meta:
+        model = Page
+        fields = [
+            "id",
+            "member",
+            "channel",
+            "status",
+            "cycle",
+            "step",
+            "repeat",
+            "number",
+            "attempts",
+            "step_due_at",
+            "due_at",
+            "created_at",
+            "sent_at",
+            "delivered_at",
+            "finished_at",
+            "error",
         ]
         read_only_fields = fields
 

@@ -41,3 +41,34 @@ def sweep_maintenance() -> int:
 @shared_task(name="alerts.tasks.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> int:
     return deliveries.deliveries_prune()
+
+
+# --- escalation and paging: each task loads by id and calls one service ----------
+
+
+@shared_task(name="alerts.tasks.escalation_sweep", ignore_result=True)
+def escalation_sweep_task() -> dict[str, int]:
+    from alerts.escalation import escalation_sweep
+
+    return escalation_sweep()
+
+
+@shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
+def escalation_advance_task(incident_id: int) -> str:
+    from alerts.escalation import escalation_advance
+
+    return escalation_advance(incident_id=incident_id)
+
+
+@shared_task(name="alerts.tasks.page_send", ignore_result=True)
+def page_send_task(page_id: int) -> str:
+    from alerts.paging import page_send
+
+    return page_send(page_id=page_id)
+
+
+@shared_task(name="alerts.tasks.bundle_send", ignore_result=True)
+def bundle_send_task(bundle_id: int) -> str:
+    from alerts.storm import bundle_send
+
+    return bundle_send(bundle_id=bundle_id)

@@ -33,4 +33,12 @@ urlpatterns = [
         api.IncidentResolve.as_view(),
         name="incident-resolve",
     ),
+    path(
+        "incidents/<int:pk>/escalate/",
+        api.IncidentEscalate.as_view(),
+        name="incident-escalate",
+    ),
+    path(
+        "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
 ]

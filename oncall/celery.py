@@ -14,6 +14,8 @@ from typing import Any
 from celery import Celery
 from django.db import transaction
 
+from oncall.env import env_int
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "alerts-sweep-maintenance": {
         "task": "alerts.tasks.sweep_maintenance",
         "schedule": 30.0,
+    },
+    # Escalation: the database says what is due (steps, pages, storm bundles); this
+    # short sweep enqueues it.  No long countdowns anywhere.
+    "alerts-escalation-sweep": {
+        "task": "alerts.tasks.escalation_sweep",
+        "schedule": float(env_int("ESCALATION_SWEEP_SECONDS", 5)),
     },
     "alerts-prune-deliveries": {
         "task": "alerts.tasks.prune_deliveries",

@@ -256,6 +256,42 @@ if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:
         "anyone could acknowledge incidents by posting to /twilio/sms/"
     )
 
+# --- Escalation and paging -----------------------------------------------------
+# The beat's sweep interval: a due step or page goes out within about this long.
+ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 5)
+# A sweep that enqueued a row leaves it alone this long (the task is in the broker).
+ESCALATION_ENQUEUE_LEASE_SECONDS = env_int("ESCALATION_ENQUEUE_LEASE_SECONDS", 30)
+ESCALATION_SWEEP_BATCH = env_int("ESCALATION_SWEEP_BATCH", 2000)
+# The ceiling of "repeat until acknowledged".
+ESCALATION_MAX_ROUNDS = env_int("ESCALATION_MAX_ROUNDS", 10)
+# A page claimed by a worker that has not reported back after this long is sent
+# again (the worker died between claim and send).  Must exceed a Twilio request.
+PAGE_SEND_LEASE_SECONDS = env_int("PAGE_SEND_LEASE_SECONDS", 60)
+# Transient errors (timeouts, 429, 5xx): attempts per number, exponential backoff.
+PAGE_MAX_ATTEMPTS = env_int("PAGE_MAX_ATTEMPTS", 3)
+PAGE_RETRY_BASE_SECONDS = env_int("PAGE_RETRY_BASE_SECONDS", 5)
+PAGE_RETRY_MAX_SECONDS = env_int("PAGE_RETRY_MAX_SECONDS", 60)
+# Storm protection: at most this many SMS and calls per member per window (0 = no
+# limit); beyond it, one bundle SMS per STORM_BUNDLE_SECONDS.
+STORM_MAX_PAGES = env_int("STORM_MAX_PAGES", 5)
+STORM_WINDOW_SECONDS = env_int("STORM_WINDOW_SECONDS", 600)
+STORM_BUNDLE_SECONDS = env_int("STORM_BUNDLE_SECONDS", 120)
+for _name in (
+    "ESCALATION_SWEEP_SECONDS",
+    "ESCALATION_ENQUEUE_LEASE_SECONDS",
+    "ESCALATION_SWEEP_BATCH",
+    "ESCALATION_MAX_ROUNDS",
+    "PAGE_MAX_ATTEMPTS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"PAGE_SEND_LEASE_SECONDS={PAGE_SEND_LEASE_SECONDS} must exceed "
+        f"TWILIO_TIMEOUT_SECONDS={TWILIO_TIMEOUT_SECONDS}: a page still being sent "
+        "would be sent again"
+    )
+
 # --- Logging ------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     path("api/v1/", include("scheduling.urls")),
     path("api/v1/", include("alerts.urls")),
+    path("twilio/", include("alerts.twilio_urls")),
 ]

@@ -89,7 +89,12 @@ def test_detail_alerts_and_timeline(api, webhook):
     # In Alertmanager's order (by label set), as they arrived.
     assert [a["labels"]["instance"] for a in alerts] == ["disk-1", "disk-2"]
     timeline = api.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()["results"]
-    assert [e["kind"] for e in timeline] == ["opened", "routed", "truncated"]
+    assert [e["kind"] for e in timeline] == [
+        "opened",
+        "routed",
+        "truncated",
+        "escalation",
+    ]
 
 
 def test_an_unknown_incident_is_a_json_404(api):

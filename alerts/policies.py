@@ -1,0 +1,167 @@
+"""Escalation policies: which one an incident gets, its snapshot, and who a step
+pages.
+
+An incident keeps a *snapshot* of its policy (plain JSON) from the moment it opens:
+an operator editing a policy at 03:00 must not shift the steps of the incidents
+already paging people.  Targets are resolved when a step fires, not when the
+incident opens: a step that fires after a handoff pages whoever is on call then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from alerts.models import EscalationPolicy, EscalationStep, Incident
+from scheduling.models import Member
+from scheduling.selectors import oncall_at
+
+# Used when neither the route nor the team names a policy: paging nobody is the one
+# outcome an on-call tool must never produce silently.
+BUILTIN_POLICY = {
+    "policy": None,
+    "name": "built-in default (on-call primary, then secondary)",
+    "rounds": 3,
+    "repeat_after": 300,
+    "steps": [
+        {
+            "delay": 0,
+            "target": "primary",
+            "member": None,
+            "channel": "sms_then_voice",
+            "voice_after": 120,
+        },
+        {
+            "delay": 300,
+            "target": "secondary",
+            "member": None,
+            "channel": "sms_then_voice",
+            "voice_after": 120,
+        },
+    ],
+}
+
+
+def policy_snapshot(policy: EscalationPolicy) -> dict:
+    """The policy as plain data, frozen onto an incident when it opens."""
+    steps = list(policy.steps.order_by("position", "id"))
+    rounds = (
+        settings.ESCALATION_MAX_ROUNDS
+        if policy.repeat_until_acknowledged
+        else min(policy.repeat + 1, settings.ESCALATION_MAX_ROUNDS)
+    )
+    return {
+        "policy": policy.pk,
+        "name": policy.name,
+        "rounds": max(rounds, 1),
+        "repeat_after": policy.repeat_after.total_seconds(),
+        "steps": [_step_snapshot(step) for step in steps],
+    }
+
+
+def _step_snapshot(step: EscalationStep) -> dict:
+    return {
+        "delay": step.delay.total_seconds(),
+        "target": step.target,
+        "member": step.member_id,
+        "channel": step.channel,
+        "voice_after": step.voice_after.total_seconds(),
+    }
+
+
+def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
+    """The route's policy, else the team's default; None means the built-in one."""
+    if incident.route_id is not None:
+        route_policy = EscalationPolicy.objects.filter(
+            routes__pk=incident.route_id
+        ).first()
+        if route_policy is not None:
+            return route_policy
+    return EscalationPolicy.objects.filter(
+        team_id=incident.team_id, team_default=True
+    ).first()
+
+
+@dataclass(frozen=True)
+class StepTargets:
+    members: list[Member]
+    why_empty: str  # set when members is empty: recorded in the timeline
+
+
+def step_describe(step: dict) -> str:
+    target = {
+        "primary": "the on-call primary",
+        "secondary": "the on-call secondary",
+        "member": "a named member",
+        "team": "the whole team",
+    }.get(step["target"], step["target"])
+    channel = {
+        "sms": "SMS",
+        "voice": "a call",
+        "sms_then_voice": (
+            f"SMS, then a call after {_human(step.get('voice_after', 0))}"
+        ),
+    }.get(step["channel"], step["channel"])
+    return f"{target} by {channel}"
+
+
+def _human(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def step_targets(*, incident: Incident, step: dict, at: datetime) -> StepTargets:
+    target = step["target"]
+    if target in ("primary", "secondary"):
+        now_on_call = oncall_at(team=incident.team, at=at)
+        member = getattr(now_on_call, target)
+        if member is None:
+            return StepTargets([], f"nobody is on call as {target}")
+        if not member.active:
+            return StepTargets([], f"the on-call {target} ({member}) is inactive")
+        return StepTargets([member], "")
+    if target == "member":
+        member = Member.objects.select_related("user").filter(pk=step["member"]).first()
+        if member is None:
+            return StepTargets([], "the named member no longer exists")
+        if not member.active:
+            return StepTargets([], f"{member} is inactive")
+        return StepTargets([member], "")
+    if target == "team":
+        members = list(
+            Member.objects.select_related("user")
+            .filter(teams=incident.team, active=True)
+            .order_by("user__username")
+        )
+        if not members:
+            return StepTargets([], "the team has no active members")
+        return StepTargets(members, "")
+    return StepTargets([], f"unknown target {target!r}")
+
+
+def channels_for(
+    *, member: Member, step: dict, rules: dict[int, list] | None = None
+) -> list[tuple[str, timedelta]]:
+    """(channel, delay after the step fires) for one member.
+
+    The member's own contact rules, when they have any, replace the step's channel
+    (someone who sleeps through SMS asks to be called at once).
+    """
+    own = (
+        rules.get(member.pk, [])
+        if rules is not None
+        else list(member.contact_rules.all())
+    )
+    if own:
+        return [(rule.channel, rule.delay) for rule in own]
+    channel = step["channel"]
+    if channel == "sms_then_voice":
+        return [
+            ("sms", timedelta(0)),
+            ("voice", timedelta(seconds=step.get("voice_after", 120))),
+        ]
+    return [(channel, timedelta(0))]
