@@ -122,20 +122,70 @@ def escalation_start(*, incident: Incident, at: datetime | None = None) -> Escal
             next_action_at=first_due,
             started_at=at,
         )
-    if not steps:
-        text = f"escalation policy {snapshot['name']!r} has no steps: nobody paged"
-    else:
-        text = f"escalation policy {snapshot['name']!r}: " + "; then ".join(
-            step_describe(step) for step in steps
-        )
-        if snapshot["rounds"] > 1:
-            text += f" (up to {snapshot['rounds']} rounds)"
     timeline_add(
-        incident=incident, kind=TimelineEntry.Kind.ESCALATION, text=text, at=at
+        incident=incident,
+        kind=TimelineEntry.Kind.ESCALATION,
+        text=_policy_text(snapshot),
+        at=at,
     )
     if first_due is not None and first_due <= timezone.now():
         _enqueue_advance(incident.pk)
     return escalation
+
+
+def escalations_start_new(*, incidents: list[Incident]) -> list[Escalation]:
+    """:func:`escalation_start` for a burst of brand-new incidents, in a fixed
+    handful of queries whatever their number (the bulk intake path)."""
+    from alerts.policies import policies_for_incidents
+
+    fresh = [i for i in incidents if not i.in_maintenance]
+    if not fresh:
+        return []
+    snapshots = policies_for_incidents(fresh)
+    now = timezone.now()
+    escalations = []
+    entries = []
+    for incident in fresh:
+        policy_id, snapshot = snapshots[incident.pk]
+        steps = snapshot["steps"]
+        first_due = (
+            incident.opened_at + timedelta(seconds=steps[0]["delay"]) if steps else None
+        )
+        escalations.append(
+            Escalation(
+                incident=incident,
+                policy_id=policy_id,
+                snapshot=snapshot,
+                state=Escalation.State.ACTIVE if steps else Escalation.State.EXHAUSTED,
+                next_action_at=first_due,
+                started_at=incident.opened_at,
+            )
+        )
+        entries.append(
+            TimelineEntry(
+                incident=incident,
+                at=incident.opened_at,
+                kind=TimelineEntry.Kind.ESCALATION,
+                text=_policy_text(snapshot),
+            )
+        )
+        if first_due is not None and first_due <= now:
+            _enqueue_advance(incident.pk)
+    Escalation.objects.bulk_create(escalations)
+    TimelineEntry.objects.bulk_create(entries)
+    return escalations
+
+
+def _policy_text(snapshot: dict) -> str:
+    steps = snapshot["steps"]
+    if not steps:
+        return f"escalation policy {snapshot['name']!r} has no steps: nobody paged"
+    text = f"escalation policy {snapshot['name']!r}: " + "; then ".join(
+        step_describe(step) for step in steps
+    )
+    if snapshot["rounds"] > 1:
+        text += f" (up to {snapshot['rounds']} rounds)"
+    return text
 
 
 def escalation_stop(

@@ -73,6 +73,14 @@ def on_incident_opened(incident: Incident) -> None:
     escalation_start(incident=incident)
 
 
+def on_incidents_opened(incidents: list[Incident]) -> None:
+    """A burst of brand-new incidents (the bulk intake path): escalation starts for
+    each, in a fixed number of queries."""
+    from alerts.escalation import escalations_start_new
+
+    escalations_start_new(incidents=incidents)
+
+
 def on_incident_acknowledged(incident: Incident) -> None:
     """Somebody took the incident: escalation stops here."""
     from alerts.escalation import escalation_stop
@@ -205,8 +213,10 @@ def incidents_open(*, openings: list[Opening]) -> list[Incident]:
         if o.spec.truncated_alerts:
             entries.append(_truncation_entry(incident, o.spec.truncated_alerts, o.at))
     TimelineEntry.objects.bulk_create(entries)
-    for incident in incidents:
-        on_incident_opened(incident)
+    if len(incidents) == 1:
+        on_incident_opened(incidents[0])
+    else:
+        on_incidents_opened(incidents)
     return incidents
 
 

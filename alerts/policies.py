@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import models
 
 from alerts.models import EscalationPolicy, EscalationStep, Incident
 from scheduling.models import Member
@@ -44,9 +45,12 @@ BUILTIN_POLICY = {
 }
 
 
-def policy_snapshot(policy: EscalationPolicy) -> dict:
+def policy_snapshot(
+    policy: EscalationPolicy, steps: list[EscalationStep] | None = None
+) -> dict:
     """The policy as plain data, frozen onto an incident when it opens."""
-    steps = list(policy.steps.order_by("position", "id"))
+    if steps is None:
+        steps = list(policy.steps.order_by("position", "id"))
     rounds = (
         settings.ESCALATION_MAX_ROUNDS
         if policy.repeat_until_acknowledged
@@ -82,6 +86,42 @@ def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
     return EscalationPolicy.objects.filter(
         team_id=incident.team_id, team_default=True
     ).first()
+
+
+def policies_for_incidents(incidents: list[Incident]) -> dict[int, tuple]:
+    """incident id → (policy id or None, snapshot), in three queries for any
+    number of incidents: route policies, team defaults, their steps."""
+    route_ids = {i.route_id for i in incidents if i.route_id is not None}
+    by_route: dict[int, EscalationPolicy] = {}
+    if route_ids:
+        for policy in EscalationPolicy.objects.filter(
+            routes__pk__in=route_ids
+        ).annotate(route_pk=models.F("routes__pk")):
+            by_route[policy.route_pk] = policy
+    team_ids = {i.team_id for i in incidents if by_route.get(i.route_id) is None}
+    by_team = {
+        p.team_id: p
+        for p in EscalationPolicy.objects.filter(
+            team_id__in=team_ids, team_default=True
+        )
+    }
+    chosen = {p.pk: p for p in [*by_route.values(), *by_team.values()]}
+    steps: dict[int, list[EscalationStep]] = {}
+    for step in EscalationStep.objects.filter(policy_id__in=chosen).order_by(
+        "position", "id"
+    ):
+        steps.setdefault(step.policy_id, []).append(step)
+    result: dict[int, tuple] = {}
+    for incident in incidents:
+        policy = by_route.get(incident.route_id) or by_team.get(incident.team_id)
+        if policy is None:
+            result[incident.pk] = (None, BUILTIN_POLICY)
+        else:
+            result[incident.pk] = (
+                policy.pk,
+                policy_snapshot(policy, steps=steps.get(policy.pk, [])),
+            )
+    return result
 
 
 @dataclass(frozen=True)

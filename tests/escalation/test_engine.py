@@ -382,3 +382,44 @@ def test_time_to_acknowledge_and_resolve(integration, policy, alice):
     )
     assert incident.time_to_acknowledge == timedelta(minutes=3)
     assert incident.time_to_resolve == timedelta(minutes=9)
+
+
+def test_a_burst_opened_in_bulk_escalates_every_incident(
+    integration, policy, team, alice, bob
+):
+    from dataclasses import replace
+
+    from alerts.incidents import IncidentSpec, Opening, incidents_open
+
+    route = integration.routes.first()
+    route.escalation_policy = add_policy(
+        team, {"target": "member", "member": bob, "channel": "sms"}, name="bob"
+    )
+    route.save()
+    spec = IncidentSpec(
+        group_key="g",
+        title="Disk: full",
+        team_id=team.pk,
+        route_id=None,
+        routing="test",
+        urgency="high",
+        group_labels={"alertname": "Disk"},
+        common_labels={"alertname": "Disk", "severity": "warning"},
+        common_annotations={},
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        opened = incidents_open(
+            openings=[
+                Opening(integration.pk, replace(spec, group_key="a"), now),
+                Opening(
+                    integration.pk, replace(spec, group_key="b", route_id=route.pk), now
+                ),
+                Opening(integration.pk, replace(spec, group_key="c"), now, True),
+            ]
+        )
+    drive()
+    assert sorted(s.to for s in sent()) == [PHONES["alice"], PHONES["bob"]]
+    assert Escalation.objects.get(pk=opened[1].pk).snapshot["name"] == "bob"
+    assert not Escalation.objects.filter(pk=opened[2].pk).exists()  # maintenance
+    assert "[WARN] Disk payments" in sent(to=PHONES["alice"])[0].body
