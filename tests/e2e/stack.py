@@ -209,15 +209,17 @@ receivers:
             stdout=self._log("web"),
             stderr=subprocess.STDOUT,
         )
-        wait_until(
-            lambda: (
-                self.get("/healthz", timeout=1).status == 200
-                if self._web_listening()
-                else False
-            ),
-            60,
-            "gunicorn to answer /healthz",
-        )
+        def healthy() -> bool:
+            # A worker still booting can accept the connection and answer late:
+            # a read timeout means "not yet", not a failure.
+            try:
+                return self._web_listening() and (
+                    self.get("/healthz", timeout=1).status == 200
+                )
+            except OSError:
+                return False
+
+        wait_until(healthy, 60, "gunicorn to answer /healthz")
 
     def _web_listening(self) -> bool:
         from tests.processes import port_open
