@@ -1,6 +1,6 @@
 """``oncall_at`` on a team with ten years of history vs one year; print figures.
 
-    .venv/bin/python bench/oncall_at.py [--calls 2000]
+    .venv/bin/python bench/oncall_at.py [--calls 2000] [--postgres]
 
 Each team has a 2-hourly follow rotation (the most rows per year a realistic
 rotation makes) under a weekly paired layer, plus an override every week of its

@@ -310,6 +310,13 @@ class RotationAdmin(admin.ModelAdmin):
         an operator sees what a change would do before committing to it.
         """
         obj = self.get_object(request, object_id) if object_id else None
+        allowed = (
+            self.has_change_permission(request, obj)
+            if obj is not None
+            else self.has_add_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponse("Post the rotation form here.", status=405)
         ModelForm = self.get_form(request, obj, change=obj is not None)

@@ -117,6 +117,14 @@ def override_validate(
         )
 
 
+def _lock(rotation: Rotation) -> None:
+    """Serialize override writes per rotation (PostgreSQL row lock; SQLite's
+    IMMEDIATE transactions serialize anyway), so two overrides validated at the
+    same moment cannot both pass against a state neither will see."""
+    locked = Rotation.objects.select_for_update().filter(pk=rotation.pk)
+    list(locked.values_list("pk"))
+
+
 def _latest(overrides: list[Any]) -> Any | None:
     if not overrides:
         return None
@@ -134,6 +142,7 @@ def override_create(
     reason: str = "",
     created_by: Any = None,
 ) -> Override:
+    _lock(rotation)
     override_validate(
         rotation=rotation,
         role=role,
@@ -157,6 +166,7 @@ def override_update(*, override: Override, **fields: Any) -> Override:
     """Change an override (not one half of a swap: delete and recreate those)."""
     for name, value in fields.items():
         setattr(override, name, value)
+    _lock(override.rotation)
     override_validate(
         rotation=override.rotation,
         role=override.role,
@@ -183,6 +193,7 @@ def override_swap(
     Thursday.  Validated jointly; deleting one deletes both."""
     if first.member.pk == second.member.pk:
         raise ValidationError("A swap is between two different people.")
+    _lock(rotation)
     override_validate(
         rotation=rotation,
         role=first.role,
