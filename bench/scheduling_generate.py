@@ -1,6 +1,7 @@
 """Materialize one year of shifts for 1,000 rotations; print the figures.
 
-    .venv/bin/python bench/scheduling_generate.py [--rotations 1000] [--weeks 52] [--postgres]
+    .venv/bin/python bench/scheduling_generate.py [--rotations 1000] [--weeks 52]
+        [--postgres]
 
 Half the rotations are weekly paired (6 people), a quarter daily follow (4
 people), a quarter 12-hourly primary-only with a weekday restriction, spread over
