@@ -75,6 +75,7 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     readonly_fields = ["on_call_now", "schedule_link"]
     inlines = [TeamMembershipInline, RotationLinkInline]
+    change_form_template = "admin/scheduling/team/change_form.html"
 
     def save_model(
         self, request: HttpRequest, obj: Team, form: Any, change: bool
@@ -101,7 +102,7 @@ class TeamAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "-"
         url = reverse("admin:scheduling_team_schedule", args=[obj.pk])
-        return format_html('<a href="{}">📅 schedule picture</a>', url)
+        return format_html('<a href="{}">schedule picture &rarr;</a>', url)
 
     @admin.display(description="on call now")
     def on_call_now(self, obj: Team) -> str:
