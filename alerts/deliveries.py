@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -48,7 +49,6 @@ from oncall.celery import enqueue_on_commit
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-SWEEP_GRACE = timedelta(seconds=60)
 _RACE_RETRIES = 5
 _FIRING = Alert.Status.FIRING
 _RESOLVED = Alert.Status.RESOLVED
@@ -572,7 +572,10 @@ def _resolved_without_open_incident(
 
 
 def deliveries_sweep(
-    *, now: datetime | None = None, grace: timedelta = SWEEP_GRACE, limit: int = 1000
+    *,
+    now: datetime | None = None,
+    grace: timedelta | None = None,
+    limit: int = 1000,
 ) -> int:
     """Enqueue deliveries nobody processed: the broker was down when they arrived,
     a worker died holding them, or processing failed (up to ``MAX_ATTEMPTS``).
@@ -583,6 +586,9 @@ def deliveries_sweep(
     from alerts.tasks import process_delivery
 
     now = now or timezone.now()
+    if grace is None:
+        # Younger than two sweep intervals: it may still be waiting in the queue.
+        grace = timedelta(seconds=2 * settings.DELIVERY_SWEEP_SECONDS)
     cutoff = now - grace
     ids = list(
         WebhookDelivery.objects.filter(
@@ -627,7 +633,6 @@ def unprocessed_count() -> dict[str, Any]:
 def deliveries_prune(*, now: datetime | None = None) -> int:
     """Delete processed deliveries older than the retention period: the inbox is a
     buffer and an audit trail, not an archive (alerts and incidents keep the facts)."""
-    from django.conf import settings
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ALERTMANAGER_DELIVERY_RETENTION_DAYS)

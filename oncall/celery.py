@@ -29,7 +29,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Webhooks stored while the broker was down (or whose worker died) get processed.
     "alerts-sweep-deliveries": {
         "task": "alerts.tasks.sweep_deliveries",
-        "schedule": 30.0,
+        "schedule": float(env_int("DELIVERY_SWEEP_SECONDS", 30)),
     },
     # Dead man's switch: a missing Alertmanager heartbeat opens an incident.
     "alerts-check-heartbeats": {

@@ -220,6 +220,10 @@ CELERY_BEAT_SYNC_EVERY = 1
 # Alertmanager's webhooks are a few kB; max_alerts: 0 on a huge group can reach
 # hundreds of kB.  Bigger bodies are refused with 413 before they are read.
 ALERTMANAGER_MAX_BODY_BYTES = env_int("ALERTMANAGER_MAX_BODY_BYTES", 1024 * 1024)
+# How often unprocessed webhook deliveries are looked for (and re-enqueued once
+# older than twice this): the bound on how late a webhook stored while the broker
+# was down gets processed.
+DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 30)
 # A worker processes up to this many pending webhooks in one transaction (bulk
 # queries for new groups and repeats): fewer round trips under a storm.
 ALERTMANAGER_BATCH_SIZE = env_int("ALERTMANAGER_BATCH_SIZE", 100)

@@ -16,3 +16,29 @@ def seed_demo() -> None:
     user = get_user_model().objects.get(username="admin")
     token, _ = Token.objects.get_or_create(user=user)
     print(json.dumps({"team": result.team.slug, "api_token": token.key}))
+
+
+def seed_policy(steps: list[tuple[str, str, float]], repeat: int = 0) -> None:
+    """Give the demo policy these (target, channel, delay seconds) steps.
+
+    Real delays are minutes; the scenarios use seconds so they finish quickly.
+    """
+    from datetime import timedelta
+
+    from alerts.models import EscalationPolicy, EscalationStep
+
+    policy = EscalationPolicy.objects.get(team__slug="payments", team_default=True)
+    policy.steps.all().delete()
+    for position, (target, channel, delay) in enumerate(steps):
+        EscalationStep.objects.create(
+            policy=policy,
+            position=position,
+            target=target,
+            channel=channel,
+            delay=timedelta(seconds=delay),
+            voice_after=timedelta(seconds=delay),
+        )
+    policy.repeat = repeat
+    policy.repeat_until_acknowledged = False
+    policy.save()
+    print(json.dumps({"policy": policy.pk}))

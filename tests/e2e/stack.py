@@ -73,7 +73,7 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.postgres = PostgresServer()
         self.redis = RedisServer(workdir / "redis")
-        self.twilio = FakeTwilio()
+        self.twilio = FakeTwilio(auto_deliver=True)
         self.web_port = free_port()
         self.demo_token = "e2e-demo-token-" + "t" * 32
         self.api_token = ""
@@ -110,6 +110,9 @@ class Stack:
             TWILIO_API_BASE_URL=self.twilio.url,
             TWILIO_TIMEOUT_SECONDS="3",
             LOG_FORMAT="text",
+            # Seconds, not the production defaults, so scenarios finish quickly.
+            ESCALATION_SWEEP_SECONDS="1",
+            DELIVERY_SWEEP_SECONDS="2",
         )
         env.update(self.extra_env)
         return env
@@ -134,6 +137,18 @@ class Stack:
         seeded = json.loads(result.stdout.strip().splitlines()[-1])
         self.api_token = seeded["api_token"]
         return seeded
+
+    def seed_policy(self, steps: list[tuple[str, str, float]], repeat: int = 0):
+        code = (
+            "from tests.e2e.seed import seed_policy; "
+            f"seed_policy({steps!r}, repeat={repeat})"
+        )
+        self.manage("shell", "-c", code)
+
+    def oncall(self) -> tuple[str, str]:
+        """The phone numbers of the current primary and secondary."""
+        now = self.api("GET", "/api/v1/teams/payments/oncall/").json()
+        return now["primary"]["phone"], now["secondary"]["phone"]
 
     def api(self, method: str, path: str, body: dict | None = None) -> HttpResult:
         headers = {"Authorization": f"Token {self.api_token}"}
@@ -209,6 +224,7 @@ receivers:
             stdout=self._log("web"),
             stderr=subprocess.STDOUT,
         )
+
         def healthy() -> bool:
             # A worker still booting can accept the connection and answer late:
             # a read timeout means "not yet", not a failure.

@@ -1,0 +1,165 @@
+"""Scenarios 1 and 2: a real Alertmanager pages real (fake-Twilio) phones.
+
+1. Alertmanager → webhook → page the primary → no ack → page the secondary after
+   the step delay → the secondary acknowledges by a signed inbound SMS → the chain
+   stops → the alert resolves in Alertmanager → the incident resolves.
+2. Three alerts in one group: one resolves → the incident stays open; all resolve
+   → it resolves; Alertmanager's repeat notifications page nobody.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.e2e.stack import wait_for
+from tests.processes import AlertmanagerServer
+
+STEP = 4  # seconds between escalation steps in these scenarios
+
+
+@pytest.fixture(scope="module")
+def seeded(stack):
+    seeded = stack.seed_demo()
+    stack.seed_policy(
+        [("primary", "sms", 0), ("secondary", "sms", STEP), ("team", "sms", STEP)]
+    )
+    return seeded
+
+
+def alert(name: str, **labels: str) -> dict:
+    return {
+        "labels": {
+            "alertname": name,
+            "service": "payments",
+            "severity": "critical",
+            **labels,
+        },
+        "annotations": {"summary": f"{name} is firing"},
+    }
+
+
+def resolved(item: dict) -> dict:
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    return {**item, "endsAt": past}
+
+
+def incident_titled(stack, name: str) -> dict | None:
+    found = [i for i in stack.incidents() if name in i["title"]]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+@pytest.fixture
+def alertmanager(stack, seeded, tmp_path):
+    am = AlertmanagerServer(tmp_path / "am", stack.alertmanager_config())
+    am.start()
+    yield am
+    am.stop()
+
+
+def test_page_escalate_acknowledge_by_sms_then_resolve(stack, alertmanager):
+    primary, secondary = stack.oncall()
+    twilio = stack.twilio
+    sent_before = len(twilio.messages())
+    firing = alert("CheckoutErrors")
+    alertmanager.post_alerts([firing])
+
+    wait_for(lambda: incident_titled(stack, "CheckoutErrors"), 20, "the incident")
+    number = incident_titled(stack, "CheckoutErrors")["id"]
+    wait_for(lambda: twilio.messages(primary), 15, "the primary's SMS")
+    first = twilio.messages(primary)[0]
+    assert f"#{number}" in first.body and "ACK" in first.body
+    assert twilio.messages(secondary) == []  # not yet: the step delay
+
+    wait_for(lambda: twilio.messages(secondary), STEP + 10, "the secondary's SMS")
+    opened = datetime.fromisoformat(
+        stack.api("GET", f"/api/v1/incidents/{number}/").json()["opened_at"]
+    )
+    assert twilio.messages(secondary)[0].received_at - first.received_at >= STEP - 1
+    assert opened  # parsed
+
+    status, body = twilio.send_inbound_sms(
+        stack.url + "/twilio/sms/", from_=secondary, body=f"ack {number}"
+    )
+    assert status == 200 and f"{number}" in body
+    detail = stack.api("GET", f"/api/v1/incidents/{number}/").json()
+    assert detail["status"] == "acknowledged"
+
+    # The chain stopped: the whole-team step never comes.
+    time.sleep(STEP + 3)
+    team_pages = [
+        m for m in twilio.messages()[sent_before:] if m.to not in (primary, secondary)
+    ]
+    assert team_pages == []
+    assert len(twilio.messages(primary)) == 1
+    assert len(twilio.messages(secondary)) == 1
+
+    alertmanager.post_alerts([resolved(firing)])
+    wait_for(
+        lambda: (
+            stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"]
+            == "resolved"
+        ),
+        20,
+        "the incident to resolve",
+    )
+    timeline = stack.api("GET", f"/api/v1/incidents/{number}/timeline/").json()
+    text = str(timeline)
+    assert "SMS" in text or "sms" in text
+
+
+def test_partial_resolve_and_repeats_through_real_alertmanager(stack, seeded, tmp_path):
+    config = stack.alertmanager_config().replace(
+        "repeat_interval: 1h", "repeat_interval: 2s"
+    )
+    am = AlertmanagerServer(tmp_path / "am-repeat", config)
+    am.start()
+    try:
+        group = [alert("DiskFull", instance=f"disk-{n}") for n in (1, 2, 3)]
+        am.post_alerts(group)
+        wait_for(lambda: incident_titled(stack, "DiskFull"), 20, "the incident")
+        number = incident_titled(stack, "DiskFull")["id"]
+        # Acknowledge at once so only repeats could page from here on.
+        assert stack.api("POST", f"/api/v1/incidents/{number}/ack/").status == 200
+        pages = len(stack.twilio.messages())
+        deliveries_before = am.log().count("Notify success")
+
+        am.post_alerts([resolved(group[1])])
+
+        def statuses() -> list[str]:
+            found = stack.api("GET", f"/api/v1/incidents/{number}/alerts/").json()
+            found = found["results"] if isinstance(found, dict) else found
+            return sorted(a["status"] for a in found)
+
+        wait_for(
+            lambda: statuses() == ["firing", "firing", "resolved"],
+            15,
+            "one of the three alerts to resolve",
+        )
+        time.sleep(3)
+        detail = stack.api("GET", f"/api/v1/incidents/{number}/").json()
+        assert detail["status"] == "acknowledged"  # two still fire: still open
+
+        # Let Alertmanager repeat the group a few times (every ~3 s here).
+        wait_for(
+            lambda: am.log().count("Notify success") >= deliveries_before + 3,
+            20,
+            "repeat notifications",
+        )
+        assert len(stack.twilio.messages()) == pages  # repeats paged nobody
+        assert incident_titled(stack, "DiskFull")["id"] == number  # no new incident
+
+        am.post_alerts([resolved(group[0]), resolved(group[2])])
+        wait_for(
+            lambda: (
+                stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"]
+                == "resolved"
+            ),
+            20,
+            "the incident to resolve",
+        )
+    finally:
+        am.stop()
