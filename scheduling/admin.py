@@ -41,7 +41,7 @@ from scheduling.overrides import (
     override_update,
 )
 from scheduling.picture import schedule_picture
-from scheduling.selectors import oncall_at
+from scheduling.selectors import next_shift_for, oncall_at
 
 
 def _local(value: dt.datetime | None, tz: Any) -> str:
@@ -140,6 +140,21 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "phone", "time_zone", "active"]
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
+    readonly_fields = ["next_on_call"]
+
+    @admin.display(description="next on call")
+    def next_on_call(self, obj: Member) -> str:
+        if not obj.pk:
+            return "-"
+        stint = next_shift_for(member=obj, after=timezone.now())
+        if stint is None:
+            return "nothing scheduled"
+        tz = stint.team.tz
+        return (
+            f"{stint.role} for {stint.team.name} ({stint.rotation.name}) from "
+            f"{_local(stint.starts_at, tz)} to {_local(stint.ends_at, tz)}"
+            + (" (override)" if stint.override else "")
+        )
 
 
 class ParticipantFormSet(forms.BaseInlineFormSet):

@@ -373,3 +373,14 @@ def test_a_rotation_with_history_cannot_be_deleted(
         "/admin/scheduling/rotation/", {**data, "_selected_action": [fresh.pk]}
     )
     assert list(Rotation.objects.values_list("name", flat=True)) == ["weekly"]
+
+
+def test_a_member_page_shows_their_next_stint(admin_client, payments, make_rotation):
+    team, people = payments
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).date()
+    rotation = make_rotation(team, people, start_date=soon, handoff_weekday=0)
+    week2 = rotation.anchor() + dt.timedelta(weeks=1)  # charlie's first week
+    page = admin_client.get(f"/admin/scheduling/member/{people[2].pk}/change/")
+    assert f"primary for Payments (weekly) from {week2:%a %d %b %Y} 09:00 EAT" in (
+        page.content.decode()
+    )
