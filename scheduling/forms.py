@@ -16,7 +16,7 @@ from django import forms
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 
-from scheduling.models import Member, Rotation, Shift
+from scheduling.models import Member, Override, Rotation, Shift
 from scheduling.overrides import OverrideSpec, override_validate
 
 
@@ -78,8 +78,6 @@ class OverrideForm(forms.ModelForm):
     ends_at = LocalDateTimeField(label="Ends", help_text=TIME_HELP)
 
     class Meta:
-        from scheduling.models import Override
-
         model = Override
         fields = ["rotation", "role", "member", "starts_at", "ends_at", "reason"]
 

@@ -131,7 +131,7 @@ def test_the_latest_override_wins_where_it_applies_cleanly(data):
             assert holder.member_id == max(covering, key=lambda o: o.id).member_id
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_the_higher_layer_wins_and_coverage_is_the_union(data):
     p_low, start, end = data.draw(plan_and_range())
