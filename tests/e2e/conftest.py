@@ -12,9 +12,15 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """The whole service on PostgreSQL + Redis, shared by a module's scenarios."""
-    running = Stack(tmp_path_factory.mktemp("stack"))
+def stack(request, tmp_path_factory):
+    """The whole service on PostgreSQL + Redis, shared by a module's scenarios.
+
+    A module may set ``STACK_ENV`` (a dict) to run the service with other settings.
+    """
+    running = Stack(
+        tmp_path_factory.mktemp("stack"),
+        extra_env=getattr(request.module, "STACK_ENV", None),
+    )
     try:
         running.start()
         yield running

@@ -113,6 +113,11 @@ class Stack:
             # Seconds, not the production defaults, so scenarios finish quickly.
             ESCALATION_SWEEP_SECONDS="1",
             DELIVERY_SWEEP_SECONDS="2",
+            ESCALATION_ENQUEUE_LEASE_SECONDS="5",
+            PAGE_SEND_LEASE_SECONDS="6",
+            PAGE_RETRY_BASE_SECONDS="1",
+            PAGE_RETRY_MAX_SECONDS="2",
+            STORM_BUNDLE_SECONDS="5",
         )
         env.update(self.extra_env)
         return env
@@ -149,6 +154,13 @@ class Stack:
         """The phone numbers of the current primary and secondary."""
         now = self.api("GET", "/api/v1/teams/payments/oncall/").json()
         return now["primary"]["phone"], now["secondary"]["phone"]
+
+    def resolve_all(self) -> None:
+        """Resolve every open incident, so one scenario's escalations cannot page
+        during the next."""
+        for status in ("triggered", "acknowledged"):
+            for incident in self.incidents(status=status, limit="1000"):
+                self.api("POST", f"/api/v1/incidents/{incident['id']}/resolve/")
 
     def api(self, method: str, path: str, body: dict | None = None) -> HttpResult:
         headers = {"Authorization": f"Token {self.api_token}"}
