@@ -105,6 +105,12 @@ def alertmanager_webhook(
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         return _error(400, f"body is not valid JSON: {exc}")
+    except RecursionError:
+        return _error(400, "body is not valid JSON: nested too deeply")
+    if b"\\u0000" in raw:
+        # PostgreSQL cannot store NUL in text or jsonb: refuse it now with a reason
+        # rather than accept a webhook that could never be processed.
+        return _error(400, "NUL characters (\\u0000) are not accepted")
     try:
         payload = payload_from_json(data)
     except PayloadError as exc:

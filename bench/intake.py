@@ -209,6 +209,11 @@ def main() -> int:
         for _ in range(20):
             post(base + path, warm)
 
+        load1, load5, _ = os.getloadavg()
+        print(
+            f"machine load average before the run: {load1:.2f} (1 min), "
+            f"{load5:.2f} (5 min): anything else running shares these CPUs"
+        )
         print(
             f"stack: gunicorn {args.web_workers} sync workers, PostgreSQL "
             f"{postgres.bindir.parent.name}, redis, 1 Celery worker (solo); "

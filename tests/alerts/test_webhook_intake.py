@@ -242,3 +242,23 @@ def test_a_huge_number_of_problems_is_capped_readably(client, integration):
     detail = _post_json(client, data)["detail"]
     assert len(detail) == 21
     assert detail["..."].startswith("and ")
+
+
+def test_absurdly_nested_json_is_400_not_500(client, integration):
+    path, headers = auth_kwargs("bearer", TOKEN)
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = client.post(path, data=body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+def test_a_nul_character_is_refused_at_intake(client, integration):
+    data = json.loads(recorded("a_single_firing"))
+    data["alerts"][0]["labels"]["instance"] = "bad\x00host"
+    path, headers = auth_kwargs("bearer", TOKEN)
+    response = client.post(
+        path, data=json.dumps(data), content_type="application/json", **headers
+    )
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
+    assert not WebhookDelivery.objects.exists()
