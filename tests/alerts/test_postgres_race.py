@@ -28,6 +28,18 @@ def run(env: dict[str, str], *args: str) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
+def sessions(postgres: PostgresServer) -> int:
+    """Connections ever made to the database (PostgreSQL's own statistics)."""
+    import psycopg
+
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        (count,) = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = 'oncall'"
+        ).fetchone()
+    return count
+
+
 def test_two_workers_on_postgresql_open_exactly_one_incident_per_group(
     redis_server, tmp_path
 ):
@@ -55,6 +67,7 @@ def test_two_workers_on_postgresql_open_exactly_one_incident_per_group(
         for worker in workers:
             wait_until(lambda w=worker: "ready" in w.log(), 60, "worker", 0.2)
 
+        sessions_before = sessions(postgres)
         loaded = run(env, "-m", "tests.alerts.race_script", "load")
         groups = loaded["deliveries"] // 3
 
@@ -68,6 +81,9 @@ def test_two_workers_on_postgresql_open_exactly_one_incident_per_group(
                 print(worker.log()[-5000:])
             raise
         result = summary()
+        # Workers keep their connections between tasks (oncall/celery.py); with
+        # Celery's default of reconnecting around every task this would be >= 120.
+        assert sessions(postgres) - sessions_before < 40
         assert result["errors"] == []
         assert result["incidents"] == groups
         assert result["open"] == groups
