@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 app = Celery("oncall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Read by Celery's Django fixup only (so not a CELERY_ Django setting, which must be a
+# setting Celery itself knows): keep database connections across tasks instead of
+# closing them around every one; _recycle_db_connections below decides instead.
+app.conf["CELERY_DB_REUSE_MAX"] = 1000
 
 
 @task_prerun.connect
@@ -32,7 +36,7 @@ def _recycle_db_connections(**kwargs: Any) -> None:
     """Apply Django's connection rules around each task, as around a web request.
 
     Celery's Django fixup closes the database connection before and after every
-    task unless ``CELERY_DB_REUSE_MAX`` is set (settings set it): on PostgreSQL
+    task unless ``CELERY_DB_REUSE_MAX`` is set (it is, above): on PostgreSQL
     that is a new backend process and a SCRAM handshake per task, several times
     the cost of the task itself.  Instead, like a request, drop a connection only
     when it is past ``CONN_MAX_AGE`` or saw an error, and let the health check
@@ -40,6 +44,7 @@ def _recycle_db_connections(**kwargs: Any) -> None:
     costs one reconnect, not a failed task.
     """
     close_old_connections()
+
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "oncall.tasks.beat_heartbeat", "schedule": 30.0},

@@ -211,9 +211,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Keep database connections across tasks (see oncall/celery.py
-# _recycle_db_connections): Celery otherwise reconnects around every task.
-CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Write the schedule file after every task sent: its mtime is beat's liveness signal
 # (the docker-compose healthcheck reads it).
