@@ -18,6 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from alerts.admin_escalation import (
+    PageInline,
+    escalate_now,
+    escalation_display,
+    figures_display,
+)
 from alerts.deliveries import delivery_retry
 from alerts.incidents import IncidentStateError, incident_acknowledge, incident_resolve
 from alerts.integrations import (
@@ -47,7 +53,14 @@ from scheduling.models import Member, Team
 class RouteInline(admin.TabularInline):
     model = Route
     extra = 0
-    fields = ["position", "name", "team", "urgency", "matchers_summary"]
+    fields = [
+        "position",
+        "name",
+        "team",
+        "urgency",
+        "escalation_policy",
+        "matchers_summary",
+    ]
     readonly_fields = ["matchers_summary"]
     show_change_link = True
     ordering = ["position", "id"]
@@ -336,11 +349,27 @@ class RouteMatcherInline(admin.TabularInline):
 
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "integration", "position", "team", "urgency", "rule"]
+    list_display = [
+        "__str__",
+        "integration",
+        "position",
+        "team",
+        "urgency",
+        "escalation_policy",
+        "rule",
+    ]
     list_filter = ["integration", "team"]
     ordering = ["integration", "position", "id"]
     inlines = [RouteMatcherInline]
-    fields = ["integration", "position", "name", "team", "urgency", "test_link"]
+    fields = [
+        "integration",
+        "position",
+        "name",
+        "team",
+        "urgency",
+        "escalation_policy",
+        "test_link",
+    ]
     readonly_fields = ["test_link"]
 
     @admin.display(description="matchers")
@@ -447,9 +476,11 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ["status", "urgency", "team", "in_maintenance", "source"]
     search_fields = ["=id", "title", "group_key"]
     date_hierarchy = "opened_at"
-    inlines = [IncidentAlertInline, TimelineInline]
-    actions = ["acknowledge", "resolve"]
+    inlines = [IncidentAlertInline, TimelineInline, PageInline]
+    actions = ["acknowledge", "resolve", escalate_now]
     readonly_fields = [
+        "escalation_state",
+        "figures",
         "number",
         "title",
         "status",
@@ -493,6 +524,14 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents come from alerts
+
+    @admin.display(description="escalation")
+    def escalation_state(self, incident: Incident) -> str:
+        return escalation_display(incident)
+
+    @admin.display(description="time")
+    def figures(self, incident: Incident) -> str:
+        return figures_display(incident)
 
     @admin.display(description="#", ordering="id")
     def number(self, incident: Incident) -> int:
