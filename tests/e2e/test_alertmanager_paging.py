@@ -124,6 +124,16 @@ def test_partial_resolve_and_repeats_through_real_alertmanager(stack, seeded, tm
         number = incident_titled(stack, "DiskFull")["id"]
         # Acknowledge at once so only repeats could page from here on.
         assert stack.api("POST", f"/api/v1/incidents/{number}/ack/").status == 200
+
+        # A page a worker claimed just before the ack may still be on its way to
+        # Twilio: count once nothing is in flight.
+        def settled() -> bool:
+            found = stack.api("GET", f"/api/v1/incidents/{number}/pages/").json()
+            return all(
+                p["status"] not in ("queued", "sending") for p in found["results"]
+            )
+
+        wait_for(settled, 15, "pages in flight to settle")
         pages = len(stack.twilio.messages())
         deliveries_before = am.log().count("Notify success")
 
