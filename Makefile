@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium chromium-driver
 
-.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake clean
+.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,3 +59,7 @@ clean:
 bench-intake: install-dev system-deps
 	scripts/ensure-system-packages wrk
 	$(PY) bench/intake.py
+
+## make bench-escalation: how late steps fire with 1,000 open incidents (workers + beat + Redis)
+bench-escalation: install-dev system-deps
+	$(PY) bench/escalation.py

@@ -44,6 +44,7 @@ from alerts.policies import (
     step_describe,
     step_targets,
 )
+from alerts.selectors import maintenance_active
 from scheduling.models import Member
 
 logger = logging.getLogger(__name__)
@@ -247,6 +248,8 @@ def escalation_advance(*, incident_id: int, now: datetime | None = None) -> str:
         if incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
             escalation_stop(incident=incident, reason=f"incident {incident.status}")
             return "stopped"
+        if escalation_pause_for_maintenance(incident, now):
+            return "paused: maintenance window"
         snapshot = escalation.snapshot
         step, round_ = escalation.next_step, escalation.next_round
         step_due_at = escalation.next_action_at
@@ -357,6 +360,28 @@ def _fire_step(
     return written, False
 
 
+def escalation_pause_for_maintenance(incident: Incident, now: datetime) -> bool:
+    """A maintenance window that began after the incident opened stops its chain
+    too; the maintenance sweep starts it again when the window ends (as for an
+    incident opened during the window)."""
+    window = maintenance_active(
+        integration_id=incident.integration_id, team_id=incident.team_id, at=now
+    )
+    if window is None:
+        return False
+    Incident.objects.filter(pk=incident.pk).update(in_maintenance=True)
+    incident.in_maintenance = True
+    escalation_stop(incident=incident, reason="maintenance window", at=now)
+    timeline_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.MAINTENANCE,
+        text=f"maintenance window ({window.reason}) until "
+        f"{window.ends_at:%Y-%m-%d %H:%M} UTC: escalation paused until it ends",
+        at=now,
+    )
+    return True
+
+
 # --- people acting on the chain ------------------------------------------------------
 
 
@@ -460,31 +485,58 @@ def escalation_step_unanswered(*, page: Page, now: datetime | None = None) -> st
 
 
 def escalations_due(*, now: datetime, limit: int) -> list[int]:
-    """Claim due escalations for enqueueing; returns their incident ids.
+    """Incident ids whose step is due at ``now``, claimed for enqueueing."""
+    return [pk for pk, _ in escalations_claim(now=now, limit=limit)]
+
+
+def escalations_claim(
+    *, now: datetime, limit: int, ahead: timedelta = timedelta(0)
+) -> list[tuple[int, datetime]]:
+    """Claim escalations due by ``now + ahead`` for enqueueing: (id, due at).
 
     The lease (``enqueued_until``) keeps the next sweeps from enqueueing the same
     row while its task waits in the broker; if the task is lost, the lease runs out
-    and a later sweep enqueues it again.
+    and a later sweep enqueues it again.  Looking ahead by one sweep interval lets
+    the sweep publish each task with an ETA of exactly its due time (never more
+    than a few seconds away), so steps fire on time rather than up to one interval
+    late.
     """
-    lease = now + timedelta(seconds=settings.ESCALATION_ENQUEUE_LEASE_SECONDS)
-    due = Q(state=Escalation.State.ACTIVE, next_action_at__lte=now) & (
+    lease = timedelta(seconds=settings.ESCALATION_ENQUEUE_LEASE_SECONDS)
+    due = Q(state=Escalation.State.ACTIVE, next_action_at__lte=now + ahead) & (
         Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now)
     )
     with transaction.atomic():
-        ids = list(
+        rows = list(
             Escalation.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("next_action_at")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "next_action_at")[:limit]
         )
-        if ids:
-            Escalation.objects.filter(due, pk__in=ids).update(enqueued_until=lease)
-    return ids
+        if rows:
+            ids = [pk for pk, _ in rows]
+            claimed = Escalation.objects.filter(due, pk__in=ids)
+            claimed.filter(next_action_at__lte=now).update(enqueued_until=now + lease)
+            claimed.filter(next_action_at__gt=now).update(
+                enqueued_until=F("next_action_at") + lease
+            )
+    return rows
+
+
+def escalation_due_in(*, incident_id: int, now: datetime | None = None):
+    """Seconds until the escalation's next step (None if it has none)."""
+    now = now or timezone.now()
+    due = (
+        Escalation.objects.filter(pk=incident_id, state=Escalation.State.ACTIVE)
+        .values_list("next_action_at", flat=True)
+        .first()
+    )
+    return None if due is None else (due - now).total_seconds()
 
 
 def escalation_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic task's body: enqueue what is due (steps, pages, bundles)."""
-    from alerts.paging import pages_due
+    """The periodic task's body: enqueue what is due (steps, pages, bundles), and
+    what falls due before the next sweep with an ETA of its due time."""
+    from alerts.paging import pages_claim
     from alerts.storm import bundles_due
     from alerts.tasks import (
         bundle_send_task,
@@ -493,13 +545,14 @@ def escalation_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
 
     now = now or timezone.now()
+    ahead = timedelta(seconds=settings.ESCALATION_SWEEP_SECONDS)
     limit = settings.ESCALATION_SWEEP_BATCH
     counts = {"steps": 0, "pages": 0, "bundles": 0}
-    for incident_id in escalations_due(now=now, limit=limit):
-        _publish(escalation_advance_task, incident_id)
+    for incident_id, due_at in escalations_claim(now=now, limit=limit, ahead=ahead):
+        _publish(escalation_advance_task, incident_id, eta=due_at, now=now)
         counts["steps"] += 1
-    for page_id in pages_due(now=now, limit=limit):
-        _publish(page_send_task, page_id)
+    for page_id, due_at in pages_claim(now=now, limit=limit, ahead=ahead):
+        _publish(page_send_task, page_id, eta=due_at, now=now)
         counts["pages"] += 1
     for bundle_id in bundles_due(now=now, limit=limit):
         _publish(bundle_send_task, bundle_id)
@@ -507,8 +560,12 @@ def escalation_sweep(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _publish(task, *args) -> None:  # noqa: ANN001
+def _publish(task, *args, eta: datetime | None = None, now=None) -> None:  # noqa: ANN001
+    options = {}
+    if eta is not None and now is not None and eta > now:
+        # At most one sweep interval ahead: far below Redis' visibility timeout.
+        options["countdown"] = min((eta - now).total_seconds(), 60)
     try:
-        task.apply_async(args=args)
+        task.apply_async(args=args, **options)
     except Exception:  # broker down: the lease runs out, a later sweep retries
         logger.warning("could not enqueue %s%s", task.name, args)

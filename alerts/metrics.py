@@ -1,4 +1,4 @@
-"""Scrape-time gauges: the inbox backlog and open incidents.
+"""Scrape-time gauges: the inbox backlog, open incidents, escalation health.
 
 A growing backlog means the workers (or the broker) are not keeping up; failed
 deliveries need an operator.  Read from the database at scrape time, so every web
@@ -42,3 +42,41 @@ class AlertsCollector(Collector):
         for team, status, urgency, count in rows:
             incidents.add_metric([team, status, urgency], count)
         yield incidents
+
+        # Escalation health: a step overdue by more than a couple of sweep
+        # intervals means beat or the workers are not running.
+        from django.utils import timezone
+
+        from alerts.models import Escalation, Page
+
+        oldest = (
+            Escalation.objects.filter(
+                state=Escalation.State.ACTIVE, next_action_at__lte=timezone.now()
+            )
+            .order_by("next_action_at")
+            .values_list("next_action_at", flat=True)
+            .first()
+        )
+        overdue = GaugeMetricFamily(
+            "oncall_escalation_overdue_seconds",
+            "How long the most overdue escalation step has been due (0: none due).",
+        )
+        overdue.add_metric(
+            [], (timezone.now() - oldest).total_seconds() if oldest else 0.0
+        )
+        yield overdue
+
+        pending = GaugeMetricFamily(
+            "oncall_pages_pending",
+            "Pages not sent yet: queued (due or waiting), sending (claimed by a "
+            "worker), held (storm protection, waiting for a bundle).",
+            labels=["status"],
+        )
+        counts = dict(
+            Page.objects.filter(status__in=["queued", "sending", "held"])
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        for status in ("queued", "sending", "held"):
+            pending.add_metric([status], counts.get(status, 0))
+        yield pending

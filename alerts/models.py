@@ -788,9 +788,7 @@ class Page(models.Model):
                 condition=Q(status__in=["queued", "sending"]),
                 name="alerts_page_due",
             ),
-            models.Index(
-                fields=["member", "sent_at"], name="alerts_page_member_sent"
-            ),
+            models.Index(fields=["member", "sent_at"], name="alerts_page_member_sent"),
             models.Index(
                 fields=["member", "status"],
                 condition=Q(status="held"),

@@ -24,7 +24,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from alerts.escalation import escalation_step_unanswered
+from alerts.escalation import (
+    escalation_pause_for_maintenance,
+    escalation_step_unanswered,
+)
 from alerts.incidents import timeline_add
 from alerts.models import ContactMethod, Incident, Page, PageBundle, TimelineEntry
 from alerts.sms_text import fit
@@ -188,6 +191,8 @@ def page_send(*, page_id: int, now: datetime | None = None) -> str:
                 status=Page.Status.CANCELLED, finished_at=now, claimed_until=None
             )
             return "cancelled"
+        if escalation_pause_for_maintenance(incident, now):
+            return "cancelled: maintenance window"
         if storm_hold_if_over_limit(page=page, now=now):
             return "held"
         numbers = member_numbers(member=page.member, channel=page.channel)
@@ -338,30 +343,51 @@ def _page_fail(page: Page, reason: str, now: datetime) -> None:
 
 
 def pages_due(*, now: datetime, limit: int) -> list[int]:
-    """For the sweep: pages to (re)enqueue, each leased so the next sweeps skip it.
+    """Ids of pages due at ``now``, claimed for enqueueing."""
+    return [pk for pk, _ in pages_claim(now=now, limit=limit)]
+
+
+def pages_claim(
+    *, now: datetime, limit: int, ahead: timedelta = timedelta(0)
+) -> list[tuple[int, datetime]]:
+    """For the sweep: pages due by ``now + ahead`` to (re)enqueue, as (id, due at),
+    each leased so the next sweeps skip it.
 
     A ``sending`` page whose lease ran out belonged to a worker that died between
     claim and send: it goes back to ``queued``.
     """
-    lease = now + timedelta(seconds=settings.ESCALATION_ENQUEUE_LEASE_SECONDS)
+    lease = timedelta(seconds=settings.ESCALATION_ENQUEUE_LEASE_SECONDS)
     with transaction.atomic():
         Page.objects.filter(status=Page.Status.SENDING, claimed_until__lte=now).update(
             status=Page.Status.QUEUED,
             claimed_until=None,
             error="the worker sending it was lost; sending again",
         )
-        due = Q(status=Page.Status.QUEUED, due_at__lte=now) & (
+        due = Q(status=Page.Status.QUEUED, due_at__lte=now + ahead) & (
             Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
         )
-        ids = list(
+        rows = list(
             Page.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("due_at")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "due_at")[:limit]
         )
-        if ids:
-            Page.objects.filter(due, pk__in=ids).update(claimed_until=lease)
-    return ids
+        if rows:
+            claimed = Page.objects.filter(due, pk__in=[pk for pk, _ in rows])
+            claimed.filter(due_at__lte=now).update(claimed_until=now + lease)
+            claimed.filter(due_at__gt=now).update(claimed_until=F("due_at") + lease)
+    return rows
+
+
+def page_due_in(*, page_id: int, now: datetime | None = None):
+    """Seconds until a queued page is due (None if it is not queued)."""
+    now = now or timezone.now()
+    due = (
+        Page.objects.filter(pk=page_id, status=Page.Status.QUEUED)
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    return None if due is None else (due - now).total_seconds()
 
 
 # --- what Twilio tells us afterwards ----------------------------------------------

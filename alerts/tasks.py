@@ -53,18 +53,34 @@ def escalation_sweep_task() -> dict[str, int]:
     return escalation_sweep()
 
 
+# A task run a moment before its due time (clock skew between hosts) puts itself
+# back for the remaining seconds rather than waiting for the sweep's lease to
+# expire; never more than a minute (no long countdowns: see DESIGN.md).
+EARLY_RETRY_LIMIT = 60
+
+
 @shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
 def escalation_advance_task(incident_id: int) -> str:
-    from alerts.escalation import escalation_advance
+    from alerts.escalation import escalation_advance, escalation_due_in
 
-    return escalation_advance(incident_id=incident_id)
+    result = escalation_advance(incident_id=incident_id)
+    if result == "not due":
+        wait = escalation_due_in(incident_id=incident_id)
+        if wait is not None and 0 < wait <= EARLY_RETRY_LIMIT:
+            escalation_advance_task.apply_async((incident_id,), countdown=wait)
+    return result
 
 
 @shared_task(name="alerts.tasks.page_send", ignore_result=True)
 def page_send_task(page_id: int) -> str:
-    from alerts.paging import page_send
+    from alerts.paging import page_due_in, page_send
 
-    return page_send(page_id=page_id)
+    result = page_send(page_id=page_id)
+    if result == "not due":
+        wait = page_due_in(page_id=page_id)
+        if wait is not None and 0 < wait <= EARLY_RETRY_LIMIT:
+            page_send_task.apply_async((page_id,), countdown=wait)
+    return result
 
 
 @shared_task(name="alerts.tasks.bundle_send", ignore_result=True)

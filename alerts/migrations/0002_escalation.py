@@ -10,188 +10,545 @@ import scheduling.validators
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
-        ('scheduling', '0002_rotations_shifts_overrides'),
+        ("alerts", "0001_initial"),
+        ("scheduling", "0002_rotations_shifts_overrides"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineentry',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('reopened', 'Reopened'), ('routed', 'Routed'), ('maintenance', 'Maintenance'), ('alert_firing', 'Alert Firing'), ('alert_resolved', 'Alert Resolved'), ('truncated', 'Truncated'), ('acknowledged', 'Acknowledged'), ('unacknowledged', 'Unacknowledged'), ('resolved', 'Resolved'), ('note', 'Note'), ('escalation', 'Escalation'), ('escalated', 'Escalated'), ('page', 'Page'), ('page_status', 'Page Status')], max_length=32),
+            model_name="timelineentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("reopened", "Reopened"),
+                    ("routed", "Routed"),
+                    ("maintenance", "Maintenance"),
+                    ("alert_firing", "Alert Firing"),
+                    ("alert_resolved", "Alert Resolved"),
+                    ("truncated", "Truncated"),
+                    ("acknowledged", "Acknowledged"),
+                    ("unacknowledged", "Unacknowledged"),
+                    ("resolved", "Resolved"),
+                    ("note", "Note"),
+                    ("escalation", "Escalation"),
+                    ("escalated", "Escalated"),
+                    ("page", "Page"),
+                    ("page_status", "Page Status"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.CreateModel(
-            name='EscalationPolicy',
+            name="EscalationPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('team_default', models.BooleanField(default=False, help_text="Used for the team's incidents whose route names no policy.")),
-                ('repeat', models.PositiveSmallIntegerField(default=0, help_text='How many more times the whole policy runs after its last step when nobody acknowledged (0 = once).')),
-                ('repeat_until_acknowledged', models.BooleanField(default=False, help_text="Keep running it again until somebody acknowledges, up to ESCALATION_MAX_ROUNDS rounds (the 'repeat' count is then ignored).")),
-                ('repeat_after', models.DurationField(default=datetime.timedelta(seconds=300), help_text='Wait after the last step before the policy starts over.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalation_policies', to='scheduling.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "team_default",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Used for the team's incidents whose route names no policy.",
+                    ),
+                ),
+                (
+                    "repeat",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="How many more times the whole policy runs after its last step when nobody acknowledged (0 = once).",
+                    ),
+                ),
+                (
+                    "repeat_until_acknowledged",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Keep running it again until somebody acknowledges, up to ESCALATION_MAX_ROUNDS rounds (the 'repeat' count is then ignored).",
+                    ),
+                ),
+                (
+                    "repeat_after",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=300),
+                        help_text="Wait after the last step before the policy starts over.",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalation_policies",
+                        to="scheduling.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'escalation policies',
-                'ordering': ['team__slug', 'name'],
+                "verbose_name_plural": "escalation policies",
+                "ordering": ["team__slug", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('incident', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='escalation', serialize=False, to='alerts.incident')),
-                ('snapshot', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('active', 'Active'), ('exhausted', 'exhausted (every step and repeat ran)'), ('stopped', 'Stopped')], default='active', max_length=16)),
-                ('cycle', models.PositiveIntegerField(default=1)),
-                ('next_step', models.PositiveIntegerField(default=0)),
-                ('next_round', models.PositiveIntegerField(default=0)),
-                ('next_action_at', models.DateTimeField(blank=True, null=True)),
-                ('last_step', models.IntegerField(blank=True, null=True)),
-                ('last_round', models.IntegerField(blank=True, null=True)),
-                ('enqueued_until', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped_reason', models.CharField(blank=True, max_length=200)),
-                ('policy', models.ForeignKey(blank=True, help_text='Where the snapshot came from (editing it changes nothing here).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.escalationpolicy')),
+                (
+                    "incident",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="escalation",
+                        serialize=False,
+                        to="alerts.incident",
+                    ),
+                ),
+                ("snapshot", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("exhausted", "exhausted (every step and repeat ran)"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("cycle", models.PositiveIntegerField(default=1)),
+                ("next_step", models.PositiveIntegerField(default=0)),
+                ("next_round", models.PositiveIntegerField(default=0)),
+                ("next_action_at", models.DateTimeField(blank=True, null=True)),
+                ("last_step", models.IntegerField(blank=True, null=True)),
+                ("last_round", models.IntegerField(blank=True, null=True)),
+                ("enqueued_until", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                ("stopped_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Where the snapshot came from (editing it changes nothing here).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="alerts.escalationpolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['next_action_at'],
+                "ordering": ["next_action_at"],
             },
         ),
         migrations.AddField(
-            model_name='route',
-            name='escalation_policy',
-            field=models.ForeignKey(blank=True, help_text="Who gets paged for incidents of this route. Empty: the team's default policy (or the built-in one: on-call primary, then secondary).", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='routes', to='alerts.escalationpolicy'),
+            model_name="route",
+            name="escalation_policy",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who gets paged for incidents of this route. Empty: the team's default policy (or the built-in one: on-call primary, then secondary).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="routes",
+                to="alerts.escalationpolicy",
+            ),
         ),
         migrations.CreateModel(
-            name='EscalationStep',
+            name="EscalationStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('delay', models.DurationField(default=datetime.timedelta(0), help_text='Wait after the previous step (for the first step: after the incident opened; 0 = at once). Format: [DD] [HH:[MM:]]ss.')),
-                ('target', models.CharField(choices=[('primary', 'on-call primary'), ('secondary', 'on-call secondary'), ('member', 'a named member'), ('team', 'every member of the team')], default='primary', max_length=16)),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('voice', 'voice call'), ('sms_then_voice', 'SMS, then a call if not acknowledged')], default='sms_then_voice', max_length=16)),
-                ('voice_after', models.DurationField(default=datetime.timedelta(seconds=120), help_text="For 'SMS, then a call': how long after the SMS to call.")),
-                ('member', models.ForeignKey(blank=True, help_text="For 'a named member'.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.member')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='alerts.escalationpolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "delay",
+                    models.DurationField(
+                        default=datetime.timedelta(0),
+                        help_text="Wait after the previous step (for the first step: after the incident opened; 0 = at once). Format: [DD] [HH:[MM:]]ss.",
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[
+                            ("primary", "on-call primary"),
+                            ("secondary", "on-call secondary"),
+                            ("member", "a named member"),
+                            ("team", "every member of the team"),
+                        ],
+                        default="primary",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("sms", "SMS"),
+                            ("voice", "voice call"),
+                            ("sms_then_voice", "SMS, then a call if not acknowledged"),
+                        ],
+                        default="sms_then_voice",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "voice_after",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=120),
+                        help_text="For 'SMS, then a call': how long after the SMS to call.",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For 'a named member'.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="alerts.escalationpolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy_id', 'position', 'id'],
+                "ordering": ["policy_id", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PageBundle',
+            name="PageBundle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('number', models.CharField(blank=True, max_length=16)),
-                ('body', models.TextField(blank=True)),
-                ('provider_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("number", models.CharField(blank=True, max_length=16)),
+                ("body", models.TextField(blank=True)),
+                (
+                    "provider_id",
+                    models.CharField(blank=True, db_index=True, max_length=64),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.member",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Page',
+            name="Page",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cycle', models.PositiveIntegerField(default=1)),
-                ('step', models.PositiveIntegerField()),
-                ('repeat', models.PositiveIntegerField(default=0)),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('voice', 'voice call')], max_length=8)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('answered', 'Answered'), ('held', 'Held'), ('bundled', 'Bundled'), ('unanswered', 'Unanswered'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('step_due_at', models.DateTimeField(help_text='When the step was due: created_at minus this is how late it fired.')),
-                ('due_at', models.DateTimeField(help_text='When this page is to go out.')),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('contact_index', models.PositiveSmallIntegerField(default=0, help_text="Which of the member's numbers is being tried.")),
-                ('number', models.CharField(blank=True, max_length=16)),
-                ('provider_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='alerts.incident')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='scheduling.member')),
-                ('bundle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='pages', to='alerts.pagebundle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("cycle", models.PositiveIntegerField(default=1)),
+                ("step", models.PositiveIntegerField()),
+                ("repeat", models.PositiveIntegerField(default=0)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("voice", "voice call")], max_length=8
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("answered", "Answered"),
+                            ("held", "Held"),
+                            ("bundled", "Bundled"),
+                            ("unanswered", "Unanswered"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "step_due_at",
+                    models.DateTimeField(
+                        help_text="When the step was due: created_at minus this is how late it fired."
+                    ),
+                ),
+                (
+                    "due_at",
+                    models.DateTimeField(help_text="When this page is to go out."),
+                ),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "contact_index",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Which of the member's numbers is being tried.",
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=16)),
+                (
+                    "provider_id",
+                    models.CharField(blank=True, db_index=True, max_length=64),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pages",
+                        to="alerts.incident",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pages",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="pages",
+                        to="alerts.pagebundle",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ContactMethod',
+            name="ContactMethod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('phone', models.CharField(help_text='E.164, e.g. +254700000001', max_length=16, validators=[scheduling.validators.validate_e164])),
-                ('sms', models.BooleanField(default=True)),
-                ('voice', models.BooleanField(default=True)),
-                ('broken_at', models.DateTimeField(blank=True, help_text='Set when the provider said the number cannot be reached; clear it to use the number again.', null=True)),
-                ('broken_reason', models.TextField(blank=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_methods', to='scheduling.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("label", models.CharField(blank=True, max_length=100)),
+                (
+                    "phone",
+                    models.CharField(
+                        help_text="E.164, e.g. +254700000001",
+                        max_length=16,
+                        validators=[scheduling.validators.validate_e164],
+                    ),
+                ),
+                ("sms", models.BooleanField(default=True)),
+                ("voice", models.BooleanField(default=True)),
+                (
+                    "broken_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when the provider said the number cannot be reached; clear it to use the number again.",
+                        null=True,
+                    ),
+                ),
+                ("broken_reason", models.TextField(blank=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_methods",
+                        to="scheduling.member",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['member_id', 'position', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('member', 'phone'), name='alerts_contact_unique_phone')],
+                "ordering": ["member_id", "position", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "phone"), name="alerts_contact_unique_phone"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ContactRule',
+            name="ContactRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('voice', 'voice call')], max_length=8)),
-                ('delay', models.DurationField(default=datetime.timedelta(0), help_text='After the step fires (0 = at once).')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_rules', to='scheduling.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("voice", "voice call")], max_length=8
+                    ),
+                ),
+                (
+                    "delay",
+                    models.DurationField(
+                        default=datetime.timedelta(0),
+                        help_text="After the step fires (0 = at once).",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_rules",
+                        to="scheduling.member",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['member_id', 'delay', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('member', 'channel'), name='alerts_contact_rule_unique')],
+                "ordering": ["member_id", "delay", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "channel"), name="alerts_contact_rule_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='escalationpolicy',
-            constraint=models.UniqueConstraint(fields=('team', 'name'), name='alerts_policy_unique_name'),
+            model_name="escalationpolicy",
+            constraint=models.UniqueConstraint(
+                fields=("team", "name"), name="alerts_policy_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='escalationpolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('team_default', True)), fields=('team',), name='alerts_policy_one_default_per_team', violation_error_message='The team already has a default policy.'),
+            model_name="escalationpolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("team_default", True)),
+                fields=("team",),
+                name="alerts_policy_one_default_per_team",
+                violation_error_message="The team already has a default policy.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['next_action_at'], name='alerts_escalation_due'),
+            model_name="escalation",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["next_action_at"],
+                name="alerts_escalation_due",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='escalationstep',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('target', 'member'), _negated=True), ('member__isnull', False), _connector='OR'), name='alerts_step_member_target_has_member', violation_error_message='Choose the member this step pages.'),
+            model_name="escalationstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("target", "member"), _negated=True),
+                    ("member__isnull", False),
+                    _connector="OR",
+                ),
+                name="alerts_step_member_target_has_member",
+                violation_error_message="Choose the member this step pages.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='page',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'sending'])), fields=['due_at'], name='alerts_page_due'),
+            model_name="page",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "sending"])),
+                fields=["due_at"],
+                name="alerts_page_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='page',
-            index=models.Index(fields=['member', 'sent_at'], name='alerts_page_member_sent'),
+            model_name="page",
+            index=models.Index(
+                fields=["member", "sent_at"], name="alerts_page_member_sent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='page',
-            index=models.Index(condition=models.Q(('status', 'held')), fields=['member', 'status'], name='alerts_page_held'),
+            model_name="page",
+            index=models.Index(
+                condition=models.Q(("status", "held")),
+                fields=["member", "status"],
+                name="alerts_page_held",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='page',
-            constraint=models.UniqueConstraint(fields=('incident', 'cycle', 'step', 'repeat', 'member', 'channel'), name='alerts_page_once'),
+            model_name="page",
+            constraint=models.UniqueConstraint(
+                fields=("incident", "cycle", "step", "repeat", "member", "channel"),
+                name="alerts_page_once",
+            ),
         ),
     ]

@@ -423,3 +423,51 @@ def test_a_burst_opened_in_bulk_escalates_every_incident(
     assert Escalation.objects.get(pk=opened[1].pk).snapshot["name"] == "bob"
     assert not Escalation.objects.filter(pk=opened[2].pk).exists()  # maintenance
     assert "[WARN] Disk payments" in sent(to=PHONES["alice"])[0].body
+
+
+def test_a_maintenance_window_started_mid_escalation_pauses_it_until_it_ends(
+    integration, policy, team, alice, bob
+):
+    from alerts.maintenance import maintenance_sweep
+    from alerts.models import MaintenanceWindow
+
+    incident = open_incident(integration)
+    drive()
+    window = MaintenanceWindow.objects.create(
+        team=team,
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(minutes=30),
+        reason="database upgrade",
+    )
+    drive(later(10))
+    assert [s.to for s in sent()] == [PHONES["alice"]]  # bob not paged
+    incident.refresh_from_db()
+    assert incident.in_maintenance
+    assert incident.timeline.filter(text__contains="escalation paused").exists()
+
+    window.ends_at = timezone.now()
+    window.save()
+    assert maintenance_sweep() == 1
+    drive()
+    # A new cycle: the primary first again (the incident outlived the window).
+    assert [s.to for s in sent()] == [PHONES["alice"], PHONES["alice"]]
+    assert Escalation.objects.get(pk=incident.pk).cycle == 2
+
+
+def test_the_sweep_claims_steps_due_before_the_next_sweep_with_their_due_time(
+    integration, policy, alice
+):
+    from alerts.escalation import escalations_claim
+
+    incident = open_incident(integration)
+    drive()  # step 1 fired; step 2 due in 5 minutes
+    due = Escalation.objects.get(pk=incident.pk).next_action_at
+    now = due - timedelta(seconds=3)
+    assert escalations_claim(now=now, limit=10) == []
+    claimed = escalations_claim(now=now, limit=10, ahead=timedelta(seconds=5))
+    assert claimed == [(incident.pk, due)]
+    # Leased until after its due time: the next sweep does not publish it again.
+    assert escalations_claim(now=due, limit=10, ahead=timedelta(seconds=5)) == []
+    # Run early (clock skew), the step does not fire.
+    assert escalation_advance(incident_id=incident.pk, now=now) == "not due"
+    assert escalation_advance(incident_id=incident.pk, now=due).startswith("fired")
