@@ -199,6 +199,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How often a worker checks for ETA tasks that came due (default 1 s): the sweep
+# publishes escalation steps with an ETA of their due time, so this bounds how late
+# they start.
+CELERY_WORKER_TIMER_PRECISION = 0.1
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
