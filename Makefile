@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
-TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium chromium-driver
+TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium
 
 .PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation clean
 
