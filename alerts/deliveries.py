@@ -64,16 +64,18 @@ def delivery_receive(
 ) -> int:
     """Store an accepted webhook and enqueue its processing once committed.
 
-    This is all the webhook view does after validating: one INSERT, one commit, one
-    publish.  If the broker is down the publish fails quietly and the sweep picks the
-    row up later.
+    This is all the webhook view does after validating: one INSERT, one commit, and
+    a publish (or, under a storm, one Redis SET that finds a task already queued:
+    see ``alerts.wakeup``).  If the broker is down the publish fails quietly and the
+    sweep picks the row up later.
     """
-    from alerts.tasks import process_delivery
+    from alerts import wakeup
 
     # One INSERT in autocommit mode is its own transaction: the row is committed when
-    # create() returns, and enqueue_on_commit publishes at once.  (An explicit atomic
+    # create() returns, and the on-commit callback runs at once.  (An explicit atomic
     # block would only add BEGIN/COMMIT round trips on the hottest path we have.)
-    # Inside a caller's transaction the publish still waits for its commit.
+    # Inside a caller's transaction the wake-up still waits for its commit, which
+    # alerts.wakeup relies on.
     delivery = WebhookDelivery.objects.create(
         integration_id=integration_id,
         body=body,
@@ -81,56 +83,97 @@ def delivery_receive(
         auth=auth,
         group_key=group_key,
     )
-    enqueue_on_commit(process_delivery, delivery.pk)
+    transaction.on_commit(lambda: wakeup.wake_processing(delivery.pk))
     return delivery.pk
 
 
 # --- processing ---------------------------------------------------------------
 
 
-# Bounds the work one task does draining a backlog (well inside the soft time limit).
-MAX_BATCHES_PER_TASK = 20
+# Bounds the time one task spends draining a backlog; a task that runs out hands
+# the rest to a fresh task at the back of the queue.  Short, so that during a long
+# storm the escalation and paging tasks queued meanwhile run in between: with one
+# worker process a page must never wait behind the whole storm.
+DRAIN_SECONDS = 2.0
 
 
 def delivery_process(*, delivery_id: int, batch: bool = True) -> str:
     """Process one delivery; returns what it did (also stored on the row).
 
-    With ``batch`` (the default, what the task does) the oldest pending deliveries
-    are processed first, in bulk, up to and including this one: under a storm one
-    task drains many deliveries and the tasks for those find them done.  Any
-    failure there falls back to processing just this delivery on its own.
+    With ``batch`` (the default, what the task does) this drains the inbox first:
+    every pending delivery, oldest first, in bulk batches, including this one.
+    Under a storm one task serves every webhook stored before it started
+    (``alerts.wakeup`` then publishes no task for them at all).
     """
     if batch:
-        from alerts.batch import deliveries_process_batch
+        from alerts import wakeup
 
-        def done() -> str | None:
-            return (
-                WebhookDelivery.objects.filter(
-                    pk=delivery_id, processed_at__isnull=False
-                )
-                .values_list("result", flat=True)
-                .first()
-            )
+        wakeup.queued_task_started()  # before the first claim: see alerts.wakeup
+        deliveries_drain()
+        result = (
+            WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=False)
+            .values_list("result", flat=True)
+            .first()
+        )
+        if result is not None:
+            return result
+    return _process_one(delivery_id)
 
+
+def deliveries_drain(*, seconds: float = DRAIN_SECONDS) -> int:
+    """Process pending deliveries until none is left (or time is up); returns how
+    many.  Bulk batches; if a batch fails it rolls back whole, and its deliveries
+    are processed one by one instead, each failure recorded on its own row."""
+    from alerts.batch import deliveries_process_batch
+
+    deadline = time.monotonic() + seconds
+    total = 0
+    while time.monotonic() < deadline:
         try:
-            # Under a storm most tasks find their delivery already done by an
-            # earlier task's batch: one cheap query, no transaction.
-            result = done()
-            if result is not None:
-                return result
-            for _ in range(MAX_BATCHES_PER_TASK):
-                claimed = deliveries_process_batch()
-                result = done()
-                if result is not None:
-                    return result
-                if not claimed:
-                    break
+            claimed = deliveries_process_batch()
         except Exception:
             logger.warning(
-                "batch processing failed; processing delivery %s on its own",
-                delivery_id,
-                exc_info=True,
+                "batch processing failed; processing one by one", exc_info=True
             )
+            claimed = _process_pending_one_by_one()
+        if not claimed:
+            return total
+        total += claimed
+    oldest = (
+        WebhookDelivery.objects.filter(processed_at__isnull=True, error="")
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if oldest is not None:
+        from alerts.tasks import process_delivery
+
+        try:
+            process_delivery.apply_async(args=(oldest,))
+        except Exception:
+            logger.warning("could not hand the backlog over; the sweep will")
+    return total
+
+
+def _process_pending_one_by_one(limit: int = 100) -> int:
+    ids = list(
+        WebhookDelivery.objects.filter(processed_at__isnull=True, error="")
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        try:
+            _process_one(pk)
+        except Exception as exc:
+            # Recorded (so the drain moves on); the sweep retries it later.
+            logger.exception("delivery %s failed", pk)
+            delivery_record_failure(
+                delivery_id=pk, error=f"{type(exc).__name__}: {exc}"
+            )
+    return len(ids)
+
+
+def _process_one(delivery_id: int) -> str:
     for attempt in range(1, _RACE_RETRIES + 1):
         try:
             with transaction.atomic():
