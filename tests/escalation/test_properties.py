@@ -1,0 +1,123 @@
+"""Invariants 4 and 5 as properties: whatever the policy, however often and in
+whatever order the sweep and the tasks run, each page goes out at most once, every
+step due before the acknowledgement is paged, and nothing is paged after it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alerts.escalation import escalation_advance, escalations_due
+from alerts.incidents import incident_acknowledge
+from alerts.models import Escalation, Page
+from alerts.paging import page_send, pages_due
+from tests.escalation.conftest import add_policy, open_incident, sent
+
+steps = st.lists(
+    st.fixed_dictionaries(
+        {
+            "target": st.sampled_from(["primary", "secondary", "team"]),
+            "channel": st.sampled_from(["sms", "voice", "sms_then_voice"]),
+            "delay": st.integers(0, 600).map(lambda s: timedelta(seconds=s)),
+            "voice_after": st.integers(0, 300).map(lambda s: timedelta(seconds=s)),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    policy_steps=steps,
+    repeat=st.integers(0, 2),
+    ticks=st.lists(st.integers(0, 3600), min_size=1, max_size=25),
+    duplicates=st.integers(1, 3),
+    ack_after=st.one_of(st.none(), st.integers(0, 3600)),
+)
+def test_each_page_goes_out_once_and_none_after_the_ack(
+    team,
+    rotation,
+    integration,
+    alice,
+    policy_steps,
+    repeat,
+    ticks,
+    duplicates,
+    ack_after,
+):
+    # Each example on its own: earlier examples' chains stopped, no storm limit
+    # (alice is paged by every example).
+    django_settings.STORM_MAX_PAGES = 0
+    Escalation.objects.update(state="stopped", next_action_at=None)
+    Page.objects.filter(status="queued").update(status="cancelled")
+    team.escalation_policies.all().delete()
+    add_policy(
+        team,
+        *policy_steps,
+        repeat=repeat,
+        repeat_after=timedelta(seconds=60),
+        team_default=True,
+    )
+    before = len(sent())
+    opened = timezone.now()
+    incident = open_incident(integration, at=opened)
+    acked = False
+
+    def run(now) -> None:
+        # The same work offered several times, as a duplicating broker would.
+        for _ in range(duplicates):
+            for pk in escalations_due(now=now, limit=100):
+                for _ in range(duplicates):
+                    escalation_advance(incident_id=pk, now=now)
+            for pk in pages_due(now=now, limit=100):
+                for _ in range(duplicates):
+                    page_send(page_id=pk, now=now)
+
+    for tick in sorted(set(ticks)):
+        if ack_after is not None and not acked and tick >= ack_after:
+            incident = incident_acknowledge(
+                incident=incident, by=alice, at=opened + timedelta(seconds=ack_after)
+            )
+            acked = True
+        run(opened + timedelta(seconds=tick))
+    if ack_after is not None and not acked:
+        incident = incident_acknowledge(
+            incident=incident, by=alice, at=opened + timedelta(seconds=ack_after)
+        )
+    # Then the sweep keeps running: each time the next thing falls due.
+    for _ in range(60):
+        due = [
+            *Escalation.objects.filter(pk=incident.pk, state="active").values_list(
+                "next_action_at", flat=True
+            ),
+            *Page.objects.filter(incident=incident, status="queued").values_list(
+                "due_at", flat=True
+            ),
+        ]
+        if not due:
+            break
+        run(max(min(due), opened + timedelta(seconds=max(ticks))))
+    pages = list(Page.objects.filter(incident=incident))
+    outbox = sent()[before:]
+    assert len(outbox) == sum(p.status == "sent" for p in pages)  # at most once
+    if ack_after is not None:
+        ack_at = opened + timedelta(seconds=ack_after)
+        for page in pages:
+            if page.status == "sent":
+                assert page.due_at <= ack_at  # nothing due after the ack went out
+        assert all(p.status in ("sent", "cancelled") for p in pages)
+    else:
+        # Never acknowledged: every step of every round paged, every page sent.
+        assert {(p.step, p.repeat) for p in pages} == {
+            (s, r) for s in range(len(policy_steps)) for r in range(repeat + 1)
+        }
+        assert all(p.status == "sent" for p in pages)
