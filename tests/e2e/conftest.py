@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.stack import Stack
+from tests.processes import AlertmanagerServer
 
 
 def pytest_collection_modifyitems(items):
@@ -29,3 +30,23 @@ def stack(request, tmp_path_factory):
         raise
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def seeded(stack):
+    """The demo organisation in the stack's database (team payments, policy, ...)."""
+    return stack.seed_demo()
+
+
+@pytest.fixture
+def alertmanager(stack, seeded, tmp_path):
+    """A real Alertmanager sending to the stack's webhook with the demo token.
+
+    Afterwards every open incident is resolved, so one scenario's escalations
+    cannot page during the next.
+    """
+    am = AlertmanagerServer(tmp_path / "am", stack.alertmanager_config())
+    am.start()
+    yield am
+    am.stop()
+    stack.resolve_all()

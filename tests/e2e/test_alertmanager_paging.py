@@ -21,8 +21,7 @@ STEP = 4  # seconds between escalation steps in these scenarios
 
 
 @pytest.fixture(scope="module")
-def seeded(stack):
-    seeded = stack.seed_demo()
+def seeded(seeded, stack):
     stack.seed_policy(
         [("primary", "sms", 0), ("secondary", "sms", STEP), ("team", "sms", STEP)]
     )
@@ -50,14 +49,6 @@ def incident_titled(stack, name: str) -> dict | None:
     found = [i for i in stack.incidents() if name in i["title"]]
     assert len(found) <= 1, found
     return found[0] if found else None
-
-
-@pytest.fixture
-def alertmanager(stack, seeded, tmp_path):
-    am = AlertmanagerServer(tmp_path / "am", stack.alertmanager_config())
-    am.start()
-    yield am
-    am.stop()
 
 
 def test_page_escalate_acknowledge_by_sms_then_resolve(stack, alertmanager):

@@ -19,11 +19,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager" / "
 ADMIN = ("admin", "admin")  # the demo organisation's operator
 
 
-@pytest.fixture(scope="module")
-def seeded(stack):
-    return stack.seed_demo()
-
-
 @pytest.fixture
 def page(stack, seeded):
     with browser_page() as page:

@@ -14,28 +14,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
-
 from tests.e2e.stack import wait_for
-from tests.processes import AlertmanagerServer
 
 # Storm protection would bundle pages across these scenarios (they page the same
 # people many times in minutes); it has its own scenario in test_storm.py.
 STACK_ENV = {"STORM_MAX_PAGES": "0"}
-
-
-@pytest.fixture(scope="module")
-def seeded(stack):
-    return stack.seed_demo()
-
-
-@pytest.fixture
-def alertmanager(stack, seeded, tmp_path):
-    am = AlertmanagerServer(tmp_path / "am", stack.alertmanager_config())
-    am.start()
-    yield am
-    am.stop()
-    stack.resolve_all()
 
 
 def alerts_named(prefix: str, count: int) -> list[dict]:

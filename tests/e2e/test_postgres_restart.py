@@ -10,23 +10,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.e2e.stack import wait_for
-from tests.processes import AlertmanagerServer
-
-
-@pytest.fixture(scope="module")
-def seeded(stack):
-    return stack.seed_demo()
-
-
-@pytest.fixture
-def alertmanager(stack, seeded, tmp_path):
-    am = AlertmanagerServer(tmp_path / "am", stack.alertmanager_config())
-    am.start()
-    yield am
-    am.stop()
 
 
 def test_readyz_follows_the_database_down_and_back(stack, seeded):

@@ -38,8 +38,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def seeded(stack):
-    seeded = stack.seed_demo()
+def seeded(seeded, stack):
     stack.seed_policy([("primary", "sms", 0), ("secondary", "sms", 900)])
     return seeded
 
