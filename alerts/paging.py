@@ -192,6 +192,9 @@ def page_send(*, page_id: int, now: datetime | None = None) -> str:
             )
             return "cancelled"
         if escalation_pause_for_maintenance(incident, now):
+            Page.objects.filter(pk=page_id).update(
+                status=Page.Status.CANCELLED, finished_at=now, claimed_until=None
+            )
             return "cancelled: maintenance window"
         if storm_hold_if_over_limit(page=page, now=now):
             return "held"

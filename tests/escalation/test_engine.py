@@ -471,3 +471,30 @@ def test_the_sweep_claims_steps_due_before_the_next_sweep_with_their_due_time(
     # Run early (clock skew), the step does not fire.
     assert escalation_advance(incident_id=incident.pk, now=now) == "not due"
     assert escalation_advance(incident_id=incident.pk, now=due).startswith("fired")
+
+
+def test_a_pending_call_is_cancelled_when_maintenance_starts(
+    integration, team, rotation, alice
+):
+    from alerts.models import MaintenanceWindow
+
+    add_policy(
+        team,
+        {
+            "target": "primary",
+            "channel": "sms_then_voice",
+            "voice_after": timedelta(minutes=2),
+        },
+        team_default=True,
+    )
+    open_incident(integration)
+    drive()
+    MaintenanceWindow.objects.create(
+        team=team,
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=1),
+        reason="failover drill",
+    )
+    drive(later(3))
+    assert [s.kind for s in sent()] == ["sms"]
+    assert Page.objects.get(channel="voice").status == "cancelled"
