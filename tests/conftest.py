@@ -48,3 +48,37 @@ def fake_twilio(settings):
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def shared_db_worker(redis_server, tmp_path):
+    """Start real Celery workers on this test's database (a file) and a Redis db.
+
+    Call it with the Redis database number to use (keep tests apart); every worker
+    started is stopped afterwards.  Needs ``django_db(transaction=True)``: the worker
+    only sees what this test committed.
+    """
+    from django.conf import settings
+
+    from tests.processes import CeleryWorker, django_env
+
+    started: list[CeleryWorker] = []
+
+    def start(redis_db: int, **extra_env: str) -> CeleryWorker:
+        db_name = settings.DATABASES["default"]["NAME"]
+        assert "memory" not in str(db_name), "the worker needs a file database"
+        env = django_env(
+            DATABASE_URL=f"sqlite:///{db_name}",
+            CELERY_BROKER_URL=f"{redis_server.url}/{redis_db}",
+            **extra_env,
+        )
+        worker = CeleryWorker(env, tmp_path / f"worker{len(started)}.log")
+        worker.start()
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()

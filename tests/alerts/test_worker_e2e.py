@@ -8,13 +8,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from alerts.deliveries import deliveries_sweep
 from alerts.models import Incident, WebhookDelivery
 from oncall.celery import app
-from tests.processes import CeleryWorker, django_env, free_port, wait_until
+from tests.processes import CeleryWorker, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -39,19 +38,8 @@ def broker(url: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def worker(redis_server, tmp_path) -> Iterator[CeleryWorker]:
-    db_name = settings.DATABASES["default"]["NAME"]
-    assert "memory" not in str(db_name), "the worker needs a file database"
-    env = django_env(
-        DATABASE_URL=f"sqlite:///{db_name}",
-        CELERY_BROKER_URL=f"{redis_server.url}/2",
-    )
-    proc = CeleryWorker(env, tmp_path / "worker.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def worker(shared_db_worker) -> CeleryWorker:
+    return shared_db_worker(redis_db=2)
 
 
 def test_a_webhook_accepted_while_the_broker_is_down_is_processed_by_the_sweep(

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from oncall.celery import BEAT_SCHEDULE, app
 from scheduling.models import Shift
 from scheduling.selectors import oncall_at
-from tests.processes import CeleryWorker, django_env, wait_until
+from tests.processes import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker(redis_server, tmp_path) -> Iterator[CeleryWorker]:
-    db_name = settings.DATABASES["default"]["NAME"]
-    assert "memory" not in str(db_name), "the worker needs a file database"
-    env = django_env(
-        DATABASE_URL=f"sqlite:///{db_name}",
-        CELERY_BROKER_URL=f"{redis_server.url}/4",
-    )
-    proc = CeleryWorker(env, tmp_path / "worker.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def worker(shared_db_worker) -> CeleryWorker:
+    return shared_db_worker(redis_db=4)
 
 
 def test_beat_schedules_the_materialization_hourly():
