@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts import deliveries
-from alerts.incidents import IncidentSpec, Opening, incidents_open
+from alerts.incidents import Opening, incidents_open
 from alerts.intake import Payload, PayloadError, parse_payload
 from alerts.models import (
     OPEN_STATUSES,
@@ -295,19 +295,7 @@ def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
         openings.append(
             Opening(
                 integration_id=integration.pk,
-                spec=IncidentSpec(
-                    group_key=payload.group_key,
-                    title=deliveries._title(payload),
-                    team_id=choice.team_id,
-                    route_id=choice.route_id,
-                    routing=choice.decision,
-                    urgency=choice.urgency,
-                    group_labels=payload.group_labels,
-                    common_labels=payload.common_labels,
-                    common_annotations=payload.common_annotations,
-                    external_url=payload.external_url,
-                    truncated_alerts=payload.truncated_alerts,
-                ),
+                spec=deliveries.incident_spec(payload, choice),
                 at=now,
                 in_maintenance=window is not None,
                 maintenance_note=deliveries._maintenance_note(window),

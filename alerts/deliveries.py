@@ -42,7 +42,7 @@ from alerts.models import (
     alert_display_name,
     hash_group_key,
 )
-from alerts.routing import choose_route
+from alerts.routing import RouteChoice, choose_route
 from alerts.selectors import maintenance_active, route_rules
 from oncall.celery import enqueue_on_commit
 
@@ -361,6 +361,23 @@ def _title(payload: Payload) -> str:
     return f"{alertname}: {summary}" if summary else alertname
 
 
+def incident_spec(payload: Payload, choice: RouteChoice) -> IncidentSpec:
+    """What an incident opened for this group records (one- and batch paths)."""
+    return IncidentSpec(
+        group_key=payload.group_key,
+        title=_title(payload),
+        team_id=choice.team_id,
+        route_id=choice.route_id,
+        routing=choice.decision,
+        urgency=choice.urgency,
+        group_labels=payload.group_labels,
+        common_labels=payload.common_labels,
+        common_annotations=payload.common_annotations,
+        external_url=payload.external_url,
+        truncated_alerts=payload.truncated_alerts,
+    )
+
+
 def _names(changes: list[_Change], limit: int = 10) -> str:
     names = [alert_display_name(c.alert.labels) for c in changes[:limit]]
     more = len(changes) - limit
@@ -406,19 +423,7 @@ def _open_or_reopen(
     window = maintenance_active(
         integration_id=integration.pk, team_id=choice.team_id, at=received
     )
-    spec = IncidentSpec(
-        group_key=payload.group_key,
-        title=_title(payload),
-        team_id=choice.team_id,
-        route_id=choice.route_id,
-        routing=choice.decision,
-        urgency=choice.urgency,
-        group_labels=payload.group_labels,
-        common_labels=payload.common_labels,
-        common_annotations=payload.common_annotations,
-        external_url=payload.external_url,
-        truncated_alerts=payload.truncated_alerts,
-    )
+    spec = incident_spec(payload, choice)
     count = len(firing)
     incident = incident_open(
         integration=integration,
