@@ -42,17 +42,6 @@ from alerts.selectors import route_rules
 
 logger = logging.getLogger(__name__)
 
-_ALERT_FIELDS = [
-    "labels",
-    "annotations",
-    "status",
-    "starts_at",
-    "ends_at",
-    "generator_url",
-    "last_received_at",
-    "updated_at",
-]
-
 
 @dataclass
 class _Item:
@@ -377,7 +366,7 @@ def _apply_repeats(
         {"updated_at": now},
     )
     if changed:  # rare: new annotation values, say
-        Alert.objects.bulk_update(changed, _ALERT_FIELDS)
+        Alert.objects.bulk_update(changed, deliveries.ALERT_UPDATE_FIELDS)
     _update_from_values(
         Incident,
         ["notifications", "last_notified_at"],

@@ -49,6 +49,17 @@ from oncall.celery import enqueue_on_commit
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+# What a newer notification about a known alert updates (one and batch paths).
+ALERT_UPDATE_FIELDS = [
+    "labels",
+    "annotations",
+    "status",
+    "starts_at",
+    "ends_at",
+    "generator_url",
+    "last_received_at",
+    "updated_at",
+]
 _RACE_RETRIES = 5
 _FIRING = Alert.Status.FIRING
 _RESOLVED = Alert.Status.RESOLVED
@@ -333,19 +344,7 @@ def _upsert_alerts(
         # IntegrityError; delivery_process retries and then updates its row.
         Alert.objects.bulk_create(created)
     if updated:
-        Alert.objects.bulk_update(
-            updated,
-            [
-                "labels",
-                "annotations",
-                "status",
-                "starts_at",
-                "ends_at",
-                "generator_url",
-                "last_received_at",
-                "updated_at",
-            ],
-        )
+        Alert.objects.bulk_update(updated, ALERT_UPDATE_FIELDS)
     return changes, stale
 
 

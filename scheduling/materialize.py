@@ -155,17 +155,7 @@ def _materialize_chunk(
         p = rotation.build_plan()
         shifts, last_end = p.shifts(start or p.starts_at, until)
         rotation.generated_until = max(filter(None, [last_end, start, until]))
-        new_rows.extend(
-            Shift(
-                rotation_id=rotation.pk,
-                role=s.role,
-                member_id=s.member_id,
-                slot=s.slot,
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-            )
-            for s in shifts
-        )
+        new_rows.extend(Shift.from_plan(rotation.pk, s) for s in shifts)
 
     for i in range(0, len(new_rows), BATCH):
         Shift.objects.bulk_create(new_rows[i : i + BATCH])

@@ -304,6 +304,18 @@ class Shift(models.Model):
             f"{self.rotation} {self.role} {self.member} {self.starts_at:%Y-%m-%d %H:%M}"
         )
 
+    @classmethod
+    def from_plan(cls, rotation_id: int, planned: plan.PlannedShift) -> Shift:
+        """The (unsaved) row for one shift of a rotation's plan."""
+        return cls(
+            rotation_id=rotation_id,
+            role=planned.role,
+            member_id=planned.member_id,
+            slot=planned.slot,
+            starts_at=planned.starts_at,
+            ends_at=planned.ends_at,
+        )
+
     @property
     def duration(self) -> datetime.timedelta:
         return self.ends_at - self.starts_at

@@ -90,16 +90,7 @@ def _planned(
         except PlanError:
             continue
         rows.extend(
-            Shift(
-                rotation_id=rotation.pk,
-                role=s.role,
-                member_id=s.member_id,
-                slot=s.slot,
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-            )
-            for s in planned
-            if s.starts_at < end
+            Shift.from_plan(rotation.pk, s) for s in planned if s.starts_at < end
         )
     return rows
 
