@@ -21,6 +21,8 @@ Exactly once, whatever the broker does:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,18 +35,20 @@ from alerts.models import (
     ContactRule,
     Escalation,
     Incident,
+    MaintenanceWindow,
     Page,
     TimelineEntry,
 )
 from alerts.policies import (
     BUILTIN_POLICY,
+    StepTargets,
     channels_for,
     policy_for_incident,
     policy_snapshot,
     step_describe,
     step_targets,
 )
-from alerts.selectors import maintenance_active
+from alerts.selectors import maintenance_active_for
 from scheduling.models import Member
 
 logger = logging.getLogger(__name__)
@@ -63,19 +67,29 @@ LIVE_PAGE_STATUSES = (
 MAX_EMPTY_STEPS = 50
 
 
-def _enqueue_advance(incident_id: int) -> None:
+def id_chunks(ids: Iterable[int]) -> list[list[int]]:
+    """``ids`` in lists of at most ``ESCALATION_TASK_BATCH``: what one task gets."""
+    ids = list(ids)
+    size = max(settings.ESCALATION_TASK_BATCH, 1)
+    return [ids[n : n + size] for n in range(0, len(ids), size)]
+
+
+def _enqueue_advance(incident_ids: int | Iterable[int]) -> None:
     from alerts.tasks import escalation_advance_task
     from oncall.celery import enqueue_on_commit
 
-    enqueue_on_commit(escalation_advance_task, incident_id)
+    if isinstance(incident_ids, int):
+        incident_ids = [incident_ids]
+    for chunk in id_chunks(incident_ids):
+        enqueue_on_commit(escalation_advance_task, chunk)
 
 
-def _enqueue_pages(page_ids: list[int]) -> None:
+def _enqueue_pages(page_ids: Iterable[int]) -> None:
     from alerts.tasks import page_send_task
     from oncall.celery import enqueue_on_commit
 
-    for page_id in page_ids:
-        enqueue_on_commit(page_send_task, page_id)
+    for chunk in id_chunks(page_ids):
+        enqueue_on_commit(page_send_task, chunk)
 
 
 # --- start and stop (called from the incident hooks, inside their transaction) ----
@@ -146,6 +160,7 @@ def escalations_start_new(*, incidents: list[Incident]) -> list[Escalation]:
     now = timezone.now()
     escalations = []
     entries = []
+    due_now: list[int] = []
     for incident in fresh:
         policy_id, snapshot = snapshots[incident.pk]
         steps = snapshot["steps"]
@@ -171,9 +186,11 @@ def escalations_start_new(*, incidents: list[Incident]) -> list[Escalation]:
             )
         )
         if first_due is not None and first_due <= now:
-            _enqueue_advance(incident.pk)
+            due_now.append(incident.pk)
     Escalation.objects.bulk_create(escalations)
     TimelineEntry.objects.bulk_create(entries)
+    # A few tasks of many incidents each, not one per incident.
+    _enqueue_advance(due_now)
     return escalations
 
 
@@ -229,60 +246,154 @@ def _delay_before(snapshot: dict, step: int, round_: int) -> timedelta:
 
 
 def escalation_advance(*, incident_id: int, now: datetime | None = None) -> str:
-    """Fire the due step of one incident, if it is still due; say what happened."""
+    """Fire the due step of one incident, if it is still due; say what happened.
+
+    The one-element case of :func:`escalations_advance`."""
+    return escalations_advance(incident_ids=[incident_id], now=now)[incident_id]
+
+
+@dataclass
+class _Fired:
+    """One step fired for one incident in a batch, before its pages are written."""
+
+    incident: Incident
+    escalation: Escalation
+    step: int
+    round_: int
+    step_due_at: datetime
+    targets: StepTargets
+    pages: list[Page] = field(default_factory=list)
+
+
+def escalations_advance(
+    *, incident_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, str]:
+    """Fire the due step of each of many incidents, in one transaction and a fixed
+    handful of queries for the whole batch; returns what happened to each.
+
+    A burst of new incidents is a thousand first steps due at once: claimed
+    together, the incidents and maintenance windows read together, who is on call
+    asked once per team, the pages and timeline entries inserted together.  The
+    rules are those of one incident (this *is* the one-incident path too):
+
+    * the claim locks the due rows; on PostgreSQL ``SKIP LOCKED`` leaves a row some
+      other transaction holds (a concurrent batch firing it, an acknowledgement
+      stopping it, the sweep leasing it, each of which publishes or ends it) to
+      that transaction, so concurrent workers fire disjoint sets; on SQLite the
+      transaction holds the database's write lock from its start;
+    * a row not due (any more) is "not due", and nothing is written for it.
+    """
     now = now or timezone.now()
-    new_pages: list[int] = []
+    ids = sorted(set(incident_ids))
+    results = dict.fromkeys(ids, "not due")
+    if not ids:
+        return results
+    to_send: list[int] = []
     with transaction.atomic():
-        # The claim comes first: it locks the row (or, on SQLite, the database) for
-        # the rest of the transaction, so a concurrent duplicate waits and then
-        # finds nothing due.
-        claimed = Escalation.objects.filter(
-            pk=incident_id,
-            state=Escalation.State.ACTIVE,
-            next_action_at__lte=now,
-        ).update(enqueued_until=None)
-        if not claimed:
-            return "not due"
-        escalation = Escalation.objects.select_for_update().get(pk=incident_id)
-        incident = Incident.objects.select_related("team").get(pk=incident_id)
-        if incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
-            escalation_stop(incident=incident, reason=f"incident {incident.status}")
-            return "stopped"
-        if escalation_pause_for_maintenance(incident, now):
-            return "paused: maintenance window"
+        escalations = list(
+            Escalation.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, state=Escalation.State.ACTIVE, next_action_at__lte=now)
+            .order_by("pk")
+        )
+        if not escalations:
+            return results
+        incidents = Incident.objects.select_related("team").in_bulk(
+            [e.pk for e in escalations]
+        )
+        firing: list[Escalation] = []
+        for escalation in escalations:
+            incident = incidents[escalation.pk]
+            escalation.incident = incident
+            if incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
+                escalation_stop(incident=incident, reason=f"incident {incident.status}")
+                results[incident.pk] = "stopped"
+            else:
+                firing.append(escalation)
+        windows = maintenance_active_for(incidents=[e.incident for e in firing], at=now)
+        for escalation in firing:
+            window = windows.get(escalation.pk)
+            if window is not None:
+                escalation_pause_for_maintenance(
+                    incident=escalation.incident, window=window, now=now
+                )
+                results[escalation.pk] = "paused: maintenance window"
+        firing = [e for e in firing if e.pk not in windows]
+        plan = _plan_steps(firing, now)
+        entries = _write_pages(plan, now)
+        counts: dict[int, list[int]] = {e.pk: [0, 0] for e in firing}
+        for fired in plan:
+            due_now = [p.pk for p in fired.pages if p.due_at <= now]
+            to_send += due_now
+            counts[fired.incident.pk][0] += 1
+            counts[fired.incident.pk][1] += len(due_now)
+        for escalation in firing:
+            if escalation.state == Escalation.State.EXHAUSTED:
+                entries.append(
+                    TimelineEntry(
+                        incident=escalation.incident,
+                        kind=TimelineEntry.Kind.ESCALATION,
+                        text="escalation policy exhausted: every step and repeat "
+                        "ran without an acknowledgement",
+                        at=now,
+                    )
+                )
+            steps, paged = counts[escalation.pk]
+            results[escalation.pk] = (
+                f"fired {steps} step(s), {paged} page(s) to send now"
+            )
+        entries.sort(key=lambda e: e.incident.pk)  # stable: each one's own order
+        TimelineEntry.objects.bulk_create(entries)
+        if firing:
+            Escalation.objects.bulk_update(
+                firing,
+                [
+                    "state",
+                    "next_step",
+                    "next_round",
+                    "next_action_at",
+                    "last_step",
+                    "last_round",
+                    "enqueued_until",
+                    "stopped_at",
+                    "stopped_reason",
+                ],
+            )
+        _enqueue_pages(to_send)
+    return results
+
+
+def _plan_steps(firing: list[Escalation], now: datetime) -> list[_Fired]:
+    """Decide which steps fire for each escalation (moving its position in
+    memory); who each step pages is asked once per (team, target)."""
+    cache: dict = {}
+    plan: list[_Fired] = []
+    for escalation in firing:
+        incident = escalation.incident
         snapshot = escalation.snapshot
         step, round_ = escalation.next_step, escalation.next_round
         step_due_at = escalation.next_action_at
         fired = 0
+        escalation.enqueued_until = None
         while True:
-            pages, skipped = _fire_step(
+            targets = step_targets(
                 incident=incident,
-                escalation=escalation,
-                step=step,
-                round_=round_,
-                step_due_at=step_due_at,
-                now=now,
+                step=snapshot["steps"][step],
+                at=now,
+                cache=cache,
             )
-            new_pages += [p.pk for p in pages if p.due_at <= now]
+            plan.append(
+                _Fired(incident, escalation, step, round_, step_due_at, targets)
+            )
+            skipped = not targets.members
             fired += 1
             fired_step, fired_round = step, round_
             following = _position_after(snapshot, step, round_)
             if following is None:
-                Escalation.objects.filter(pk=incident_id).update(
-                    state=Escalation.State.EXHAUSTED,
-                    next_action_at=None,
-                    last_step=step,
-                    last_round=round_,
-                    stopped_at=now,
-                    stopped_reason="every step ran",
-                )
-                timeline_add(
-                    incident=incident,
-                    kind=TimelineEntry.Kind.ESCALATION,
-                    text="escalation policy exhausted: every step and repeat ran "
-                    "without an acknowledgement",
-                    at=now,
-                )
+                escalation.state = Escalation.State.EXHAUSTED
+                escalation.next_action_at = None
+                escalation.last_step, escalation.last_round = step, round_
+                escalation.stopped_at = now
+                escalation.stopped_reason = "every step ran"
                 break
             step, round_ = following
             if skipped and round_ == fired_round and fired < MAX_EMPTY_STEPS:
@@ -291,84 +402,95 @@ def escalation_advance(*, incident_id: int, now: datetime | None = None) -> str:
                 # waits its repeat delay: it would page the same people again.)
                 step_due_at = now
                 continue
-            Escalation.objects.filter(pk=incident_id).update(
-                next_step=step,
-                next_round=round_,
-                next_action_at=now + _delay_before(snapshot, step, round_),
-                last_step=fired_step,
-                last_round=fired_round,
-            )
+            escalation.next_step, escalation.next_round = step, round_
+            escalation.next_action_at = now + _delay_before(snapshot, step, round_)
+            escalation.last_step, escalation.last_round = fired_step, fired_round
             break
-        _enqueue_pages(new_pages)
-    return f"fired {fired} step(s), {len(new_pages)} page(s) to send now"
+    return plan
 
 
-def _fire_step(
-    *,
-    incident: Incident,
-    escalation: Escalation,
-    step: int,
-    round_: int,
-    step_due_at: datetime,
-    now: datetime,
-) -> tuple[list[Page], bool]:
-    """Write the pages of one step; returns (pages written, skipped?)."""
-    spec = escalation.snapshot["steps"][step]
-    label = f"step {step + 1}" + (f" (repeat {round_})" if round_ else "")
-    targets = step_targets(incident=incident, step=spec, at=now)
-    if not targets.members:
-        timeline_add(
-            incident=incident,
-            kind=TimelineEntry.Kind.ESCALATION,
-            text=f"{label} skipped: {targets.why_empty}",
-            at=now,
-        )
-        return [], True
+def _write_pages(plan: list[_Fired], now: datetime) -> list[TimelineEntry]:
+    """Insert the pages of every fired step (one INSERT, one SELECT back for their
+    ids) and return the steps' timeline entries, in firing order."""
+    members = {m.pk for fired in plan for m in fired.targets.members}
     rules: dict[int, list] = {}
-    for rule in ContactRule.objects.filter(member__in=targets.members):
-        rules.setdefault(rule.member_id, []).append(rule)
-    pages = [
-        Page(
-            incident=incident,
-            cycle=escalation.cycle,
-            step=step,
-            repeat=round_,
-            member=member,
-            channel=channel,
-            step_due_at=step_due_at,
-            due_at=now + delay,
-            created_at=now,
+    if members:
+        for rule in ContactRule.objects.filter(member_id__in=members):
+            rules.setdefault(rule.member_id, []).append(rule)
+    new: list[Page] = []
+    for fired in plan:
+        spec = fired.escalation.snapshot["steps"][fired.step]
+        new += [
+            Page(
+                incident=fired.incident,
+                cycle=fired.escalation.cycle,
+                step=fired.step,
+                repeat=fired.round_,
+                member=member,
+                channel=channel,
+                step_due_at=fired.step_due_at,
+                due_at=now + delay,
+                created_at=now,
+            )
+            for member in fired.targets.members
+            for channel, delay in channels_for(member=member, step=spec, rules=rules)
+        ]
+    written: dict[tuple[int, int, int, int], list[Page]] = {}
+    if new:
+        # The unique key makes a second insert of the same page a no-op; the claim
+        # in escalations_advance already prevents it, this is the belt to those
+        # braces.
+        Page.objects.bulk_create(new, ignore_conflicts=True)
+        keys = {(p.incident_id, p.cycle, p.step, p.repeat) for p in new}
+        for page in (
+            Page.objects.filter(
+                incident_id__in={k[0] for k in keys},
+                step__in={k[2] for k in keys},
+                repeat__in={k[3] for k in keys},
+            )
+            .select_related("member__user")
+            .order_by("pk")
+        ):
+            key = (page.incident_id, page.cycle, page.step, page.repeat)
+            if key in keys:
+                written.setdefault(key, []).append(page)
+    entries: list[TimelineEntry] = []
+    for fired in plan:
+        spec = fired.escalation.snapshot["steps"][fired.step]
+        label = f"step {fired.step + 1}" + (
+            f" (repeat {fired.round_})" if fired.round_ else ""
         )
-        for member in targets.members
-        for channel, delay in channels_for(member=member, step=spec, rules=rules)
-    ]
-    # The unique key makes a second insert of the same page a no-op; the claim in
-    # escalation_advance already prevents it, this is the belt to those braces.
-    Page.objects.bulk_create(pages, ignore_conflicts=True)
-    written = list(
-        Page.objects.filter(
-            incident=incident, cycle=escalation.cycle, step=step, repeat=round_
-        ).select_related("member__user")
-    )
-    names = ", ".join(sorted({p.member.display_name for p in written}))
-    timeline_add(
-        incident=incident,
-        kind=TimelineEntry.Kind.ESCALATION,
-        text=f"{label}: paging {names} ({step_describe(spec)})",
-        at=now,
-    )
-    return written, False
+        if not fired.targets.members:
+            text = f"{label} skipped: {fired.targets.why_empty}"
+        else:
+            key = (
+                fired.incident.pk,
+                fired.escalation.cycle,
+                fired.step,
+                fired.round_,
+            )
+            fired.pages = written.get(key, [])
+            for page in fired.pages:
+                page.incident = fired.incident
+            names = ", ".join(sorted({p.member.display_name for p in fired.pages}))
+            text = f"{label}: paging {names} ({step_describe(spec)})"
+        entries.append(
+            TimelineEntry(
+                incident=fired.incident,
+                kind=TimelineEntry.Kind.ESCALATION,
+                text=text,
+                at=now,
+            )
+        )
+    return entries
 
 
-def escalation_pause_for_maintenance(incident: Incident, now: datetime) -> bool:
+def escalation_pause_for_maintenance(
+    *, incident: Incident, window: MaintenanceWindow, now: datetime
+) -> None:
     """A maintenance window that began after the incident opened stops its chain
     too; the maintenance sweep starts it again when the window ends (as for an
     incident opened during the window)."""
-    window = maintenance_active(
-        integration_id=incident.integration_id, team_id=incident.team_id, at=now
-    )
-    if window is None:
-        return False
     Incident.objects.filter(pk=incident.pk).update(in_maintenance=True)
     incident.in_maintenance = True
     escalation_stop(incident=incident, reason="maintenance window", at=now)
@@ -379,7 +501,6 @@ def escalation_pause_for_maintenance(incident: Incident, now: datetime) -> bool:
         f"{window.ends_at:%Y-%m-%d %H:%M} UTC: escalation paused until it ends",
         at=now,
     )
-    return True
 
 
 # --- people acting on the chain ------------------------------------------------------
@@ -524,18 +645,35 @@ def escalations_claim(
 
 def escalation_due_in(*, incident_id: int, now: datetime | None = None):
     """Seconds until the escalation's next step (None if it has none)."""
+    return escalations_due_in(incident_ids=[incident_id], now=now).get(incident_id)
+
+
+def escalations_due_in(
+    *, incident_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, float]:
+    """Seconds until each active escalation's next step (absent: none)."""
     now = now or timezone.now()
-    due = (
-        Escalation.objects.filter(pk=incident_id, state=Escalation.State.ACTIVE)
-        .values_list("next_action_at", flat=True)
-        .first()
-    )
-    return None if due is None else (due - now).total_seconds()
+    return {
+        pk: (due - now).total_seconds()
+        for pk, due in Escalation.objects.filter(
+            pk__in=list(incident_ids),
+            state=Escalation.State.ACTIVE,
+            next_action_at__isnull=False,
+        ).values_list("pk", "next_action_at")
+    }
+
+
+# Rows falling due within this much of each other share a task, published with
+# an ETA of the last one's due time: a burst's thousand steps (or pages) due in
+# the same second become a few tasks, at the price of a row firing at most this
+# much after its due time.
+ETA_SPREAD = timedelta(milliseconds=100)
 
 
 def escalation_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic task's body: enqueue what is due (steps, pages, bundles), and
-    what falls due before the next sweep with an ETA of its due time."""
+    what falls due before the next sweep with an ETA of its due time.  Rows due
+    together go out together, in tasks of up to ``ESCALATION_TASK_BATCH`` ids."""
     from alerts.paging import pages_claim
     from alerts.storm import bundles_due
     from alerts.tasks import (
@@ -547,17 +685,47 @@ def escalation_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     ahead = timedelta(seconds=settings.ESCALATION_SWEEP_SECONDS)
     limit = settings.ESCALATION_SWEEP_BATCH
-    counts = {"steps": 0, "pages": 0, "bundles": 0}
-    for incident_id, due_at in escalations_claim(now=now, limit=limit, ahead=ahead):
-        _publish(escalation_advance_task, incident_id, eta=due_at, now=now)
-        counts["steps"] += 1
-    for page_id, due_at in pages_claim(now=now, limit=limit, ahead=ahead):
-        _publish(page_send_task, page_id, eta=due_at, now=now)
-        counts["pages"] += 1
+    counts = {"steps": 0, "pages": 0, "bundles": 0, "tasks": 0}
+    steps = escalations_claim(now=now, limit=limit, ahead=ahead)
+    for ids, eta in due_chunks(steps, now=now):
+        _publish(escalation_advance_task, ids, eta=eta, now=now)
+        counts["tasks"] += 1
+    counts["steps"] = len(steps)
+    pages = pages_claim(now=now, limit=limit, ahead=ahead)
+    for ids, eta in due_chunks(pages, now=now):
+        _publish(page_send_task, ids, eta=eta, now=now)
+        counts["tasks"] += 1
+    counts["pages"] = len(pages)
     for bundle_id in bundles_due(now=now, limit=limit):
         _publish(bundle_send_task, bundle_id)
         counts["bundles"] += 1
+        counts["tasks"] += 1
     return counts
+
+
+def due_chunks(
+    rows: list[tuple[int, datetime]], *, now: datetime
+) -> list[tuple[list[int], datetime]]:
+    """(ids, ETA) for claimed (id, due at) rows: what is due already in chunks of
+    ``ESCALATION_TASK_BATCH``; what falls due later grouped with whatever falls due
+    within :data:`ETA_SPREAD` of it, the ETA being the last due time in the group
+    (so no row runs before it is due)."""
+    size = max(settings.ESCALATION_TASK_BATCH, 1)
+    chunks: list[tuple[list[int], datetime]] = []
+    ids: list[int] = []
+    anchor = last = now
+    for pk, due in sorted(rows, key=lambda row: (row[1], row[0])):
+        due = max(due, now)
+        if ids and (len(ids) >= size or due - anchor > ETA_SPREAD):
+            chunks.append((ids, last))
+            ids = []
+        if not ids:
+            anchor = due
+        ids.append(pk)
+        last = due
+    if ids:
+        chunks.append((ids, last))
+    return chunks
 
 
 def _publish(task, *args, eta: datetime | None = None, now=None) -> None:  # noqa: ANN001

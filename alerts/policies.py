@@ -154,10 +154,32 @@ def _human(seconds: float) -> str:
     return f"{seconds} s"
 
 
-def step_targets(*, incident: Incident, step: dict, at: datetime) -> StepTargets:
+def step_targets(
+    *, incident: Incident, step: dict, at: datetime, cache: dict | None = None
+) -> StepTargets:
+    """Who the step pages at ``at``.
+
+    ``cache`` (a dict the caller keeps for one ``at``) lets a batch of incidents
+    ask who is on call once per team rather than once per incident: in a burst of
+    a thousand incidents of one team the answer is the same a thousand times.
+    """
+    if cache is None:
+        return _step_targets(incident=incident, step=step, at=at, oncall={})
+    key = (incident.team_id, step["target"], step.get("member"))
+    if key not in cache:
+        oncall = cache.setdefault("oncall", {})
+        cache[key] = _step_targets(incident=incident, step=step, at=at, oncall=oncall)
+    return cache[key]
+
+
+def _step_targets(
+    *, incident: Incident, step: dict, at: datetime, oncall: dict
+) -> StepTargets:
     target = step["target"]
     if target in ("primary", "secondary"):
-        now_on_call = oncall_at(team=incident.team, at=at)
+        if incident.team_id not in oncall:
+            oncall[incident.team_id] = oncall_at(team=incident.team, at=at)
+        now_on_call = oncall[incident.team_id]
         member = getattr(now_on_call, target)
         if member is None:
             return StepTargets([], f"nobody is on call as {target}")

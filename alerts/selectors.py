@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
@@ -43,6 +44,36 @@ def maintenance_active(
         .order_by("-ends_at")
         .first()
     )
+
+
+def maintenance_active_for(
+    *, incidents: Iterable[Incident], at: datetime
+) -> dict[int, MaintenanceWindow]:
+    """:func:`maintenance_active` for many incidents in one query: incident id ->
+    the covering window (the one ending last), for those that have one."""
+    incidents = list(incidents)
+    if not incidents:
+        return {}
+    windows = list(
+        MaintenanceWindow.objects.filter(
+            Q(integration_id__in={i.integration_id for i in incidents})
+            | Q(team_id__in={i.team_id for i in incidents}),
+            starts_at__lte=at,
+            ends_at__gt=at,
+        ).order_by("-ends_at")
+    )
+    found: dict[int, MaintenanceWindow] = {}
+    if not windows:
+        return found
+    for incident in incidents:
+        for window in windows:
+            if (
+                window.integration_id is not None
+                and window.integration_id == incident.integration_id
+            ) or (window.team_id is not None and window.team_id == incident.team_id):
+                found[incident.pk] = window
+                break
+    return found
 
 
 def maintenance_upcoming(

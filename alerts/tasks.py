@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from celery import shared_task
 
@@ -59,28 +60,52 @@ def escalation_sweep_task() -> dict[str, int]:
 EARLY_RETRY_LIMIT = 60
 
 
-@shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
-def escalation_advance_task(incident_id: int) -> str:
-    from alerts.escalation import escalation_advance, escalation_due_in
+def _ids(value: int | list[int]) -> list[int]:
+    """Tasks carry a list of ids; a message published before they did (one id)
+    is still in the broker during an upgrade, and must work too."""
+    if isinstance(value, int):
+        return [value]
+    return [int(pk) for pk in value]
 
-    result = escalation_advance(incident_id=incident_id)
-    if result == "not due":
-        wait = escalation_due_in(incident_id=incident_id)
-        if wait is not None and 0 < wait <= EARLY_RETRY_LIMIT:
-            escalation_advance_task.apply_async((incident_id,), countdown=wait)
-    return result
+
+def _summary(results: dict[int, str]) -> str:
+    # "fired 2 step(s), ..." -> "fired"; "retry: Twilio ..." -> "retry".
+    counts = Counter(
+        "fired" if r.startswith("fired") else r.split(":", 1)[0]
+        for r in results.values()
+    )
+    return ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+
+
+def _put_back_early(task, waits: dict[int, float]) -> None:  # noqa: ANN001
+    early = {pk: wait for pk, wait in waits.items() if 0 < wait <= EARLY_RETRY_LIMIT}
+    if early:
+        # The soonest decides: any not due yet by then put themselves back again.
+        task.apply_async((sorted(early),), countdown=min(early.values()))
+
+
+@shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
+def escalation_advance_task(incident_ids: int | list[int]) -> str:
+    from alerts.escalation import escalations_advance, escalations_due_in
+
+    results = escalations_advance(incident_ids=_ids(incident_ids))
+    not_due = [pk for pk, result in results.items() if result == "not due"]
+    if not_due:
+        _put_back_early(
+            escalation_advance_task, escalations_due_in(incident_ids=not_due)
+        )
+    return _summary(results)
 
 
 @shared_task(name="alerts.tasks.page_send", ignore_result=True)
-def page_send_task(page_id: int) -> str:
-    from alerts.paging import page_due_in, page_send
+def page_send_task(page_ids: int | list[int]) -> str:
+    from alerts.paging import pages_due_in, pages_send
 
-    result = page_send(page_id=page_id)
-    if result == "not due":
-        wait = page_due_in(page_id=page_id)
-        if wait is not None and 0 < wait <= EARLY_RETRY_LIMIT:
-            page_send_task.apply_async((page_id,), countdown=wait)
-    return result
+    results = pages_send(page_ids=_ids(page_ids))
+    not_due = [pk for pk, result in results.items() if result == "not due"]
+    if not_due:
+        _put_back_early(page_send_task, pages_due_in(page_ids=not_due))
+    return _summary(results)
 
 
 @shared_task(name="alerts.tasks.bundle_send", ignore_result=True)

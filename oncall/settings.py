@@ -270,6 +270,9 @@ ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 5)
 # A sweep that enqueued a row leaves it alone this long (the task is in the broker).
 ESCALATION_ENQUEUE_LEASE_SECONDS = env_int("ESCALATION_ENQUEUE_LEASE_SECONDS", 30)
 ESCALATION_SWEEP_BATCH = env_int("ESCALATION_SWEEP_BATCH", 2000)
+# Ids per escalation or paging task: a burst of due steps or pages is claimed and
+# written in a few transactions of this many rows, not one task per row.
+ESCALATION_TASK_BATCH = env_int("ESCALATION_TASK_BATCH", 100)
 # The ceiling of "repeat until acknowledged".
 ESCALATION_MAX_ROUNDS = env_int("ESCALATION_MAX_ROUNDS", 10)
 # A page claimed by a worker that has not reported back after this long is sent
@@ -279,6 +282,11 @@ PAGE_SEND_LEASE_SECONDS = env_int("PAGE_SEND_LEASE_SECONDS", 60)
 PAGE_MAX_ATTEMPTS = env_int("PAGE_MAX_ATTEMPTS", 3)
 PAGE_RETRY_BASE_SECONDS = env_int("PAGE_RETRY_BASE_SECONDS", 5)
 PAGE_RETRY_MAX_SECONDS = env_int("PAGE_RETRY_MAX_SECONDS", 60)
+# Provider requests one paging task makes at once (a thread each): a Twilio request
+# takes 100-300 ms, so a batch sent one after another would delay its last page by
+# seconds.  Keep it under the account's concurrency limit (Twilio answers 429 past
+# it) divided by the number of worker processes.
+PAGE_SEND_CONCURRENCY = env_int("PAGE_SEND_CONCURRENCY", 16)
 # Storm protection: at most this many SMS and calls per member per window (0 = no
 # limit); beyond it, one bundle SMS per STORM_BUNDLE_SECONDS.
 STORM_MAX_PAGES = env_int("STORM_MAX_PAGES", 5)
@@ -288,8 +296,10 @@ for _name in (
     "ESCALATION_SWEEP_SECONDS",
     "ESCALATION_ENQUEUE_LEASE_SECONDS",
     "ESCALATION_SWEEP_BATCH",
+    "ESCALATION_TASK_BATCH",
     "ESCALATION_MAX_ROUNDS",
     "PAGE_MAX_ATTEMPTS",
+    "PAGE_SEND_CONCURRENCY",
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1")

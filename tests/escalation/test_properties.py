@@ -121,3 +121,110 @@ def test_each_page_goes_out_once_and_none_after_the_ack(
             (s, r) for s in range(len(policy_steps)) for r in range(repeat + 1)
         }
         assert all(p.status == "sent" for p in pages)
+
+
+def _chunked(data, ids: list[int], duplicates: int) -> list[list[int]]:
+    """``ids`` (each up to ``duplicates`` times) shuffled into random chunks: how
+    the sweep's and the commit hooks' tasks may reach the workers."""
+    offered = data.draw(st.permutations(ids * duplicates))
+    chunks: list[list[int]] = []
+    while offered:
+        size = data.draw(st.integers(1, len(offered)))
+        chunks.append(offered[:size])
+        offered = offered[size:]
+    return chunks
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    policy_steps=steps,
+    repeat=st.integers(0, 1),
+    acks=st.lists(st.one_of(st.none(), st.integers(0, 1800)), min_size=1, max_size=4),
+    ticks=st.lists(st.integers(0, 1800), min_size=1, max_size=12),
+    duplicates=st.integers(1, 2),
+    data=st.data(),
+)
+def test_batches_in_any_chunking_page_each_once_and_none_after_an_ack(
+    team,
+    rotation,
+    integration,
+    alice,
+    policy_steps,
+    repeat,
+    acks,
+    ticks,
+    duplicates,
+    data,
+):
+    from alerts.escalation import escalations_advance
+    from alerts.paging import pages_send
+
+    django_settings.STORM_MAX_PAGES = 0
+    Escalation.objects.update(state="stopped", next_action_at=None)
+    Page.objects.filter(status="queued").update(status="cancelled")
+    team.escalation_policies.all().delete()
+    add_policy(
+        team,
+        *policy_steps,
+        repeat=repeat,
+        repeat_after=timedelta(seconds=60),
+        team_default=True,
+    )
+    before = len(sent())
+    opened = timezone.now()
+    incidents = [open_incident(integration, at=opened) for _ in acks]
+    ack_at = {
+        i.pk: None if a is None else opened + timedelta(seconds=a)
+        for i, a in zip(incidents, acks, strict=True)
+    }
+    acked: set[int] = set()
+
+    def ack_due(until) -> None:
+        for incident in incidents:
+            at = ack_at[incident.pk]
+            if at is not None and incident.pk not in acked and at <= until:
+                incident_acknowledge(incident=incident, by=alice, at=at)
+                acked.add(incident.pk)
+
+    def run(now) -> None:
+        for chunk in _chunked(data, escalations_due(now=now, limit=100), duplicates):
+            escalations_advance(incident_ids=chunk, now=now)
+        for chunk in _chunked(data, pages_due(now=now, limit=100), duplicates):
+            pages_send(page_ids=chunk, now=now)
+
+    for tick in sorted(set(ticks)):
+        now = opened + timedelta(seconds=tick)
+        ack_due(now)
+        run(now)
+    ack_due(opened + timedelta(days=1))
+    for _ in range(60):
+        due = [
+            *Escalation.objects.filter(
+                pk__in=[i.pk for i in incidents], state="active"
+            ).values_list("next_action_at", flat=True),
+            *Page.objects.filter(incident__in=incidents, status="queued").values_list(
+                "due_at", flat=True
+            ),
+        ]
+        if not due:
+            break
+        run(max(min(due), opened + timedelta(seconds=max(ticks))))
+
+    pages = list(Page.objects.filter(incident__in=incidents))
+    outbox = sent()[before:]
+    assert len(outbox) == sum(p.status == "sent" for p in pages)  # at most once
+    for incident in incidents:
+        own = [p for p in pages if p.incident_id == incident.pk]
+        at = ack_at[incident.pk]
+        if at is not None:
+            assert all(p.due_at <= at for p in own if p.status == "sent")
+            assert all(p.status in ("sent", "cancelled") for p in own)
+        else:
+            assert {(p.step, p.repeat) for p in own} == {
+                (s, r) for s in range(len(policy_steps)) for r in range(repeat + 1)
+            }
+            assert all(p.status == "sent" for p in own)

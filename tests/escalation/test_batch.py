@@ -1,0 +1,322 @@
+"""Escalating and paging in batches: one task fires the due steps of many incidents
+and sends many pages, with the same rules as one at a time (DESIGN.md invariants 4
+and 5) in a fixed number of queries whatever the batch size."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from alerts.escalation import due_chunks, escalations_advance
+from alerts.incidents import IncidentSpec, Opening, incident_acknowledge, incidents_open
+from alerts.integrations import integration_create
+from alerts.models import Escalation, MaintenanceWindow, Page
+from alerts.paging import pages_send
+from alerts.transports import TransportError, console
+from tests.escalation.conftest import PHONES, open_incident, sent
+
+_bursts = itertools.count()
+
+
+def open_burst(integration, count: int, at=None) -> list:
+    """``count`` new incidents through the bulk intake path."""
+    at = at or timezone.now()
+    burst = next(_bursts)
+    spec = IncidentSpec(
+        group_key="g",
+        title="Disk: full",
+        team_id=integration.team_id,
+        route_id=integration.routes.first().pk,
+        routing="test",
+        urgency="high",
+        group_labels={"alertname": "Disk"},
+        common_labels={"alertname": "Disk", "severity": "critical"},
+        common_annotations={"summary": "disk full"},
+    )
+    with transaction.atomic():
+        return incidents_open(
+            openings=[
+                Opening(
+                    integration.pk, replace(spec, group_key=f"burst-{burst}-{n}"), at
+                )
+                for n in range(count)
+            ]
+        )
+
+
+def fire(incidents, now):
+    return escalations_advance(incident_ids=[i.pk for i in incidents], now=now)
+
+
+def queued_ids() -> list[int]:
+    return list(Page.objects.filter(status="queued").values_list("pk", flat=True))
+
+
+@pytest.fixture
+def no_storm_limit(settings):
+    settings.STORM_MAX_PAGES = 0
+
+
+def test_one_batch_fires_the_first_step_of_many_incidents_and_pages_each_once(
+    integration, policy, alice, no_storm_limit
+):
+    incidents = open_burst(integration, 30)
+    now = timezone.now()
+
+    results = fire(incidents, now)
+
+    assert set(results.values()) == {"fired 1 step(s), 1 page(s) to send now"}
+    assert fire(incidents, now) == {i.pk: "not due" for i in incidents}
+    pages = list(Page.objects.all())
+    assert len(pages) == 30
+    assert {p.member for p in pages} == {alice}
+    sent_results = pages_send(page_ids=[p.pk for p in pages], now=now)
+    assert set(sent_results.values()) == {"sent"}
+    assert pages_send(page_ids=[p.pk for p in pages], now=now) == dict.fromkeys(
+        sent_results, "not due"
+    )
+    assert len(sent()) == 30
+    bodies = {s.body for s in sent()}
+    assert {f"oncall #{i.pk} [CRIT]" for i in incidents} == {
+        b.split(" Disk")[0] for b in bodies
+    }
+    for incident in incidents:
+        texts = list(incident.timeline.values_list("text", flat=True))
+        assert "step 1: paging Alice (the on-call primary by SMS)" in texts
+        assert f"SMS to Alice ({PHONES['alice']}) sent" in texts
+        escalation = Escalation.objects.get(pk=incident.pk)
+        assert (escalation.next_step, escalation.last_step) == (1, 0)
+        assert escalation.next_action_at == now + timedelta(minutes=5)
+
+
+def test_a_batch_leaves_out_acknowledged_incidents_and_pauses_one_in_maintenance(
+    team, integration, policy, alice, bob, no_storm_limit
+):
+    other = integration_create(team=team, name="staging").integration
+    acked, plain = open_burst(integration, 2)
+    [in_window] = open_burst(other, 1)
+    now = timezone.now()
+    incident_acknowledge(incident=acked, by=alice)
+    MaintenanceWindow.objects.create(
+        integration=other,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+        reason="failover drill",
+    )
+
+    results = fire([acked, in_window, plain], now)
+
+    assert results == {
+        acked.pk: "not due",
+        in_window.pk: "paused: maintenance window",
+        plain.pk: "fired 1 step(s), 1 page(s) to send now",
+    }
+    assert Page.objects.get().incident_id == plain.pk
+    assert Escalation.objects.get(pk=in_window.pk).state == "stopped"
+    in_window.refresh_from_db()
+    assert in_window.in_maintenance
+
+
+def test_pages_of_incidents_acknowledged_or_paused_meanwhile_are_not_sent(
+    team, integration, policy, alice, no_storm_limit
+):
+    other = integration_create(team=team, name="staging").integration
+    incidents = open_burst(integration, 2) + open_burst(other, 1)
+    now = timezone.now()
+    fire(incidents, now)
+    by_incident = {p.incident_id: p.pk for p in Page.objects.all()}
+    acked, plain, in_window = incidents
+    incident_acknowledge(incident=acked, by=alice)
+    MaintenanceWindow.objects.create(
+        integration=other,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+        reason="failover drill",
+    )
+
+    results = pages_send(page_ids=list(by_incident.values()), now=now)
+
+    assert results == {
+        by_incident[acked.pk]: "not due",  # the ack cancelled it
+        by_incident[plain.pk]: "sent",
+        by_incident[in_window.pk]: "cancelled: maintenance window",
+    }
+    assert len(sent()) == 1
+    assert Page.objects.get(pk=by_incident[in_window.pk]).status == "cancelled"
+    assert Escalation.objects.get(pk=in_window.pk).state == "stopped"
+
+
+def test_the_storm_limit_holds_the_same_pages_in_a_batch_as_one_by_one(
+    settings, integration, policy, alice
+):
+    settings.STORM_MAX_PAGES = 2
+    incidents = open_burst(integration, 5)
+    now = timezone.now()
+    fire(incidents, now)
+    ids = sorted(queued_ids())
+
+    results = pages_send(page_ids=ids, now=now)
+
+    assert [results[pk] for pk in ids] == ["sent", "sent", "held", "held", "held"]
+    assert len(sent(to=PHONES["alice"])) == 2
+    # A second batch counts the first one's pages.
+    more = open_burst(integration, 1)
+    later = timezone.now()
+    fire(more, later)
+    assert set(pages_send(page_ids=queued_ids(), now=later).values()) == {"held"}
+
+
+def test_the_query_count_does_not_grow_with_the_batch(
+    settings, integration, policy, alice, no_storm_limit
+):
+    # One round of requests for the whole batch, so one recording of outcomes.
+    settings.PAGE_SEND_CONCURRENCY = 100
+
+    def queries(count: int) -> tuple[int, int]:
+        Page.objects.update(status="cancelled")
+        console.clear()
+        incidents = open_burst(integration, count)
+        now = timezone.now()
+        with CaptureQueriesContext(connection) as advancing:
+            fire(incidents, now)
+        with CaptureQueriesContext(connection) as sending:
+            pages_send(page_ids=queued_ids(), now=now)
+        assert len(sent()) == count
+        return len(advancing), len(sending)
+
+    queries(2)  # warm-up: whatever is read once per process
+    assert queries(40) == queries(3)
+
+
+def test_a_burst_opened_in_bulk_publishes_a_few_tasks_of_many_incidents(
+    settings,
+    integration,
+    policy,
+    alice,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from alerts.tasks import escalation_advance_task
+
+    settings.ESCALATION_TASK_BATCH = 100
+    published: list = []
+    monkeypatch.setattr(
+        escalation_advance_task,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: published.append(args),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incidents = open_burst(integration, 250)
+    assert [len(args[0]) for args in published] == [100, 100, 50]
+    assert sorted(pk for args in published for pk in args[0]) == sorted(
+        i.pk for i in incidents
+    )
+
+
+def test_the_tasks_accept_one_id_as_published_before_they_took_lists(
+    integration, policy, alice, no_storm_limit
+):
+    from alerts.tasks import escalation_advance_task, page_send_task
+
+    incident = open_incident(integration)
+    assert escalation_advance_task(incident.pk) == "1 fired"
+    page = Page.objects.get()
+    assert page_send_task(page.pk) == "1 sent"
+    assert page_send_task([page.pk]) == "1 not due"
+    assert len(sent()) == 1
+
+
+def test_due_rows_are_grouped_into_tasks_with_the_last_due_time_as_eta(settings):
+    settings.ESCALATION_TASK_BATCH = 3
+    now = timezone.now()
+    ms = timedelta(milliseconds=1)
+    rows = [
+        (1, now - 1000 * ms),
+        (2, now),
+        (3, now - 5 * ms),
+        (4, now - 2 * ms),  # four due already: chunks of three
+        (5, now + 1000 * ms),
+        (6, now + 1050 * ms),  # due within 100 ms of the one before: together
+        (7, now + 1300 * ms),
+    ]
+    assert due_chunks(rows, now=now) == [
+        ([1, 3, 4], now),
+        ([2], now),
+        ([5, 6], now + 1050 * ms),
+        ([7], now + 1300 * ms),
+    ]
+
+
+class _OverlapTransport:
+    """Passes only if ``parties`` requests are in flight at the same moment."""
+
+    name = "test"
+
+    def __init__(self, barrier: threading.Barrier, fail: set[str]) -> None:
+        self.barrier = barrier
+        self.fail = fail
+
+    def send_sms(self, *, to, body, status_callback):
+        self.barrier.wait()
+        if body.split()[1] in self.fail:
+            raise TransportError("Twilio answered 503", permanent=False)
+        return f"SM-{status_callback.rsplit('=', 1)[1]}"
+
+
+def test_the_provider_requests_of_a_batch_run_at_the_same_time(
+    settings, integration, policy, alice, monkeypatch
+):
+    settings.STORM_MAX_PAGES = 0
+    settings.PAGE_SEND_CONCURRENCY = 4
+    incidents = open_burst(integration, 4)
+    now = timezone.now()
+    fire(incidents, now)
+    transport = _OverlapTransport(
+        threading.Barrier(4, timeout=10), fail={f"#{incidents[1].pk}"}
+    )
+    monkeypatch.setattr("alerts.paging.get_transport", lambda: transport)
+
+    results = pages_send(page_ids=queued_ids(), now=now)
+
+    failed = Page.objects.get(incident=incidents[1])
+    assert results.pop(failed.pk) == "retry: Twilio answered 503"
+    assert set(results.values()) == {"sent"}
+    assert (failed.status, failed.attempts) == ("queued", 1)
+    assert failed.due_at == now + timedelta(seconds=settings.PAGE_RETRY_BASE_SECONDS)
+    for page in Page.objects.filter(status="sent"):
+        assert page.provider_id == f"SM-{page.pk}"
+
+
+def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
+    settings, integration, policy, alice, monkeypatch
+):
+    settings.STORM_MAX_PAGES = 0
+    incidents = open_burst(integration, 3)
+    now = timezone.now()
+    fire(incidents, now)
+    broken = Page.objects.get(incident=incidents[0])
+
+    class Flaky:
+        name = "flaky"
+
+        def send_sms(self, *, to, body, status_callback):
+            if status_callback.endswith(f"={broken.pk}"):
+                raise RuntimeError("bug in the transport")
+            return "SM-ok"
+
+    monkeypatch.setattr("alerts.paging.get_transport", Flaky)
+    with pytest.raises(RuntimeError):
+        pages_send(page_ids=queued_ids(), now=now)
+    statuses = dict(Page.objects.values_list("incident_id", "status"))
+    assert statuses == {
+        incidents[0].pk: "sending",  # the lease runs out, the sweep sends it
+        incidents[1].pk: "sent",
+        incidents[2].pk: "sent",
+    }
