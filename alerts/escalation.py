@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alerts.bulk import update_grouped
 from alerts.incidents import IncidentStateError, timeline_add
 from alerts.models import (
     ContactRule,
@@ -344,7 +345,8 @@ def escalations_advance(
         entries.sort(key=lambda e: e.incident.pk)  # stable: each one's own order
         TimelineEntry.objects.bulk_create(entries)
         if firing:
-            Escalation.objects.bulk_update(
+            update_grouped(
+                Escalation.objects,
                 firing,
                 [
                     "state",

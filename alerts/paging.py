@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alerts.bulk import update_grouped, update_per_row
 from alerts.escalation import (
     escalation_pause_for_maintenance,
     escalation_step_unanswered,
@@ -293,8 +294,8 @@ def _claim(ids: list[int], now: datetime, results: dict[int, str]) -> list[_Send
             page.claimed_until = now + lease + timeout * (len(jobs) // concurrency)
             jobs.append(_Send(page, method, number))
         if jobs:
-            Page.objects.bulk_update(
-                [job.page for job in jobs], ["number", "claimed_until"]
+            update_grouped(
+                Page.objects, [job.page for job in jobs], ["number", "claimed_until"]
             )
     # The claims are committed: a crash from here on leaves 'sending' pages that
     # the sweep sends again once their leases run out.
@@ -404,15 +405,21 @@ def _record(jobs: list[_Send], now: datetime, results: dict[int, str]) -> None:
                 page.claimed_until = None
                 page.error = ""
             pages = [job.page for job in sent]
-            updated = Page.objects.filter(status=Page.Status.SENDING).bulk_update(
-                pages, ["status", "provider_id", "sent_at", "claimed_until", "error"]
+            updated = update_per_row(
+                Page.objects.filter(status=Page.Status.SENDING),
+                pages,
+                varying=["provider_id", "sent_at"],
+                same={"status": Page.Status.SENT, "claimed_until": None, "error": ""},
             )
             if updated < len(pages):
                 # A status callback got here first for some and already recorded
                 # the send (status and its provider id): fill in only what is
                 # missing.
-                Page.objects.filter(provider_id="").bulk_update(
-                    pages, ["provider_id", "sent_at"]
+                update_per_row(
+                    Page.objects.filter(provider_id=""),
+                    pages,
+                    varying=["provider_id", "sent_at"],
+                    same={},
                 )
             TimelineEntry.objects.bulk_create(
                 TimelineEntry(
