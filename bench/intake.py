@@ -111,6 +111,37 @@ def payload_for(service: str) -> bytes:
     return (json.dumps(data, separators=(",", ":")) + "\n").encode()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part of the stack: each
+    role's root processes and all their descendants, read from /proc.  The
+    difference of two readings says where a phase's CPU went."""
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    seconds: dict[str, float] = {}
+    for role, pids in roots.items():
+        for pid in used:
+            ancestor = pid
+            while ancestor > 1 and ancestor not in pids:
+                ancestor = parent.get(ancestor, 0)
+            if ancestor in pids:
+                seconds[role] = seconds.get(role, 0.0) + used[pid]
+    return seconds
+
+
 def lua_string(raw: bytes) -> str:
     return "[==[" + raw.decode() + "]==]"
 
@@ -242,6 +273,14 @@ def main() -> int:
         )
         before = WebhookDelivery.objects.count()
         connection.close()
+        roles = {
+            "gunicorn": [procs[0].pid],
+            "celery worker": [worker.proc.pid],
+            "postgresql": [postgres.pid()],
+            "redis": [redis.proc.pid],
+        }
+        cpu_before = cpu_by_role(roles)
+        children_before = os.times()
         run = subprocess.run(
             [
                 "wrk",
@@ -262,6 +301,15 @@ def main() -> int:
             check=True,
         )
         wrk_done = time.monotonic()
+        cpu_after = cpu_by_role(roles)
+        children_after = os.times()
+        # wrk has exited by now, so /proc no longer has it: its CPU is ours to reap.
+        cpu_after["wrk (client)"] = (
+            children_after.children_user
+            + children_after.children_system
+            - children_before.children_user
+            - children_before.children_system
+        )
         line = next(x for x in run.stdout.splitlines() if x.startswith("WRKJSON "))
         result = json.loads(line[len("WRKJSON ") :])
         seconds = result["duration_us"] / 1e6
@@ -282,6 +330,17 @@ def main() -> int:
             target = "   (target <= 30 ms)" if p == "p99" else ""
             print(f"  latency {p}     {result[p] / 1000:8.1f} ms{target}")
         print(f"  latency max     {result['max'] / 1000:8.1f} ms")
+        print(
+            f"  CPU used during the run ({seconds:.1f} s x {os.cpu_count()} CPUs "
+            f"= {seconds * (os.cpu_count() or 1):.1f} CPU-s available):"
+        )
+        for role in sorted(cpu_after, key=lambda r: -cpu_after[r]):
+            used = cpu_after[role] - cpu_before.get(role, 0.0)
+            per = used / accepted * 1000 if accepted else 0.0
+            print(
+                f"    {role:<14} {used:6.2f} CPU-s  {used / seconds * 100:5.0f}% "
+                f"of a CPU  {per:6.3f} ms per accepted webhook"
+            )
 
         processed_at_end = WebhookDelivery.objects.filter(
             processed_at__isnull=False

@@ -230,7 +230,9 @@ ALERTMANAGER_MAX_BODY_BYTES = env_int("ALERTMANAGER_MAX_BODY_BYTES", 1024 * 1024
 DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 30)
 # A worker processes up to this many pending webhooks in one transaction (bulk
 # queries for new groups and repeats): fewer round trips under a storm.
-ALERTMANAGER_BATCH_SIZE = env_int("ALERTMANAGER_BATCH_SIZE", 100)
+ALERTMANAGER_BATCH_SIZE = env_int("ALERTMANAGER_BATCH_SIZE", 500)
+# After a batch smaller than the above, wait this long before claiming the next one.
+ALERTMANAGER_BATCH_WAIT_MS = env_int("ALERTMANAGER_BATCH_WAIT_MS", 100)
 # Processed webhook deliveries are kept this long (the admin shows them), then pruned.
 ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
     "ALERTMANAGER_DELIVERY_RETENTION_DAYS", 14

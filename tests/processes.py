@@ -292,6 +292,10 @@ class PostgresServer:
             stdout=subprocess.DEVNULL,
         )
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server; ``mode="immediate"`` is a crash-like stop."""
         if (self.datadir / "postmaster.pid").exists():

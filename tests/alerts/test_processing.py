@@ -396,6 +396,54 @@ def test_a_batch_of_repeats_costs_a_handful_of_queries(
     assert set(Incident.objects.values_list("notifications", flat=True)) == {2}
 
 
+def test_a_storm_of_repeats_within_one_batch_is_processed_in_bulk_rounds(
+    webhook, opened, django_assert_max_num_queries
+):
+    """Under a storm Alertmanager sends each group again and again, so one batch
+    holds several deliveries of a group: one round per repeat, each in bulk."""
+    webhook.send(*DISTINCT_GROUPS)
+    ids = [
+        webhook.post(name).json()["delivery"]
+        for _ in range(3)
+        for name in DISTINCT_GROUPS
+    ]
+    # Three rounds of a handful of queries each, not a dozen per delivery.
+    with django_assert_max_num_queries(3 * 8 + 4):
+        deliveries.delivery_process(delivery_id=ids[0])
+    results = WebhookDelivery.objects.filter(pk__in=ids).values_list(
+        "result", flat=True
+    )
+    assert all(r.endswith("(repeat: nothing changed)") for r in results)
+    assert len(opened) == len(DISTINCT_GROUPS)
+    assert set(Incident.objects.values_list("notifications", flat=True)) == {4}
+
+
+def test_one_batch_applies_a_groups_deliveries_in_the_order_they_arrived(
+    webhook, opened
+):
+    """Fire, partial resolve, full resolve, fire again, all waiting in the inbox
+    at once: the outcome is that of processing them one by one."""
+    for name in (
+        "b_group_of_three_firing",
+        "b_group_of_three_firing",
+        "c_group_partial_resolve",
+        "d_group_all_resolved",
+        "b_group_of_three_firing",
+        "a_single_firing",
+    ):
+        assert webhook.post(name).status_code == 202
+    process_inbox()
+
+    first, second = Incident.objects.filter(group_key=B_GROUP).order_by("pk")
+    assert (first.status, second.status) == ("resolved", "triggered")
+    assert first.notifications == 4 and second.notifications == 1
+    assert set(statuses(first).values()) == {"resolved"}
+    assert set(statuses(second).values()) == {"firing"}
+    assert Incident.objects.count() == 3
+    assert len(opened) == 3
+    assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+
+
 def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opened):
     """Another worker opened one of the groups between our read and our insert: the
     batch rolls back whole and its deliveries are processed one by one."""
