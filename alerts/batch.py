@@ -4,10 +4,11 @@ An alert storm is mostly two kinds of webhook: a group we have never seen (a bur
 new groups) and Alertmanager repeating a group whose state has not changed.  Both are
 recognised here and handled in bulk, a handful of queries for the whole batch instead
 of a dozen per delivery.  Everything else (a partial resolve, a re-fire, a heartbeat,
-a fingerprint shared between groups) goes through ``deliveries._process`` one by one, in receipt order, in the same
-transaction: the bulk paths are an optimisation with the same outcome, never a
-second set of rules.  A group sent several times within one batch (Alertmanager's
-repeats under a storm) is handled in rounds, one delivery per group per round.
+a fingerprint shared between groups) goes through ``deliveries._process`` one by
+one, in receipt order, in the same transaction: the bulk paths are an optimisation
+with the same outcome, never a second set of rules.  A group sent several times
+within one batch (Alertmanager's repeats under a storm) is handled in rounds, one
+delivery per group per round.
 
 If anything in the batch fails, the whole transaction rolls back and each delivery is
 processed on its own by its own task, as if batching did not exist.
@@ -418,13 +419,10 @@ def _update_from_values(
     # Both databases name a VALUES list's columns column1, column2, ...
     columns = ["id", *fields]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    values_sql = (
-        "SELECT "
-        + ", ".join(f"column{n} AS {qn(c)}" for n, c in enumerate(columns, 1))
-        + " FROM (VALUES "
-        + ", ".join([row_sql] * len(rows))
-        + ") AS rows"
-    )
+    names = ", ".join(f"column{n} AS {qn(c)}" for n, c in enumerate(columns, 1))
+    value_rows = ", ".join([row_sql] * len(rows))
+    # Names quoted, values all parameters.
+    values_sql = f"SELECT {names} FROM (VALUES {value_rows}) AS rows"  # noqa: S608
     assignments = [f"{qn(f)} = v.{qn(f)}" for f in fields] + [
         f"{qn(name)} = %s" for name in constants
     ]

@@ -197,16 +197,25 @@ def delivery_process(*, delivery_id: int, batch: bool = True) -> str:
 
 
 def deliveries_drain(*, seconds: float = DRAIN_SECONDS) -> int:
-    """Process pending deliveries until none is left (or time is up); returns how
-    many.  Bulk batches; if a batch fails it rolls back whole, and its deliveries
-    are processed one by one instead, each failure recorded on its own row."""
+    """Process pending deliveries until none is left; returns how many.
+
+    Bulk batches; if a batch fails it rolls back whole, and its deliveries are
+    processed one by one instead, each failure recorded on its own row.  Keeps the
+    promise of ``alerts.wakeup`` (a last claim at or after the promised time).
+    After ``seconds`` with work still pending, hands the rest to a fresh task at
+    the back of the queue.
+    """
     from alerts.batch import deliveries_process_batch
+    from alerts.wakeup import Drain
 
     deadline = time.monotonic() + seconds
     limit = settings.ALERTMANAGER_BATCH_SIZE
     wait = settings.ALERTMANAGER_BATCH_WAIT_MS / 1000
+    drain = Drain()
+    drain.promise()
     total = 0
-    while time.monotonic() < deadline:
+    while True:
+        began = time.time()
         try:
             claimed = deliveries_process_batch(limit=limit)
         except Exception:
@@ -215,28 +224,41 @@ def deliveries_drain(*, seconds: float = DRAIN_SECONDS) -> int:
             )
             claimed = _process_pending_one_by_one()
         if not claimed:
-            return total
+            pause = drain.wait_before_stopping(began)
+            if not pause:
+                return total
+            time.sleep(pause)
+            continue
         total += claimed
+        if time.monotonic() >= deadline and _hand_over():
+            return total
         if claimed < limit and wait:
             # The inbox is empty and webhooks are still arriving (a storm): wait for
             # a fuller batch rather than spend a transaction on every few of them.
             # Per-batch costs are most of a small batch's; under a storm the worker
             # would otherwise take the CPU the web processes need to accept.
             time.sleep(wait)
+        drain.promise()
+
+
+def _hand_over() -> bool:
+    """Publish a fresh task for what is still pending (True), so that the escalation
+    and paging tasks queued meanwhile run first; False if nothing is pending."""
     oldest = (
         WebhookDelivery.objects.filter(processed_at__isnull=True, error="")
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)
         .first()
     )
-    if oldest is not None:
-        from alerts.tasks import process_delivery
+    if oldest is None:
+        return False
+    from alerts.tasks import process_delivery
 
-        try:
-            process_delivery.apply_async(args=(oldest,))
-        except Exception:
-            logger.warning("could not hand the backlog over; the sweep will")
-    return total
+    try:
+        process_delivery.apply_async(args=(oldest,))
+    except Exception:
+        logger.warning("could not hand the backlog over; the sweep will")
+    return True
 
 
 def _process_pending_one_by_one(limit: int = 100) -> int:

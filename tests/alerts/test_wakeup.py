@@ -1,7 +1,9 @@
-"""One queued processing task per storm, not one per webhook (alerts/wakeup.py),
-against a real Redis."""
+"""One queued processing task per storm, not one per webhook, and most webhooks
+of a storm without any Redis call (alerts/wakeup.py), against a real Redis."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -22,12 +24,27 @@ def published(monkeypatch) -> list[int]:
 
 
 @pytest.fixture
-def redis_broker(settings, redis_server):
+def redis_broker(settings, redis_server, monkeypatch):
     settings.CELERY_BROKER_URL = f"{redis_server.url}/5"
+    monkeypatch.setattr(wakeup, "_promise_seen", 0.0)
     client = wakeup._client()
-    client.delete(wakeup.KEY)
+    client.delete(wakeup.QUEUED_KEY, wakeup.PROMISE_KEY)
     yield client
-    client.delete(wakeup.KEY)
+    client.delete(wakeup.QUEUED_KEY, wakeup.PROMISE_KEY)
+
+
+@pytest.fixture
+def redis_calls(redis_broker, monkeypatch) -> list[str]:
+    """The wake-up round trips the web process makes."""
+    calls: list[str] = []
+    real = redis_broker.eval
+
+    def counting(script, *args):
+        calls.append(script)
+        return real(script, *args)
+
+    monkeypatch.setattr(redis_broker, "eval", counting)
+    return calls
 
 
 def test_while_a_task_is_queued_webhooks_publish_nothing(redis_broker, published):
@@ -35,7 +52,7 @@ def test_while_a_task_is_queued_webhooks_publish_nothing(redis_broker, published
     wakeup.wake_processing(2)
     wakeup.wake_processing(3)
     assert published == [1]
-    assert 0 < redis_broker.ttl(wakeup.KEY) <= wakeup.TTL
+    assert 0 < redis_broker.ttl(wakeup.QUEUED_KEY) <= wakeup.TTL
 
 
 def test_once_the_task_starts_the_next_webhook_publishes_again(redis_broker, published):
@@ -57,8 +74,59 @@ def test_the_task_clears_the_key_before_it_drains(redis_broker, published, webho
 
     delivery_process(delivery_id=first)  # what that task does
 
-    assert not redis_broker.exists(wakeup.KEY)
+    assert not redis_broker.exists(wakeup.QUEUED_KEY)
     assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_while_a_drain_promises_a_claim_webhooks_publish_nothing(
+    redis_broker, redis_calls, published
+):
+    wakeup.Drain().promise()  # a task is draining: it will claim again later
+    redis_calls.clear()
+    wakeup.wake_processing(1)
+    assert published == []
+    assert len(redis_calls) == 1
+    # The promise is remembered: the next webhooks do not even ask Redis.
+    wakeup.wake_processing(2)
+    wakeup.wake_processing(3)
+    assert published == [] and len(redis_calls) == 1
+
+
+def test_past_the_promise_webhooks_fall_back_to_the_queued_task_key(
+    redis_broker, published, monkeypatch
+):
+    wakeup.Drain().promise()
+    wakeup.wake_processing(1)
+    assert published == []
+    # Later than the promise, less the clock margin: nobody can rely on it.
+    later = time.time() + wakeup.PROMISE_SECONDS
+    monkeypatch.setattr(wakeup.time, "time", lambda: later)
+    wakeup.wake_processing(2)
+    wakeup.wake_processing(3)
+    assert published == [2]
+
+
+def test_a_draining_task_stops_only_after_a_claim_at_or_after_its_promise(
+    redis_broker, monkeypatch
+):
+    """What lets webhooks skip Redis: whatever committed before the promised time
+    is claimed by the task's last claim."""
+    from alerts import batch, deliveries
+
+    claims: list[float] = []
+    pending = [3, 0, 2]  # work, then a quiet moment, then late work, then none
+
+    def claim(limit):
+        claims.append(time.time())
+        return pending.pop(0) if pending else 0
+
+    monkeypatch.setattr(batch, "deliveries_process_batch", claim)
+    started = time.time()
+    assert deliveries.deliveries_drain() == 5
+    promised = float(redis_broker.get(wakeup.PROMISE_KEY))
+    assert promised > started
+    assert claims[-1] >= promised  # the last claim kept the promise
+    assert len(claims) == 5  # work, empty (too early), late work, empty, kept
 
 
 def test_with_another_broker_every_webhook_publishes(settings, published):

@@ -26,9 +26,7 @@ def test_the_demo_route_escalates_primary_then_secondary_then_the_team():
         "secondary",
         "team",
     ]
-    assert set(Route.objects.values_list("escalation_policy", flat=True)) == {
-        policy.pk
-    }
+    assert set(Route.objects.values_list("escalation_policy", flat=True)) == {policy.pk}
     route = Route.objects.filter(matchers__isnull=False).first()
     incident = open_incident(route.integration)
     drive()
