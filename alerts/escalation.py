@@ -283,13 +283,47 @@ def escalations_advance(
       that transaction, so concurrent workers fire disjoint sets; on SQLite the
       transaction holds the database's write lock from its start;
     * a row not due (any more) is "not due", and nothing is written for it.
+
+    The pages due at once are published for a paging task when the transaction
+    commits (see :func:`escalations_advance_and_send` for the worker's way).
     """
+    results, to_send = _advance(incident_ids, now)
+    _enqueue_pages(to_send)
+    return results
+
+
+def escalations_advance_and_send(
+    *, incident_ids: Iterable[int], now: datetime | None = None
+) -> tuple[dict[int, str], dict[int, str]]:
+    """What the escalation task runs: :func:`escalations_advance`, then, once that
+    committed, the pages due at once are sent by this same task
+    (:func:`alerts.paging.pages_send`) rather than by another one published for
+    them: no broker round trip and no second task between a step firing and its
+    SMS.  A worker lost in between leaves them ``queued`` and due: the sweep sends
+    them within one interval, as when a published task is lost.
+
+    Returns what happened to each incident, and to each page sent.
+    """
+    from alerts.paging import pages_send
+
+    if transaction.get_connection().in_atomic_block:
+        # Inside someone's transaction nothing is committed yet: publish instead.
+        return escalations_advance(incident_ids=incident_ids, now=now), {}
+    results, to_send = _advance(incident_ids, now)
+    return results, pages_send(page_ids=to_send)
+
+
+def _advance(
+    incident_ids: Iterable[int], now: datetime | None
+) -> tuple[dict[int, str], list[int]]:
+    """The body of :func:`escalations_advance`: (what happened to each incident,
+    ids of the pages due at once)."""
     now = now or timezone.now()
     ids = sorted(set(incident_ids))
     results = dict.fromkeys(ids, "not due")
-    if not ids:
-        return results
     to_send: list[int] = []
+    if not ids:
+        return results, to_send
     with transaction.atomic():
         escalations = list(
             Escalation.objects.select_for_update(skip_locked=True)
@@ -297,7 +331,7 @@ def escalations_advance(
             .order_by("pk")
         )
         if not escalations:
-            return results
+            return results, to_send
         incidents = Incident.objects.select_related("team").in_bulk(
             [e.pk for e in escalations]
         )
@@ -360,8 +394,7 @@ def escalations_advance(
                     "stopped_reason",
                 ],
             )
-        _enqueue_pages(to_send)
-    return results
+    return results, to_send
 
 
 def _plan_steps(firing: list[Escalation], now: datetime) -> list[_Fired]:

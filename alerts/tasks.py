@@ -86,15 +86,15 @@ def _put_back_early(task, waits: dict[int, float]) -> None:  # noqa: ANN001
 
 @shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
 def escalation_advance_task(incident_ids: int | list[int]) -> str:
-    from alerts.escalation import escalations_advance, escalations_due_in
+    from alerts.escalation import escalations_advance_and_send, escalations_due_in
 
-    results = escalations_advance(incident_ids=_ids(incident_ids))
+    results, pages = escalations_advance_and_send(incident_ids=_ids(incident_ids))
     not_due = [pk for pk, result in results.items() if result == "not due"]
     if not_due:
         _put_back_early(
             escalation_advance_task, escalations_due_in(incident_ids=not_due)
         )
-    return _summary(results)
+    return _summary(results) + (f"; pages: {_summary(pages)}" if pages else "")
 
 
 @shared_task(name="alerts.tasks.page_send", ignore_result=True)

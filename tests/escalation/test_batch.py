@@ -292,6 +292,7 @@ def test_the_provider_requests_of_a_batch_run_at_the_same_time(
     assert failed.due_at == now + timedelta(seconds=settings.PAGE_RETRY_BASE_SECONDS)
     for page in Page.objects.filter(status="sent"):
         assert page.provider_id == f"SM-{page.pk}"
+        assert now <= page.sent_at <= timezone.now()
 
 
 def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
@@ -320,3 +321,25 @@ def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
         incidents[1].pk: "sent",
         incidents[2].pk: "sent",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_escalation_task_sends_the_pages_of_the_steps_it_fired_itself(
+    integration, policy, alice, no_storm_limit, monkeypatch
+):
+    from alerts.tasks import escalation_advance_task, page_send_task
+
+    published: list = []
+    monkeypatch.setattr(
+        page_send_task,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: published.append(args),
+    )
+    incidents = open_burst(integration, 3)
+
+    summary = escalation_advance_task([i.pk for i in incidents])
+
+    assert summary == "3 fired; pages: 3 sent"
+    assert published == []  # no paging task: sent by this one, after its commit
+    assert len(sent(to=PHONES["alice"])) == 3
+    assert set(Page.objects.values_list("status", flat=True)) == {"sent"}
