@@ -2,16 +2,20 @@
 
 The database is the timer.  Each open incident's :class:`~alerts.models.Escalation`
 row says which step is next and when (``next_action_at``).  Nothing waits in the
-broker: the beat runs :func:`escalation_sweep` every few seconds, which enqueues a
-short task for each due row; the first step is enqueued the moment the incident
-commits.
+broker: the beat runs :func:`escalation_sweep` every few seconds, which enqueues
+short tasks for the due rows; the first step is enqueued the moment the incident
+commits.  Work goes in batches: a task carries up to ``ESCALATION_TASK_BATCH``
+incident ids and :func:`escalations_advance` fires all their due steps in one
+transaction with a fixed handful of queries (a burst of a thousand new incidents
+is ten tasks, not a thousand); one incident is the one-element case.
 
 Exactly once, whatever the broker does:
 
-* :func:`escalation_advance` begins with a conditional ``UPDATE`` on the due row.
-  It takes the row's write lock (PostgreSQL) or the database's (SQLite, whose
-  transactions here are IMMEDIATE), so a second task for the same row waits, then
-  finds it no longer due and does nothing.
+* :func:`escalations_advance` begins by locking the due rows
+  (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL: a row another transaction
+  holds is left to it; SQLite's transactions here are IMMEDIATE and hold the
+  database's write lock), so a second task for the same row finds it held or no
+  longer due and does nothing.
 * The step's pages are written in the same transaction that moves the position,
   with a unique key (incident, cycle, step, repeat, member, channel): a fired step
   always has its pages, and no page can exist twice.

@@ -1,9 +1,10 @@
 """Sending pages, and what the provider tells us about them afterwards.
 
 Each page is a row written before anything is sent (by the escalation engine).
-:func:`page_send` claims it with a conditional update (``queued`` → ``sending``,
-with a lease), commits the claim, then talks to the transport, then records the
-outcome.  So:
+:func:`pages_send` claims a batch of them with a conditional update (``queued`` →
+``sending``, with a lease), commits the claims, then talks to the transport (the
+requests of a batch at once, on ``PAGE_SEND_CONCURRENCY`` threads), then records
+the outcomes.  So:
 
 * a duplicated task finds the page no longer ``queued`` and does nothing;
 * a worker killed after the claim leaves a ``sending`` page whose lease runs out;
@@ -11,7 +12,9 @@ outcome.  So:
   The one window that cannot be closed without an idempotency key at the
   provider is a kill *after* Twilio accepted the request and *before* our update
   commits; the status callback carries the page id, so a callback arriving first
-  records the send and the page is not sent again.
+  records the send and the page is not sent again.  A batch records its outcomes
+  as they come back, at least every ``RECORD_EVERY_SECONDS`` and every round of
+  requests, so that window holds at most about one round of a batch's pages.
 """
 
 from __future__ import annotations

@@ -343,3 +343,38 @@ def test_the_escalation_task_sends_the_pages_of_the_steps_it_fired_itself(
     assert published == []  # no paging task: sent by this one, after its commit
     assert len(sent(to=PHONES["alice"])) == 3
     assert set(Page.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
+    settings, integration, policy, alice, monkeypatch, no_storm_limit
+):
+    from alerts import paging
+    from alerts.paging import page_status_update
+
+    settings.PAGE_SEND_CONCURRENCY = 100
+    incidents = open_burst(integration, 3)
+    now = timezone.now()
+    fire(incidents, now)
+    ids = sorted(queued_ids())
+    record = paging._record
+
+    def callback_first(jobs, at, results):
+        # Twilio's "delivered" for the first page arrives between its request
+        # returning and the batch recording it.
+        for job in jobs:
+            if job.page.pk == ids[0]:
+                page = Page.objects.get(pk=ids[0])
+                page_status_update(
+                    page=page, provider_id=job.provider_id, status="delivered"
+                )
+        record(jobs, at, results)
+
+    monkeypatch.setattr(paging, "_record", callback_first)
+    results = pages_send(page_ids=ids, now=now)
+
+    assert set(results.values()) == {"sent"}
+    pages = {p.pk: p for p in Page.objects.all()}
+    assert [pages[pk].status for pk in ids] == ["delivered", "sent", "sent"]
+    assert all(p.provider_id.startswith("console-SM") for p in pages.values())
+    assert len({p.provider_id for p in pages.values()}) == 3
+    assert len(sent()) == 3
