@@ -17,7 +17,7 @@ processed on its own by its own task, as if batching did not exist.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -49,6 +49,17 @@ class _Item:
     delivery: WebhookDelivery
     payload: Payload
     key: tuple[int, str]  # (integration id, group key hash)
+    # Later deliveries of the group with the very same body, with nothing of the
+    # group's in between: Alertmanager repeating itself.  Once this one is
+    # processed they are repeats, whatever this one did.
+    same: list[_Item] = field(default_factory=list)
+
+    def then_same(self) -> _Item | None:
+        """The first of ``same``, carrying the rest, to process after this one."""
+        if not self.same:
+            return None
+        first, *rest = self.same
+        return _Item(first.delivery, first.payload, first.key, rest)
 
 
 def deliveries_process_batch(*, limit: int | None = None) -> int:
@@ -88,8 +99,14 @@ def _process(batch: list[WebhookDelivery], now: datetime) -> None:
         items.append(_Item(delivery, payload, key))
 
     done: list[WebhookDelivery] = []
-    for round_items in _rounds(items):
-        done += _process_round(round_items, now)
+    rounds = _rounds(items)
+    while rounds:
+        round_done, follow = _process_round(rounds.pop(0), now)
+        done += round_done
+        if follow:
+            # Identical re-sends of a group this round opened or changed: now
+            # repeats, processed (in bulk) before the group's next delivery.
+            rounds.insert(0, follow)
     if done:
         _update_from_values(
             WebhookDelivery,
@@ -106,10 +123,17 @@ def _rounds(items: list[_Item]) -> list[list[_Item]]:
     at most once: round n holds the n-th delivery of every group.  Rounds run one
     after another, so each group's deliveries are still processed in the order
     they arrived, while a storm of repeats (every group several times per batch)
-    is still handled in bulk."""
+    is still handled in bulk.  A delivery whose body is the same as the group's
+    previous one joins that one's ``same`` list instead of a round of its own."""
     rounds: list[list[_Item]] = []
     seen: dict[tuple[int, str], int] = {}
+    previous: dict[tuple[int, str], _Item] = {}
     for item in items:
+        before = previous.get(item.key)
+        if before is not None and before.delivery.body == item.delivery.body:
+            before.same.append(item)
+            continue
+        previous[item.key] = item
         index = seen.get(item.key, 0)
         seen[item.key] = index + 1
         if index == len(rounds):
@@ -118,9 +142,12 @@ def _rounds(items: list[_Item]) -> list[list[_Item]]:
     return rounds
 
 
-def _process_round(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
+def _process_round(
+    items: list[_Item], now: datetime
+) -> tuple[list[WebhookDelivery], list[_Item]]:
     """Process one round; returns the deliveries done in bulk (the caller marks
-    them processed), having processed the others one by one."""
+    them processed), having processed the others one by one, and the identical
+    re-sends still to process after them."""
     # A fingerprint in several groups, or a heartbeat: the one-by-one path, which
     # handles order and every state.
     per_fp: dict[tuple[int, str], int] = {}
@@ -129,7 +156,7 @@ def _process_round(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
             fp_key = (item.key[0], alert.fingerprint)
             per_fp[fp_key] = per_fp.get(fp_key, 0) + 1
     simple: list[_Item] = []
-    slow: list[WebhookDelivery] = []
+    slow: list[_Item] = []
     for item in items:
         heartbeat = item.delivery.integration.heartbeat_alertname
         if any(
@@ -138,7 +165,7 @@ def _process_round(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
             heartbeat
             and any(a.labels.get("alertname") == heartbeat for a in item.payload.alerts)
         ):
-            slow.append(item.delivery)
+            slow.append(item)
         else:
             simple.append(item)
 
@@ -149,9 +176,10 @@ def _process_round(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
         done += _open_fresh(fresh, now)
     if repeats:
         done += _apply_repeats(repeats, now)
-    for delivery in sorted(slow, key=lambda d: (d.received_at, d.pk)):
-        deliveries._process(delivery.pk)
-    return done
+    for item in sorted(slow, key=lambda i: (i.delivery.received_at, i.delivery.pk)):
+        deliveries._process(item.delivery.pk)
+    follow = [i.then_same() for i in fresh + slow if i.same]
+    return done, follow
 
 
 def _classify(
@@ -187,7 +215,7 @@ def _classify(
 
     fresh: list[_Item] = []
     repeats: list[tuple[_Item, Incident, dict[str, Alert]]] = []
-    rest: list[WebhookDelivery] = []
+    rest: list[_Item] = []
     for item in items:
         integration_id = item.key[0]
         incident = incidents.get(item.key)
@@ -216,7 +244,7 @@ def _classify(
         ):
             repeats.append((item, incident, known))
         else:
-            rest.append(item.delivery)
+            rest.append(item)
     return fresh, repeats, rest
 
 
@@ -338,7 +366,8 @@ def _apply_repeats(
     notified: dict[int, tuple[int, datetime]] = {}
     done: list[WebhookDelivery] = []
     for item, incident, known in repeats:
-        received = item.delivery.received_at
+        # Identical re-sends of this one are repeats too: the latest counts.
+        received = max(i.delivery.received_at for i in [item, *item.same])
         for data in item.payload.alerts:
             row = known[data.fingerprint]
             received_by_alert[row.pk] = received
@@ -369,14 +398,19 @@ def _apply_repeats(
         count, last = notified.get(
             incident.pk, (incident.notifications, incident.last_notified_at)
         )
-        notified[incident.pk] = (count + 1, max(last or received, received))
-        done.append(
+        resent = [item, *item.same]
+        notified[incident.pk] = (
+            count + len(resent),
+            max(last or received, received),
+        )
+        done += [
             _finish(
-                item.delivery,
+                each.delivery,
                 f"attached to incident #{incident.pk} (repeat: nothing changed)",
                 now,
             )
-        )
+            for each in resent
+        ]
     # Django's bulk_update writes CASE WHEN per column, which grows with the batch
     # squared and was most of a batch's time; the common case here is one
     # timestamp per row, written with one UPDATE ... FROM a list of values.

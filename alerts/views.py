@@ -12,7 +12,7 @@ import binascii
 import json
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from alerts.deliveries import delivery_receive
@@ -20,7 +20,13 @@ from alerts.intake import PayloadError, payload_from_json
 from alerts.integrations import integration_for_token
 from alerts.models import WebhookDelivery
 
-KEPT_HEADERS = ("User-Agent", "Content-Type", "Content-Length", "X-Forwarded-For")
+# Headers worth keeping with a delivery, and where WSGI puts them.
+KEPT_HEADERS = {
+    "User-Agent": "HTTP_USER_AGENT",
+    "Content-Type": "CONTENT_TYPE",
+    "Content-Length": "CONTENT_LENGTH",
+    "X-Forwarded-For": "HTTP_X_FORWARDED_FOR",
+}
 _CHALLENGE = 'Bearer realm="oncall", Basic realm="oncall"'
 
 
@@ -56,7 +62,7 @@ def _header_token(request: HttpRequest) -> tuple[str, str] | None:
 @csrf_exempt
 def alertmanager_webhook(
     request: HttpRequest, token: str | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     if request.method != "POST":
         response = _error(405, "method not allowed: POST an Alertmanager webhook")
         response["Allow"] = "POST"
@@ -118,10 +124,9 @@ def alertmanager_webhook(
             400, "not an Alertmanager webhook (version 4) payload", exc.problems
         )
 
-    headers = {
-        name: request.headers[name] for name in KEPT_HEADERS if name in request.headers
-    }
-    headers["Remote-Addr"] = request.META.get("REMOTE_ADDR", "")
+    meta = request.META
+    headers = {name: meta[key] for name, key in KEPT_HEADERS.items() if meta.get(key)}
+    headers["Remote-Addr"] = meta.get("REMOTE_ADDR", "")
     delivery_id = delivery_receive(
         integration_id=integration_id,
         body=raw.decode(),
@@ -129,4 +134,8 @@ def alertmanager_webhook(
         auth=auth,
         group_key=payload.group_key,
     )
-    return JsonResponse({"status": "accepted", "delivery": delivery_id}, status=202)
+    return HttpResponse(
+        b'{"status": "accepted", "delivery": %d}' % delivery_id,
+        status=202,
+        content_type="application/json",
+    )

@@ -81,6 +81,16 @@ MIDDLEWARE = [
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# The Alertmanager webhook's chain (oncall/wsgi.py): a token-authenticated JSON POST
+# needs no sessions, CSRF, users, messages, frame options or static files, and under
+# a storm every middleware is paid a thousand times a second.
+INTAKE_MIDDLEWARE = [
+    "oncall.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "oncall.middleware.DatabaseUnavailableMiddleware",
+]
+
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")

@@ -1,6 +1,23 @@
+"""The WSGI application gunicorn serves.
+
+Requests for the Alertmanager webhook go through a Django handler whose middleware
+chain is ``settings.INTAKE_MIDDLEWARE``; everything else through the usual
+``settings.MIDDLEWARE``.  Same project, same URLs and views: only the chain differs.
+(``manage.py runserver`` and the test client use the usual chain for everything.)
+"""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
-application = get_wsgi_application()
+default_application = get_wsgi_application()
+
+from oncall.handlers import PathDispatcher, handler_with_middleware  # noqa: E402
+
+# Both webhook URLs: the token in the path comes after this prefix.
+intake_application = handler_with_middleware("INTAKE_MIDDLEWARE")
+application = PathDispatcher(
+    default=default_application,
+    routes={"alertmanager-webhook": intake_application},
+)

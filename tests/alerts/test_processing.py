@@ -418,6 +418,29 @@ def test_a_storm_of_repeats_within_one_batch_is_processed_in_bulk_rounds(
     assert set(Incident.objects.values_list("notifications", flat=True)) == {4}
 
 
+def test_identical_resends_behind_a_new_group_are_repeats_of_its_incident(
+    webhook, opened
+):
+    """Alertmanager's HA pair and its retries send the very same body again before
+    we processed the first: one incident, the others count as its repeats."""
+    ids = [webhook.post("b_group_of_three_firing").json()["delivery"] for _ in range(3)]
+    process_inbox()
+
+    incident = only_incident()
+    assert incident.notifications == 3
+    assert len(opened) == 1
+    assert Alert.objects.count() == 3
+    results = [WebhookDelivery.objects.get(pk=pk).result for pk in ids]
+    assert results[0] == f"opened incident #{incident.pk}"
+    assert (
+        results[1:]
+        == [f"attached to incident #{incident.pk} (repeat: nothing changed)"] * 2
+    )
+    # The stale guard compares with the latest of them.
+    last = WebhookDelivery.objects.get(pk=ids[-1]).received_at
+    assert set(Alert.objects.values_list("last_received_at", flat=True)) == {last}
+
+
 def test_one_batch_applies_a_groups_deliveries_in_the_order_they_arrived(
     webhook, opened
 ):

@@ -1,0 +1,50 @@
+"""WSGI plumbing: a Django handler with another middleware chain, and a dispatcher
+that sends the requests under some URL prefixes to it (see oncall/wsgi.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import reverse
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Handler(WSGIHandler):
+    def __init__(self, setting: str) -> None:
+        self._setting = setting
+        super().__init__()
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler builds its chain from settings.MIDDLEWARE: give it ours while
+        # it does (once, at start-up, before any request is served).
+        usual = settings.MIDDLEWARE
+        settings.MIDDLEWARE = getattr(settings, self._setting)
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = usual
+
+
+def handler_with_middleware(setting: str) -> WSGIHandler:
+    """A Django WSGI handler whose middleware chain is the named setting."""
+    return _Handler(setting)
+
+
+class PathDispatcher:
+    """Send each request whose path starts with one of the named URLs to that
+    URL's application, else to ``default``."""
+
+    def __init__(self, *, default: WSGIApp, routes: dict[str, WSGIApp]) -> None:
+        self.default = default
+        self.routes = [(reverse(name), app) for name, app in routes.items()]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.routes:
+            if path.startswith(prefix):
+                return app(environ, start_response)
+        return self.default(environ, start_response)
