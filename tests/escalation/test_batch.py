@@ -378,3 +378,26 @@ def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
     assert all(p.provider_id.startswith("console-SM") for p in pages.values())
     assert len({p.provider_id for p in pages.values()}) == 3
     assert len(sent()) == 3
+
+
+def test_a_page_waiting_for_a_thread_gets_a_longer_lease(
+    settings, integration, policy, alice, no_storm_limit
+):
+    from alerts.paging import _claim
+
+    settings.PAGE_SEND_CONCURRENCY = 2
+    settings.PAGE_SEND_LEASE_SECONDS = 60
+    settings.TWILIO_TIMEOUT_SECONDS = 10
+    incidents = open_burst(integration, 5)
+    now = timezone.now()
+    fire(incidents, now)
+
+    jobs = _claim(sorted(queued_ids()), now, {})
+
+    # Two requests at a time: the fifth page may wait two requests' timeouts for
+    # its thread, and must not look lost (and be sent again) meanwhile.
+    leases = [(job.page.claimed_until - now).total_seconds() for job in jobs]
+    assert leases == [60, 60, 70, 70, 80]
+    stored = dict(Page.objects.values_list("pk", "claimed_until"))
+    assert [stored[job.page.pk] for job in jobs] == [j.page.claimed_until for j in jobs]
+    assert set(Page.objects.values_list("status", flat=True)) == {"sending"}
