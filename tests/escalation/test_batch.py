@@ -401,3 +401,28 @@ def test_a_page_waiting_for_a_thread_gets_a_longer_lease(
     stored = dict(Page.objects.values_list("pk", "claimed_until"))
     assert [stored[job.page.pk] for job in jobs] == [j.page.claimed_until for j in jobs]
     assert set(Page.objects.values_list("status", flat=True)) == {"sending"}
+
+
+def test_the_sweep_publishes_what_is_due_in_tasks_of_many_ids(
+    settings, integration, policy, alice, monkeypatch
+):
+    from alerts.escalation import escalation_sweep
+    from alerts.tasks import escalation_advance_task
+
+    settings.ESCALATION_TASK_BATCH = 100
+    published: list = []
+    monkeypatch.setattr(
+        escalation_advance_task,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: published.append((args, options)),
+    )
+    incidents = open_burst(integration, 250)  # their commit hooks never ran: lost
+
+    counts = escalation_sweep(now=timezone.now())
+
+    assert (counts["steps"], counts["tasks"]) == (250, 3)
+    assert [len(args[0]) for args, _ in published] == [100, 100, 50]
+    assert all(options == {} for _, options in published)  # due: no countdown
+    assert sorted(pk for args, _ in published for pk in args[0]) == sorted(
+        i.pk for i in incidents
+    )
