@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from tests.e2e.payloads import group_body
 from tests.e2e.stack import wait_for
 
 
@@ -74,3 +75,25 @@ def test_alertmanager_retries_deliver_what_an_outage_refused(
     incidents = stack.incidents(team="payments")
     assert len(incidents) == before + 1
     assert len([i for i in incidents if "DatabaseOutageTest" in i["title"]]) == 1
+
+
+def test_webhooks_right_after_a_restart_are_accepted_not_refused(stack, seeded):
+    """The webhook skips Django's per-request health check (a round trip it cannot
+    afford under a storm): its INSERT finds a connection the restart killed and
+    makes it again on a new one, so no webhook after the restart gets a 503."""
+    body = group_body("RestartProbe", 1)
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {stack.demo_token}",
+    }
+
+    def statuses() -> list[int]:
+        return [
+            stack.post("/api/v1/alertmanager/", body, headers=headers).status
+            for _ in range(8)
+        ]
+
+    assert statuses() == [202] * 8  # every gunicorn worker now holds a connection
+    stack.postgres.stop(mode="fast")  # every server connection is closed
+    stack.postgres.start()
+    assert statuses() == [202] * 8
