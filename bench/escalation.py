@@ -61,46 +61,17 @@ os.environ.update(
 
 import _django  # noqa: E402, F401, I001  (Django on a throwaway database, migrated)
 
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from alerts.incidents import IncidentSpec, incident_open  # noqa: E402
 from alerts.integrations import integration_create  # noqa: E402
 from alerts.models import EscalationPolicy, EscalationStep, Page  # noqa: E402
-from scheduling.materialize import rotation_materialize  # noqa: E402
-from scheduling.models import (  # noqa: E402
-    Member,
-    Rotation,
-    RotationParticipant,
-    Team,
-)
+from tests.cast import paired_team  # noqa: E402
 from tests.processes import CeleryWorker, django_env  # noqa: E402
 
 
 def setup():
-    team = Team.objects.create(slug="payments", name="Payments", time_zone="UTC")
-    members = []
-    for n, name in enumerate(["alice", "bob"]):
-        user = get_user_model().objects.create_user(username=name)
-        member = Member.objects.create(user=user, phone=f"+25470000000{n + 1}")
-        team.members.add(member)
-        members.append(member)
-    today = timezone.now().date()
-    rotation = Rotation.objects.create(
-        team=team,
-        name="weekly",
-        scheme="paired",
-        start_date=today,
-        handoff_time=dt.time(0),
-        handoff_weekday=today.weekday(),
-        time_zone="UTC",
-    )
-    for position, member in enumerate(members):
-        RotationParticipant.objects.create(
-            rotation=rotation, member=member, position=position
-        )
-    rotation_materialize(rotation=rotation)
+    team, _ = paired_team()
     policy = EscalationPolicy.objects.create(team=team, name="bench", team_default=True)
     EscalationStep.objects.create(policy=policy, position=0, channel="sms")
     EscalationStep.objects.create(

@@ -18,9 +18,6 @@ HOLD_TIMEOUT = 30  # seconds: far more than any step here needs
 
 
 def setup() -> tuple[list[int], object]:
-    import datetime as dt
-
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import transaction
     from django.utils import timezone
@@ -28,32 +25,10 @@ def setup() -> tuple[list[int], object]:
     from alerts.incidents import IncidentSpec, Opening, incidents_open
     from alerts.integrations import integration_create
     from alerts.models import EscalationPolicy, EscalationStep
-    from scheduling.materialize import rotation_materialize
-    from scheduling.models import Member, Rotation, RotationParticipant, Team
+    from tests.cast import paired_team
 
     call_command("migrate", verbosity=0)
-    team = Team.objects.create(slug="payments", name="Payments", time_zone="UTC")
-    members = []
-    for n, name in enumerate(["alice", "bob"]):
-        user = get_user_model().objects.create_user(username=name)
-        member = Member.objects.create(user=user, phone=f"+25470000000{n + 1}")
-        team.members.add(member)
-        members.append(member)
-    today = timezone.now().date()
-    rotation = Rotation.objects.create(
-        team=team,
-        name="weekly",
-        scheme="paired",
-        start_date=today,
-        handoff_time=dt.time(0),
-        handoff_weekday=today.weekday(),
-        time_zone="UTC",
-    )
-    for position, member in enumerate(members):
-        RotationParticipant.objects.create(
-            rotation=rotation, member=member, position=position
-        )
-    rotation_materialize(rotation=rotation)
+    team, _ = paired_team()
     policy = EscalationPolicy.objects.create(team=team, name="p", team_default=True)
     EscalationStep.objects.create(policy=policy, position=0, channel="sms")
     integration = integration_create(team=team, name="prod").integration
