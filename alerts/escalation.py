@@ -682,11 +682,6 @@ def escalations_claim(
     return rows
 
 
-def escalation_due_in(*, incident_id: int, now: datetime | None = None):
-    """Seconds until the escalation's next step (None if it has none)."""
-    return escalations_due_in(incident_ids=[incident_id], now=now).get(incident_id)
-
-
 def escalations_due_in(
     *, incident_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, float]:

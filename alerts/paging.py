@@ -581,11 +581,6 @@ def pages_claim(
     return rows
 
 
-def page_due_in(*, page_id: int, now: datetime | None = None):
-    """Seconds until a queued page is due (None if it is not queued)."""
-    return pages_due_in(page_ids=[page_id], now=now).get(page_id)
-
-
 def pages_due_in(
     *, page_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, float]:

@@ -57,11 +57,6 @@ def storm_pages_in_window(
     return counts
 
 
-def storm_hold_if_over_limit(*, page: Page, now: datetime) -> bool:
-    """Called in the page's claim transaction; True if the page was held."""
-    return page.pk in storm_hold_over_limit(pages=[page], now=now)
-
-
 def storm_hold_over_limit(*, pages: list[Page], now: datetime) -> set[int]:
     """Called in the claim transaction of ``pages`` (claimed, ``sending``); holds
     those past their member's limit and returns their ids.
