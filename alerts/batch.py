@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts import deliveries
+from alerts.bulk import update_from_values
 from alerts.incidents import Opening, incidents_open
 from alerts.intake import Payload, PayloadError, parse_payload
 from alerts.models import (
@@ -108,7 +109,7 @@ def _process(batch: list[WebhookDelivery], now: datetime) -> None:
             # repeats, processed (in bulk) before the group's next delivery.
             rounds.insert(0, follow)
     if done:
-        _update_from_values(
+        update_from_values(
             WebhookDelivery,
             ["result", "attempts"],
             [(d.pk, d.result, d.attempts) for d in done],
@@ -414,7 +415,7 @@ def _apply_repeats(
     # Django's bulk_update writes CASE WHEN per column, which grows with the batch
     # squared and was most of a batch's time; the common case here is one
     # timestamp per row, written with one UPDATE ... FROM a list of values.
-    _update_from_values(
+    update_from_values(
         Alert,
         ["last_received_at"],
         [(pk, at) for pk, at in received_by_alert.items()],
@@ -422,49 +423,10 @@ def _apply_repeats(
     )
     if changed:  # rare: new annotation values, say
         Alert.objects.bulk_update(changed, deliveries.ALERT_UPDATE_FIELDS)
-    _update_from_values(
+    update_from_values(
         Incident,
         ["notifications", "last_notified_at"],
         [(pk, count, last) for pk, (count, last) in notified.items()],
         {},
     )
     return done
-
-
-def _update_from_values(
-    model: type, fields: list[str], rows: list[tuple], constants: dict[str, object]
-) -> None:
-    """``UPDATE table SET f = v.f, ... FROM (rows) v WHERE id = v.id`` in one
-    statement: each row is (id, *values of fields).  Works on PostgreSQL and SQLite
-    (3.33+); datetimes go through the backend's own adaptation."""
-    if not rows:
-        return
-    ops = connection.ops
-    qn = ops.quote_name
-    table = qn(model._meta.db_table)
-
-    def adapt(value: object) -> object:
-        if isinstance(value, datetime):
-            return ops.adapt_datetimefield_value(value)
-        return value
-
-    # A VALUES list, not a UNION ALL of one-row SELECTs: PostgreSQL plans the
-    # latter in time that grows with the rows (50 ms for 500), the former at once.
-    # Both databases name a VALUES list's columns column1, column2, ...
-    columns = ["id", *fields]
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    names = ", ".join(f"column{n} AS {qn(c)}" for n, c in enumerate(columns, 1))
-    value_rows = ", ".join([row_sql] * len(rows))
-    # Names quoted, values all parameters.
-    values_sql = f"SELECT {names} FROM (VALUES {value_rows}) AS rows"  # noqa: S608
-    assignments = [f"{qn(f)} = v.{qn(f)}" for f in fields] + [
-        f"{qn(name)} = %s" for name in constants
-    ]
-    sql = (
-        f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608 - names quoted
-        f"FROM ({values_sql}) AS v WHERE {table}.{qn('id')} = v.{qn('id')}"
-    )
-    params = [adapt(v) for v in constants.values()]
-    params += [adapt(value) for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
