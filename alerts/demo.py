@@ -1,17 +1,21 @@
-"""The demo Alertmanager integration of DESIGN.md §5 (loaded by ``oncall_demo``)."""
+"""The demo organisation's alerting: an Alertmanager integration with routes, and an
+escalation policy (called by ``manage.py oncall_demo``; never modifies what exists).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 
-from alerts.integrations import (
+from alerts.intake.integrations import (
     integration_create,
     integration_set_token,
     route_add,
     token_matches,
     webhook_url,
 )
-from alerts.models import Integration
+from alerts.models import EscalationPolicy, EscalationStep, Integration, Route
 from scheduling.models import Team
 
 DEMO_INTEGRATION = "alertmanager"
@@ -57,3 +61,40 @@ def demo_alerts_load(*, team: Team) -> tuple[list[str], list[str]]:
             "one, or rotate it in the admin."
         ]
     return created, notes
+
+
+DEMO_POLICY = "primary, secondary, team"
+
+
+DEMO_STEPS = [
+    {"target": "primary", "channel": "sms_then_voice", "delay": timedelta(0)},
+    {"target": "secondary", "channel": "sms_then_voice", "delay": timedelta(minutes=5)},
+    {"target": "team", "channel": "sms", "delay": timedelta(minutes=10)},
+]
+
+
+def demo_escalation_load(*, team: Team) -> list[str]:
+    created: list[str] = []
+    policy, made = EscalationPolicy.objects.get_or_create(
+        team=team,
+        name=DEMO_POLICY,
+        defaults={
+            "team_default": not team.escalation_policies.filter(
+                team_default=True
+            ).exists(),
+            "repeat": 1,
+            "description": "Demo: SMS the primary (a call 2 minutes later if not "
+            "acknowledged), then the secondary after 5 minutes, then the whole "
+            "team after 10; once more if nobody acknowledges.",
+        },
+    )
+    if made:
+        for position, step in enumerate(DEMO_STEPS):
+            EscalationStep.objects.create(policy=policy, position=position, **step)
+        created.append(f"escalation policy {policy}")
+    updated = Route.objects.filter(
+        integration__team=team, escalation_policy__isnull=True
+    ).update(escalation_policy=policy)
+    if updated:
+        created.append(f"{updated} route(s) → {policy.name}")
+    return created

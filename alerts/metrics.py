@@ -13,12 +13,12 @@ from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts.intake.inbox import unprocessed_count
+from alerts.models import OPEN_STATUSES, Escalation, Incident, Page
+
 
 class AlertsCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from alerts.deliveries import unprocessed_count
-        from alerts.models import OPEN_STATUSES, Incident
-
         backlog = GaugeMetricFamily(
             "oncall_webhook_deliveries_unprocessed",
             "Accepted Alertmanager webhooks not processed yet (pending) or given up "
@@ -46,8 +46,6 @@ class AlertsCollector(Collector):
         # Escalation health: a step overdue by more than a couple of sweep
         # intervals means beat or the workers are not running.
         from django.utils import timezone
-
-        from alerts.models import Escalation, Page
 
         oldest = (
             Escalation.objects.filter(

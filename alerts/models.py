@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.routing import MatcherError, compile_matcher
 from scheduling.models import Member, Team
 from scheduling.validators import validate_e164
 
@@ -232,8 +233,6 @@ class RouteMatcher(models.Model):
         return f'{self.label}{self.op}"{self.value}"'
 
     def clean(self) -> None:
-        from alerts.routing import MatcherError, compile_matcher
-
         try:
             compile_matcher(self.label, self.op, self.value)
         except MatcherError as exc:

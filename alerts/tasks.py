@@ -1,24 +1,50 @@
-"""Celery tasks: thin wrappers that load by id and call a service."""
+"""Celery tasks: an interface, like the views.  Each loads by id and calls a service.
+
+The task names are contracts (messages already in the broker carry them, and the
+services publish them through ``alerts.queue``): they never change.  Two tasks
+orchestrate more than one service, and this is where that is written down:
+
+* ``escalation_advance`` fires due steps (``escalation.engine``) and then, once that
+  committed, sends the pages due at once (``paging.send``) in the same task: no
+  broker round trip between a step firing and its SMS;
+* ``escalation_sweep`` claims what is due, steps (``escalation.claims``), pages
+  (``paging.claims``) and storm bundles (``paging.bundles``), and publishes tasks
+  for it.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import datetime, timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
-from alerts import deliveries, heartbeat, maintenance
+from alerts import queue
+from alerts.escalation.claims import escalations_claim, escalations_due_in
+from alerts.escalation.engine import escalations_advance, escalations_fire
+from alerts.incidents.maintenance import maintenance_sweep
+from alerts.intake.deadman import deadman_check
+from alerts.intake.drain import delivery_process
+from alerts.intake.inbox import deliveries_prune, deliveries_sweep
+from alerts.intake.process import delivery_record_failure
+from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
+from alerts.paging.claims import pages_claim
+from alerts.paging.send import pages_due_in, pages_send
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="alerts.tasks.process_delivery", ignore_result=True)
+@shared_task(name=queue.PROCESS_DELIVERY, ignore_result=True)
 def process_delivery(delivery_id: int) -> str:
     try:
-        return deliveries.delivery_process(delivery_id=delivery_id)
+        return delivery_process(delivery_id=delivery_id)
     except Exception as exc:
         # Recorded for the admin; the sweep tries again later (up to MAX_ATTEMPTS).
-        deliveries.delivery_record_failure(
+        delivery_record_failure(
             delivery_id=delivery_id, error=f"{type(exc).__name__}: {exc}"
         )
         raise
@@ -26,32 +52,56 @@ def process_delivery(delivery_id: int) -> str:
 
 @shared_task(name="alerts.tasks.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> int:
-    return deliveries.deliveries_sweep()
+    return deliveries_sweep()
 
 
 @shared_task(name="alerts.tasks.check_heartbeats", ignore_result=True)
 def check_heartbeats() -> int:
-    return len(heartbeat.heartbeats_check())
+    """The dead man's switch (``intake.deadman``); the task keeps its old name."""
+    return len(deadman_check())
 
 
 @shared_task(name="alerts.tasks.sweep_maintenance", ignore_result=True)
 def sweep_maintenance() -> int:
-    return maintenance.maintenance_sweep()
+    return maintenance_sweep()
 
 
 @shared_task(name="alerts.tasks.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> int:
-    return deliveries.deliveries_prune()
+    return deliveries_prune()
 
 
-# --- escalation and paging: each task loads by id and calls one service ----------
+# --- escalation and paging -------------------------------------------------------
 
 
 @shared_task(name="alerts.tasks.escalation_sweep", ignore_result=True)
-def escalation_sweep_task() -> dict[str, int]:
-    from alerts.escalation import escalation_sweep
+def due_work_sweep() -> dict[str, int]:
+    """The periodic sweep (its task name is older than what it does: steps, pages
+    and bundles)."""
+    return due_work_publish()
 
-    return escalation_sweep()
+
+def due_work_publish(*, now: datetime | None = None) -> dict[str, int]:
+    """The sweep's body: publish what is due (steps, pages, bundles), and what falls
+    due before the next sweep with a countdown to its due time.  Rows due together
+    go out together, in tasks of up to ``ESCALATION_TASK_BATCH`` ids."""
+    now = now or timezone.now()
+    ahead = timedelta(seconds=settings.ESCALATION_SWEEP_SECONDS)
+    limit = settings.ESCALATION_SWEEP_BATCH
+    steps = escalations_claim(now=now, limit=limit, ahead=ahead)
+    tasks = queue.publish_due(queue.ESCALATION_ADVANCE, steps, now=now)
+    pages = pages_claim(now=now, limit=limit, ahead=ahead)
+    tasks += queue.publish_due(queue.PAGE_SEND, pages, now=now)
+    bundles = bundles_gather_and_claim(now=now, limit=limit)
+    for bundle_id in bundles:
+        queue.publish(queue.BUNDLE_SEND, bundle_id)
+    tasks += len(bundles)
+    return {
+        "steps": len(steps),
+        "pages": len(pages),
+        "bundles": len(bundles),
+        "tasks": tasks,
+    }
 
 
 # A task run a moment before its due time (clock skew between hosts) puts itself
@@ -77,17 +127,34 @@ def _summary(results: dict[int, str]) -> str:
     return ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
 
 
-def _put_back_early(task, waits: dict[int, float]) -> None:  # noqa: ANN001
+def _put_back_early(task: Task, waits: dict[int, float]) -> None:
     early = {pk: wait for pk, wait in waits.items() if 0 < wait <= EARLY_RETRY_LIMIT}
     if early:
         # The soonest decides: any not due yet by then put themselves back again.
         task.apply_async((sorted(early),), countdown=min(early.values()))
 
 
-@shared_task(name="alerts.tasks.escalation_advance", ignore_result=True)
-def escalation_advance_task(incident_ids: int | list[int]) -> str:
-    from alerts.escalation import escalations_advance_and_send, escalations_due_in
+def escalations_advance_and_send(
+    *, incident_ids: list[int], now: datetime | None = None
+) -> tuple[dict[int, str], dict[int, str]]:
+    """What the escalation task runs: fire the due steps, then, once that
+    committed, send the pages due at once in this same task rather than in
+    another one published for them (no broker round trip and no second task
+    between a step firing and its SMS).  A worker lost in between leaves them
+    ``queued`` and due: the sweep sends them within one interval, as when a
+    published task is lost.
 
+    Returns what happened to each incident, and to each page sent.
+    """
+    if transaction.get_connection().in_atomic_block:
+        # Inside someone's transaction nothing is committed yet: publish instead.
+        return escalations_advance(incident_ids=incident_ids, now=now), {}
+    results, to_send = escalations_fire(incident_ids=incident_ids, now=now)
+    return results, pages_send(page_ids=to_send)
+
+
+@shared_task(name=queue.ESCALATION_ADVANCE, ignore_result=True)
+def escalation_advance_task(incident_ids: int | list[int]) -> str:
     results, pages = escalations_advance_and_send(incident_ids=_ids(incident_ids))
     not_due = [pk for pk, result in results.items() if result == "not due"]
     if not_due:
@@ -97,10 +164,8 @@ def escalation_advance_task(incident_ids: int | list[int]) -> str:
     return _summary(results) + (f"; pages: {_summary(pages)}" if pages else "")
 
 
-@shared_task(name="alerts.tasks.page_send", ignore_result=True)
+@shared_task(name=queue.PAGE_SEND, ignore_result=True)
 def page_send_task(page_ids: int | list[int]) -> str:
-    from alerts.paging import pages_due_in, pages_send
-
     results = pages_send(page_ids=_ids(page_ids))
     not_due = [pk for pk, result in results.items() if result == "not due"]
     if not_due:
@@ -108,8 +173,6 @@ def page_send_task(page_ids: int | list[int]) -> str:
     return _summary(results)
 
 
-@shared_task(name="alerts.tasks.bundle_send", ignore_result=True)
+@shared_task(name=queue.BUNDLE_SEND, ignore_result=True)
 def bundle_send_task(bundle_id: int) -> str:
-    from alerts.storm import bundle_send
-
     return bundle_send(bundle_id=bundle_id)

@@ -63,8 +63,8 @@ import _django  # noqa: E402, F401, I001  (Django on a throwaway database, migra
 
 from django.db import connection, transaction  # noqa: E402
 
-from alerts.incidents import IncidentSpec, incident_open  # noqa: E402
-from alerts.integrations import integration_create  # noqa: E402
+from alerts.incidents.state import IncidentSpec, incident_open  # noqa: E402
+from alerts.intake.integrations import integration_create  # noqa: E402
 from alerts.models import EscalationPolicy, EscalationStep, Page  # noqa: E402
 from tests.cast import paired_team  # noqa: E402
 from tests.processes import CeleryWorker, django_env  # noqa: E402

@@ -92,7 +92,7 @@ end
 
 
 def am_fingerprint(labels: dict[str, str]) -> str:
-    from alerts.intake import am_fingerprint as fp
+    from alerts.intake.parse import am_fingerprint as fp
 
     return fp(labels)
 

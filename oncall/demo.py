@@ -110,7 +110,7 @@ def demo_load() -> DemoResult:
     alerts_created, notes = demo_alerts_load(team=team)
     created += alerts_created
 
-    from alerts.demo_escalation import demo_escalation_load
+    from alerts.demo import demo_escalation_load
 
     created += demo_escalation_load(team=team)
 

@@ -21,6 +21,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("scheduling.urls")),
-    path("api/v1/", include("alerts.urls")),
-    path("twilio/", include("alerts.twilio_urls")),
+    path("api/v1/", include("alerts.webhooks.urls")),
+    path("api/v1/", include("alerts.api.urls")),
+    path("twilio/", include("alerts.webhooks.twilio_urls")),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,30 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class Published:
+    """A task published by name through ``alerts.queue``."""
+
+    name: str
+    args: tuple
+    countdown: float | None
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[Published]:
+    """Record the tasks published through ``alerts.queue`` instead of sending them:
+    the one publish point every service goes through (Celery's ``send_task``)."""
+    from oncall.celery import app
+
+    calls: list[Published] = []
+
+    def record(name: str, args: tuple = (), countdown: float | None = None) -> None:
+        calls.append(Published(name, tuple(args), countdown))
+
+    monkeypatch.setattr(app, "send_task", record)
+    return calls
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.db import OperationalError
 
 @pytest.mark.django_db
 def test_a_database_outage_answers_503_with_retry_after(client, monkeypatch):
-    from alerts import views
+    from alerts.webhooks import alertmanager as views
 
     def database_down(token):
         raise OperationalError("connection to server at 127.0.0.1 failed")
@@ -22,7 +22,7 @@ def test_a_database_outage_answers_503_with_retry_after(client, monkeypatch):
 
 @pytest.mark.django_db
 def test_other_errors_are_not_disguised_as_an_outage(client, monkeypatch):
-    from alerts import views
+    from alerts.webhooks import alertmanager as views
 
     def bug(token):
         raise ZeroDivisionError

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.sms_commands import SmsCommand, parse_sms_command
+from alerts.paging.commands import SmsCommand, parse_sms_command
 
 
 @pytest.mark.parametrize(

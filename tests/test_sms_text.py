@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.sms_text import GSM7_BASIC, GSM7_EXTENDED, fit, gsm7_safe, septets
+from alerts.paging.gsm7 import GSM7_BASIC, GSM7_EXTENDED, fit, gsm7_safe, septets
 
 TAIL = " - reply ACK 42, RES 42, ESC 42"
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 from twilio.request_validator import RequestValidator
 
-from alerts.twilio_signature import twilio_request_is_valid
+from alerts.transports.twilio_signature import twilio_request_is_valid
 from tests.fake_twilio import AUTH_TOKEN
 
 PARAMS = {"From": "+254700000001", "Body": "ack 42", "MessageSid": "SM1"}

@@ -25,7 +25,7 @@ def redis_worker(redis_server, tmp_path):
 
 
 def test_a_task_round_trips_through_a_real_worker(redis_server, redis_worker):
-    producer = app.__class__("oncall-test-producer")
+    producer = app.__class__("oncall-test-producer", set_as_current=False)
     producer.conf.update(
         broker_url=f"{redis_server.url}/0",
         result_backend=f"{redis_server.url}/1",

@@ -12,6 +12,8 @@ __all__ = ["Transport", "TransportError", "get_transport"]
 
 def get_transport() -> Transport:
     name = settings.PAGING_TRANSPORT
+    # Imported when chosen, not at the top: the Twilio SDK costs a noticeable
+    # start-up time and memory in every process, and is unused with "console".
     if name == "console":
         from alerts.transports.console import ConsoleTransport
 

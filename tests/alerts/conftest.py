@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from alerts.deliveries import delivery_process
-from alerts.integrations import integration_create
+from alerts.intake.drain import delivery_process
+from alerts.intake.integrations import integration_create
 from alerts.models import Incident, Integration, WebhookDelivery
 from scheduling.models import Member, Team
 

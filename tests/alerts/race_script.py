@@ -18,7 +18,7 @@ GROUPS = 40
 
 def variant(name: str, service: str) -> str:
     """A recorded body moved to another service: same shape, another group."""
-    from alerts.intake import am_fingerprint
+    from alerts.intake.parse import am_fingerprint
 
     data = json.loads((FIXTURES / f"{name}.body").read_bytes())
     for alert in data["alerts"]:
@@ -33,7 +33,7 @@ def variant(name: str, service: str) -> str:
 def load() -> None:
     from django.utils import timezone
 
-    from alerts.integrations import integration_create
+    from alerts.intake.integrations import integration_create
     from alerts.models import WebhookDelivery
     from alerts.tasks import process_delivery
     from scheduling.models import Team

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.integrations import route_add
+from alerts.intake.integrations import route_add
 from alerts.models import Incident, Integration, MaintenanceWindow, Route
 from tests.alerts.conftest import Webhook, only_incident
 

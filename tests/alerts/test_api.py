@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from alerts.integrations import route_add
+from alerts.intake.integrations import route_add
 from alerts.models import Incident
 from tests.alerts.conftest import only_incident
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.heartbeat import heartbeats_check
+from alerts.intake.deadman import deadman_check as heartbeats_check
 from alerts.models import Incident, WebhookDelivery
 from tests.alerts.conftest import only_incident
 

@@ -102,7 +102,7 @@ def test_a_database_outage_on_the_intake_chain_is_a_json_503(integration, monkey
     def down(**kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("alerts.views.delivery_receive", down)
+    monkeypatch.setattr("alerts.webhooks.alertmanager.delivery_receive", down)
     status, headers, content = post_webhook()
 
     assert status == 503

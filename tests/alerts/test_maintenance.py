@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from alerts import incidents
-from alerts.maintenance import maintenance_sweep
+from alerts.incidents import state as incidents
+from alerts.incidents.maintenance import maintenance_sweep
 from alerts.models import MaintenanceWindow
 from alerts.selectors import maintenance_upcoming
 from tests.alerts.conftest import only_incident

@@ -11,7 +11,8 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from alerts import deliveries, incidents
+from alerts.incidents import state as incidents
+from alerts.intake import drain, process
 from alerts.models import Alert, Incident, IncidentAlert, TimelineEntry, WebhookDelivery
 from tests.alerts.conftest import only_incident, process_inbox
 
@@ -249,15 +250,15 @@ def test_a_child_route_group_key_is_its_own_group(webhook):
 def test_processing_a_delivery_twice_changes_nothing(webhook):
     response = webhook.post("b_group_of_three_firing")
     delivery_id = response.json()["delivery"]
-    first = deliveries.delivery_process(delivery_id=delivery_id)
+    first = drain.delivery_process(delivery_id=delivery_id)
     before = (
         Incident.objects.get().notifications,
         TimelineEntry.objects.count(),
         list(Alert.objects.values_list("updated_at", flat=True)),
     )
-    assert deliveries.delivery_process(delivery_id=delivery_id) == first
+    assert drain.delivery_process(delivery_id=delivery_id) == first
     assert (
-        deliveries.delivery_process(delivery_id=delivery_id, batch=False)
+        drain.delivery_process(delivery_id=delivery_id, batch=False)
         == "already processed"
     )
     after = (
@@ -278,9 +279,9 @@ def test_a_late_delivery_never_undoes_newer_news(webhook):
     WebhookDelivery.objects.filter(pk=d).update(
         received_at=timezone.now() + timedelta(seconds=2)
     )
-    deliveries.delivery_process(delivery_id=d, batch=False)
+    drain.delivery_process(delivery_id=d, batch=False)
     assert only_incident().status == "triggered"  # checkout-2 still firing
-    result = deliveries.delivery_process(delivery_id=c, batch=False)
+    result = drain.delivery_process(delivery_id=c, batch=False)
 
     incident = only_incident()
     assert incident.status == "resolved"
@@ -295,7 +296,7 @@ def test_losing_the_race_to_open_the_incident_retries_and_attaches(
     the unique constraint refuses ours, we retry and attach to theirs."""
     webhook.send("b_group_of_three_firing")
     winner = only_incident()
-    real_open = deliveries._open_or_reopen
+    real_open = process._open_or_reopen
     raced = []
 
     def racing_open(*args, **kwargs):
@@ -316,10 +317,10 @@ def test_losing_the_race_to_open_the_incident_retries_and_attaches(
             return qs.exclude(pk=winner.pk)
         return qs
 
-    monkeypatch.setattr(deliveries, "_open_or_reopen", racing_open)
+    monkeypatch.setattr(process, "_open_or_reopen", racing_open)
     monkeypatch.setattr(Incident.objects, "select_for_update", select_for_update)
     delivery_id = webhook.post("c_group_partial_resolve").json()["delivery"]
-    deliveries.delivery_process(delivery_id=delivery_id, batch=False)
+    drain.delivery_process(delivery_id=delivery_id, batch=False)
 
     assert raced == [True]
     incident = only_incident()
@@ -340,7 +341,7 @@ def test_a_repeat_costs_a_handful_of_queries(webhook, django_assert_max_num_quer
     webhook.send("b_group_of_three_firing")
     delivery_id = webhook.post("b_group_of_three_firing").json()["delivery"]
     with django_assert_max_num_queries(13):
-        deliveries.delivery_process(delivery_id=delivery_id)
+        drain.delivery_process(delivery_id=delivery_id)
 
 
 DISTINCT_GROUPS = [
@@ -360,7 +361,7 @@ def test_a_burst_of_new_groups_is_opened_in_bulk(
     # 16 for intake, 5 for starting every escalation at once (route policies, team
     # defaults, their steps, the escalation rows, their timeline entries).
     with django_assert_max_num_queries(21):
-        deliveries.delivery_process(delivery_id=ids[0])
+        drain.delivery_process(delivery_id=ids[0])
     assert Incident.objects.filter(status="triggered").count() == len(DISTINCT_GROUPS)
     assert len(opened) == len(DISTINCT_GROUPS)
     assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
@@ -374,7 +375,7 @@ def test_a_burst_of_new_groups_is_opened_in_bulk(
     g = Incident.objects.get(group_labels__alertname="DiskFull")
     assert g.truncated_alerts == 1 and "truncated" in kinds(g)
     for delivery_id in ids[1:]:  # their own tasks find them done
-        assert deliveries.delivery_process(delivery_id=delivery_id).startswith(
+        assert drain.delivery_process(delivery_id=delivery_id).startswith(
             "opened incident #"
         )
 
@@ -386,7 +387,7 @@ def test_a_batch_of_repeats_costs_a_handful_of_queries(
     before = TimelineEntry.objects.count()
     ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS]
     with django_assert_max_num_queries(13):
-        deliveries.delivery_process(delivery_id=ids[-1])
+        drain.delivery_process(delivery_id=ids[-1])
     results = WebhookDelivery.objects.filter(pk__in=ids).values_list(
         "result", flat=True
     )
@@ -409,7 +410,7 @@ def test_a_storm_of_repeats_within_one_batch_is_processed_in_bulk_rounds(
     ]
     # Three rounds of a handful of queries each, not a dozen per delivery.
     with django_assert_max_num_queries(3 * 8 + 4):
-        deliveries.delivery_process(delivery_id=ids[0])
+        drain.delivery_process(delivery_id=ids[0])
     results = WebhookDelivery.objects.filter(pk__in=ids).values_list(
         "result", flat=True
     )
@@ -470,7 +471,7 @@ def test_one_batch_applies_a_groups_deliveries_in_the_order_they_arrived(
 def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opened):
     """Another worker opened one of the groups between our read and our insert: the
     batch rolls back whole and its deliveries are processed one by one."""
-    from alerts import batch
+    from alerts.intake import batch
     from alerts.models import hash_group_key
 
     ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS[:2]]
@@ -490,7 +491,7 @@ def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opene
         return result
 
     monkeypatch.setattr(batch, "_classify", classify_then_race)
-    result = deliveries.delivery_process(delivery_id=ids[0])
+    result = drain.delivery_process(delivery_id=ids[0])
 
     assert result.startswith("opened incident #")
     # The racing insert rolled back with the batch; both deliveries were then
@@ -507,7 +508,7 @@ def test_opening_an_incident_costs_a_bounded_number_of_queries(
     # 15 for intake, 5 for starting the escalation (restart check, route and team
     # policy lookups, the escalation row, its timeline entry).
     with django_assert_max_num_queries(22):
-        deliveries.delivery_process(delivery_id=delivery_id)
+        drain.delivery_process(delivery_id=delivery_id)
 
 
 def test_the_inbox_sweep_finds_every_unprocessed_delivery(webhook):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.integrations import route_add
+from alerts.intake.integrations import route_add
 from alerts.models import RouteMatcher
 from alerts.routing import (
     Matcher,

@@ -34,7 +34,7 @@ def test_it_stores_the_delivery_before_answering_2xx(webhook, integration, style
 
 def test_it_accepts_the_recorded_bearer_and_basic_headers(client, team):
     """The exact Authorization headers a real Alertmanager sent (scenario h)."""
-    from alerts.integrations import integration_create
+    from alerts.intake.integrations import integration_create
 
     integration_create(team=team, name="bearer", token="test-token")
     integration_create(team=team, name="basic", token="test-password")

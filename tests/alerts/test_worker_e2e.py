@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.deliveries import deliveries_sweep
+from alerts.intake.inbox import deliveries_sweep
 from alerts.models import Incident, WebhookDelivery
 from oncall.celery import app
 from tests.processes import CeleryWorker, free_port, wait_until
@@ -49,7 +49,7 @@ def test_a_webhook_accepted_while_the_broker_is_down_is_processed_by_the_sweep(
     with broker(dead_broker):
         response = webhook.post("b_group_of_three_firing")
     assert response.status_code == 202  # stored: the broker being down is our problem
-    assert "could not enqueue delivery" in caplog.text
+    assert "could not publish alerts.tasks.process_delivery" in caplog.text
     delivery = WebhookDelivery.objects.get()
     assert delivery.processed_at is None
     assert not Incident.objects.exists()

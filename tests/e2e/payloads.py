@@ -11,7 +11,7 @@ import copy
 import json
 from pathlib import Path
 
-from alerts.intake import am_fingerprint
+from alerts.intake.parse import am_fingerprint
 
 RAW = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager" / "raw"
 TEMPLATE = json.loads((RAW / "b_group_of_three_firing.body").read_text())

@@ -16,18 +16,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.escalation import escalation_advance, escalations_due
-from alerts.incidents import IncidentSpec, incident_open
-from alerts.integrations import integration_create
-from alerts.models import (
-    EscalationPolicy,
-    EscalationStep,
-    Incident,
-    Integration,
-    Page,
-)
-from alerts.paging import page_send, pages_due
-from alerts.storm import bundle_send, bundles_due
+from alerts.escalation.claims import escalations_claim
+from alerts.escalation.engine import escalations_advance
+from alerts.incidents.state import IncidentSpec, incident_open
+from alerts.intake.integrations import integration_create
+from alerts.models import EscalationPolicy, EscalationStep, Incident, Integration, Page
+from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
+from alerts.paging.claims import pages_claim
+from alerts.paging.send import pages_send
 from alerts.transports import console
 from scheduling.materialize import rotation_materialize
 from scheduling.models import Member, Rotation, RotationParticipant, Team
@@ -164,13 +160,15 @@ def drive(now: dt.datetime | None = None, *, rounds: int = 10) -> list[str]:
     results: list[str] = []
     for _ in range(rounds):
         did = False
-        for incident_id in escalations_due(now=now, limit=1000):
-            results.append(escalation_advance(incident_id=incident_id, now=now))
+        for incident_id in [pk for pk, _ in escalations_claim(now=now, limit=1000)]:
+            results.append(
+                escalations_advance(incident_ids=[incident_id], now=now)[incident_id]
+            )
             did = True
-        for page_id in pages_due(now=now, limit=1000):
-            results.append(page_send(page_id=page_id, now=now))
+        for page_id in [pk for pk, _ in pages_claim(now=now, limit=1000)]:
+            results.append(pages_send(page_ids=[page_id], now=now)[page_id])
             did = True
-        for bundle_id in bundles_due(now=now, limit=1000):
+        for bundle_id in bundles_gather_and_claim(now=now, limit=1000):
             results.append(bundle_send(bundle_id=bundle_id, now=now))
             did = True
         if not did:

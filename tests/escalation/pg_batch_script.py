@@ -22,8 +22,8 @@ def setup() -> tuple[list[int], object]:
     from django.db import transaction
     from django.utils import timezone
 
-    from alerts.incidents import IncidentSpec, Opening, incidents_open
-    from alerts.integrations import integration_create
+    from alerts.incidents.state import IncidentSpec, Opening, incidents_open
+    from alerts.intake.integrations import integration_create
     from alerts.models import EscalationPolicy, EscalationStep
     from tests.cast import paired_team
 
@@ -104,9 +104,9 @@ def race(service, ids: list[int], held: list[int], pause_in: str, now) -> dict: 
 
 def main() -> None:
     django.setup()
-    from alerts.escalation import escalations_advance
+    from alerts.escalation.engine import escalations_advance
     from alerts.models import Page
-    from alerts.paging import pages_send
+    from alerts.paging.send import pages_send
     from alerts.transports import console
 
     ids, now = setup()
@@ -114,7 +114,7 @@ def main() -> None:
         lambda chunk, at: escalations_advance(incident_ids=chunk, now=at),
         ids,
         ids[:60],
-        "alerts.escalation.maintenance_active_for",
+        "alerts.escalation.engine.maintenance_active_for",
         now,
     )
     page_ids = sorted(Page.objects.values_list("pk", flat=True))
@@ -122,7 +122,7 @@ def main() -> None:
         lambda chunk, at: pages_send(page_ids=chunk, now=at),
         page_ids,
         page_ids[:60],
-        "alerts.paging.maintenance_active_for",
+        "alerts.paging.send.maintenance_active_for",
         now,
     )
     print(

@@ -14,11 +14,18 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alerts.escalation import due_chunks, escalations_advance
-from alerts.incidents import IncidentSpec, Opening, incident_acknowledge, incidents_open
-from alerts.integrations import integration_create
+from alerts import queue
+from alerts.escalation.engine import escalations_advance
+from alerts.incidents.state import (
+    IncidentSpec,
+    Opening,
+    incident_acknowledge,
+    incidents_open,
+)
+from alerts.intake.integrations import integration_create
 from alerts.models import Escalation, MaintenanceWindow, Page
-from alerts.paging import pages_send
+from alerts.paging.send import pages_send
+from alerts.queue import due_chunks
 from alerts.transports import TransportError, console
 from tests.escalation.conftest import PHONES, open_incident, sent
 
@@ -200,22 +207,15 @@ def test_a_burst_opened_in_bulk_publishes_a_few_tasks_of_many_incidents(
     integration,
     policy,
     alice,
-    monkeypatch,
+    published,
     django_capture_on_commit_callbacks,
 ):
-    from alerts.tasks import escalation_advance_task
-
     settings.ESCALATION_TASK_BATCH = 100
-    published: list = []
-    monkeypatch.setattr(
-        escalation_advance_task,
-        "apply_async",
-        lambda args=(), kwargs=None, **options: published.append(args),
-    )
     with django_capture_on_commit_callbacks(execute=True):
         incidents = open_burst(integration, 250)
-    assert [len(args[0]) for args in published] == [100, 100, 50]
-    assert sorted(pk for args in published for pk in args[0]) == sorted(
+    assert {task.name for task in published} == {queue.ESCALATION_ADVANCE}
+    assert [len(task.args[0]) for task in published] == [100, 100, 50]
+    assert sorted(pk for task in published for pk in task.args[0]) == sorted(
         i.pk for i in incidents
     )
 
@@ -281,7 +281,7 @@ def test_the_provider_requests_of_a_batch_run_at_the_same_time(
     transport = _OverlapTransport(
         threading.Barrier(4, timeout=10), fail={f"#{incidents[1].pk}"}
     )
-    monkeypatch.setattr("alerts.paging.get_transport", lambda: transport)
+    monkeypatch.setattr("alerts.paging.send.get_transport", lambda: transport)
 
     results = pages_send(page_ids=queued_ids(), now=now)
 
@@ -312,7 +312,7 @@ def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
                 raise RuntimeError("bug in the transport")
             return "SM-ok"
 
-    monkeypatch.setattr("alerts.paging.get_transport", Flaky)
+    monkeypatch.setattr("alerts.paging.send.get_transport", Flaky)
     with pytest.raises(RuntimeError):
         pages_send(page_ids=queued_ids(), now=now)
     statuses = dict(Page.objects.values_list("incident_id", "status"))
@@ -325,22 +325,17 @@ def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_escalation_task_sends_the_pages_of_the_steps_it_fired_itself(
-    integration, policy, alice, no_storm_limit, monkeypatch
+    integration, policy, alice, no_storm_limit, published
 ):
-    from alerts.tasks import escalation_advance_task, page_send_task
+    from alerts.tasks import escalation_advance_task
 
-    published: list = []
-    monkeypatch.setattr(
-        page_send_task,
-        "apply_async",
-        lambda args=(), kwargs=None, **options: published.append(args),
-    )
     incidents = open_burst(integration, 3)
 
     summary = escalation_advance_task([i.pk for i in incidents])
 
     assert summary == "3 fired; pages: 3 sent"
-    assert published == []  # no paging task: sent by this one, after its commit
+    # No paging task: sent by this one, after its commit.
+    assert queue.PAGE_SEND not in {task.name for task in published}
     assert len(sent(to=PHONES["alice"])) == 3
     assert set(Page.objects.values_list("status", flat=True)) == {"sent"}
 
@@ -348,8 +343,8 @@ def test_the_escalation_task_sends_the_pages_of_the_steps_it_fired_itself(
 def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
     settings, integration, policy, alice, monkeypatch, no_storm_limit
 ):
-    from alerts import paging
-    from alerts.paging import page_status_update
+    from alerts.paging import send as paging
+    from alerts.paging.status import page_status_update
 
     settings.PAGE_SEND_CONCURRENCY = 100
     incidents = open_burst(integration, 3)
@@ -383,7 +378,7 @@ def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
 def test_a_page_waiting_for_a_thread_gets_a_longer_lease(
     settings, integration, policy, alice, no_storm_limit
 ):
-    from alerts.paging import _claim
+    from alerts.paging.send import _claim
 
     settings.PAGE_SEND_CONCURRENCY = 2
     settings.PAGE_SEND_LEASE_SECONDS = 60
@@ -404,25 +399,19 @@ def test_a_page_waiting_for_a_thread_gets_a_longer_lease(
 
 
 def test_the_sweep_publishes_what_is_due_in_tasks_of_many_ids(
-    settings, integration, policy, alice, monkeypatch
+    settings, integration, policy, alice, published
 ):
-    from alerts.escalation import escalation_sweep
-    from alerts.tasks import escalation_advance_task
+    from alerts.tasks import due_work_publish
 
     settings.ESCALATION_TASK_BATCH = 100
-    published: list = []
-    monkeypatch.setattr(
-        escalation_advance_task,
-        "apply_async",
-        lambda args=(), kwargs=None, **options: published.append((args, options)),
-    )
     incidents = open_burst(integration, 250)  # their commit hooks never ran: lost
 
-    counts = escalation_sweep(now=timezone.now())
+    counts = due_work_publish(now=timezone.now())
 
     assert (counts["steps"], counts["tasks"]) == (250, 3)
-    assert [len(args[0]) for args, _ in published] == [100, 100, 50]
-    assert all(options == {} for _, options in published)  # due: no countdown
-    assert sorted(pk for args, _ in published for pk in args[0]) == sorted(
+    assert {task.name for task in published} == {queue.ESCALATION_ADVANCE}
+    assert [len(task.args[0]) for task in published] == [100, 100, 50]
+    assert all(task.countdown is None for task in published)  # due: no countdown
+    assert sorted(pk for task in published for pk in task.args[0]) == sorted(
         i.pk for i in incidents
     )

@@ -8,15 +8,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.escalation import escalation_advance, escalation_sweep, incident_escalate
-from alerts.incidents import (
+from alerts.escalation.engine import escalations_advance
+from alerts.incidents.escalate import incident_escalate
+from alerts.incidents.state import (
     IncidentStateError,
     incident_acknowledge,
     incident_end_maintenance,
     incident_resolve,
 )
 from alerts.models import Escalation, EscalationStep, Page, TimelineEntry
-from alerts.paging import page_send
+from alerts.paging.send import pages_send
+from alerts.tasks import due_work_publish as escalation_sweep
 from tests.escalation.conftest import (
     PHONES,
     add_policy,
@@ -135,14 +137,14 @@ def test_running_the_sweep_twice_or_the_task_twice_pages_once(
 ):
     incident = open_incident(integration)
     now = timezone.now()
-    first = escalation_advance(incident_id=incident.pk, now=now)
-    second = escalation_advance(incident_id=incident.pk, now=now)
+    first = escalations_advance(incident_ids=[incident.pk], now=now)[incident.pk]
+    second = escalations_advance(incident_ids=[incident.pk], now=now)[incident.pk]
     assert first.startswith("fired 1 step")
     assert second == "not due"
 
     page = Page.objects.get()
-    assert page_send(page_id=page.pk, now=now) == "sent"
-    assert page_send(page_id=page.pk, now=now) == "not due"
+    assert pages_send(page_ids=[page.pk], now=now)[page.pk] == "sent"
+    assert pages_send(page_ids=[page.pk], now=now)[page.pk] == "not due"
     drive(now)
     drive(now)
     assert len(sent()) == 1
@@ -173,10 +175,10 @@ def test_a_worker_lost_between_claim_and_send_does_not_lose_the_page(
     open_incident(integration)
     now = timezone.now()
     drive_steps_only = escalation_sweep  # noqa: F841 - documents the real entry point
-    from alerts.escalation import escalations_due
+    from alerts.escalation.claims import escalations_claim
 
-    for incident_id in escalations_due(now=now, limit=10):
-        escalation_advance(incident_id=incident_id, now=now)
+    for incident_id in [pk for pk, _ in escalations_claim(now=now, limit=10)]:
+        escalations_advance(incident_ids=[incident_id], now=now)[incident_id]
     page = Page.objects.get()
     # The worker claims the page, then dies before talking to Twilio.
     claimed = Page.objects.filter(pk=page.pk, status="queued").update(
@@ -350,7 +352,7 @@ def test_escalating_an_acknowledged_incident_is_refused(integration, policy, ali
 
 
 def test_a_reopened_incident_escalates_again_in_a_new_cycle(integration, policy, alice):
-    from alerts.incidents import incident_reopen
+    from alerts.incidents.state import incident_reopen
 
     incident = open_incident(integration)
     drive()
@@ -363,14 +365,16 @@ def test_a_reopened_incident_escalates_again_in_a_new_cycle(integration, policy,
 
 
 def test_the_sweep_enqueues_a_due_row_once_per_lease(integration, policy, alice):
-    from alerts.escalation import escalations_due
+    from alerts.escalation.claims import escalations_claim
 
     incident = open_incident(integration)
     now = timezone.now()
-    assert escalations_due(now=now, limit=10) == [incident.pk]
-    assert escalations_due(now=now, limit=10) == []
+    assert [pk for pk, _ in escalations_claim(now=now, limit=10)] == [incident.pk]
+    assert [pk for pk, _ in escalations_claim(now=now, limit=10)] == []
     # The task was lost: after the lease a later sweep enqueues it again.
-    assert escalations_due(now=now + timedelta(seconds=31), limit=10) == [incident.pk]
+    assert [
+        pk for pk, _ in escalations_claim(now=now + timedelta(seconds=31), limit=10)
+    ] == [incident.pk]
 
 
 def test_time_to_acknowledge_and_resolve(integration, policy, alice):
@@ -389,7 +393,7 @@ def test_a_burst_opened_in_bulk_escalates_every_incident(
 ):
     from dataclasses import replace
 
-    from alerts.incidents import IncidentSpec, Opening, incidents_open
+    from alerts.incidents.state import IncidentSpec, Opening, incidents_open
 
     route = integration.routes.first()
     route.escalation_policy = add_policy(
@@ -428,7 +432,7 @@ def test_a_burst_opened_in_bulk_escalates_every_incident(
 def test_a_maintenance_window_started_mid_escalation_pauses_it_until_it_ends(
     integration, policy, team, alice, bob
 ):
-    from alerts.maintenance import maintenance_sweep
+    from alerts.incidents.maintenance import maintenance_sweep
     from alerts.models import MaintenanceWindow
 
     incident = open_incident(integration)
@@ -457,7 +461,7 @@ def test_a_maintenance_window_started_mid_escalation_pauses_it_until_it_ends(
 def test_the_sweep_claims_steps_due_before_the_next_sweep_with_their_due_time(
     integration, policy, alice
 ):
-    from alerts.escalation import escalations_claim
+    from alerts.escalation.claims import escalations_claim
 
     incident = open_incident(integration)
     drive()  # step 1 fired; step 2 due in 5 minutes
@@ -469,8 +473,13 @@ def test_the_sweep_claims_steps_due_before_the_next_sweep_with_their_due_time(
     # Leased until after its due time: the next sweep does not publish it again.
     assert escalations_claim(now=due, limit=10, ahead=timedelta(seconds=5)) == []
     # Run early (clock skew), the step does not fire.
-    assert escalation_advance(incident_id=incident.pk, now=now) == "not due"
-    assert escalation_advance(incident_id=incident.pk, now=due).startswith("fired")
+    assert (
+        escalations_advance(incident_ids=[incident.pk], now=now)[incident.pk]
+        == "not due"
+    )
+    assert escalations_advance(incident_ids=[incident.pk], now=due)[
+        incident.pk
+    ].startswith("fired")
 
 
 def test_a_pending_call_is_cancelled_when_maintenance_starts(

@@ -20,10 +20,10 @@ def test_an_overdue_step_and_pending_pages_show_in_metrics(
     body = client.get("/metrics").content.decode()
     assert gauge(body, "oncall_escalation_overdue_seconds") >= 0
     assert 'oncall_pages_pending{status="queued"} 0.0' in body
-    from alerts.escalation import escalation_advance
+    from alerts.escalation.engine import escalations_advance
     from alerts.models import Escalation
 
-    escalation_advance(incident_id=Escalation.objects.get().pk)
+    escalations_advance(incident_ids=[Escalation.objects.get().pk])
     body = client.get("/metrics").content.decode()
     assert 'oncall_pages_pending{status="queued"} 1.0' in body
     drive()

@@ -11,10 +11,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.escalation import escalation_advance, escalations_due
-from alerts.incidents import incident_acknowledge
+from alerts.escalation.claims import escalations_claim
+from alerts.escalation.engine import escalations_advance
+from alerts.incidents.state import incident_acknowledge
 from alerts.models import Escalation, Page
-from alerts.paging import page_send, pages_due
+from alerts.paging.claims import pages_claim
+from alerts.paging.send import pages_send
 from tests.escalation.conftest import add_policy, open_incident, sent
 
 steps = st.lists(
@@ -75,12 +77,12 @@ def test_each_page_goes_out_once_and_none_after_the_ack(
     def run(now) -> None:
         # The same work offered several times, as a duplicating broker would.
         for _ in range(duplicates):
-            for pk in escalations_due(now=now, limit=100):
+            for pk in [pk for pk, _ in escalations_claim(now=now, limit=100)]:
                 for _ in range(duplicates):
-                    escalation_advance(incident_id=pk, now=now)
-            for pk in pages_due(now=now, limit=100):
+                    escalations_advance(incident_ids=[pk], now=now)[pk]
+            for pk in [pk for pk, _ in pages_claim(now=now, limit=100)]:
                 for _ in range(duplicates):
-                    page_send(page_id=pk, now=now)
+                    pages_send(page_ids=[pk], now=now)[pk]
 
     for tick in sorted(set(ticks)):
         if ack_after is not None and not acked and tick >= ack_after:
@@ -160,8 +162,8 @@ def test_batches_in_any_chunking_page_each_once_and_none_after_an_ack(
     duplicates,
     data,
 ):
-    from alerts.escalation import escalations_advance
-    from alerts.paging import pages_send
+    from alerts.escalation.engine import escalations_advance
+    from alerts.paging.send import pages_send
 
     django_settings.STORM_MAX_PAGES = 0
     Escalation.objects.update(state="stopped", next_action_at=None)
@@ -191,9 +193,13 @@ def test_batches_in_any_chunking_page_each_once_and_none_after_an_ack(
                 acked.add(incident.pk)
 
     def run(now) -> None:
-        for chunk in _chunked(data, escalations_due(now=now, limit=100), duplicates):
+        for chunk in _chunked(
+            data, [pk for pk, _ in escalations_claim(now=now, limit=100)], duplicates
+        ):
             escalations_advance(incident_ids=chunk, now=now)
-        for chunk in _chunked(data, pages_due(now=now, limit=100), duplicates):
+        for chunk in _chunked(
+            data, [pk for pk, _ in pages_claim(now=now, limit=100)], duplicates
+        ):
             pages_send(page_ids=chunk, now=now)
 
     for tick in sorted(set(ticks)):

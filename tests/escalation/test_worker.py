@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from alerts.incidents import incident_acknowledge, incident_resolve
+from alerts.incidents.state import incident_acknowledge, incident_resolve
 from alerts.models import Page
 from alerts.tasks import escalation_advance_task, page_send_task
 from oncall.celery import app

@@ -30,7 +30,7 @@ def test_the_worker_materializes_a_new_rotation(
     team, people = payments
     rotation = make_rotation(team, people, materialize=False)
     assert not Shift.objects.exists()
-    producer = app.__class__("oncall-test-producer")
+    producer = app.__class__("oncall-test-producer", set_as_current=False)
     producer.conf.update(broker_url=f"{redis_server.url}/4", task_serializer="json")
     producer.send_task("scheduling.tasks.materialize_shifts")
     try:

@@ -1,0 +1,264 @@
+"""The operator's console for escalation: policies and their steps, members'
+numbers and contact rules, and every page sent (with how late it went out).
+
+Imported by ``alerts/admin.py``; the incident page's pages inline and "escalate
+now" action are defined here and attached there.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from alerts.escalation.policies import step_describe
+from alerts.incidents.escalate import incident_escalate
+from alerts.incidents.state import IncidentStateError
+from alerts.models import (
+    ContactMethod,
+    ContactRule,
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    Incident,
+    Page,
+    PageBundle,
+)
+from scheduling.models import Member
+
+
+class EscalationStepForm(forms.ModelForm):
+    # No preselected target: otherwise a step left at its defaults (on-call
+    # primary, at once) looks "unchanged" to the formset and is silently dropped,
+    # while a blank extra row must stay ignorable.
+    target = forms.ChoiceField(
+        choices=[("", "---------"), *EscalationStep.Target.choices]
+    )
+
+    class Meta:
+        model = EscalationStep
+        fields = ["position", "delay", "target", "member", "channel", "voice_after"]
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    form = EscalationStepForm
+    extra = 1
+    fields = ["position", "delay", "target", "member", "channel", "voice_after"]
+    ordering = ["position", "id"]
+    autocomplete_fields = ["member"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "team_default", "summary", "repeats", "used_by"]
+    list_filter = ["team", "team_default"]
+    search_fields = ["name", "team__slug"]
+    inlines = [EscalationStepInline]
+    fields = [
+        "team",
+        "name",
+        "description",
+        "team_default",
+        "repeat",
+        "repeat_until_acknowledged",
+        "repeat_after",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("team")
+            .prefetch_related("steps", "routes")
+        )
+
+    @admin.display(description="steps")
+    def summary(self, policy: EscalationPolicy) -> str:
+        steps = sorted(policy.steps.all(), key=lambda s: (s.position, s.pk))
+        if not steps:
+            return "no steps: pages nobody"
+        parts = []
+        for step in steps:
+            text = step_describe(
+                {
+                    "target": step.target,
+                    "channel": step.channel,
+                    "voice_after": step.voice_after.total_seconds(),
+                }
+            )
+            if step.target == EscalationStep.Target.MEMBER and step.member_id:
+                text = text.replace("a named member", str(step.member))
+            wait = int(step.delay.total_seconds())
+            parts.append(f"after {wait // 60} min: {text}" if wait else text)
+        return " → ".join(parts)
+
+    @admin.display(description="repeats")
+    def repeats(self, policy: EscalationPolicy) -> str:
+        if policy.repeat_until_acknowledged:
+            return "until acknowledged"
+        return str(policy.repeat) if policy.repeat else "-"
+
+    @admin.display(description="routes")
+    def used_by(self, policy: EscalationPolicy) -> str:
+        return ", ".join(str(route) for route in policy.routes.all()) or "-"
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(admin.ModelAdmin):
+    list_display = ["member", "position", "phone", "label", "sms", "voice", "state"]
+    list_filter = ["sms", "voice"]
+    search_fields = ["member__user__username", "phone", "label"]
+    autocomplete_fields = ["member"]
+    ordering = ["member__user__username", "position"]
+    actions = ["mark_working"]
+
+    @admin.display(description="state")
+    def state(self, method: ContactMethod) -> str:
+        if method.broken_at is None:
+            return "working"
+        return f"broken since {method.broken_at:%Y-%m-%d %H:%M}: {method.broken_reason}"
+
+    @admin.action(description="Mark the selected numbers as working again")
+    def mark_working(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(broken_at=None, broken_reason="")
+        self.message_user(request, f"{count} number(s) will be used again.")
+
+
+@admin.register(ContactRule)
+class ContactRuleAdmin(admin.ModelAdmin):
+    list_display = ["member", "channel", "delay"]
+    search_fields = ["member__user__username"]
+    autocomplete_fields = ["member"]
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "incident_link",
+        "member",
+        "channel",
+        "status",
+        "step_label",
+        "number",
+        "created_at",
+        "late",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "member"]
+    search_fields = ["=incident__id", "member__user__username", "number", "provider_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["incident", "member__user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False  # a record of what happened
+
+    @admin.display(description="incident", ordering="incident_id")
+    def incident_link(self, page: Page) -> str:
+        return format_html(
+            '<a href="../incident/{}/change/">#{}</a>',
+            page.incident_id,
+            page.incident_id,
+        )
+
+    @admin.display(description="step")
+    def step_label(self, page: Page) -> str:
+        label = f"{page.step + 1}"
+        if page.repeat:
+            label += f" (repeat {page.repeat})"
+        return label
+
+    @admin.display(description="fired late by")
+    def late(self, page: Page) -> str:
+        seconds = (page.created_at - page.step_due_at).total_seconds()
+        return f"{seconds:.1f} s"
+
+
+@admin.register(PageBundle)
+class PageBundleAdmin(admin.ModelAdmin):
+    list_display = ["pk", "member", "status", "created_at", "sent_at", "body"]
+    list_filter = ["status"]
+    search_fields = ["member__user__username"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+class PageInline(admin.TabularInline):
+    """On the incident page: every SMS and call, with its status."""
+
+    model = Page
+    extra = 0
+    can_delete = False
+    fields = [
+        "created_at",
+        "member",
+        "channel",
+        "step",
+        "repeat",
+        "status",
+        "number",
+        "sent_at",
+        "error",
+    ]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Page]:
+        return super().get_queryset(request).select_related("member__user")
+
+
+def escalation_display(incident: Incident) -> str:
+    escalation = Escalation.objects.filter(pk=incident.pk).first()
+    if escalation is None:
+        return "not started (opened in maintenance?)"
+    text = f"{escalation.snapshot.get('name', '?')}: {escalation.state}"
+    if escalation.state == Escalation.State.ACTIVE and escalation.next_action_at:
+        wait = (escalation.next_action_at - timezone.now()).total_seconds()
+        text += f", step {escalation.next_step + 1} " + (
+            f"in {int(wait)} s" if wait > 0 else "due now"
+        )
+    elif escalation.stopped_reason:
+        text += f" ({escalation.stopped_reason})"
+    return text
+
+
+def figures_display(incident: Incident) -> str:
+    def fmt(value) -> str:  # noqa: ANN001
+        if value is None:
+            return "-"
+        seconds = int(value.total_seconds())
+        return f"{seconds // 60} min {seconds % 60} s"
+
+    return (
+        f"to acknowledge: {fmt(incident.time_to_acknowledge)}; "
+        f"to resolve: {fmt(incident.time_to_resolve)}"
+    )
+
+
+def escalate_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:  # noqa: ANN001
+    by = Member.objects.filter(user=request.user).first()
+    done = 0
+    for incident in queryset:
+        try:
+            incident_escalate(incident=incident, by=by, via="admin")
+            done += 1
+        except IncidentStateError as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+    modeladmin.message_user(request, f"Escalated {done} incident(s).")
+
+
+escalate_now.short_description = "Escalate now (the next step fires at once)"

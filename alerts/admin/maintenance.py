@@ -1,0 +1,27 @@
+"""Maintenance windows in the admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from alerts.models import (
+    MaintenanceWindow,
+)
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["reason", "team", "integration", "starts_at", "ends_at", "active"]
+    list_filter = ["team", "integration"]
+    date_hierarchy = "starts_at"
+    fields = ["team", "integration", "starts_at", "ends_at", "reason", "created_by"]
+    readonly_fields = ["created_by"]
+
+    @admin.display(boolean=True, description="active now")
+    def active(self, window: MaintenanceWindow) -> bool:
+        return window.is_active()
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

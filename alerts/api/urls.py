@@ -1,0 +1,36 @@
+"""The incidents API (``/api/v1/incidents/...``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from alerts.api import views as api
+
+urlpatterns = [
+    path("incidents/", api.IncidentList.as_view(), name="incident-list"),
+    path("incidents/<int:pk>/", api.IncidentDetail.as_view(), name="incident-detail"),
+    path(
+        "incidents/<int:pk>/alerts/",
+        api.IncidentAlerts.as_view(),
+        name="incident-alerts",
+    ),
+    path(
+        "incidents/<int:pk>/timeline/",
+        api.IncidentTimeline.as_view(),
+        name="incident-timeline",
+    ),
+    path("incidents/<int:pk>/ack/", api.IncidentAck.as_view(), name="incident-ack"),
+    path(
+        "incidents/<int:pk>/resolve/",
+        api.IncidentResolve.as_view(),
+        name="incident-resolve",
+    ),
+    path(
+        "incidents/<int:pk>/escalate/",
+        api.IncidentEscalate.as_view(),
+        name="incident-escalate",
+    ),
+    path(
+        "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
+]

@@ -1,0 +1,222 @@
+"""Escalation policies: which policy an incident follows, and whom each step pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+
+from alerts.models import EscalationPolicy, EscalationStep, Incident
+from scheduling.models import Member
+from scheduling.selectors import oncall_at
+
+# Used when neither the route nor the team names a policy: paging nobody is the one
+# outcome an on-call tool must never produce silently.
+BUILTIN_POLICY = {
+    "policy": None,
+    "name": "built-in default (on-call primary, then secondary)",
+    "rounds": 3,
+    "repeat_after": 300,
+    "steps": [
+        {
+            "delay": 0,
+            "target": "primary",
+            "member": None,
+            "channel": "sms_then_voice",
+            "voice_after": 120,
+        },
+        {
+            "delay": 300,
+            "target": "secondary",
+            "member": None,
+            "channel": "sms_then_voice",
+            "voice_after": 120,
+        },
+    ],
+}
+
+
+def policy_snapshot(
+    policy: EscalationPolicy, steps: list[EscalationStep] | None = None
+) -> dict:
+    """The policy as plain data, frozen onto an incident when it opens."""
+    if steps is None:
+        steps = list(policy.steps.order_by("position", "id"))
+    rounds = (
+        settings.ESCALATION_MAX_ROUNDS
+        if policy.repeat_until_acknowledged
+        else min(policy.repeat + 1, settings.ESCALATION_MAX_ROUNDS)
+    )
+    return {
+        "policy": policy.pk,
+        "name": policy.name,
+        "rounds": max(rounds, 1),
+        "repeat_after": policy.repeat_after.total_seconds(),
+        "steps": [_step_snapshot(step) for step in steps],
+    }
+
+
+def _step_snapshot(step: EscalationStep) -> dict:
+    return {
+        "delay": step.delay.total_seconds(),
+        "target": step.target,
+        "member": step.member_id,
+        "channel": step.channel,
+        "voice_after": step.voice_after.total_seconds(),
+    }
+
+
+def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
+    """The route's policy, else the team's default; None means the built-in one."""
+    if incident.route_id is not None:
+        route_policy = EscalationPolicy.objects.filter(
+            routes__pk=incident.route_id
+        ).first()
+        if route_policy is not None:
+            return route_policy
+    return EscalationPolicy.objects.filter(
+        team_id=incident.team_id, team_default=True
+    ).first()
+
+
+def policies_for_incidents(incidents: list[Incident]) -> dict[int, tuple]:
+    """incident id → (policy id or None, snapshot), in three queries for any
+    number of incidents: route policies, team defaults, their steps."""
+    route_ids = {i.route_id for i in incidents if i.route_id is not None}
+    by_route: dict[int, EscalationPolicy] = {}
+    if route_ids:
+        for policy in EscalationPolicy.objects.filter(
+            routes__pk__in=route_ids
+        ).annotate(route_pk=models.F("routes__pk")):
+            by_route[policy.route_pk] = policy
+    team_ids = {i.team_id for i in incidents if by_route.get(i.route_id) is None}
+    by_team = {
+        p.team_id: p
+        for p in EscalationPolicy.objects.filter(
+            team_id__in=team_ids, team_default=True
+        )
+    }
+    chosen = {p.pk: p for p in [*by_route.values(), *by_team.values()]}
+    steps: dict[int, list[EscalationStep]] = {}
+    for step in EscalationStep.objects.filter(policy_id__in=chosen).order_by(
+        "position", "id"
+    ):
+        steps.setdefault(step.policy_id, []).append(step)
+    result: dict[int, tuple] = {}
+    for incident in incidents:
+        policy = by_route.get(incident.route_id) or by_team.get(incident.team_id)
+        if policy is None:
+            result[incident.pk] = (None, BUILTIN_POLICY)
+        else:
+            result[incident.pk] = (
+                policy.pk,
+                policy_snapshot(policy, steps=steps.get(policy.pk, [])),
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class StepTargets:
+    members: list[Member]
+    why_empty: str  # set when members is empty: recorded in the timeline
+
+
+def step_describe(step: dict) -> str:
+    target = {
+        "primary": "the on-call primary",
+        "secondary": "the on-call secondary",
+        "member": "a named member",
+        "team": "the whole team",
+    }.get(step["target"], step["target"])
+    channel = {
+        "sms": "SMS",
+        "voice": "a call",
+        "sms_then_voice": (
+            f"SMS, then a call after {_human(step.get('voice_after', 0))}"
+        ),
+    }.get(step["channel"], step["channel"])
+    return f"{target} by {channel}"
+
+
+def _human(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def step_targets(
+    *, incident: Incident, step: dict, at: datetime, cache: dict | None = None
+) -> StepTargets:
+    """Who the step pages at ``at``.
+
+    ``cache`` (a dict the caller keeps for one ``at``) lets a batch of incidents
+    ask who is on call once per team rather than once per incident: in a burst of
+    a thousand incidents of one team the answer is the same a thousand times.
+    """
+    if cache is None:
+        return _step_targets(incident=incident, step=step, at=at, oncall={})
+    key = (incident.team_id, step["target"], step.get("member"))
+    if key not in cache:
+        oncall = cache.setdefault("oncall", {})
+        cache[key] = _step_targets(incident=incident, step=step, at=at, oncall=oncall)
+    return cache[key]
+
+
+def _step_targets(
+    *, incident: Incident, step: dict, at: datetime, oncall: dict
+) -> StepTargets:
+    target = step["target"]
+    if target in ("primary", "secondary"):
+        if incident.team_id not in oncall:
+            oncall[incident.team_id] = oncall_at(team=incident.team, at=at)
+        now_on_call = oncall[incident.team_id]
+        member = getattr(now_on_call, target)
+        if member is None:
+            return StepTargets([], f"nobody is on call as {target}")
+        if not member.active:
+            return StepTargets([], f"the on-call {target} ({member}) is inactive")
+        return StepTargets([member], "")
+    if target == "member":
+        member = Member.objects.select_related("user").filter(pk=step["member"]).first()
+        if member is None:
+            return StepTargets([], "the named member no longer exists")
+        if not member.active:
+            return StepTargets([], f"{member} is inactive")
+        return StepTargets([member], "")
+    if target == "team":
+        members = list(
+            Member.objects.select_related("user")
+            .filter(teams=incident.team, active=True)
+            .order_by("user__username")
+        )
+        if not members:
+            return StepTargets([], "the team has no active members")
+        return StepTargets(members, "")
+    return StepTargets([], f"unknown target {target!r}")
+
+
+def channels_for(
+    *, member: Member, step: dict, rules: dict[int, list] | None = None
+) -> list[tuple[str, timedelta]]:
+    """(channel, delay after the step fires) for one member.
+
+    The member's own contact rules, when they have any, replace the step's channel
+    (someone who sleeps through SMS asks to be called at once).
+    """
+    own = (
+        rules.get(member.pk, [])
+        if rules is not None
+        else list(member.contact_rules.all())
+    )
+    if own:
+        return [(rule.channel, rule.delay) for rule in own]
+    channel = step["channel"]
+    if channel == "sms_then_voice":
+        return [
+            ("sms", timedelta(0)),
+            ("voice", timedelta(seconds=step.get("voice_after", 120))),
+        ]
+    return [(channel, timedelta(0))]

@@ -1,0 +1,12 @@
+"""Paging: getting a page to a person, and what comes back.
+
+``messages.py`` (the SMS text and the words of a call), ``gsm7.py`` (fitting a text
+into one GSM-7 SMS segment), ``numbers.py`` (whom to call on which number),
+``send.py`` (claim, send through ``alerts.transports``, record the outcome),
+``claims.py`` (the sweep's claim on due pages), ``limits.py`` (storm protection),
+``bundles.py`` (held pages sent as one SMS), ``status.py`` (Twilio's delivery status
+callbacks), ``replies.py`` and ``commands.py`` (SMS replies and call keypresses that
+acknowledge, escalate or resolve), ``callback_urls.py`` (the URLs given to Twilio).
+
+Calls down into ``alerts.incidents`` and ``alerts.escalation``.
+"""

@@ -1,0 +1,20 @@
+"""The URLs we give Twilio to call us back on (status callbacks, the voice menu)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from alerts.models import Page, PageBundle
+
+
+def status_callback_url(*, page: Page | None = None, bundle: PageBundle | None = None):
+    base = f"{settings.PUBLIC_BASE_URL}/twilio/status/"
+    if page is not None:
+        return f"{base}?page={page.pk}"
+    if bundle is not None:
+        return f"{base}?bundle={bundle.pk}"
+    return base
+
+
+def voice_url(page: Page) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/{page.pk}/"
