@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,4 +235,16 @@ def override_delete(*, override: Override) -> int:
         deleted, _ = Override.objects.filter(swap_id=override.swap_id).delete()
     else:
         deleted, _ = Override.objects.filter(pk=override.pk).delete()
+    return deleted
+
+
+@transaction.atomic
+def overrides_delete(*, overrides: Iterable[Override]) -> int:
+    """Delete several overrides (a bulk action).  Both halves of a swap may be among
+    them: deleting the first takes the second along, so one already gone is
+    skipped rather than deleted twice."""
+    deleted = 0
+    for override in overrides:
+        if Override.objects.filter(pk=override.pk).exists():
+            deleted += override_delete(override=override)
     return deleted

@@ -13,6 +13,7 @@ from scheduling.overrides import (
     override_delete,
     override_swap,
     override_update,
+    overrides_delete,
 )
 from scheduling.selectors import oncall_at
 from tests.scheduling.conftest import utc
@@ -207,6 +208,27 @@ def test_a_swap_trades_roles_and_is_deleted_as_a_pair(payments, weekly, cast):
     override_delete(override=second)
     assert not Override.objects.exists()
     assert who(team, TUESDAY) == ("alice", "bob")
+
+
+def test_a_bulk_delete_takes_both_halves_of_a_swap_once(payments, weekly, cast):
+    team, _ = payments
+    override_swap(
+        rotation=weekly,
+        first=OverrideSpec("primary", cast["bob"], TUESDAY, WEDNESDAY),
+        second=OverrideSpec("secondary", cast["alice"], TUESDAY, WEDNESDAY),
+    )
+    single = override_create(
+        rotation=weekly,
+        role="primary",
+        member=cast["eve"],
+        starts_at=WEDNESDAY,
+        ends_at=WEDNESDAY + dt.timedelta(hours=4),
+    )
+    deleted = overrides_delete(overrides=Override.objects.order_by("pk"))
+    assert deleted == 3
+    assert not Override.objects.exists()
+    assert who(team, TUESDAY) == ("alice", "bob")
+    assert who(team, single.starts_at) == ("alice", "bob")
 
 
 def test_a_swap_half_alone_would_be_refused(weekly, cast):
