@@ -1,8 +1,10 @@
 """The operator's console for scheduling.
 
-Forms parse and validate; the writes that carry rules (materializing a rotation,
-creating or deleting overrides) go through the services in ``materialize`` and
-``overrides``.  Times in lists are shown in the team's time zone, which is how
+Forms parse and validate; every rule lives in a service the API calls too:
+``teams`` (a new time zone regenerates future shifts), ``rotations`` (rosters,
+regenerating after a change, no deleting history), ``materialize`` (generate shifts
+now) and ``overrides``.  The admin parses input, calls one of them and shows the
+result.  Times in lists are shown in the team's time zone, which is how
 operators think about handoffs.
 """
 
@@ -24,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 
 from scheduling import plan
 from scheduling.forms import OverrideForm, SwapForm
-from scheduling.materialize import rotation_materialize, rotations_materialize
+from scheduling.materialize import rotations_materialize
 from scheduling.models import (
     Member,
     Override,
@@ -39,9 +41,17 @@ from scheduling.overrides import (
     override_delete,
     override_swap,
     override_update,
+    overrides_delete,
 )
 from scheduling.picture import schedule_picture
-from scheduling.selectors import next_shift_for, oncall_at
+from scheduling.rotations import (
+    rotation_changed,
+    rotation_delete,
+    rotation_has_history,
+    rotation_participants_validate,
+)
+from scheduling.selectors import next_shift_for, oncall_at, rotation_inactive_members
+from scheduling.teams import team_update
 
 
 def _local(value: dt.datetime | None, tz: Any) -> str:
@@ -80,14 +90,17 @@ class TeamAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Team, form: Any, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "time_zone" in form.changed_data:
-            # Handoffs are local times: a new zone moves every future handoff.
-            report = rotations_materialize(rotations=obj.rotations.all())
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The form has set the fields on ``obj`` already.
+        updated = team_update(team=obj)
+        if updated.materialized is not None:
             self.message_user(
                 request,
-                f"Time zone changed: the future shifts of {report.regenerated} "
-                "rotation(s) were regenerated; shifts under way are unchanged.",
+                "Time zone changed: the future shifts of "
+                f"{updated.materialized.regenerated} rotation(s) were regenerated; "
+                "shifts under way are unchanged.",
             )
 
     def get_urls(self) -> list:
@@ -163,31 +176,11 @@ class ParticipantFormSet(forms.BaseInlineFormSet):
         if any(self.errors):
             return
         kept = [
-            f.cleaned_data
+            f.cleaned_data["member"]
             for f in self.forms
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
-        rotation: Rotation = self.instance
-        problem = plan.scheme_problem(rotation.scheme, len(kept))
-        if problem:
-            raise ValidationError(problem[0].upper() + problem[1:] + ".")
-        team_id = getattr(rotation, "team_id", None)
-        if team_id:
-            members = set(
-                TeamMembership.objects.filter(team_id=team_id).values_list(
-                    "member_id", flat=True
-                )
-            )
-            outsiders = [d["member"] for d in kept if d["member"].pk not in members]
-            if outsiders:
-                names = ", ".join(str(m) for m in outsiders)
-                raise ValidationError(
-                    f"Not members of the team: {names}. Add them to the team first."
-                )
-        inactive = [d["member"] for d in kept if not d["member"].active]
-        if inactive:
-            names = ", ".join(str(m) for m in inactive)
-            raise ValidationError(f"Inactive members cannot be on call: {names}.")
+        rotation_participants_validate(rotation=self.instance, members=kept)
 
 
 class RotationParticipantInline(admin.TabularInline):
@@ -389,10 +382,8 @@ class RotationAdmin(admin.ModelAdmin):
         extra_context: dict | None = None,
     ) -> HttpResponse:
         if request.method == "GET":
-            inactive = RotationParticipant.objects.filter(
-                rotation_id=object_id, member__active=False
-            ).select_related("member__user")
-            names = ", ".join(str(p.member) for p in inactive)
+            inactive = rotation_inactive_members(rotation_id=object_id)
+            names = ", ".join(str(m) for m in inactive)
             if names:
                 self.message_user(
                     request,
@@ -406,7 +397,7 @@ class RotationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, form: Any, formsets: Any, change: bool
     ) -> None:
         super().save_related(request, form, formsets, change)
-        report = rotation_materialize(rotation=form.instance)
+        report = rotation_changed(rotation=form.instance)
         if form.instance.pk in report.skipped:
             self.message_user(
                 request,
@@ -417,9 +408,18 @@ class RotationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Shifts that happened are history stipends and reports rely on; deleting
         # the rotation would delete them.  Deactivate it instead.
-        if obj is not None and _has_history(obj):
+        if obj is not None and rotation_has_history(rotation=obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Rotation) -> None:
+        rotation_delete(rotation=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Rotation]
+    ) -> None:
+        for rotation in queryset:
+            rotation_delete(rotation=rotation)
 
     @admin.action(description="Generate shifts now")
     def generate_shifts_now(
@@ -436,12 +436,6 @@ class RotationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"Rotation {rotation_id}: {why}", messages.WARNING
             )
-
-
-def _has_history(rotation: Rotation) -> bool:
-    return Shift.objects.filter(
-        rotation=rotation, starts_at__lte=timezone.now()
-    ).exists()
 
 
 def _member_names(rows: list[plan.SlotPreview]) -> dict[int, str]:
@@ -581,9 +575,7 @@ class OverrideAdmin(admin.ModelAdmin):
     def delete_queryset(
         self, request: HttpRequest, queryset: QuerySet[Override]
     ) -> None:
-        for obj in queryset:
-            if Override.objects.filter(pk=obj.pk).exists():  # its swap half went first
-                override_delete(override=obj)
+        overrides_delete(overrides=queryset)
 
 
 @admin.register(Shift)

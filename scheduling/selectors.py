@@ -301,3 +301,12 @@ def _role_of(member_id: int, res: Resolution) -> str | None:
     if res.secondary is not None and res.secondary.member_id == member_id:
         return SECONDARY
     return None
+
+
+def rotation_inactive_members(*, rotation_id: int | str) -> list[Member]:
+    """Members still in a rotation's roster who are no longer active (they would
+    still be scheduled), in roster order."""
+    participants = RotationParticipant.objects.filter(
+        rotation_id=rotation_id, member__active=False
+    ).select_related("member__user")
+    return [p.member for p in participants]
