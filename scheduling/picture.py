@@ -9,15 +9,16 @@ zone: a 25-hour DST day is drawn 25 hours wide, as it is lived.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
-from scheduling.effective import Segment
+from scheduling.effective import Holder, Segment
 from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY, wall_to_utc
-from scheduling.selectors import OnCallAt, oncall_at, team_schedule
+from scheduling.selectors import OnCallAt, TeamSchedule, oncall_at, team_schedule
 
 # Distinct, calm colours with white text legible on all of them.
 PALETTE = [
@@ -131,78 +132,180 @@ def _hours(a: dt.datetime, b: dt.datetime) -> str:
 def schedule_picture(
     *, team: Team, now: dt.datetime, start: str | None = None, weeks: str | None = None
 ) -> Picture:
+    """The picture of ``team``'s schedule for ``weeks`` weeks (default 4) from the
+    local date ``start`` (default this week's Monday); bad input falls back to the
+    defaults."""
     tz = team.tz
     today = now.astimezone(tz).date()
     start_date = _parse_start(start, today)
     n_weeks = _parse_weeks(weeks)
     end_date = start_date + dt.timedelta(weeks=n_weeks)
-    t0 = wall_to_utc(dt.datetime.combine(start_date, dt.time()), tz)
-    t1 = wall_to_utc(dt.datetime.combine(end_date, dt.time()), tz)
-    span = (t1 - t0).total_seconds()
-
-    def pos(at: dt.datetime) -> float:
-        return round(100 * (min(max(at, t0), t1) - t0).total_seconds() / span, 4)
-
+    t0 = _midnight(start_date, tz)
+    t1 = _midnight(end_date, tz)
     schedule = team_schedule(team=team, start=t0, end=t1)
-    members = schedule.members
-    order = sorted(members.values(), key=lambda m: (m.display_name.lower(), m.pk))
-    colors = {m.pk: PALETTE[i % len(PALETTE)] for i, m in enumerate(order)}
-
-    def bars(
-        segments: list[Segment], role: str, rotation_names: dict[int, str]
-    ) -> list[Bar]:
-        out: list[Bar] = []
-        merged: list[tuple[dt.datetime, dt.datetime, Any]] = []
-        for seg in segments:
-            holder = getattr(seg.resolution, role)
-            if holder is None:
-                continue
-            key = (holder.member_id, holder.override is not None)
-            if merged and merged[-1][1] == seg.starts_at and merged[-1][2][0] == key:
-                merged[-1] = (merged[-1][0], seg.ends_at, merged[-1][2])
-            else:
-                merged.append((seg.starts_at, seg.ends_at, (key, holder)))
-        for a, b, (key, holder) in merged:
-            member: Member | None = members.get(key[0])
-            name = member.display_name if member else f"member {key[0]}"
-            lines = [
-                f"{name} — {role}",
-                f"{_fmt(a, tz)} → {_fmt(b, tz)} ({_hours(a, b)})",
-            ]
-            if len(rotation_names) > 1:
-                lines.append(f"from {rotation_names.get(holder.rotation_id, '?')}")
-            if holder.override is not None:
-                why = getattr(holder.override, "reason", "") or "no reason given"
-                lines.append(f"override: {why}")
-            out.append(
-                Bar(
-                    left=pos(a),
-                    width=max(pos(b) - pos(a), 0.05),
-                    label=name,
-                    color=colors.get(key[0], PALETTE[-1]),
-                    title="\n".join(lines),
-                    override=key[1],
-                    clipped_left=a < t0,
-                    clipped_right=b > t1,
-                )
-            )
-        return out
-
-    names = {r.pk: r.name for r in schedule.rotations}
-    groups = (
-        []
-        if not schedule.rotations
-        else [
-            LaneGroup(
-                title="On call",
-                detail="what pages go by: layers and overrides applied",
-                lanes=[
-                    Lane("Primary", "", bars(schedule.effective, PRIMARY, names)),
-                    Lane("Secondary", "", bars(schedule.effective, SECONDARY, names)),
-                ],
-            )
-        ]
+    canvas = _Canvas.of(tz=tz, t0=t0, t1=t1, members=schedule.members)
+    current = oncall_at(team=team, at=now)
+    return Picture(
+        team=team,
+        start=t0,
+        end=t1,
+        start_date=start_date,
+        weeks=n_weeks,
+        days=_days(canvas, start_date, end_date, today=today, n_weeks=n_weeks),
+        groups=_groups(canvas, schedule),
+        now_left=canvas.pos(now) if t0 <= now < t1 else None,
+        now_label=_fmt(now, tz),
+        now=current,
+        now_until=_fmt(current.shift_end, tz) if current.shift_end else "",
+        now_primary_color=canvas.color_of(current.primary),
+        now_secondary_color=canvas.color_of(current.secondary),
+        last_date=end_date - dt.timedelta(days=1),
+        legend=[(m.display_name, canvas.colors[m.pk]) for m in canvas.order],
+        prev_start=(start_date - dt.timedelta(weeks=n_weeks)).isoformat(),
+        next_start=end_date.isoformat(),
+        today_start=(today - dt.timedelta(days=today.weekday())).isoformat(),
+        week_choices=[1, 2, 4, 8, 12],
+        tz_name=tz.key,
     )
+
+
+def _midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    return wall_to_utc(dt.datetime.combine(day, dt.time()), tz)
+
+
+@dataclass(frozen=True)
+class _Canvas:
+    """The frame every bar and day is placed in: [t0, t1) in the team's zone, and
+    one colour per member (alphabetical, so colours stay put from week to week)."""
+
+    tz: ZoneInfo
+    t0: dt.datetime
+    t1: dt.datetime
+    members: dict[int, Member]
+    order: list[Member]
+    colors: dict[int, str]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        tz: ZoneInfo,
+        t0: dt.datetime,
+        t1: dt.datetime,
+        members: dict[int, Member],
+    ) -> _Canvas:
+        order = sorted(members.values(), key=lambda m: (m.display_name.lower(), m.pk))
+        colors = {m.pk: PALETTE[i % len(PALETTE)] for i, m in enumerate(order)}
+        return cls(tz, t0, t1, members, order, colors)
+
+    def pos(self, at: dt.datetime) -> float:
+        """Percent of the width at which ``at`` falls (clamped to the frame)."""
+        span = (self.t1 - self.t0).total_seconds()
+        clamped = min(max(at, self.t0), self.t1)
+        return round(100 * (clamped - self.t0).total_seconds() / span, 4)
+
+    def color_of(self, member: Member | None) -> str:
+        return self.colors.get(member.pk, "") if member is not None else ""
+
+
+@dataclass(frozen=True)
+class _Stint:
+    """Consecutive segments one member holds a role in, the same way (by override
+    or not): drawn as one bar."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    member_id: int
+    by_override: bool
+    holder: Holder
+
+
+def _stints(segments: list[Segment], role: str) -> list[_Stint]:
+    out: list[_Stint] = []
+    for seg in segments:
+        holder = getattr(seg.resolution, role)
+        if holder is None:
+            continue
+        key = (holder.member_id, holder.override is not None)
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.ends_at == seg.starts_at
+            and (last.member_id, last.by_override) == key
+        ):
+            out[-1] = replace(last, ends_at=seg.ends_at)
+        else:
+            out.append(_Stint(seg.starts_at, seg.ends_at, *key, holder))
+    return out
+
+
+def _bars(
+    canvas: _Canvas,
+    segments: list[Segment],
+    role: str,
+    rotation_names: dict[int, str],
+) -> list[Bar]:
+    """One lane's bars.  ``rotation_names``: given when the lane mixes rotations,
+    so each bar's tooltip says which one it comes from."""
+    out: list[Bar] = []
+    for stint in _stints(segments, role):
+        a, b = stint.starts_at, stint.ends_at
+        member = canvas.members.get(stint.member_id)
+        name = member.display_name if member else f"member {stint.member_id}"
+        out.append(
+            Bar(
+                left=canvas.pos(a),
+                width=max(canvas.pos(b) - canvas.pos(a), 0.05),
+                label=name,
+                color=canvas.colors.get(stint.member_id, PALETTE[-1]),
+                title=_bar_title(canvas, stint, name, role, rotation_names),
+                override=stint.by_override,
+                clipped_left=a < canvas.t0,
+                clipped_right=b > canvas.t1,
+            )
+        )
+    return out
+
+
+def _bar_title(
+    canvas: _Canvas,
+    stint: _Stint,
+    name: str,
+    role: str,
+    rotation_names: dict[int, str],
+) -> str:
+    a, b = stint.starts_at, stint.ends_at
+    lines = [
+        f"{name} — {role}",
+        f"{_fmt(a, canvas.tz)} → {_fmt(b, canvas.tz)} ({_hours(a, b)})",
+    ]
+    if len(rotation_names) > 1:
+        lines.append(f"from {rotation_names.get(stint.holder.rotation_id, '?')}")
+    if stint.holder.override is not None:
+        why = getattr(stint.holder.override, "reason", "") or "no reason given"
+        lines.append(f"override: {why}")
+    return "\n".join(lines)
+
+
+def _groups(canvas: _Canvas, schedule: TeamSchedule) -> list[LaneGroup]:
+    """The "On call" group (what pages go by) first, then one per rotation."""
+    if not schedule.rotations:
+        return []
+    names = {r.pk: r.name for r in schedule.rotations}
+    groups = [
+        LaneGroup(
+            title="On call",
+            detail="what pages go by: layers and overrides applied",
+            lanes=[
+                Lane("Primary", "", _bars(canvas, schedule.effective, PRIMARY, names)),
+                Lane(
+                    "Secondary",
+                    "",
+                    _bars(canvas, schedule.effective, SECONDARY, names),
+                ),
+            ],
+        )
+    ]
     for rotation in schedule.rotations:
         segments = schedule.per_rotation.get(rotation.pk, [])
         groups.append(
@@ -210,22 +313,33 @@ def schedule_picture(
                 title=rotation.name,
                 detail=_describe(rotation),
                 lanes=[
-                    Lane(role.title(), "", bars(segments, role, {}))
+                    Lane(role.title(), "", _bars(canvas, segments, role, {}))
                     for role in rotation.roles
                 ],
                 url=reverse("admin:scheduling_rotation_change", args=[rotation.pk]),
             )
         )
+    return groups
 
+
+def _days(
+    canvas: _Canvas,
+    start_date: dt.date,
+    end_date: dt.date,
+    *,
+    today: dt.date,
+    n_weeks: int,
+) -> list[Day]:
+    """The day columns; a DST day is as wide as it is long."""
     days = []
     day = start_date
     while day < end_date:
-        a = wall_to_utc(dt.datetime.combine(day, dt.time()), tz)
-        b = wall_to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz)
+        a = _midnight(day, canvas.tz)
+        b = _midnight(day + dt.timedelta(days=1), canvas.tz)
         days.append(
             Day(
-                left=pos(a),
-                width=pos(b) - pos(a),
+                left=canvas.pos(a),
+                width=canvas.pos(b) - canvas.pos(a),
                 # Month names fit only when days are wide enough.
                 label=(
                     f"{day.day} {day:%b}"
@@ -239,34 +353,7 @@ def schedule_picture(
             )
         )
         day += dt.timedelta(days=1)
-
-    legend = [(m.display_name, colors[m.pk]) for m in order]
-    now_left = pos(now) if t0 <= now < t1 else None
-    current = oncall_at(team=team, at=now)
-    return Picture(
-        team=team,
-        start=t0,
-        end=t1,
-        start_date=start_date,
-        weeks=n_weeks,
-        days=days,
-        groups=groups,
-        now_left=now_left,
-        now_label=_fmt(now, tz),
-        now=current,
-        now_until=_fmt(current.shift_end, tz) if current.shift_end else "",
-        now_primary_color=colors.get(current.primary.pk, "") if current.primary else "",
-        now_secondary_color=(
-            colors.get(current.secondary.pk, "") if current.secondary else ""
-        ),
-        last_date=end_date - dt.timedelta(days=1),
-        legend=legend,
-        prev_start=(start_date - dt.timedelta(weeks=n_weeks)).isoformat(),
-        next_start=end_date.isoformat(),
-        today_start=(today - dt.timedelta(days=today.weekday())).isoformat(),
-        week_choices=[1, 2, 4, 8, 12],
-        tz_name=tz.key,
-    )
+    return days
 
 
 def _describe(rotation: Rotation) -> str:
