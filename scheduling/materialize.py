@@ -91,12 +91,39 @@ def _materialize_chunk(
     # serialize instead of inserting the same shifts twice.
     list(Rotation.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
     rotations = _with_participants(ids)
+    fingerprints = {r.pk: r.fingerprint() for r in rotations}
+    changed, extend = _sort(rotations, fingerprints, until)
+    changed = _buildable(changed, report)
+    keep_until = _clear_future(changed, now, report)
 
+    new_rows: list[Shift] = []
+    for rotation in changed:
+        start = _regeneration_start(rotation, keep_until, now)
+        new_rows += _advance(rotation, fingerprints[rotation.pk], start, until)
+        report.regenerated += 1
+    for rotation in extend:
+        start = rotation.generated_until
+        new_rows += _advance(rotation, fingerprints[rotation.pk], start, until)
+        report.extended += 1
+
+    for i in range(0, len(new_rows), BATCH):
+        Shift.objects.bulk_create(new_rows[i : i + BATCH])
+    report.shifts_created += len(new_rows)
+    touched = changed + extend
+    if touched:
+        Rotation.objects.bulk_update(
+            touched, ["generated_until", "generated_fingerprint"], batch_size=500
+        )
+
+
+def _sort(
+    rotations: list[Rotation], fingerprints: dict[int, str], until: dt.datetime
+) -> tuple[list[Rotation], list[Rotation]]:
+    """(changed, to extend): definitions that differ from what generated the stored
+    shifts (or never generated), and active unchanged ones short of ``until``."""
     changed: list[Rotation] = []
     extend: list[Rotation] = []
-    fingerprints: dict[int, str] = {}
     for rotation in rotations:
-        fingerprints[rotation.pk] = rotation.fingerprint()
         if (
             rotation.generated_fingerprint != fingerprints[rotation.pk]
             or rotation.generated_until is None
@@ -104,66 +131,76 @@ def _materialize_chunk(
             changed.append(rotation)
         elif rotation.active and rotation.generated_until < until:
             extend.append(rotation)
+    return changed, extend
 
-    # A definition that cannot generate (an odd paired roster set through the ORM,
-    # say) must not wipe the future it would replace: the stored shifts keep
-    # somebody on call until the definition is fixed.  Nothing is recorded, so the
-    # periodic task reports it again every run.
-    for rotation in list(changed):
+
+def _buildable(changed: list[Rotation], report: MaterializeReport) -> list[Rotation]:
+    """The changed rotations whose definition can generate.
+
+    One that cannot (an odd paired roster set through the ORM, say) must not wipe
+    the future it would replace: the stored shifts keep somebody on call until the
+    definition is fixed.  Nothing is recorded, so the periodic task reports it again
+    every run."""
+    kept: list[Rotation] = []
+    for rotation in changed:
         problem = rotation.build_plan().problem() if rotation.active else None
         if problem:
-            changed.remove(rotation)
             report.skipped[rotation.pk] = problem
             logger.warning("rotation %s not generated: %s", rotation.pk, problem)
-
-    keep_until: dict[int, dt.datetime | None] = {}
-    if changed:
-        changed_ids = [r.pk for r in changed]
-        # Per rotation that has any shifts: the end of the last one that started.
-        keep_until = dict(
-            Shift.objects.filter(rotation_id__in=changed_ids)
-            .values("rotation_id")
-            .annotate(end=Max("ends_at", filter=Q(starts_at__lte=now)))
-            .values_list("rotation_id", "end")
-        )
-        deleted, _ = Shift.objects.filter(
-            rotation_id__in=changed_ids, starts_at__gt=now
-        ).delete()
-        report.shifts_deleted += deleted
-
-    new_rows: list[Shift] = []
-    touched: list[Rotation] = []
-    for rotation in changed + extend:
-        regenerate = rotation in changed
-        if regenerate:
-            # From the end of history -- and never before now: time that passed
-            # uncovered (a restriction's off-hours, a rotation not yet started) stays
-            # uncovered.  Only a rotation without any shifts yet starts at its
-            # anchor, so a rotation can be set up with a start date in the past.
-            start = keep_until.get(rotation.pk)
-            if rotation.pk in keep_until:
-                start = max(start or now, now)
-            report.regenerated += 1
         else:
-            start = rotation.generated_until
-            report.extended += 1
-        rotation.generated_fingerprint = fingerprints[rotation.pk]
-        touched.append(rotation)
-        if not rotation.active:
-            rotation.generated_until = start
-            continue
-        p = rotation.build_plan()
-        shifts, last_end = p.shifts(start or p.starts_at, until)
-        rotation.generated_until = max(filter(None, [last_end, start, until]))
-        new_rows.extend(Shift.from_plan(rotation.pk, s) for s in shifts)
+            kept.append(rotation)
+    return kept
 
-    for i in range(0, len(new_rows), BATCH):
-        Shift.objects.bulk_create(new_rows[i : i + BATCH])
-    report.shifts_created += len(new_rows)
-    if touched:
-        Rotation.objects.bulk_update(
-            touched, ["generated_until", "generated_fingerprint"], batch_size=500
-        )
+
+def _clear_future(
+    changed: list[Rotation], now: dt.datetime, report: MaterializeReport
+) -> dict[int, dt.datetime | None]:
+    """Delete the shifts of ``changed`` that have not started; return, per rotation
+    that has any shifts, the end of the last one that started (None if none has)."""
+    if not changed:
+        return {}
+    changed_ids = [r.pk for r in changed]
+    keep_until = dict(
+        Shift.objects.filter(rotation_id__in=changed_ids)
+        .values("rotation_id")
+        .annotate(end=Max("ends_at", filter=Q(starts_at__lte=now)))
+        .values_list("rotation_id", "end")
+    )
+    deleted, _ = Shift.objects.filter(
+        rotation_id__in=changed_ids, starts_at__gt=now
+    ).delete()
+    report.shifts_deleted += deleted
+    return keep_until
+
+
+def _regeneration_start(
+    rotation: Rotation, keep_until: dict[int, dt.datetime | None], now: dt.datetime
+) -> dt.datetime | None:
+    """From the end of history -- and never before now: time that passed uncovered
+    (a restriction's off-hours, a rotation not yet started) stays uncovered.  Only a
+    rotation without any shifts yet starts at its anchor (None here), so a rotation
+    can be set up with a start date in the past."""
+    if rotation.pk not in keep_until:
+        return None
+    return max(keep_until[rotation.pk] or now, now)
+
+
+def _advance(
+    rotation: Rotation,
+    fingerprint: str,
+    start: dt.datetime | None,
+    until: dt.datetime,
+) -> list[Shift]:
+    """The shifts of ``rotation`` from ``start`` (None: its anchor) to ``until``
+    (whole slots); records on ``rotation`` how far and from which definition."""
+    rotation.generated_fingerprint = fingerprint
+    if not rotation.active:
+        rotation.generated_until = start
+        return []
+    p = rotation.build_plan()
+    shifts, last_end = p.shifts(start or p.starts_at, until)
+    rotation.generated_until = max(filter(None, [last_end, start, until]))
+    return [Shift.from_plan(rotation.pk, s) for s in shifts]
 
 
 def rotation_materialize(
