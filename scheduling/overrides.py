@@ -55,18 +55,7 @@ def override_validate(
     ``exclude``: ids of stored overrides to ignore (the one being edited).
     ``pending``: overrides created together with this one (the other half of a swap).
     """
-    errors: dict[str, list[str]] = {}
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if value is None:
-            errors.setdefault(name, []).append("This field is required.")
-        elif value.tzinfo is None or value.utcoffset() is None:
-            errors.setdefault(name, []).append(
-                "A naive date and time is ambiguous: give it a time zone or UTC offset."
-            )
-    if errors:
-        raise ValidationError(errors)
-    if ends_at <= starts_at:  # type: ignore[operator]  (both set: checked above)
-        raise ValidationError({"ends_at": ["The override must end after it starts."]})
+    starts_at, ends_at = _check_interval(starts_at, ends_at)
     if role not in rotation.roles:
         raise ValidationError(
             {"role": [f"Rotation {rotation.name!r} ({rotation.scheme}) has no {role}."]}
@@ -89,9 +78,48 @@ def override_validate(
         )
         for p in pending
     ]
+    covered = _check_roles_distinct(
+        rotation, role, member, sweep(starts_at, ends_at, shifts, others)
+    )
+    if not covered:
+        raise ValidationError(
+            f"Rotation {rotation.name!r} has no {role} shift between "
+            f"{_local(starts_at, rotation)} and {_local(ends_at, rotation)}; an "
+            "override changes who is on call, it cannot add coverage."
+        )
+
+
+def _check_interval(
+    starts_at: dt.datetime | None, ends_at: dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """Both ends given, aware, and in order; returned for the type checker."""
+    errors: dict[str, list[str]] = {}
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value is None:
+            errors.setdefault(name, []).append("This field is required.")
+        elif value.tzinfo is None or value.utcoffset() is None:
+            errors.setdefault(name, []).append(
+                "A naive date and time is ambiguous: give it a time zone or UTC offset."
+            )
+    if errors or starts_at is None or ends_at is None:
+        raise ValidationError(errors)
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": ["The override must end after it starts."]})
+    return starts_at, ends_at
+
+
+def _check_roles_distinct(
+    rotation: Rotation,
+    role: str,
+    member: Member,
+    pieces: Iterable[tuple[dt.datetime, dt.datetime, list[Any], list[Any]]],
+) -> bool:
+    """Raise if ``member`` holds the other role anywhere among ``pieces`` (the
+    interval swept into pieces of constant shifts and overrides); return whether
+    any piece has a shift of ``role`` to override at all."""
     other_role = SECONDARY if role == PRIMARY else PRIMARY
     covered = False
-    for a, _b, covering, ovs in sweep(starts_at, ends_at, shifts, others):
+    for a, _b, covering, ovs in pieces:
         base = {s.role: s.member_id for s in covering}
         if role not in base:
             continue
@@ -109,12 +137,7 @@ def override_validate(
                 "To trade places, create a "
                 f"swap: {member} takes {role} and the {role} takes {other_role}."
             )
-    if not covered:
-        raise ValidationError(
-            f"Rotation {rotation.name!r} has no {role} shift between "
-            f"{_local(starts_at, rotation)} and {_local(ends_at, rotation)}; an "
-            "override changes who is on call, it cannot add coverage."
-        )
+    return covered
 
 
 def _lock(rotation: Rotation) -> None:
