@@ -256,30 +256,10 @@ class RotationPlan:
         if problem:
             raise PlanError(problem)
         shifts: list[PlannedShift] = []
-        last_end: dt.datetime | None = None
         slots = list(self.slots(start, end))
         if not slots:
             return shifts, None
-        last_end = slots[-1].ends_at
-        if self.restriction is None:
-            pieces_by_slot = {s.index: [(s.starts_at, s.ends_at)] for s in slots}
-        else:
-            windows = list(
-                self.restriction.windows(self.tz, slots[0].starts_at, last_end)
-            )
-            # Both lists are sorted and windows do not overlap: one merge pass.
-            pieces_by_slot = {}
-            w = 0
-            for s in slots:
-                while w < len(windows) and windows[w][1] <= s.starts_at:
-                    w += 1
-                pieces = []
-                i = w
-                while i < len(windows) and windows[i][0] < s.ends_at:
-                    a, b = windows[i]
-                    pieces.append((max(a, s.starts_at), min(b, s.ends_at)))
-                    i += 1
-                pieces_by_slot[s.index] = pieces
+        pieces_by_slot = self._pieces(slots)
         for s in slots:
             roles = assignment(self.scheme, self.participants, s.index)
             for a, b in pieces_by_slot[s.index]:
@@ -288,7 +268,32 @@ class RotationPlan:
                     continue
                 for role, member_id in roles:
                     shifts.append(PlannedShift(s.index, role, member_id, a, b))
-        return shifts, last_end
+        return shifts, slots[-1].ends_at
+
+    def _pieces(
+        self, slots: list[Slot]
+    ) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+        """Per slot index, the parts of the slot the restriction covers (the whole
+        slot without a restriction)."""
+        if self.restriction is None:
+            return {s.index: [(s.starts_at, s.ends_at)] for s in slots}
+        windows = list(
+            self.restriction.windows(self.tz, slots[0].starts_at, slots[-1].ends_at)
+        )
+        # Both lists are sorted and windows do not overlap: one merge pass.
+        pieces_by_slot: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+        w = 0
+        for s in slots:
+            while w < len(windows) and windows[w][1] <= s.starts_at:
+                w += 1
+            pieces = []
+            i = w
+            while i < len(windows) and windows[i][0] < s.ends_at:
+                a, b = windows[i]
+                pieces.append((max(a, s.starts_at), min(b, s.ends_at)))
+                i += 1
+            pieces_by_slot[s.index] = pieces
+        return pieces_by_slot
 
 
 @dataclass(frozen=True)
