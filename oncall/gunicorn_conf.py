@@ -1,16 +1,26 @@
 """gunicorn settings for docker-compose: ``gunicorn -c python:oncall.gunicorn_conf``."""
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 from oncall.env import env_int, env_str
 
-bind = env_str("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104 - inside a container
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
+
+# All interfaces: gunicorn runs inside a container, whose port mapping decides
+# what is reachable.
+bind = env_str("GUNICORN_BIND", "0.0.0.0:8000")
 workers = env_int("GUNICORN_WORKERS", 2)
 timeout = 30
 accesslog = "-"
 
 
-def child_exit(server, worker):  # noqa: ANN001 - gunicorn hook signature
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    """gunicorn's hook, called in the master after a worker exits."""
     # Drop the dead worker's live-gauge files so /metrics does not report them.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

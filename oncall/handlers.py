@@ -42,7 +42,9 @@ class PathDispatcher:
         self.default = default
         self.routes = [(reverse(name), app) for name, app in routes.items()]
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.routes:
             if path.startswith(prefix):

@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scheduling.models import Override, Team
+from scheduling.effective import Holder
+from scheduling.models import Member, Override, Team
 from scheduling.overrides import override_create, override_delete
 from scheduling.selectors import oncall_at, team_schedule
 from scheduling.serializers import (
@@ -91,7 +92,7 @@ class TeamScheduleView(APIView):
         schedule = team_schedule(team=team, start=start, end=end)
         names = {r.pk: r.name for r in schedule.rotations}
 
-        def member(holder):  # noqa: ANN001, ANN202
+        def member(holder: Holder | None) -> Member | None:
             return None if holder is None else schedule.members[holder.member_id]
 
         segments = [

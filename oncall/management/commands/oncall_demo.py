@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from oncall.demo import demo_load
@@ -8,7 +10,7 @@ from oncall.demo import demo_load
 class Command(BaseCommand):
     help = "Load the demo organisation (team 'payments', six people, admin/admin)."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
         if not settings.DEBUG:

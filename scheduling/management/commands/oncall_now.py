@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -18,7 +21,7 @@ class Command(BaseCommand):
             help="ISO 8601 with a UTC offset or Z, e.g. 2026-01-12T09:00:00+03:00",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
             known = ", ".join(Team.objects.values_list("slug", flat=True)) or "none"
@@ -30,7 +33,7 @@ class Command(BaseCommand):
         answer = oncall_at(team=team, at=at)
         tz = team.tz
 
-        def when(value) -> str:
+        def when(value: dt.datetime) -> str:
             local = value.astimezone(tz)
             return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
 
