@@ -1,0 +1,55 @@
+"""Scheduling: teams, members, rotations, shifts, overrides, and who is on call.
+
+The map of the app, bottom to top.  A module imports only from the layers below
+it (and its own); nothing here imports ``alerts`` or ``oncall`` -- ``alerts`` uses
+the models, selectors, services and (soon) access rules of this app, never the
+other way round.
+
+Interfaces (parse input, check access, call one service or selector, answer)
+    ``api.py`` + ``serializers.py`` + ``urls.py``
+                            the REST API under ``/api/v1/`` (who is on call,
+                            schedule, overrides)
+    ``admin.py`` + ``forms.py`` + ``picture.py`` + ``templates/``
+                            the operators' console; ``picture.py`` lays the
+                            schedule picture out (geometry only, no writes)
+    ``tasks.py``            Celery: keep every rotation materialized ahead
+    ``management/commands/oncall_now.py``
+                            who is on call, from the shell
+
+Services (writes that carry a rule; keyword-only ``<entity>_<verb>``, one
+transaction each, called alike by the admin, the API and tasks)
+    ``teams.py``            ``team_update``: a new time zone regenerates the
+                            future shifts of the team's rotations
+    ``rotations.py``        rosters that fit the scheme, regenerating after a
+                            change, no deleting a rotation with history
+    ``materialize.py``      store the shifts a definition says, up to the horizon
+    ``overrides.py``        create, update, swap and delete overrides, validated
+                            so an override changes who, never coverage
+
+Selectors (reads)
+    ``selectors.py``        ``oncall_at`` (*the* answer to who is on call),
+                            ``team_schedule``, ``next_shift_for``, ...
+
+Models
+    ``models.py``           Team, Member, TeamMembership, Rotation,
+                            RotationParticipant, Shift, Override
+    ``validators.py``       field validators (E.164 phone, time zone)
+
+Pure core (no database, no Django models; property-tested)
+    ``plan.py``             a rotation definition as a plan: slots, handoffs in
+                            local time across DST, who holds which role
+    ``effective.py``        the effective schedule: layers and overrides applied
+                            to shifts -- the one resolver every view of the
+                            schedule uses
+    ``timeparse.py``        ISO 8601 instants that must carry an offset
+
+Homes reserved for coming work (not created until there is code for them)
+    ``ical.py`` + feeds     iCal subscriptions: ``/ical/<token>.ics`` renders the
+                            effective schedule; feed tokens as services, the feed
+                            view as an interface
+    ``pay/``                stipends: rates, statements, closed periods and
+                            adjustments, accrued from the effective schedule
+    ``access.py``           who may see and do what: the single source of the
+                            API's permissions (today ``api._require`` checks
+                            Django permissions inline)
+"""
