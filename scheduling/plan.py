@@ -244,11 +244,17 @@ class RotationPlan:
         return None
 
     def shifts(
-        self, start: dt.datetime, end: dt.datetime
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        clip: dt.datetime | None = None,
     ) -> tuple[list[PlannedShift], dt.datetime | None]:
         """The shifts of every slot that begins before ``end`` and ends after
-        ``start``: pieces are clipped at ``start`` but run whole past ``end`` so
-        materialization never splits a shift at the horizon.
+        ``start``: pieces are clipped at ``clip`` (``start`` unless given) but run
+        whole past ``end`` so materialization never splits a shift at the horizon.
+        A reader asking about an instant past the stored shifts passes the horizon
+        as ``clip``, so the shift under way keeps its real start.
 
         Returns the shifts and the end of the last slot considered (None if none).
         """
@@ -260,10 +266,11 @@ class RotationPlan:
         if not slots:
             return shifts, None
         pieces_by_slot = self._pieces(slots)
+        floor = start if clip is None else min(clip, start)
         for s in slots:
             roles = assignment(self.scheme, self.participants, s.index)
             for a, b in pieces_by_slot[s.index]:
-                a = max(a, start)
+                a = max(a, floor)
                 if a >= b:
                     continue
                 for role, member_id in roles:

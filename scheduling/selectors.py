@@ -86,7 +86,11 @@ def _planned(
     ).prefetch_related(participants):
         since = max(start, rotation.generated_until)
         try:
-            planned, _ = rotation.build_plan().shifts(since, end)
+            # Clipped at the horizon, not at ``start``: the shift under way at
+            # ``start`` keeps its real start (what who-is-on-call reports).
+            planned, _ = rotation.build_plan().shifts(
+                since, end, clip=rotation.generated_until
+            )
         except PlanError:
             continue
         rows.extend(

@@ -155,6 +155,24 @@ def test_beyond_the_materialized_horizon_it_answers_from_the_definition(
     assert who(team, far) == expected
 
 
+def test_beyond_the_horizon_the_shift_bounds_come_from_the_plan(
+    payments, make_rotation
+):
+    """Past the stored shifts, ``shift_start`` is the planned handoff (Monday 09:00
+    Nairobi, 06:00 UTC), not the instant asked about."""
+    team, people = payments
+    rotation = make_rotation(team, people, now=utc(2026, 1, 1))
+    far = rotation.generated_until + dt.timedelta(weeks=30, days=2, hours=5)
+    answer = oncall_at(team=team, at=far)
+    weeks = (far - utc(2026, 1, 5, 6)) // dt.timedelta(weeks=1)
+    start = utc(2026, 1, 5, 6) + dt.timedelta(weeks=weeks)
+    assert (answer.shift_start, answer.shift_end) == (
+        start,
+        start + dt.timedelta(weeks=1),
+    )
+    assert answer.shift_start < far
+
+
 def test_next_shift_for_a_member(payments, make_rotation):
     team, (alice, bob, charlie, *_) = payments
     make_rotation(team, payments[1], now=utc(2026, 1, 1))
