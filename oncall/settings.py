@@ -165,7 +165,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and an API token may only do what its scopes allow; the views
+    # scope every lookup to the caller's teams (scheduling/access/).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "scheduling.access.permissions.SignedInWithScope"
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "oncall.api_errors.exception_handler",
 }

@@ -2,7 +2,7 @@
 
 The map of the app, bottom to top.  A module imports only from the layers below
 it (and its own); nothing here imports ``alerts`` or ``oncall`` -- ``alerts`` uses
-the models, selectors, services and (soon) access rules of this app, never the
+the models, selectors, services and access rules of this app, never the
 other way round.
 
 Interfaces (parse input, check access, call one service or selector, answer)
@@ -29,6 +29,12 @@ transaction each, called alike by the admin, the API and tasks)
 Selectors (reads)
     ``selectors.py``        ``oncall_at`` (*the* answer to who is on call),
                             ``team_schedule``, ``next_shift_for``, ...
+    ``access/``             who may see and do what: ``rules.py`` (the single
+                            source: ``teams_visible``, ``team_can_read``,
+                            ``incident_can_act``, ...) and ``permissions.py``
+                            (the same rules as DRF permission classes and 404
+                            lookups for the API views); beside the selectors, on
+                            the models only
 
 Models
     ``models.py``           Team, Member, TeamMembership, Rotation,
@@ -49,7 +55,4 @@ Homes reserved for coming work (not created until there is code for them)
                             view as an interface
     ``pay/``                stipends: rates, statements, closed periods and
                             adjustments, accrued from the effective schedule
-    ``access.py``           who may see and do what: the single source of the
-                            API's permissions (today ``api._require`` checks
-                            Django permissions inline)
 """

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scheduling.access import team_can_edit_schedule
+from scheduling.access.permissions import require, scoped_or_404, visible_team_or_404
 from scheduling.effective import Holder
-from scheduling.models import Member, Override, Team
+from scheduling.models import Member, Override
 from scheduling.overrides import override_create, override_delete
 from scheduling.selectors import oncall_at, team_schedule
 from scheduling.serializers import (
@@ -59,17 +59,8 @@ class TeamOnCallView(APIView):
                 at = parse_instant(raw)
             except InstantError as exc:
                 raise serializers.ValidationError({"at": [str(exc)]}) from None
-        team = get_object_or_404(Team, slug=slug)
+        team = visible_team_or_404(request, slug)
         return Response(OnCallSerializer(oncall_at(team=team, at=at)).data)
-
-
-def _team(slug: str) -> Team:
-    return get_object_or_404(Team, slug=slug)
-
-
-def _require(request: Request, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied(f"needs the {perm} permission")
 
 
 class TeamScheduleView(APIView):
@@ -87,7 +78,7 @@ class TeamScheduleView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         query = ScheduleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        team = _team(slug)
+        team = visible_team_or_404(request, slug)
         start, end = query.validated_data["from"], query.validated_data["to"]
         schedule = team_schedule(team=team, start=start, end=end)
         names = {r.pk: r.name for r in schedule.rotations}
@@ -122,7 +113,7 @@ class TeamOverridesView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         query = ScheduleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        team = _team(slug)
+        team = visible_team_or_404(request, slug)
         overrides = (
             Override.objects.filter(
                 rotation__team=team,
@@ -140,15 +131,17 @@ class TeamOverridesView(APIView):
         description=(
             "Validated like the admin: times with offsets, end after start, a role "
             "the rotation has, shifts to override in the interval, and the member "
-            "never holding the other role meanwhile. Needs scheduling.add_override."
+            "never holding the other role meanwhile. Staff, or a member of the team."
         ),
         request=OverrideCreateSerializer,
         responses={201: OverrideSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR},
     )
     def post(self, request: Request, slug: str) -> Response:
-        _require(request, "scheduling.add_override")
-        team = _team(slug)
-        payload = OverrideCreateSerializer(data=request.data, context={"team": team})
+        team = visible_team_or_404(request, slug)
+        require(request, team_can_edit_schedule, team)
+        payload = OverrideCreateSerializer(
+            data=request.data, context={"team": team, "user": request.user}
+        )
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         try:
@@ -173,8 +166,14 @@ class OverrideDetailView(APIView):
         responses={204: None, 403: _ERROR, 404: _ERROR},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        _require(request, "scheduling.delete_override")
-        override_delete(override=get_object_or_404(Override, pk=pk))
+        override = scoped_or_404(
+            request,
+            Override.objects.select_related("rotation__team"),
+            field="rotation__team",
+            pk=pk,
+        )
+        require(request, team_can_edit_schedule, override.rotation.team)
+        override_delete(override=override)
         return Response(status=204)
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scheduling.access import members_visible
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.selectors import OnCallAt
 from scheduling.timeparse import InstantError, parse_instant
@@ -155,8 +156,10 @@ class OverrideCreateSerializer(serializers.Serializer):
                     ]
                 }
             )
+        # Only members the caller may see: a username elsewhere is not revealed.
         member = (
-            Member.objects.select_related("user")
+            members_visible(self.context["user"])
+            .select_related("user")
             .filter(user__username=attrs["member"])
             .first()
         )

@@ -1,9 +1,13 @@
 """REST API for incidents: list, detail, alerts, timeline, pages, acknowledge,
-resolve, escalate."""
+resolve, escalate.
+
+Access (``scheduling.access``): every incident is looked up among the teams the
+caller may read, so another team's incident is a 404 like one that does not
+exist; acting on one also needs ``incident_can_act`` (else 403).
+"""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -28,7 +32,9 @@ from alerts.incidents.state import (
 )
 from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
 from alerts.selectors import incident_list
-from scheduling.models import Member, Team
+from scheduling.access import incident_can_act, scoped_to_teams, teams_visible
+from scheduling.access.permissions import require, scoped_or_404
+from scheduling.models import Member
 
 
 class Pagination(LimitOffsetPagination):
@@ -49,10 +55,14 @@ class IncidentList(generics.ListAPIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         team = data.get("team")
-        if team and not Team.objects.filter(slug=team).exists():
+        # A team the caller may not read is answered like one that does not exist.
+        if team and not teams_visible(self.request.user).filter(slug=team).exists():
             raise ValidationError({"team": [f"no team with slug {team!r}"]})
-        return incident_list(
-            team_slug=team, statuses=data.get("status"), since=data.get("since")
+        return scoped_to_teams(
+            incident_list(
+                team_slug=team, statuses=data.get("status"), since=data.get("since")
+            ),
+            user=self.request.user,
         )
 
 
@@ -60,7 +70,7 @@ class IncidentDetail(generics.RetrieveAPIView):
     serializer_class = IncidentSerializer
 
     def get_queryset(self):  # noqa: ANN201
-        return incident_list()
+        return scoped_to_teams(incident_list(), user=self.request.user)
 
 
 class IncidentAlerts(generics.ListAPIView):
@@ -68,7 +78,7 @@ class IncidentAlerts(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):  # noqa: ANN201
-        incident = get_object_or_404(Incident, pk=self.kwargs["pk"])
+        incident = _incident(self.request, self.kwargs["pk"])
         return (
             IncidentAlert.objects.filter(incident=incident)
             .select_related("alert")
@@ -81,12 +91,25 @@ class IncidentTimeline(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):  # noqa: ANN201
-        incident = get_object_or_404(Incident, pk=self.kwargs["pk"])
+        incident = _incident(self.request, self.kwargs["pk"])
         return (
             TimelineEntry.objects.filter(incident=incident)
             .select_related("actor__user")
             .order_by("at", "id")
         )
+
+
+def _incident(request: Request, pk: int) -> Incident:
+    """The incident if the caller may read it, else 404."""
+    return scoped_or_404(request, Incident.objects.all(), pk=pk)
+
+
+def _actionable(request: Request, pk: int) -> Incident:
+    """The incident if the caller may act on it: 404 if they may not read it,
+    403 if they may read it but not act."""
+    incident = _incident(request, pk)
+    require(request, incident_can_act, incident)
+    return incident
 
 
 def _member(request: Request) -> Member | None:
@@ -96,7 +119,7 @@ def _member(request: Request) -> Member | None:
 class IncidentAck(APIView):
     @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = get_object_or_404(Incident, pk=pk)
+        incident = _actionable(request, pk)
         try:
             incident = incident_acknowledge(
                 incident=incident, by=_member(request), via="API"
@@ -109,7 +132,7 @@ class IncidentAck(APIView):
 class IncidentResolve(APIView):
     @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = get_object_or_404(Incident, pk=pk)
+        incident = _actionable(request, pk)
         by = _member(request)
         who = by.display_name if by else request.user.get_username()
         incident = incident_resolve(
@@ -123,7 +146,7 @@ class IncidentEscalate(APIView):
 
     @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = get_object_or_404(Incident, pk=pk)
+        incident = _actionable(request, pk)
         try:
             incident_escalate(incident=incident, by=_member(request), via="API")
         except IncidentStateError as exc:
@@ -141,7 +164,7 @@ class IncidentPages(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):  # noqa: ANN201
-        incident = get_object_or_404(Incident, pk=self.kwargs["pk"])
+        incident = _incident(self.request, self.kwargs["pk"])
         return (
             Page.objects.filter(incident=incident)
             .select_related("member__user")

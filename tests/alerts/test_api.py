@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(alice) -> APIClient:
+def api(alice, team) -> APIClient:
+    """Alice's client: she is a member of payments."""
+    team.members.add(alice)
     client = APIClient()
     token = Token.objects.create(user=alice.user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -25,9 +27,10 @@ def api(alice) -> APIClient:
 
 
 @pytest.fixture
-def three_incidents(webhook, integration, other_team):
+def three_incidents(webhook, integration, other_team, alice):
     """checkout (routed to the checkout team, open), payments (open), and the
-    b/c/d group (resolved)."""
+    b/c/d group (resolved).  Alice is in both teams."""
+    other_team.members.add(alice)
     route_add(integration=integration, team=other_team, matchers=['service="checkout"'])
     webhook.send("f_two_groups_checkout", "f_two_groups_payments")
     webhook.send(

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api():
-    user = get_user_model().objects.create_user("robot", password="x")
+def api(payments):
+    """Alice's client: she is a member of payments."""
+    user = payments[1][0].user
     client = APIClient()
     client.credentials(
         HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"
@@ -110,6 +111,15 @@ def test_nobody_on_call_before_the_rotation_starts(api, weekly):
     ).json()
     assert body["primary"] is None and body["secondary"] is None
     assert body["shift_start"] is None and body["rotation"] is None
+
+
+def test_another_teams_member_gets_a_404(weekly):
+    outsider = get_user_model().objects.create_user("outsider")
+    client = APIClient()
+    client.force_authenticate(outsider)
+    response = client.get("/api/v1/teams/payments/oncall/")
+    assert response.status_code == 404
+    assert "phone" not in response.content.decode()
 
 
 def test_it_requires_authentication(weekly):

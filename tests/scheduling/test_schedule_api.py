@@ -26,8 +26,16 @@ def operator():
 
 
 @pytest.fixture
-def reader():
-    return client_for(get_user_model().objects.create_user("reader", password="x"))
+def reader(payments):
+    """A member of payments (who may read its schedule and write overrides)."""
+    _, people = payments
+    return client_for(people[0].user)
+
+
+@pytest.fixture
+def outsider():
+    """Signed in, but a member of no team."""
+    return client_for(get_user_model().objects.create_user("outsider", password="x"))
 
 
 @pytest.fixture
@@ -147,11 +155,47 @@ def test_an_unknown_rotation_is_named(operator, weekly):
     assert "no rotation 'nightly' (rotations: weekly)" in str(response.json())
 
 
-def test_writing_overrides_needs_the_permission(reader, weekly):
+DENTIST = {
+    "rotation": "weekly",
+    "role": "primary",
+    "member": "eve",
+    "start": "2026-01-06T09:00:00+03:00",
+    "end": "2026-01-07T09:00:00+03:00",
+}
+
+
+def test_a_member_of_the_team_creates_and_deletes_an_override(reader, weekly):
+    response = reader.post("/api/v1/teams/payments/overrides/", DENTIST, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["created_by"] == "alice"
+    pk = response.json()["id"]
+    assert reader.delete(f"/api/v1/overrides/{pk}/").status_code == 204
+
+
+def test_an_outsider_neither_sees_nor_writes_the_teams_overrides(
+    outsider, operator, weekly
+):
+    response = outsider.post(
+        "/api/v1/teams/payments/overrides/", DENTIST, format="json"
+    )
+    assert response.status_code == 404
+    assert not Override.objects.exists()
+    pk = operator.post(
+        "/api/v1/teams/payments/overrides/", DENTIST, format="json"
+    ).json()["id"]
+    assert outsider.delete(f"/api/v1/overrides/{pk}/").status_code == 404
+    assert outsider.get("/api/v1/teams/payments/overrides/").status_code == 404
+    assert Override.objects.filter(pk=pk).exists()
+
+
+def test_a_member_cannot_name_a_cover_from_a_team_they_cannot_see(
+    reader, weekly, make_member
+):
+    make_member("zed")
     response = reader.post(
         "/api/v1/teams/payments/overrides/",
-        {"rotation": "weekly", "role": "primary", "member": "eve"},
+        {**DENTIST, "member": "zed"},
         format="json",
     )
-    assert response.status_code == 403
-    assert "add_override" in response.json()["error"]
+    assert response.status_code == 400
+    assert "no member with username 'zed'" in str(response.json())

@@ -1,0 +1,55 @@
+"""Who may see and do what: the single source of the API's permissions.
+
+``rules.py`` holds the rules as plain functions of a user and an object (no
+request, no DRF), so views, the admin, reports and other apps ask the same
+questions the same way:
+
+==========================  =========  ===================  =============
+what                        staff      member of the team   anyone else
+==========================  =========  ===================  =============
+read a team (schedule,      yes        yes                  404
+who is on call, overrides,
+incidents, alerts, pages,
+timeline, reports)
+create/delete overrides     yes        yes                  404
+ack/resolve/escalate        yes        yes                  404
+create teams, members       yes        403                  403
+a member's contact methods  yes        their own; a         404
+                                       teammate's: read
+                                       only (403)
+API tokens                  yes (any)  their own            404
+==========================  =========  ===================  =============
+
+"Anyone else" is another team's member or a user with no member profile; an
+anonymous request is refused before any rule is asked (401).  A 404 hides what
+the caller may not know exists; a 403 answers a caller who may see the object
+but not change it.  ``permissions.py`` turns the rules into DRF permission
+classes and queryset scoping for the API views; a token's scopes (``read``,
+``write``) narrow what its user may do, never widen it.
+"""
+
+from scheduling.access.rules import (
+    incident_can_act,
+    incident_can_read,
+    member_can_manage,
+    member_can_read,
+    members_visible,
+    scoped_to_teams,
+    team_can_edit_schedule,
+    team_can_read,
+    teams_visible,
+    user_is_staff,
+)
+
+__all__ = [
+    "incident_can_act",
+    "incident_can_read",
+    "member_can_manage",
+    "member_can_read",
+    "members_visible",
+    "scoped_to_teams",
+    "team_can_edit_schedule",
+    "team_can_read",
+    "teams_visible",
+    "user_is_staff",
+]

@@ -1,0 +1,125 @@
+"""The access rules, as plain functions of a user and an object.
+
+Every rule starts from two facts: is the user staff, and which teams is the user
+a member of (``TeamMembership`` through their ``Member`` profile).  Objects of
+the ``alerts`` app (incidents) are judged by their ``team_id`` alone, so this
+module never imports ``alerts``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model, Q, QuerySet
+
+from scheduling.models import Member, Team, TeamMembership
+
+User = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
+
+
+class TeamOwned(Protocol):
+    """Anything that belongs to one team: an incident, a rotation, ..."""
+
+    team_id: int
+
+
+def user_is_staff(user: User | None) -> bool:
+    """Staff may see and do everything.  Superusers count as staff."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+    )
+
+
+def _signed_in(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _memberships(user: User) -> QuerySet[TeamMembership]:
+    return TeamMembership.objects.filter(member__user_id=user.pk)
+
+
+def teams_visible(user: User | None) -> QuerySet[Team]:
+    """The teams whose schedules, incidents, pages and reports ``user`` may read."""
+    if user_is_staff(user):
+        return Team.objects.all()
+    if not _signed_in(user):
+        return Team.objects.none()
+    return Team.objects.filter(pk__in=_memberships(user).values("team_id"))
+
+
+def scoped_to_teams(
+    queryset: QuerySet[M], *, user: User | None, field: str = "team"
+) -> QuerySet[M]:
+    """``queryset`` narrowed to rows of the teams ``user`` may read; ``field`` is
+    the lookup path from the row to its team (e.g. ``"rotation__team"``)."""
+    if user_is_staff(user):
+        return queryset
+    if not _signed_in(user):
+        return queryset.none()
+    return queryset.filter(**{f"{field}__in": _memberships(user).values("team_id")})
+
+
+def team_can_read(user: User | None, team: Team) -> bool:
+    """Read the team's schedule, who is on call, overrides, incidents, pages."""
+    if user_is_staff(user):
+        return True
+    if not _signed_in(user):
+        return False
+    return _memberships(user).filter(team_id=team.pk).exists()
+
+
+def team_can_edit_schedule(user: User | None, team: Team) -> bool:
+    """Create and delete overrides and swaps on the team's rotations."""
+    return team_can_read(user, team)
+
+
+def _team_id_readable(user: User | None, team_id: int) -> bool:
+    if user_is_staff(user):
+        return True
+    if not _signed_in(user):
+        return False
+    return _memberships(user).filter(team_id=team_id).exists()
+
+
+def incident_can_read(user: User | None, incident: TeamOwned) -> bool:
+    """Read an incident, its alerts, pages and timeline."""
+    return _team_id_readable(user, incident.team_id)
+
+
+def incident_can_act(user: User | None, incident: TeamOwned) -> bool:
+    """Acknowledge, resolve or escalate an incident."""
+    return _team_id_readable(user, incident.team_id)
+
+
+def members_visible(user: User | None) -> QuerySet[Member]:
+    """Members ``user`` may read: themself and everyone sharing a team with them
+    (a teammate's phone is what who-is-on-call shows anyway)."""
+    if user_is_staff(user):
+        return Member.objects.all()
+    if not _signed_in(user):
+        return Member.objects.none()
+    return Member.objects.filter(
+        Q(user_id=user.pk)
+        | Q(
+            pk__in=TeamMembership.objects.filter(
+                team_id__in=_memberships(user).values("team_id")
+            ).values("member_id")
+        )
+    ).distinct()
+
+
+def member_can_read(user: User | None, member: Member) -> bool:
+    return members_visible(user).filter(pk=member.pk).exists()
+
+
+def member_can_manage(user: User | None, member: Member) -> bool:
+    """Change a member's profile and contact methods: staff, or the member."""
+    if user_is_staff(user):
+        return True
+    return _signed_in(user) and member.user_id == user.pk

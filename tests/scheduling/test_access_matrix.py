@@ -1,0 +1,233 @@
+"""The permission matrix: every API endpoint × method × role, cell by cell.
+
+The endpoints come from the URL conf itself, so a new endpoint (or a new method on
+one) without a row in ``RULES`` fails ``test_every_endpoint_has_a_rule`` and its
+own cells: nobody can add an endpoint and forget to decide who may use it.
+
+Roles: ``anonymous``; ``outsider`` (a member of another team); ``member`` (alice,
+a member of payments, the team every object below belongs to); ``staff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from alerts.incidents.state import IncidentSpec, incident_open
+from alerts.intake.integrations import integration_create
+from alerts.models import Incident, Integration
+from scheduling.models import Member, Override, Team, TeamMembership
+from scheduling.overrides import override_create
+from tests.scheduling.conftest import utc
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "outsider", "member", "staff")
+API_PREFIX = "api/v1/"
+
+
+def _walk(patterns: list, prefix: str = "") -> list[tuple[str, Any, str]]:
+    found = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            found += _walk(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            found.append((route, pattern.callback, pattern.name))
+    return found
+
+
+def _methods(callback: Any) -> list[str]:
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    if view_class is None:
+        # A plain function view: the webhooks, which only take POST.
+        return ["post"]
+    assert issubclass(view_class, APIView), view_class
+    return [
+        m
+        for m in view_class.http_method_names
+        if m not in ("options", "head") and hasattr(view_class, m)
+    ]
+
+
+def api_endpoints() -> list[tuple[str, str]]:
+    """(route name, method) of every API operation in the URL conf."""
+    return sorted(
+        (name, method)
+        for route, callback, name in _walk(get_resolver().url_patterns)
+        if route.startswith(API_PREFIX)
+        for method in _methods(callback)
+    )
+
+
+def cells(
+    *, anonymous: int = 401, outsider: int = 404, member: int, staff: int
+) -> dict[str, int]:
+    return {
+        "anonymous": anonymous,
+        "outsider": outsider,
+        "member": member,
+        "staff": staff,
+    }
+
+
+READ = cells(member=200, staff=200)
+ACT = cells(member=200, staff=200)
+CREATE = cells(member=201, staff=201)
+DELETE = cells(member=204, staff=204)
+# The webhooks authenticate the sender by the integration's token, never by a
+# user: a session or API token of any role changes nothing.
+WEBHOOK_HEADER = dict.fromkeys(ROLES, 401)
+WEBHOOK_PATH = dict.fromkeys(ROLES, 404)
+
+# Filtering by a team the caller may not read is answered exactly like filtering
+# by a team that does not exist: a 400 naming the filter.
+LIST_BY_TEAM = {**READ, "outsider": 400}
+
+RULES: dict[tuple[str, str], dict[str, int]] = {
+    ("team-oncall", "get"): READ,
+    ("team-schedule", "get"): READ,
+    ("team-overrides", "get"): READ,
+    ("team-overrides", "post"): CREATE,
+    ("override-detail", "delete"): DELETE,
+    ("incident-list", "get"): LIST_BY_TEAM,
+    ("incident-detail", "get"): READ,
+    ("incident-alerts", "get"): READ,
+    ("incident-timeline", "get"): READ,
+    ("incident-pages", "get"): READ,
+    ("incident-ack", "post"): ACT,
+    ("incident-resolve", "post"): ACT,
+    ("incident-escalate", "post"): ACT,
+    ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
+    ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
+}
+
+
+@dataclass
+class World:
+    team: Team
+    incident: Incident
+    override: Override
+    users: dict[str, Any]
+
+
+@pytest.fixture
+def world(payments, make_rotation, make_member, published) -> World:
+    team, people = payments
+    rotation = make_rotation(team, people, now=utc(2026, 1, 1))
+    override = override_create(
+        rotation=rotation,
+        role="primary",
+        member=people[4],
+        starts_at=utc(2026, 1, 6, 6),
+        ends_at=utc(2026, 1, 7, 6),
+        reason="dentist",
+        created_by=None,
+    )
+    integration: Integration = integration_create(team=team, name="prod").integration
+    with transaction.atomic():
+        incident = incident_open(
+            integration=integration,
+            spec=IncidentSpec(
+                group_key='{}:{alertname="HighErrorRate"}',
+                title="HighErrorRate",
+                team_id=team.pk,
+                route_id=integration.routes.first().pk,
+                routing="test",
+                urgency="high",
+                group_labels={"alertname": "HighErrorRate"},
+                common_labels={"alertname": "HighErrorRate"},
+                common_annotations={},
+            ),
+        )
+    checkout = Team.objects.create(slug="checkout", name="Checkout")
+    zoe: Member = make_member("zoe")
+    TeamMembership.objects.create(team=checkout, member=zoe)
+    staff = get_user_model().objects.create_user("ops", is_staff=True)
+    users = {
+        "anonymous": None,
+        "outsider": zoe.user,
+        "member": people[0].user,  # alice
+        "staff": staff,
+    }
+    return World(team=team, incident=incident, override=override, users=users)
+
+
+def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
+    """The path and body of one call of the operation, on payments' objects."""
+    incident = world.incident.pk
+    paths = {
+        "team-oncall": "/api/v1/teams/payments/oncall/",
+        "team-schedule": "/api/v1/teams/payments/schedule/",
+        "team-overrides": "/api/v1/teams/payments/overrides/",
+        "override-detail": f"/api/v1/overrides/{world.override.pk}/",
+        "incident-list": "/api/v1/incidents/?team=payments",
+        "alertmanager-webhook": "/api/v1/alertmanager/",
+        "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
+    }
+    if name.startswith("incident-") and name != "incident-list":
+        action = name.removeprefix("incident-")
+        suffix = "" if action == "detail" else f"{action}/"
+        paths[name] = f"/api/v1/incidents/{incident}/{suffix}"
+    bodies = {
+        ("team-overrides", "post"): {
+            "rotation": "weekly",
+            "role": "secondary",
+            "member": "eve",
+            "start": "2026-01-08T09:00:00+03:00",
+            "end": "2026-01-09T09:00:00+03:00",
+        },
+        ("alertmanager-webhook", "post"): {"alerts": []},
+        ("alertmanager-webhook-token", "post"): {"alerts": []},
+    }
+    return paths[name], bodies.get((name, method))
+
+
+def test_every_endpoint_has_a_rule():
+    endpoints = set(api_endpoints())
+    assert endpoints - set(RULES) == set(), "endpoints without a rule in RULES"
+    assert set(RULES) - endpoints == set(), "rules for endpoints that are gone"
+
+
+def test_the_matrix_is_not_empty():
+    # Guards the URL-conf walk itself: if it found nothing the matrix would pass.
+    names = {name for name, _ in api_endpoints()}
+    assert {"incident-list", "team-oncall", "override-detail"} <= names
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method"), api_endpoints())
+def test_cell(world, name, method, role):
+    rule = RULES.get((name, method))
+    assert rule is not None, f"no rule for {method.upper()} {name}: add one to RULES"
+    path, body = _request(name, method, world)
+    client = APIClient()
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
+    response = getattr(client, method)(path, body, format="json")
+    assert response.status_code == rule[role], (
+        f"{role} {method.upper()} {path}: {response.status_code} "
+        f"{response.content[:300]!r}"
+    )
+    if response.status_code >= 400:
+        assert "error" in response.json()
+    if role == "outsider" and response.status_code == 404:
+        # Nothing of the team leaks through the refusal.
+        assert "payments" not in response.content.decode()
+
+
+def test_an_outsider_lists_no_incidents_of_other_teams(world):
+    client = APIClient()
+    client.force_login(world.users["outsider"])
+    body = client.get("/api/v1/incidents/").json()
+    assert body["count"] == 0
+    client.force_login(world.users["member"])
+    assert client.get("/api/v1/incidents/").json()["count"] == 1
