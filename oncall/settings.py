@@ -7,6 +7,7 @@ to start on the development secret key or without ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,7 +63,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "oncall",
     "scheduling",
@@ -160,11 +160,14 @@ STORAGES = {
     },
 }
 
+# API tokens (scheduling/authentication.py) first, so a 401 names Bearer; the
+# session (with CSRF) serves the browsable API and the admin's own calls.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "scheduling.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["scheduling.throttling.PerTokenRateThrottle"],
     # Signed in, and an API token may only do what its scopes allow; the views
     # scope every lookup to the caller's teams (scheduling/access/).
     "DEFAULT_PERMISSION_CLASSES": [
@@ -173,6 +176,31 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "oncall.api_errors.exception_handler",
 }
+# Requests per token (or per signed-in user, or per address) and period; empty
+# turns the limit off.  Counted in the cache below.
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min")
+if API_THROTTLE_RATE and not re.fullmatch(
+    r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE
+):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE={API_THROTTLE_RATE!r}: use e.g. 600/min (per s, min, "
+        "hour or day), or empty for no limit"
+    )
+# The cache holds the throttle counts: per process by default, shared by every
+# web process once CACHE_URL names Redis (production).
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={CACHE_URL!r}: use redis://host:6379/1, or leave it empty for "
+        "a per-process cache"
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "oncall API",
     "DESCRIPTION": "On-call schedules, incidents and reports.",

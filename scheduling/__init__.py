@@ -12,9 +12,14 @@ Interfaces (parse input, check access, call one service or selector, answer)
     ``admin.py`` + ``forms.py`` + ``picture.py`` + ``templates/``
                             the operators' console; ``picture.py`` lays the
                             schedule picture out (geometry only, no writes)
+    ``token_views.py``      ``/api/v1/tokens/``: make, list, revoke API tokens
+    ``authentication.py``   ``Authorization: Bearer <token>`` (DRF)
+    ``throttling.py``       per-token rate limits (DRF), 429 with Retry-After
     ``tasks.py``            Celery: keep every rotation materialized ahead
     ``management/commands/oncall_now.py``
                             who is on call, from the shell
+    ``management/commands/oncall_token.py``
+                            an API token from the shell (an admin's first)
 
 Services (writes that carry a rule; keyword-only ``<entity>_<verb>``, one
 transaction each, called alike by the admin, the API and tasks)
@@ -25,6 +30,8 @@ transaction each, called alike by the admin, the API and tasks)
     ``materialize.py``      store the shifts a definition says, up to the horizon
     ``overrides.py``        create, update, swap and delete overrides, validated
                             so an override changes who, never coverage
+    ``tokens.py``           API tokens: make one (secret returned once, hash
+                            stored), revoke, find the live token of a secret
 
 Selectors (reads)
     ``selectors.py``        ``oncall_at`` (*the* answer to who is on call),
@@ -38,7 +45,7 @@ Selectors (reads)
 
 Models
     ``models.py``           Team, Member, TeamMembership, Rotation,
-                            RotationParticipant, Shift, Override
+                            RotationParticipant, Shift, Override, ApiToken
     ``validators.py``       field validators (E.164 phone, time zone)
 
 Pure core (no database, no Django models; property-tested)

@@ -370,3 +370,54 @@ class Override(models.Model):
             f"{self.member} covers {self.role} on {self.rotation} from "
             f"{self.starts_at:%Y-%m-%d %H:%M} UTC"
         )
+
+
+def hash_api_token(secret: str) -> str:
+    """The stored form of an API token.
+
+    Secrets are 256-bit random strings, so an unsalted SHA-256 makes a leaked
+    database useless for calling the API while a lookup stays one indexed query
+    (a slow password hash would buy nothing against a secret nobody chose).
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A token for the REST API, sent as ``Authorization: Bearer <secret>``.
+
+    Only the hash of the secret is stored; the secret is shown once, when the
+    token is made.  A *personal* token is made by its user; a *service* token is
+    made by staff for another account (``created_by`` differs from ``user``).
+    """
+
+    READ = "read"
+    WRITE = "write"
+    SCOPE_SETS = ([READ], [READ, WRITE])
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list, help_text='["read"] or ["read", "write"]')
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(
+        max_length=12,
+        editable=False,
+        help_text="First characters of the secret, to tell tokens apart.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["user_id", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_hint}…)"

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduling.access import members_visible
-from scheduling.models import Member, Override, Rotation, Team
+from scheduling.models import ApiToken, Member, Override, Rotation, Team
 from scheduling.selectors import OnCallAt
 from scheduling.timeparse import InstantError, parse_instant
 
@@ -168,3 +168,52 @@ class OverrideCreateSerializer(serializers.Serializer):
                 {"member": [f"no member with username {attrs['member']!r}"]}
             )
         return {**attrs, "rotation": rotation, "member": member}
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text="what the token is for")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=[ApiToken.READ, ApiToken.WRITE]),
+        help_text='["read"] or ["read", "write"]',
+    )
+    expires_at = InstantField(
+        required=False, allow_null=True, help_text="ISO 8601 with offset; optional."
+    )
+    user = serializers.CharField(
+        required=False,
+        help_text="Staff only: the username the token acts as (a service token).",
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.get_username", read_only=True)
+    scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.get_username", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "user",
+            "scopes",
+            "token_hint",
+            "expires_at",
+            "last_used_at",
+            "created_at",
+            "created_by",
+        ]
+        read_only_fields = fields
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        read_only=True,
+        help_text="The secret, shown this once; send it as Authorization: Bearer.",
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields

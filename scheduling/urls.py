@@ -8,6 +8,7 @@ from scheduling.api import (
     TeamOverridesView,
     TeamScheduleView,
 )
+from scheduling.token_views import TokenDetailView, TokenListView
 
 urlpatterns = [
     path("teams/<slug:slug>/oncall/", TeamOnCallView.as_view(), name="team-oncall"),
@@ -20,4 +21,6 @@ urlpatterns = [
         name="team-overrides",
     ),
     path("overrides/<int:pk>/", OverrideDetailView.as_view(), name="override-detail"),
+    path("tokens/", TokenListView.as_view(), name="token-list"),
+    path("tokens/<int:pk>/", TokenDetailView.as_view(), name="token-detail"),
 ]

@@ -130,3 +130,15 @@ def test_it_refuses_an_unknown_paging_transport():
     result = start_django(PAGING_TRANSPORT="carrier-pigeon")
     assert result.returncode != 0
     assert "PAGING_TRANSPORT='carrier-pigeon'" in result.stderr
+
+
+def test_it_refuses_an_api_throttle_rate_it_cannot_read():
+    result = start_django(DEBUG="1", API_THROTTLE_RATE="lots")
+    assert result.returncode != 0
+    assert "API_THROTTLE_RATE='lots': use e.g. 600/min" in result.stderr
+
+
+def test_it_refuses_a_cache_url_that_is_not_redis():
+    result = start_django(DEBUG="1", CACHE_URL="memcached://x")
+    assert result.returncode != 0
+    assert "CACHE_URL='memcached://x': use redis://" in result.stderr

@@ -38,6 +38,8 @@ from scheduling.access.rules import (
     team_can_edit_schedule,
     team_can_read,
     teams_visible,
+    token_can_issue_for,
+    tokens_visible,
     user_is_staff,
 )
 
@@ -51,5 +53,7 @@ __all__ = [
     "team_can_edit_schedule",
     "team_can_read",
     "teams_visible",
+    "token_can_issue_for",
+    "tokens_visible",
     "user_is_staff",
 ]

@@ -14,7 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
 
-from scheduling.models import Member, Team, TeamMembership
+from scheduling.models import ApiToken, Member, Team, TeamMembership
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)
@@ -123,3 +123,20 @@ def member_can_manage(user: User | None, member: Member) -> bool:
     if user_is_staff(user):
         return True
     return _signed_in(user) and member.user_id == user.pk
+
+
+def tokens_visible(user: User | None) -> QuerySet[ApiToken]:
+    """API tokens ``user`` may list and revoke: their own and those they made
+    (staff making service tokens); staff may revoke any."""
+    if user_is_staff(user):
+        return ApiToken.objects.all()
+    if not _signed_in(user):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(Q(user_id=user.pk) | Q(created_by_id=user.pk))
+
+
+def token_can_issue_for(user: User | None, owner: AbstractBaseUser) -> bool:
+    """Make a token for ``owner``: anyone for themself, staff for anyone."""
+    if user_is_staff(user):
+        return True
+    return _signed_in(user) and owner.pk == user.pk

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alerts.intake.integrations import route_add
 from alerts.models import Incident
 from tests.alerts.conftest import only_incident
+from tests.api_client import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,7 @@ def api(alice, team) -> APIClient:
     """Alice's client: she is a member of payments."""
     team.members.add(alice)
     client = APIClient()
-    token = Token.objects.create(user=alice.user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(alice.user)}")
     return client
 
 

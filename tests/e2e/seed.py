@@ -8,14 +8,21 @@ import json
 
 def seed_demo() -> None:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
 
     from oncall.demo import demo_load
+    from scheduling.tokens import api_token_create
 
     result = demo_load()
     user = get_user_model().objects.get(username="admin")
-    token, _ = Token.objects.get_or_create(user=user)
-    print(json.dumps({"team": result.team.slug, "api_token": token.key}))
+    issued = api_token_create(
+        user=user,
+        name="e2e",
+        scopes=["read", "write"],
+        created_by=user,
+        now=timezone.now(),
+    )
+    print(json.dumps({"team": result.team.slug, "api_token": issued.secret}))
 
 
 def seed_policy(steps: list[tuple[str, str, float]], repeat: int = 0) -> None:

@@ -163,7 +163,7 @@ class Stack:
                 self.api("POST", f"/api/v1/incidents/{incident['id']}/resolve/")
 
     def api(self, method: str, path: str, body: dict | None = None) -> HttpResult:
-        headers = {"Authorization": f"Token {self.api_token}"}
+        headers = {"Authorization": f"Bearer {self.api_token}"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()

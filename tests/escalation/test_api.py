@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.api_client import token_for
 from tests.escalation.conftest import PHONES, drive, open_incident, sent
 
 
@@ -13,7 +13,7 @@ from tests.escalation.conftest import PHONES, drive, open_incident, sent
 def api(alice) -> APIClient:
     client = APIClient()
     client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice.user).key}"
+        HTTP_AUTHORIZATION=f"Bearer {token_for(alice.user)}"
     )
     return client
 

@@ -5,7 +5,9 @@ one) without a row in ``RULES`` fails ``test_every_endpoint_has_a_rule`` and its
 own cells: nobody can add an endpoint and forget to decide who may use it.
 
 Roles: ``anonymous``; ``outsider`` (a member of another team); ``member`` (alice,
-a member of payments, the team every object below belongs to); ``staff``.
+a member of payments, the team every object below belongs to); ``member_read``
+(alice with a read-only token); ``staff``.  Everyone signed in calls with an API
+token (``Authorization: Bearer``), as scripts do.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from rest_framework.views import APIView
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import integration_create
 from alerts.models import Incident, Integration
-from scheduling.models import Member, Override, Team, TeamMembership
+from scheduling.models import ApiToken, Member, Override, Team, TeamMembership
 from scheduling.overrides import override_create
+from scheduling.tokens import api_token_create
+from tests.api_client import bearer_client
 from tests.scheduling.conftest import utc
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "outsider", "member", "staff")
+ROLES = ("anonymous", "outsider", "member", "member_read", "staff")
 API_PREFIX = "api/v1/"
 
 
@@ -68,20 +72,31 @@ def api_endpoints() -> list[tuple[str, str]]:
 
 
 def cells(
-    *, anonymous: int = 401, outsider: int = 404, member: int, staff: int
+    *,
+    anonymous: int = 401,
+    outsider: int = 404,
+    member: int,
+    member_read: int | None = None,
+    staff: int,
 ) -> dict[str, int]:
+    """``member_read`` defaults to what a read-only token gets: the member's answer
+    for reads, 403 for writes (it may see, not change)."""
     return {
         "anonymous": anonymous,
         "outsider": outsider,
         "member": member,
+        "member_read": member if member_read is None else member_read,
         "staff": staff,
     }
 
 
 READ = cells(member=200, staff=200)
-ACT = cells(member=200, staff=200)
-CREATE = cells(member=201, staff=201)
-DELETE = cells(member=204, staff=204)
+ACT = cells(member=200, member_read=403, staff=200)
+CREATE = cells(member=201, member_read=403, staff=201)
+DELETE = cells(member=204, member_read=403, staff=204)
+# Tokens: everyone signed in manages their own; another's token is a 404.
+OWN_TOKENS_LIST = cells(outsider=200, member=200, staff=200)
+OWN_TOKENS_CREATE = cells(outsider=201, member=201, member_read=403, staff=201)
 # The webhooks authenticate the sender by the integration's token, never by a
 # user: a session or API token of any role changes nothing.
 WEBHOOK_HEADER = dict.fromkeys(ROLES, 401)
@@ -105,6 +120,9 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("incident-ack", "post"): ACT,
     ("incident-resolve", "post"): ACT,
     ("incident-escalate", "post"): ACT,
+    ("token-list", "get"): OWN_TOKENS_LIST,
+    ("token-list", "post"): OWN_TOKENS_CREATE,
+    ("token-detail", "delete"): DELETE,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -115,7 +133,8 @@ class World:
     team: Team
     incident: Incident
     override: Override
-    users: dict[str, Any]
+    spare_token: ApiToken  # alice's, for the revoke cells
+    clients: dict[str, APIClient]
 
 
 @pytest.fixture
@@ -151,13 +170,24 @@ def world(payments, make_rotation, make_member, published) -> World:
     zoe: Member = make_member("zoe")
     TeamMembership.objects.create(team=checkout, member=zoe)
     staff = get_user_model().objects.create_user("ops", is_staff=True)
-    users = {
-        "anonymous": None,
-        "outsider": zoe.user,
-        "member": people[0].user,  # alice
-        "staff": staff,
+    alice = people[0].user
+    clients = {
+        "anonymous": APIClient(),
+        "outsider": bearer_client(zoe.user),
+        "member": bearer_client(alice),
+        "member_read": bearer_client(alice, scopes=("read",)),
+        "staff": bearer_client(staff),
     }
-    return World(team=team, incident=incident, override=override, users=users)
+    spare = api_token_create(
+        user=alice, name="spare", scopes=["read"], created_by=alice, now=utc(2026, 1, 1)
+    ).token
+    return World(
+        team=team,
+        incident=incident,
+        override=override,
+        spare_token=spare,
+        clients=clients,
+    )
 
 
 def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
@@ -169,6 +199,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "team-overrides": "/api/v1/teams/payments/overrides/",
         "override-detail": f"/api/v1/overrides/{world.override.pk}/",
         "incident-list": "/api/v1/incidents/?team=payments",
+        "token-list": "/api/v1/tokens/",
+        "token-detail": f"/api/v1/tokens/{world.spare_token.pk}/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
@@ -184,6 +216,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "start": "2026-01-08T09:00:00+03:00",
             "end": "2026-01-09T09:00:00+03:00",
         },
+        ("token-list", "post"): {"name": "ci", "scopes": ["read"]},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
@@ -208,10 +241,7 @@ def test_cell(world, name, method, role):
     rule = RULES.get((name, method))
     assert rule is not None, f"no rule for {method.upper()} {name}: add one to RULES"
     path, body = _request(name, method, world)
-    client = APIClient()
-    user = world.users[role]
-    if user is not None:
-        client.force_login(user)
+    client = world.clients[role]
     response = getattr(client, method)(path, body, format="json")
     assert response.status_code == rule[role], (
         f"{role} {method.upper()} {path}: {response.status_code} "
@@ -225,9 +255,6 @@ def test_cell(world, name, method, role):
 
 
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
-    client = APIClient()
-    client.force_login(world.users["outsider"])
-    body = client.get("/api/v1/incidents/").json()
+    body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["count"] == 0
-    client.force_login(world.users["member"])
-    assert client.get("/api/v1/incidents/").json()["count"] == 1
+    assert world.clients["member"].get("/api/v1/incidents/").json()["count"] == 1

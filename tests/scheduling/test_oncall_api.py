@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduling.overrides import override_create
+from tests.api_client import token_for
 from tests.scheduling.conftest import utc
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def api(payments):
     user = payments[1][0].user
     client = APIClient()
     client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"
+        HTTP_AUTHORIZATION=f"Bearer {token_for(user)}"
     )
     return client
 

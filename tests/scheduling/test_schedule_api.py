@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduling.models import Override
+from tests.api_client import token_for
 from tests.scheduling.conftest import utc
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"
+        HTTP_AUTHORIZATION=f"Bearer {token_for(user)}"
     )
     return client
 

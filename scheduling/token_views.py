@@ -1,0 +1,104 @@
+"""The API token endpoints: ``/api/v1/tokens/`` (list, create) and
+``/api/v1/tokens/<id>/`` (revoke).  Parse, check access, call ``scheduling.tokens``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scheduling.access import token_can_issue_for, tokens_visible, user_is_staff
+from scheduling.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+)
+from scheduling.tokens import api_token_create, api_token_revoke
+
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+
+
+class TokenListView(APIView):
+    @extend_schema(
+        operation_id="tokens_list",
+        summary="Your API tokens (and the service tokens you made), without secrets",
+        responses={200: ApiTokenSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        me = request.user.pk
+        tokens = (
+            tokens_visible(request.user)
+            .filter(Q(user_id=me) | Q(created_by_id=me))
+            .select_related("user", "created_by")
+        )
+        return Response(ApiTokenSerializer(tokens, many=True).data)
+
+    @extend_schema(
+        operation_id="tokens_create",
+        summary="Make an API token; the secret is in the answer, this once",
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenCreatedSerializer, 400: _ERROR, 403: _ERROR},
+        examples=[
+            OpenApiExample(
+                "a read-only token for a dashboard",
+                value={"name": "grafana", "scopes": ["read"]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = ApiTokenCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        owner = _owner(request, data.get("user"))
+        try:
+            issued = api_token_create(
+                user=owner,
+                name=data["name"],
+                scopes=data["scopes"],
+                expires_at=data.get("expires_at"),
+                created_by=request.user,
+                now=timezone.now(),
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        issued.token.token = issued.secret  # for the answer only; never stored
+        return Response(ApiTokenCreatedSerializer(issued.token).data, status=201)
+
+
+def _owner(request: Request, username: str | None) -> AbstractBaseUser:
+    """Who the new token acts as: the caller, or (staff only) the named user."""
+    if username is None or username == request.user.get_username():
+        return request.user
+    if not user_is_staff(request.user):
+        raise PermissionDenied("only staff may make a token for another user")
+    owner = get_user_model().objects.filter(username=username).first()
+    if owner is None:
+        raise serializers.ValidationError({"user": [f"no user {username!r}"]})
+    if not token_can_issue_for(request.user, owner):  # the one rule, asked again
+        raise PermissionDenied("only staff may make a token for another user")
+    return owner
+
+
+class TokenDetailView(APIView):
+    @extend_schema(
+        operation_id="tokens_revoke",
+        summary="Revoke an API token",
+        responses={204: None, 404: _ERROR},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        token = tokens_visible(request.user).filter(pk=pk).first()
+        if token is None:
+            raise Http404("no such token")
+        api_token_revoke(token=token)
+        return Response(status=204)
