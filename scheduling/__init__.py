@@ -15,6 +15,8 @@ Interfaces (parse input, check access, call one service or selector, answer)
     ``token_views.py``      ``/api/v1/tokens/``: make, list, revoke API tokens
     ``authentication.py``   ``Authorization: Bearer <token>`` (DRF)
     ``throttling.py``       per-token rate limits (DRF), 429 with Retry-After
+    ``schema.py``           the Bearer scheme in the OpenAPI schema (loaded by
+                            ``apps.py``)
     ``tasks.py``            Celery: keep every rotation materialized ahead
     ``management/commands/oncall_now.py``
                             who is on call, from the shell
