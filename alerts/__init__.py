@@ -8,7 +8,7 @@ inside functions count):
        ↓
     intake/      parse, integrations, receive, wakeup, drain, batch, process,
                  rules, inbox, deadman
-    paging/      messages, gsm7, numbers, send, claims, limits, bundles,
+    paging/      messages, segments, gsm7, numbers, send, claims, limits, bundles,
                  status, replies, commands, callback_urls
        ↓
     incidents/   state (open, acknowledge, resolve...), escalate, maintenance

@@ -1,7 +1,8 @@
 """Paging: getting a page to a person, and what comes back.
 
-``messages.py`` (the SMS text and the words of a call), ``gsm7.py`` (fitting a text
-into one GSM-7 SMS segment), ``numbers.py`` (whom to call on which number),
+``messages.py`` (the SMS text and the words of a call), ``segments.py`` (fitting a
+text into its SMS segment budget, GSM-7 or UCS-2), ``gsm7.py`` (the GSM-7
+alphabet), ``numbers.py`` (whom to call on which number),
 ``send.py`` (claim, send through ``alerts.transports``, record the outcome),
 ``claims.py`` (the sweep's claim on due pages), ``limits.py`` (storm protection),
 ``bundles.py`` (held pages sent as one SMS), ``status.py`` (Twilio's delivery status

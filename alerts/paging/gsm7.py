@@ -1,9 +1,10 @@
-"""SMS text that fits one GSM-7 segment.
+"""The GSM 03.38 alphabet (GSM-7): what fits in a 160-character SMS segment.
 
-A single character outside the GSM 03.38 alphabet (a curly quote, an em dash, an
-emoji in an alert's summary) switches the whole message to UCS-2, which cuts a
-segment from 160 to 70 characters and can split a page into several SMS that arrive
-out of order.  So every page body goes through :func:`gsm7_safe` and :func:`fit`.
+A single character outside it (an emoji, a Cyrillic or CJK letter, a curly quote)
+makes the whole message UCS-2, where a segment holds 70 characters instead of 160.
+:func:`gsm7_transliterate` gives the GSM-7 spelling of a text when there is one
+without losing letters (curly quotes become straight ones, "ï" becomes "i"); the
+choice between the two encodings is made in ``segments.py``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 
 SEGMENT_SEPTETS = 160
-
-
-CUT_MARK = ".."  # where a long head was shortened ("~" would cost two septets)
 
 
 _REPLACEMENTS = {
@@ -55,51 +53,45 @@ _REPLACEMENTS = {
 }
 
 
-def gsm7_safe(text: str) -> str:
-    """Return ``text`` using only GSM-7 characters (nearest ASCII, else ``?``)."""
+def is_gsm7(text: str) -> bool:
+    return all(char in GSM7_BASIC or char in GSM7_EXTENDED for char in text)
+
+
+def _spell(char: str) -> str | None:
+    """The GSM-7 spelling of one character, or None when it has none."""
+    if char in GSM7_BASIC or char in GSM7_EXTENDED:
+        return char
+    if char in _REPLACEMENTS:
+        return _REPLACEMENTS[char]
+    # é, ü and friends that are in GSM-7 stay; others lose their accents.
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+    )
+    if stripped and is_gsm7(stripped):
+        return stripped
+    if unicodedata.category(char).startswith(("Z", "C")):
+        return " "  # other spaces, control and format characters
+    return None
+
+
+def gsm7_transliterate(text: str) -> str | None:
+    """``text`` in GSM-7 characters, or None when a letter has no GSM-7 spelling
+    (Cyrillic, most Greek, CJK, emoji): that text needs UCS-2."""
     out: list[str] = []
     for char in text:
-        if char in GSM7_BASIC or char in GSM7_EXTENDED:
-            out.append(char)
-            continue
-        if char in _REPLACEMENTS:
-            out.append(_REPLACEMENTS[char])
-            continue
-        # é, ü and friends that are in GSM-7 stay; others lose their accents.
-        stripped = "".join(
-            c
-            for c in unicodedata.normalize("NFKD", char)
-            if not unicodedata.combining(c)
-        )
-        if stripped and all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in stripped):
-            out.append(stripped)
-        elif unicodedata.category(char).startswith(("Z", "C")):
-            out.append(" ")
-        else:
-            out.append("?")
+        spelled = _spell(char)
+        if spelled is None:
+            return None
+        out.append(spelled)
     return "".join(out)
+
+
+def gsm7_safe(text: str) -> str:
+    """``text`` in GSM-7 characters whatever it holds (``?`` where a letter has no
+    GSM-7 spelling)."""
+    return "".join(_spell(char) or "?" for char in text)
 
 
 def septets(text: str) -> int:
     """Length in GSM-7 septets (extension characters count twice)."""
     return sum(2 if char in GSM7_EXTENDED else 1 for char in text)
-
-
-def fit(head: str, tail: str = "", limit: int = SEGMENT_SEPTETS) -> str:
-    """``head`` + ``tail`` in one segment, shortening ``head`` (never ``tail``).
-
-    ``tail`` carries what the reader must not lose: how to answer.
-    """
-    head, tail = gsm7_safe(head), gsm7_safe(tail)
-    room = limit - septets(tail)
-    if septets(head) <= room:
-        return head + tail
-    kept: list[str] = []
-    used = 0
-    for char in head:
-        cost = septets(char)
-        if used + cost > room - septets(CUT_MARK):
-            break
-        kept.append(char)
-        used += cost
-    return "".join(kept) + CUT_MARK + tail

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alerts.models import Incident
-from alerts.paging.gsm7 import fit
+from alerts.paging.segments import fit
 
 CHANNEL_WORD = {"sms": "SMS", "voice": "call"}
 
@@ -41,7 +41,9 @@ def incident_summary(incident: Incident) -> str:
 
 def page_sms_body(incident: Incident) -> str:
     """'oncall #42 [CRIT] HighErrorRate payments: <summary> - reply ACK 42, ...',
-    in one GSM-7 segment: the summary is cut, never the way to answer."""
+    within its segment budget (one GSM-7 segment, or two UCS-2 ones for text
+    that needs UCS-2: ``segments.py``): the summary is cut, never the way to
+    answer."""
     number = incident.pk
     head = (
         f"oncall #{number} [{incident_severity(incident)}] "

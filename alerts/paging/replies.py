@@ -21,7 +21,7 @@ from alerts.incidents.state import (
 )
 from alerts.models import Incident, Page, PageBundle
 from alerts.paging.commands import HELP_TEXT, SmsCommand, parse_sms_command
-from alerts.paging.gsm7 import fit
+from alerts.paging.segments import fit
 from alerts.paging.status import page_mark_answered
 from scheduling.models import Member
 
