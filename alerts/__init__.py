@@ -7,7 +7,7 @@ inside functions count):
     interfaces   tasks.py · webhooks/ · api/ · admin/ · metrics.py · demo.py
        ↓
     intake/      parse, integrations, receive, wakeup, drain, batch, process,
-                 rules, inbox, deadman
+                 rules, inbox, unprocessable, deadman
     paging/      messages, segments, gsm7, numbers, send, claims, limits, bundles,
                  status, replies, commands, callback_urls
        ↓

@@ -110,6 +110,15 @@ class WebhookDelivery(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(blank=True, help_text="What processing did.")
     error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    failure_incident = models.ForeignKey(
+        "Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The incident that paged somebody because this delivery could "
+        "not be processed (at most one per delivery).",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -257,6 +266,7 @@ class Incident(models.Model):
     class Source(models.TextChoices):
         ALERTMANAGER = "alertmanager", "Alertmanager"
         HEARTBEAT = "heartbeat", "dead man's switch"
+        UNPROCESSABLE = "unprocessable", "a webhook that could not be processed"
 
     integration = models.ForeignKey(
         Integration, on_delete=models.PROTECT, related_name="incidents"

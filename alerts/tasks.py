@@ -31,6 +31,7 @@ from alerts.intake.deadman import deadman_check
 from alerts.intake.drain import delivery_process
 from alerts.intake.inbox import deliveries_prune, deliveries_sweep
 from alerts.intake.process import delivery_record_failure
+from alerts.intake.unprocessable import deliveries_page_unprocessable
 from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
 from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_due_in, pages_send
@@ -52,7 +53,10 @@ def process_delivery(delivery_id: int) -> str:
 
 @shared_task(name="alerts.tasks.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> int:
-    return deliveries_sweep()
+    """Re-publish what nobody processed, then page about what never will be."""
+    count = deliveries_sweep()
+    deliveries_page_unprocessable()
+    return count
 
 
 @shared_task(name="alerts.tasks.check_heartbeats", ignore_result=True)

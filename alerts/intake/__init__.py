@@ -7,6 +7,7 @@ will process it, without publishing one per webhook in a storm) → the task run
 ``drain.py`` (process the inbox in bulk ``batch.py`` rounds, falling back to one
 delivery at a time in ``process.py``; both apply the rules in ``rules.py``).
 ``inbox.py`` re-publishes what nobody processed and prunes old deliveries;
+``unprocessable.py`` pages about a delivery that could not be processed;
 ``deadman.py`` is the dead man's switch on Alertmanager's heartbeat alert.
 
 Calls down into ``alerts.incidents`` (open, reopen, resolve); never into paging.

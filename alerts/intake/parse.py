@@ -22,6 +22,22 @@ _TIME = re.compile(
 STATUSES = ("firing", "resolved")
 
 
+# What we accept as a time: anything a real alert can carry, and nothing that
+# arithmetic on it (an offset, a retention period, a timeout) could push out of
+# Python's or the database's range.  Go's zero time (year 1) means "not set".
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+# truncatedAlerts is stored in a 32-bit integer column (PostgreSQL's "integer").
+MAX_TRUNCATED = 2**31 - 1
+
+
+# A UTF-16 surrogate that is not half of a pair: JSON allows "\ud800", but no
+# database encoding can store it (UTF-8 has no spelling for it).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class PayloadError(ValueError):
     """The body is JSON but not an Alertmanager v4 payload; ``problems`` maps each
     wrong field (``alerts[0].startsAt``) to what is wrong with it."""
@@ -71,6 +87,9 @@ def parse_time(value: str) -> datetime | None:
     if int(year) <= 1:
         return None
     micro = int((frac or "0").ljust(6, "0")[:6])
+    if not 1 < int(year) < 9999:
+        # Year 0 or 9999 and an offset would leave datetime's range below.
+        raise ValueError(f"year {year} is out of range")
     parsed = datetime(
         int(year),
         int(month),
@@ -84,7 +103,35 @@ def parse_time(value: str) -> datetime | None:
     if not z:
         offset = timedelta(hours=int(oh), minutes=int(om))
         parsed = parsed - offset if sign == "+" else parsed + offset
+    if not EARLIEST <= parsed < LATEST:
+        raise ValueError(
+            f"out of range ({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, UTC)"
+        )
     return parsed
+
+
+def lone_surrogates(data: Any) -> dict[str, str]:
+    """Paths of the strings (and object keys) in parsed JSON that hold a lone
+    UTF-16 surrogate.  Walks the whole document, unknown fields included (they
+    are stored too), without recursion: depth is whatever the sender chose."""
+    problems: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                problems[path or "$"] = "contains a lone UTF-16 surrogate"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if _LONE_SURROGATE.search(key):
+                    child = _LONE_SURROGATE.sub("?", child)
+                    problems[child] = "the name contains a lone UTF-16 surrogate"
+                    continue
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return dict(sorted(problems.items()))
 
 
 def _string_map(value: Any, path: str, problems: dict[str, str]) -> dict[str, str]:
@@ -120,8 +167,11 @@ def _alert(raw: Any, path: str, problems: dict[str, str]) -> AlertData | None:
             continue
         try:
             times[field] = parse_time(value)
-        except ValueError:
-            problems[f"{path}.{field}"] = f"{value[:40]!r} is not an RFC 3339 time"
+        except ValueError as exc:
+            if _TIME.match(value):
+                problems[f"{path}.{field}"] = f"{value[:40]!r}: {exc}"
+            else:
+                problems[f"{path}.{field}"] = f"{value[:40]!r} is not an RFC 3339 time"
     generator_url = raw.get("generatorURL", "")
     if not isinstance(generator_url, str):
         problems[f"{path}.generatorURL"] = "must be a string"
@@ -146,9 +196,11 @@ def parse_payload(body: bytes | str) -> Payload:
 
 
 def payload_from_json(data: Any) -> Payload:
-    problems: dict[str, str] = {}
     if not isinstance(data, dict):
         raise PayloadError({"$": "must be a JSON object (an Alertmanager webhook)"})
+    problems = lone_surrogates(data)
+    if problems:
+        raise PayloadError(_capped(problems))
     version = data.get("version")
     if version != "4":
         problems["version"] = (
@@ -167,8 +219,12 @@ def payload_from_json(data: Any) -> Payload:
     if not isinstance(external_url, str):
         problems["externalURL"] = "must be a string"
     truncated = data.get("truncatedAlerts", 0)
-    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
-        problems["truncatedAlerts"] = "must be a non-negative integer"
+    if (
+        not isinstance(truncated, int)
+        or isinstance(truncated, bool)
+        or not 0 <= truncated <= MAX_TRUNCATED
+    ):
+        problems["truncatedAlerts"] = f"must be an integer from 0 to {MAX_TRUNCATED}"
     maps = {
         name: _string_map(data.get(name, {}), name, problems)
         for name in ("groupLabels", "commonLabels", "commonAnnotations")
@@ -183,12 +239,7 @@ def payload_from_json(data: Any) -> Payload:
             if alert is not None:
                 alerts.append(alert)
     if problems:
-        # Cap the list so a 1 MiB body of broken alerts gives a readable answer.
-        if len(problems) > 20:
-            kept = dict(list(problems.items())[:20])
-            kept["..."] = f"and {len(problems) - 20} more problems"
-            problems = kept
-        raise PayloadError(problems)
+        raise PayloadError(_capped(problems))
     return Payload(
         receiver=receiver,
         status=status,
@@ -200,6 +251,16 @@ def payload_from_json(data: Any) -> Payload:
         group_key=group_key,
         truncated_alerts=truncated,
     )
+
+
+def _capped(problems: dict[str, str]) -> dict[str, str]:
+    """At most 20 problems, so a 1 MiB body of broken alerts gives a readable
+    answer."""
+    if len(problems) <= 20:
+        return problems
+    kept = dict(list(problems.items())[:20])
+    kept["..."] = f"and {len(problems) - 20} more problems"
+    return kept
 
 
 def am_fingerprint(labels: dict[str, str]) -> str:

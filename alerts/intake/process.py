@@ -29,6 +29,7 @@ from alerts.incidents.state import (
     incident_resolve,
 )
 from alerts.intake.deadman import deadman_seen
+from alerts.intake.inbox import MAX_ATTEMPTS
 from alerts.intake.parse import AlertData, Payload, PayloadError, parse_payload
 from alerts.intake.rules import (
     ALERT_UPDATE_FIELDS,
@@ -120,8 +121,15 @@ def delivery_apply(delivery_id: int) -> str:
     integration = delivery.integration
     try:
         payload = parse_payload(delivery.body)
-    except (ValueError, PayloadError) as exc:  # validated at intake; defensive
-        return _finish(delivery, f"not processed: invalid payload: {exc}", now)
+    except (ValueError, PayloadError) as exc:
+        # Validated at intake, so only a body stored before a check was added gets
+        # here.  Retrying cannot help: give up at once, and the inbox sweep pages
+        # somebody about it (``intake/unprocessable.py``), as after failed retries.
+        error = f"invalid payload: {exc}"
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            error=error[:5000], attempts=MAX_ATTEMPTS, last_attempt_at=now
+        )
+        return f"not processed: {error}"
 
     received = delivery.received_at
     alerts = alerts_dedupe(payload.alerts)

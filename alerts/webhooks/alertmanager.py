@@ -108,7 +108,10 @@ def alertmanager_webhook(
         return _error(413, f"body is over the {limit}-byte limit")
 
     try:
-        data = json.loads(raw)
+        # UTF-8 as the standard says (json.loads would also guess UTF-16 or 32,
+        # which the inbox's text column would then fail to store).
+        text = raw.decode("utf-8")
+        data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return _error(400, f"body is not valid JSON: {exc}")
     except RecursionError:
@@ -129,7 +132,7 @@ def alertmanager_webhook(
     headers["Remote-Addr"] = meta.get("REMOTE_ADDR", "")
     delivery_id = delivery_receive(
         integration_id=integration_id,
-        body=raw.decode(),
+        body=text,
         headers=headers,
         auth=auth,
         group_key=payload.group_key,
