@@ -9,7 +9,7 @@ every accepted webhook is a row before we answer 2xx, and processing reads it ba
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -188,6 +188,11 @@ class Route(models.Model):
     route without matchers matches everything: the catch-all, which every
     integration keeps (``integration_create`` makes one; the last one cannot be
     given matchers or deleted from the admin).
+
+    ``urgency`` (else the ``severity`` label: ``warning``, ``info``... are low) is
+    the incident's, and decides how its policy pages: high as the steps say, low
+    never a call and SMS only in each member's business hours (see
+    :class:`EscalationPolicy` and ``alerts/escalation/policies.py``).
     """
 
     class Urgency(models.TextChoices):
@@ -475,11 +480,30 @@ class MaintenanceWindow(models.Model):
 # --- escalation and paging -------------------------------------------------------
 
 
+def validate_weekdays(value: str) -> None:
+    if not value or not set(value) <= set("1234567") or len(set(value)) != len(value):
+        raise ValidationError(
+            "ISO weekday digits, each at most once: 1 = Monday ... 7 = Sunday "
+            "(12345 = Monday to Friday)"
+        )
+
+
 class EscalationPolicy(models.Model):
     """Who to page, how, and how long to wait between steps.
 
     Incidents take a copy (a snapshot) when they open, so editing a policy never
     disturbs an incident in flight.
+
+    Urgency (the incident's, from its route) decides how the steps page:
+
+    * **high**: each step's channels as written (SMS, a call, SMS then a call);
+    * **low**: never a call, never outside business hours.  A step's pages become
+      one SMS per member, sent at once inside the member's business hours (the
+      ``business_*`` fields, read in the *member's* time zone), else held until
+      their next business-hours start (a page whose ``due_at`` is then: the
+      database is the timer).  The chain waits with them: the next step is due
+      its delay after the held SMS goes out, so a night's low-urgency incident
+      reaches the primary in the morning, not the whole team at once.
     """
 
     team = models.ForeignKey(
@@ -505,6 +529,23 @@ class EscalationPolicy(models.Model):
         default=timedelta(minutes=5),
         help_text="Wait after the last step before the policy starts over.",
     )
+    business_start = models.TimeField(
+        default=time(9, 0),
+        help_text="Low urgency: SMS only from this local time (the paged member's "
+        "time zone); never a call.",
+    )
+    business_end = models.TimeField(
+        default=time(18, 0),
+        help_text="Low urgency: ... until this local time; outside it the SMS waits "
+        "for the member's next business-hours start.",
+    )
+    business_weekdays = models.CharField(
+        max_length=7,
+        default="12345",
+        validators=[validate_weekdays],
+        help_text="Low urgency: the business days, as ISO weekday digits "
+        "(1 = Monday ... 7 = Sunday; 12345 = Monday to Friday).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -519,6 +560,11 @@ class EscalationPolicy(models.Model):
                 condition=Q(team_default=True),
                 name="alerts_policy_one_default_per_team",
                 violation_error_message="The team already has a default policy.",
+            ),
+            models.CheckConstraint(
+                condition=Q(business_end__gt=models.F("business_start")),
+                name="alerts_policy_business_hours_order",
+                violation_error_message="Business hours must end after they start.",
             ),
         ]
 

@@ -58,14 +58,30 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     list_filter = ["team", "team_default"]
     search_fields = ["name", "team__slug"]
     inlines = [EscalationStepInline]
-    fields = [
-        "team",
-        "name",
-        "description",
-        "team_default",
-        "repeat",
-        "repeat_until_acknowledged",
-        "repeat_after",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "team",
+                    "name",
+                    "description",
+                    "team_default",
+                    "repeat",
+                    "repeat_until_acknowledged",
+                    "repeat_after",
+                ]
+            },
+        ),
+        (
+            "Low urgency: business hours (in each paged member's time zone)",
+            {
+                "description": "Low-urgency incidents never call anyone: each step "
+                "sends one SMS per member inside these hours, and holds it until "
+                "the member's next business-hours start outside them.",
+                "fields": ["business_start", "business_end", "business_weekdays"],
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:

@@ -14,8 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from alerts.escalation.policies import escalation_preview
 from alerts.intake.integrations import (
     alertmanager_snippets,
     integration_set_token,
@@ -23,6 +25,7 @@ from alerts.intake.integrations import (
     webhook_url,
 )
 from alerts.models import (
+    Incident,
     Integration,
     Route,
     hash_token,
@@ -277,8 +280,20 @@ class IntegrationAdmin(admin.ModelAdmin):
                 rules, form.cleaned_data["labels"], default_team_id=integration.team_id
             )
         chosen_team = None
+        preview = None
         if choice is not None:
             chosen_team = Team.objects.filter(pk=choice.team_id).first()
+            now = timezone.now()
+            name, hours, steps = escalation_preview(
+                incident=Incident(
+                    integration=integration,
+                    team=chosen_team,
+                    route_id=choice.route_id,
+                    urgency=choice.urgency,
+                ),
+                at=now,
+            )
+            preview = {"policy": name, "hours": hours, "steps": steps, "now": now}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -288,6 +303,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             "rules": rules,
             "choice": choice,
             "chosen_team": chosen_team,
+            "preview": preview,
         }
         return TemplateResponse(
             request, "admin/alerts/integration/test_labels.html", context

@@ -38,8 +38,9 @@ from alerts import queue
 from alerts.bulk_update import update_grouped
 from alerts.escalation.policies import (
     BUILTIN_POLICY,
+    BusinessHours,
     StepTargets,
-    channels_for,
+    pages_for,
     policies_for_incidents,
     policy_for_incident,
     policy_snapshot,
@@ -232,6 +233,24 @@ class _Fired:
     step_due_at: datetime
     targets: StepTargets
     pages: list[Page] = field(default_factory=list)
+    # Low urgency: member name -> when their SMS goes out, when it waits for their
+    # business hours.
+    held: dict[str, datetime] = field(default_factory=dict)
+
+
+def _hold_chain(fired: _Fired, now: datetime) -> None:
+    """A step whose low-urgency SMS wait for business hours holds the chain: the
+    next step is due its delay after the last of them goes out, not in the night
+    (which would only queue more SMS for the morning, to more people)."""
+    escalation = fired.escalation
+    if (
+        not fired.held
+        or escalation.state != Escalation.State.ACTIVE
+        or (escalation.last_step, escalation.last_round) != (fired.step, fired.round_)
+    ):
+        return
+    wait = max(fired.held.values()) - now
+    escalation.next_action_at = escalation.next_action_at + wait
 
 
 def escalations_advance(
@@ -403,22 +422,34 @@ def _write_pages(plan: list[_Fired], now: datetime) -> list[TimelineEntry]:
             rules.setdefault(rule.member_id, []).append(rule)
     new: list[Page] = []
     for fired in plan:
-        spec = fired.escalation.snapshot["steps"][fired.step]
-        new += [
-            Page(
-                incident=fired.incident,
-                cycle=fired.escalation.cycle,
-                step=fired.step,
-                repeat=fired.round_,
+        snapshot = fired.escalation.snapshot
+        spec = snapshot["steps"][fired.step]
+        hours = BusinessHours.of(snapshot)
+        for member in fired.targets.members:
+            for planned in pages_for(
                 member=member,
-                channel=channel,
-                step_due_at=fired.step_due_at,
-                due_at=now + delay,
-                created_at=now,
-            )
-            for member in fired.targets.members
-            for channel, delay in channels_for(member=member, step=spec, rules=rules)
-        ]
+                step=spec,
+                urgency=fired.incident.urgency,
+                hours=hours,
+                now=now,
+                rules=rules,
+            ):
+                new.append(
+                    Page(
+                        incident=fired.incident,
+                        cycle=fired.escalation.cycle,
+                        step=fired.step,
+                        repeat=fired.round_,
+                        member=member,
+                        channel=planned.channel,
+                        step_due_at=fired.step_due_at,
+                        due_at=planned.due_at,
+                        created_at=now,
+                    )
+                )
+                if planned.held:
+                    fired.held[member.display_name] = planned.due_at
+        _hold_chain(fired, now)
     written: dict[tuple[int, int, int, int], list[Page]] = {}
     if new:
         # The unique key makes a second insert of the same page a no-op; the claim
@@ -458,6 +489,11 @@ def _write_pages(plan: list[_Fired], now: datetime) -> list[TimelineEntry]:
                 page.incident = fired.incident
             names = ", ".join(sorted({p.member.display_name for p in fired.pages}))
             text = f"{label}: paging {names} ({step_describe(spec)})"
+            if fired.incident.urgency == "low":
+                text += "; low urgency: SMS only, in business hours" + "".join(
+                    f"; {name}'s held until {due:%Y-%m-%d %H:%M} UTC"
+                    for name, due in sorted(fired.held.items())
+                )
         entries.append(
             TimelineEntry(
                 incident=fired.incident,

@@ -1,9 +1,23 @@
-"""Escalation policies: which policy an incident follows, and whom each step pages."""
+"""Escalation policies: which policy an incident follows, whom each step pages, and
+by which channels at which time given the incident's urgency.
+
+Urgency is decided here, where the pages are planned, so that nothing downstream
+can wake anybody for a low-urgency incident:
+
+* **high**: the step's channels (or the member's own contact rules) as written;
+* **low**: one SMS per member and never a call.  It is due at once inside the
+  member's business hours (the policy's ``business_*`` fields, 09:00-18:00
+  Monday to Friday by default, read in the *member's* time zone), else at their
+  next business-hours start: a page row whose ``due_at`` is then (the database is
+  the timer; no long countdown anywhere).  The engine holds the rest of the
+  chain with it (``engine.py``).
+"""
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +26,10 @@ from alerts.models import EscalationPolicy, EscalationStep, Incident
 from scheduling.models import Member
 from scheduling.selectors import oncall_at
 
+# Low urgency pages inside these unless the policy says otherwise.
+DEFAULT_BUSINESS_HOURS = {"start": "09:00:00", "end": "18:00:00", "weekdays": "12345"}
+
+
 # Used when neither the route nor the team names a policy: paging nobody is the one
 # outcome an on-call tool must never produce silently.
 BUILTIN_POLICY = {
@@ -19,6 +37,7 @@ BUILTIN_POLICY = {
     "name": "built-in default (on-call primary, then secondary)",
     "rounds": 3,
     "repeat_after": 300,
+    "business_hours": DEFAULT_BUSINESS_HOURS,
     "steps": [
         {
             "delay": 0,
@@ -54,6 +73,11 @@ def policy_snapshot(
         "name": policy.name,
         "rounds": max(rounds, 1),
         "repeat_after": policy.repeat_after.total_seconds(),
+        "business_hours": {
+            "start": policy.business_start.isoformat(),
+            "end": policy.business_end.isoformat(),
+            "weekdays": policy.business_weekdays,
+        },
         "steps": [_step_snapshot(step) for step in steps],
     }
 
@@ -220,3 +244,141 @@ def channels_for(
             ("voice", timedelta(seconds=step.get("voice_after", 120))),
         ]
     return [(channel, timedelta(0))]
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When a low-urgency page may reach a member, in the member's own time zone."""
+
+    start: time
+    end: time
+    weekdays: frozenset[int]  # ISO: 1 = Monday
+
+    @classmethod
+    def of(cls, snapshot: dict) -> BusinessHours:
+        """From a policy snapshot (one taken before business hours existed gets
+        the defaults)."""
+        hours = snapshot.get("business_hours") or DEFAULT_BUSINESS_HOURS
+        return cls(
+            start=time.fromisoformat(hours["start"]),
+            end=time.fromisoformat(hours["end"]),
+            weekdays=frozenset(int(d) for d in hours["weekdays"]) or frozenset({1}),
+        )
+
+    def __str__(self) -> str:
+        days = ",".join(WEEKDAY_NAMES[d - 1] for d in sorted(self.weekdays))
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {days}"
+
+    def contains(self, *, at: datetime, zone: zoneinfo.ZoneInfo) -> bool:
+        local = at.astimezone(zone)
+        return (
+            local.isoweekday() in self.weekdays
+            and self.start <= local.time() < self.end
+        )
+
+    def next_open(self, *, at: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+        """``at`` if inside business hours, else the next business-hours start (UTC).
+
+        A start the clocks skip that night (spring forward) is read as the
+        instant the gap ends, as ``zoneinfo`` does."""
+        if self.contains(at=at, zone=zone):
+            return at
+        day: date = at.astimezone(zone).date()
+        for _ in range(8):
+            if day.isoweekday() in self.weekdays:
+                start = datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
+                if start > at:
+                    return start
+            day += timedelta(days=1)
+        raise AssertionError("a week always has a business day")  # weekdays non-empty
+
+
+def member_zone(member: Member) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(member.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")  # validated on save; never page nobody
+
+
+@dataclass(frozen=True)
+class PlannedPage:
+    """One page a step will write for one member."""
+
+    channel: str
+    due_at: datetime
+    held: bool  # a low-urgency SMS waiting for the member's business hours
+
+    def due_text(self, *, member: Member, now: datetime) -> str:
+        if not self.held:
+            if self.due_at <= now:
+                return "at once"
+            return f"after {_human((self.due_at - now).total_seconds())}"
+        local = self.due_at.astimezone(member_zone(member))
+        return f"held until {local:%a %Y-%m-%d %H:%M} ({member_zone(member).key})"
+
+
+def pages_for(
+    *,
+    member: Member,
+    step: dict,
+    urgency: str,
+    hours: BusinessHours,
+    now: datetime,
+    rules: dict[int, list] | None = None,
+) -> list[PlannedPage]:
+    """The pages one step writes for one member: channels and when each is due."""
+    channels = channels_for(member=member, step=step, rules=rules)
+    if urgency != "low":
+        return [PlannedPage(channel, now + delay, False) for channel, delay in channels]
+    # Low urgency: one SMS (at the delay of the step's SMS, else of its call),
+    # inside the member's business hours.
+    sms = [delay for channel, delay in channels if channel == "sms"]
+    wanted = now + min(sms or [delay for _, delay in channels])
+    due = hours.next_open(at=wanted, zone=member_zone(member))
+    return [PlannedPage("sms", due, due > wanted)]
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """What one step of a policy would do, for the admin's "test labels" tool."""
+
+    number: int
+    after: timedelta  # after the incident opens, if nobody acknowledges
+    text: str
+    pages: list[tuple[Member, PlannedPage, str]]
+    why_empty: str
+
+
+def escalation_preview(
+    *, incident: Incident, at: datetime
+) -> tuple[str, BusinessHours, list[StepPreview]]:
+    """(policy name, its business hours, its steps) for an incident opening at
+    ``at`` (an unsaved one will do: team, route and urgency are what count),
+    paging whoever is on call at ``at``."""
+    policy = policy_for_incident(incident)
+    snapshot = policy_snapshot(policy) if policy is not None else BUILTIN_POLICY
+    hours = BusinessHours.of(snapshot)
+    previews: list[StepPreview] = []
+    after = timedelta(0)
+    for number, step in enumerate(snapshot["steps"], start=1):
+        after += timedelta(seconds=step["delay"])
+        targets = step_targets(incident=incident, step=step, at=at)
+        fires_at = at + after
+        pages = [
+            (member, page, page.due_text(member=member, now=fires_at))
+            for member in targets.members
+            for page in pages_for(
+                member=member,
+                step=step,
+                urgency=incident.urgency,
+                hours=hours,
+                now=fires_at,
+            )
+        ]
+        previews.append(
+            StepPreview(number, after, step_describe(step), pages, targets.why_empty)
+        )
+    return snapshot["name"], hours, previews

@@ -127,6 +127,16 @@ def _claim(ids: list[int], now: datetime, results: dict[int, str]) -> list[_Send
         ]
         _cancel(closed, now, results, "cancelled")
         pages = [p for p in pages if p not in closed]
+        # The engine never writes a call for a low-urgency incident; this keeps
+        # it so whatever wrote the page (see escalation/policies.py).
+        waking = [
+            p
+            for p in pages
+            if p.channel == Page.Channel.VOICE
+            and p.incident.urgency == Incident.Urgency.LOW
+        ]
+        _cancel(waking, now, results, "cancelled: low urgency never calls")
+        pages = [p for p in pages if p not in waking]
         incidents = {p.incident_id: p.incident for p in pages}
         windows = maintenance_active_for(incidents=incidents.values(), at=now)
         for incident_id, window in windows.items():
