@@ -745,17 +745,25 @@ class Escalation(models.Model):
 
 
 class PageBundle(models.Model):
-    """One SMS that stands for several held pages during an alert storm."""
+    """One SMS, or one call, that stands for several held pages during an alert
+    storm: held SMS go out as a bundle SMS, held calls (high urgency) as one call
+    that reads how many incidents there are and acknowledges them all on 1."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
         SENDING = "sending"
         SENT = "sent"
-        DELIVERED = "delivered"
-        FAILED = "failed"
+        DELIVERED = "delivered"  # SMS delivered / call picked up
+        ANSWERED = "answered"  # a key pressed on the call acted on the incidents
+        FAILED = "failed"  # undelivered, or the call went unanswered
         CANCELLED = "cancelled"
 
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        VOICE = "voice", "voice call"
+
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel, default=Channel.SMS)
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,15 @@
 """Bundles: the pages held by storm protection go out together, at most one bundle
-SMS per ``STORM_BUNDLE_SECONDS`` ("5 new incidents: #41 HighErrorRate, #42 ... -
-reply ACK ALL").
+per member and channel every ``STORM_BUNDLE_SECONDS``.
+
+* Held SMS become one SMS ("oncall: 2 new incidents: #41 HighErrorRate, #42 ...;
+  1 repeat: #7 ... - reply ACK ALL").  An incident the member was already paged
+  for (a repeat round, a later step) is a *repeat*, never "new".
+* Held calls (only high urgency ever calls) become one call: a storm is exactly
+  when a call matters, so bundling may merge SMS but never silences a call.  The
+  call says how many incidents there are and which; 1 acknowledges all of them
+  (the call's words and keys: ``webhooks/twilio.py``, the actions:
+  ``replies.py``).  No key pressed, busy or no answer fails the bundle's pages,
+  and their escalations fall through to the next step at once.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from django.utils import timezone
 from alerts.escalation.engine import escalation_step_unanswered
 from alerts.leases import claim_with_lease
 from alerts.models import Incident, Page, PageBundle, TimelineEntry
-from alerts.paging.callback_urls import status_callback_url
+from alerts.paging.callback_urls import bundle_voice_url, status_callback_url
 from alerts.paging.messages import bundle_sms_body
 from alerts.paging.numbers import member_numbers
 from alerts.timeline import timeline_add
@@ -36,21 +45,23 @@ def bundles_gather_and_claim(*, now: datetime, limit: int) -> list[int]:
         Page.objects.filter(status=Page.Status.HELD).exclude(
             incident__status=Incident.Status.TRIGGERED
         ).update(status=Page.Status.CANCELLED, finished_at=now)
-        members = set(
+        waiting = set(
             Page.objects.filter(status=Page.Status.HELD).values_list(
-                "member_id", flat=True
+                "member_id", "channel"
             )
         )
-        for member_id in members:
+        for member_id, channel in sorted(waiting):
             recent = PageBundle.objects.filter(
-                member_id=member_id, created_at__gt=now - interval
+                member_id=member_id, channel=channel, created_at__gt=now - interval
             ).exclude(status=PageBundle.Status.CANCELLED)
             if recent.exists():
                 continue
-            bundle = PageBundle.objects.create(member_id=member_id, created_at=now)
-            Page.objects.filter(member_id=member_id, status=Page.Status.HELD).update(
-                status=Page.Status.BUNDLED, bundle=bundle
+            bundle = PageBundle.objects.create(
+                member_id=member_id, channel=channel, created_at=now
             )
+            Page.objects.filter(
+                member_id=member_id, channel=channel, status=Page.Status.HELD
+            ).update(status=Page.Status.BUNDLED, bundle=bundle)
         claimed = claim_with_lease(
             PageBundle.objects.all(),
             ready=Q(status=PageBundle.Status.QUEUED),
@@ -63,8 +74,32 @@ def bundles_gather_and_claim(*, now: datetime, limit: int) -> list[int]:
     return [pk for pk, _ in claimed]
 
 
-def bundle_send(*, bundle_id: int, now: datetime | None = None) -> str:
+def bundle_repeats(*, bundle: PageBundle, incident_ids: list[int]) -> set[int]:
+    """Those of ``incident_ids`` the bundle's member was already paged for before
+    this bundle (sent directly or in an earlier bundle): repeats, not new."""
+    return set(
+        Page.objects.filter(
+            incident_id__in=incident_ids,
+            member_id=bundle.member_id,
+            sent_at__isnull=False,
+        )
+        .exclude(bundle=bundle)
+        .values_list("incident_id", flat=True)
+    )
 
+
+def bundle_incidents(*, bundle: PageBundle) -> list[Incident]:
+    """The bundle's incidents still open, in number order."""
+    return list(
+        Incident.objects.filter(pages__bundle=bundle, status=Incident.Status.TRIGGERED)
+        .distinct()
+        .select_related("team")
+        .order_by("pk")
+    )
+
+
+def bundle_send(*, bundle_id: int, now: datetime | None = None) -> str:
+    """Send one bundle (an SMS or a call), claimed first so it goes out once."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.PAGE_SEND_LEASE_SECONDS)
     with transaction.atomic():
@@ -84,7 +119,7 @@ def bundle_send(*, bundle_id: int, now: datetime | None = None) -> str:
             .order_by("incident_id")
         )
         incidents = list({p.incident_id: p.incident for p in pages}.values())
-        numbers = member_numbers(member=bundle.member, channel="sms")
+        numbers = member_numbers(member=bundle.member, channel=bundle.channel)
         if not incidents or not numbers:
             PageBundle.objects.filter(pk=bundle_id).update(
                 status=PageBundle.Status.CANCELLED
@@ -94,13 +129,25 @@ def bundle_send(*, bundle_id: int, now: datetime | None = None) -> str:
                 error="" if not incidents else "no working phone number",
             )
             return "nothing to send" if not incidents else "failed: no number"
-        body = bundle_sms_body(incidents)
+        repeats = bundle_repeats(bundle=bundle, incident_ids=[i.pk for i in incidents])
+        body = bundle_sms_body(incidents, repeats=repeats)
         number = numbers[0][1]
         PageBundle.objects.filter(pk=bundle_id).update(body=body, number=number)
+    word = "SMS" if bundle.channel == PageBundle.Channel.SMS else "call"
     try:
-        provider_id = get_transport().send_sms(
-            to=number, body=body, status_callback=status_callback_url(bundle=bundle)
-        )
+        if bundle.channel == PageBundle.Channel.VOICE:
+            provider_id = get_transport().place_call(
+                to=number,
+                url=bundle_voice_url(bundle),
+                status_callback=status_callback_url(bundle=bundle),
+                machine_detection=True,
+            )
+        else:
+            provider_id = get_transport().send_sms(
+                to=number,
+                body=body,
+                status_callback=status_callback_url(bundle=bundle),
+            )
     except TransportError as error:
         with transaction.atomic():
             retry = (
@@ -133,14 +180,16 @@ def bundle_send(*, bundle_id: int, now: datetime | None = None) -> str:
             timeline_add(
                 incident=incident,
                 kind=TimelineEntry.Kind.PAGE,
-                text=f"bundle SMS to {bundle.member.display_name} ({number}) sent, "
-                f"with {len(incidents)} incident(s)",
+                text=f"bundle {word} to {bundle.member.display_name} ({number}) "
+                f"sent, with {len(incidents)} incident(s)"
+                + (" (a repeat for this one)" if incident.pk in repeats else ""),
                 at=sent_at,
                 actor=bundle.member,
             )
     logger.info(
-        "bundle %s: SMS to %s for %d incidents sent",
+        "bundle %s: %s to %s for %d incidents sent",
         bundle_id,
+        word,
         bundle.member.username,
         len(incidents),
     )
@@ -158,13 +207,22 @@ def _bundle_pages_failed(
         escalation_step_unanswered(page=page, now=now)
 
 
+# Call statuses that mean nobody acted on a bundle call ("completed" after a
+# keypress finds the bundle answered already, and changes nothing).
+CALL_UNANSWERED = ("busy", "no-answer", "canceled", "completed")
+
+
 def bundle_status_update(*, bundle: PageBundle, status: str) -> str:
-    if status == "delivered":
+    """A delivery status callback for a bundle SMS or call."""
+    if status in ("delivered", "in-progress"):
         PageBundle.objects.filter(pk=bundle.pk, status=PageBundle.Status.SENT).update(
             status=PageBundle.Status.DELIVERED
         )
         return "delivered"
-    if status in ("undelivered", "failed"):
+    unanswered = bundle.channel == PageBundle.Channel.VOICE and status in (
+        CALL_UNANSWERED
+    )
+    if status in ("undelivered", "failed") or unanswered:
         updated = PageBundle.objects.filter(
             pk=bundle.pk,
             status__in=[PageBundle.Status.SENT, PageBundle.Status.DELIVERED],
@@ -174,3 +232,19 @@ def bundle_status_update(*, bundle: PageBundle, status: str) -> str:
             _bundle_pages_failed(bundle, pages, f"bundle {status}", timezone.now())
         return "failed"
     return "no change"
+
+
+def bundle_mark_answered(*, bundle: PageBundle, now: datetime | None = None) -> None:
+    """Somebody acted on the bundle (a key pressed on its call)."""
+    now = now or timezone.now()
+    PageBundle.objects.filter(
+        pk=bundle.pk,
+        status__in=[
+            PageBundle.Status.SENDING,
+            PageBundle.Status.SENT,
+            PageBundle.Status.DELIVERED,
+        ],
+    ).update(status=PageBundle.Status.ANSWERED, claimed_until=None)
+    Page.objects.filter(bundle=bundle, status=Page.Status.BUNDLED).update(
+        status=Page.Status.ANSWERED, finished_at=now
+    )

@@ -18,3 +18,8 @@ def status_callback_url(*, page: Page | None = None, bundle: PageBundle | None =
 
 def voice_url(page: Page) -> str:
     return f"{settings.PUBLIC_BASE_URL}/twilio/voice/{page.pk}/"
+
+
+def bundle_voice_url(bundle: PageBundle) -> str:
+    """What a storm's bundle call asks Twilio to fetch: the words and the keys."""
+    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/bundle/{bundle.pk}/"

@@ -73,8 +73,46 @@ def page_voice_text(incident: Incident) -> str:
     return text
 
 
-def bundle_sms_body(incidents: list[Incident]) -> str:
+def _bundle_parts(incidents: list[Incident], repeats: set[int]) -> list[str]:
+    """["2 new incidents: #41 A, #42 B", "1 repeat: #7 C"], the empty ones left out."""
+    new = [i for i in incidents if i.pk not in repeats]
+    again = [i for i in incidents if i.pk in repeats]
+    parts = []
+    if new:
+        noun = "incident" if len(new) == 1 else "incidents"
+        listed = ", ".join(f"#{i.pk} {incident_alertname(i)}" for i in new)
+        parts.append(f"{len(new)} new {noun}: {listed}")
+    if again:
+        noun = "repeat" if len(again) == 1 else "repeats"
+        listed = ", ".join(f"#{i.pk} {incident_alertname(i)}" for i in again)
+        parts.append(f"{len(again)} {noun}: {listed}")
+    return parts
+
+
+def bundle_sms_body(
+    incidents: list[Incident], *, repeats: set[int] = frozenset()
+) -> str:
+    """'oncall: 2 new incidents: #41 A, #42 B; 1 repeat: #7 C - reply ACK ALL'.
+
+    ``repeats``: the incidents the member was already paged for (not "new")."""
+    head = "oncall: " + "; ".join(_bundle_parts(incidents, set(repeats)))
+    return fit(head, " - reply ACK ALL")
+
+
+def bundle_voice_text(incidents: list[Incident], *, repeats: set[int]) -> str:
+    """The words of a storm's bundle call: how many, which, new or repeats."""
     count = len(incidents)
-    listed = ", ".join(f"#{i.pk} {incident_alertname(i)}" for i in incidents)
-    noun = "incident" if count == 1 else "incidents"
-    return fit(f"oncall: {count} new {noun}: {listed}", " - reply ACK ALL")
+    new = count - len(repeats & {i.pk for i in incidents})
+    text = (
+        f"This is on call. {count} "
+        f"{'incident needs' if count == 1 else 'incidents need'} you"
+    )
+    if new != count:
+        text += f": {new} new, {count - new} already paged before"
+    listed = ". ".join(
+        f"Incident {i.pk}, {incident_alertname(i)}" for i in incidents[:10]
+    )
+    text += f". {listed}."
+    if count > 10:
+        text += f" And {count - 10} more."
+    return text

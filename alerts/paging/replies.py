@@ -20,6 +20,7 @@ from alerts.incidents.state import (
     incident_resolve,
 )
 from alerts.models import Incident, Page, PageBundle
+from alerts.paging.bundles import bundle_mark_answered
 from alerts.paging.commands import HELP_TEXT, SmsCommand, parse_sms_command
 from alerts.paging.segments import fit
 from alerts.paging.status import page_mark_answered
@@ -142,9 +143,12 @@ def sms_reply(*, from_number: str, body: str) -> Reply:
 
 
 def _sms_bundle(*, member: Member, command: SmsCommand) -> Reply:
+    # ACK ALL answers the bundle SMS that asked for it: the latest one (a storm's
+    # bundle call is answered with its own keys).
     bundle = (
         PageBundle.objects.filter(
             member=member,
+            channel=PageBundle.Channel.SMS,
             status__in=[PageBundle.Status.SENT, PageBundle.Status.DELIVERED],
         )
         .order_by("-sent_at", "-pk")
@@ -152,28 +156,38 @@ def _sms_bundle(*, member: Member, command: SmsCommand) -> Reply:
     )
     if bundle is None:
         return Reply("You have no bundled page to answer. " + HELP_TEXT, False)
+    text, changed = bundle_act(
+        bundle=bundle, member=member, action=command.action, via="SMS (all)"
+    )
+    return Reply(fit(text), changed)
+
+
+def bundle_act(
+    *, bundle: PageBundle, member: Member, action: str, via: str
+) -> tuple[str, bool]:
+    """Apply one action to every incident of a bundle (ACK ALL, or 1 on a bundle
+    call); returns (what to tell the person, changed anything?)."""
     incidents = list(
         Incident.objects.filter(pages__bundle=bundle)
         .distinct()
-        .select_related("team")
+        .select_related("team", "acknowledged_by__user")
         .order_by("pk")
     )
     done: list[int] = []
     for incident in incidents:
         _, changed = incident_act(
-            incident=incident, member=member, action=command.action, via="SMS (all)"
+            incident=incident, member=member, action=action, via=via
         )
         if changed:
             done.append(incident.pk)
-    verb = {"ack": "Acknowledged", "resolve": "Resolved", "escalate": "Escalated"}[
-        command.action
-    ]
     if not done:
-        return Reply(
-            f"Nothing to do: the {len(incidents)} incidents are handled.", False
-        )
+        return f"Nothing to do: the {len(incidents)} incidents are handled.", False
+    bundle_mark_answered(bundle=bundle)
+    verb = {"ack": "Acknowledged", "resolve": "Resolved", "escalate": "Escalated"}[
+        action
+    ]
     listed = ", ".join(f"#{n}" for n in done)
-    return Reply(fit(f"{verb} {len(done)}: {listed}"), True)
+    return f"{verb} {len(done)}: {listed}", True
 
 
 VOICE_ACTIONS = {"1": "ack", "2": "escalate", "3": "resolve"}
@@ -192,4 +206,17 @@ def voice_keypress(*, page: Page, digit: str) -> tuple[str, bool]:
     )
     if changed:
         page_mark_answered(page=page)
+    return text.replace("#", "incident "), True
+
+
+def bundle_keypress(*, bundle: PageBundle, digit: str) -> tuple[str, bool]:
+    """A key pressed during a storm's bundle call: the action applies to every
+    incident of the bundle.  Returns (what to say, hang up?)."""
+    action = VOICE_ACTIONS.get(digit)
+    if action is None:
+        return "", False
+    member = Member.objects.select_related("user").get(pk=bundle.member_id)
+    text, _ = bundle_act(
+        bundle=bundle, member=member, action=action, via="phone call (all)"
+    )
     return text.replace("#", "incident "), True

@@ -15,10 +15,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from alerts.models import Page, PageBundle
-from alerts.paging.bundles import bundle_status_update
-from alerts.paging.callback_urls import voice_url
-from alerts.paging.messages import page_voice_text
-from alerts.paging.replies import sms_reply, voice_keypress
+from alerts.paging.bundles import (
+    bundle_incidents,
+    bundle_repeats,
+    bundle_status_update,
+)
+from alerts.paging.callback_urls import bundle_voice_url, voice_url
+from alerts.paging.messages import bundle_voice_text, page_voice_text
+from alerts.paging.replies import bundle_keypress, sms_reply, voice_keypress
 from alerts.paging.status import page_status_update
 from alerts.transports.twilio_signature import twilio_request_is_valid
 
@@ -115,6 +119,67 @@ def twilio_voice(request: HttpRequest, page_id: int) -> HttpResponse:
     # The person picked up: the call is delivered (not yet answered).
     page_status_update(page=page, provider_id=call_sid, status="in-progress")
     return _gather(page, page_voice_text(page.incident))
+
+
+BUNDLE_MENU = (
+    "Press 1 to acknowledge all {count}, 2 to escalate all, 3 to resolve all, "
+    "or star to repeat."
+)
+
+
+def _bundle_gather(bundle: PageBundle, intro: str, count: int) -> HttpResponse:
+    url = bundle_voice_url(bundle)
+    return _twiml(
+        f'<Gather numDigits="1" timeout="8" method="POST" action={quoteattr(url)}>',
+        _say(intro) if intro else "",
+        _say(BUNDLE_MENU.format(count=count)),
+        "</Gather>",
+        f'<Redirect method="POST">{escape(url)}?noinput=1</Redirect>',
+    )
+
+
+@csrf_exempt
+@require_POST
+def twilio_bundle_voice(request: HttpRequest, bundle_id: int) -> HttpResponse:
+    """The call of a storm's bundle: how many incidents, which; 1 acknowledges all."""
+    if not twilio_request_is_valid(request):
+        return _forbidden()
+    bundle = PageBundle.objects.filter(
+        pk=bundle_id, channel=PageBundle.Channel.VOICE
+    ).first()
+    call_sid = request.POST.get("CallSid", "")
+    if bundle is None or (bundle.provider_id and call_sid != bundle.provider_id):
+        return _twiml(
+            _say("This call is not about a current page. Goodbye."), "<Hangup/>"
+        )
+    incidents = bundle_incidents(bundle=bundle)
+    if not incidents:
+        return _twiml(
+            _say("These incidents were all handled meanwhile. Goodbye."), "<Hangup/>"
+        )
+    repeats = bundle_repeats(bundle=bundle, incident_ids=[i.pk for i in incidents])
+    words = bundle_voice_text(incidents, repeats=repeats)
+    if request.POST.get("AnsweredBy", "").startswith(("machine", "fax")):
+        bundle_status_update(bundle=bundle, status="no-answer")
+        return _twiml(
+            _say(words + " Nobody answered: the next step is paged. Goodbye."),
+            "<Hangup/>",
+        )
+    if request.GET.get("noinput"):
+        bundle_status_update(bundle=bundle, status="completed")
+        return _twiml(
+            _say("No key pressed. The next person will be paged. Goodbye."),
+            "<Hangup/>",
+        )
+    digits = request.POST.get("Digits", "")
+    if digits:
+        text, done = bundle_keypress(bundle=bundle, digit=digits[:1])
+        if done:
+            return _twiml(_say(text + " Goodbye."), "<Hangup/>")
+        intro = words if digits == "*" else "Sorry, that is not a choice."
+        return _bundle_gather(bundle, intro, len(incidents))
+    bundle_status_update(bundle=bundle, status="in-progress")
+    return _bundle_gather(bundle, words, len(incidents))
 
 
 @csrf_exempt

@@ -9,5 +9,10 @@ from alerts.webhooks import twilio as twilio_views
 urlpatterns = [
     path("sms/", twilio_views.twilio_sms, name="twilio-sms"),
     path("voice/<int:page_id>/", twilio_views.twilio_voice, name="twilio-voice"),
+    path(
+        "voice/bundle/<int:bundle_id>/",
+        twilio_views.twilio_bundle_voice,
+        name="twilio-bundle-voice",
+    ),
     path("status/", twilio_views.twilio_status, name="twilio-status"),
 ]
