@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium
 
-.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation clean
+.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,7 @@ bench-intake: install-dev system-deps
 ## make bench-escalation: how late steps fire with 1,000 open incidents (workers + beat + Redis)
 bench-escalation: install-dev system-deps
 	$(PY) bench/escalation.py
+
+## make bench-dev-stop: how long Ctrl-C on `make run` takes, and what it logs
+bench-dev-stop: install-dev
+	$(PY) bench/dev_stop.py
