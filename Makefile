@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium
 
-.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop clean
+.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,3 +69,7 @@ bench-escalation: install-dev system-deps
 ## make bench-dev-stop: how long Ctrl-C on `make run` takes, and what it logs
 bench-dev-stop: install-dev
 	$(PY) bench/dev_stop.py
+
+## make bench-embedded-paging: first-page delays of the embedded default (`make run`'s stack)
+bench-embedded-paging: install-dev
+	$(PY) bench/embedded_paging.py
