@@ -27,6 +27,7 @@ from alerts.api.serializers import (
 from alerts.incidents.escalate import incident_escalate
 from alerts.incidents.state import (
     IncidentStateError,
+    actor_name,
     incident_acknowledge,
     incident_resolve,
 )
@@ -116,13 +117,25 @@ def _member(request: Request) -> Member | None:
     return Member.objects.filter(user=request.user).select_related("user").first()
 
 
+def _actor(request: Request) -> dict:
+    """Who acts, for the services: the member, and the user's name for a user
+    without a member profile; and the ``note`` given with the action."""
+    body = IncidentActionSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return {
+        "by": _member(request),
+        "by_name": request.user.get_full_name() or request.user.get_username(),
+        "note": body.validated_data.get("note", ""),
+    }
+
+
 class IncidentAck(APIView):
     @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
         try:
             incident = incident_acknowledge(
-                incident=incident, by=_member(request), via="API"
+                incident=incident, via="API", **_actor(request)
             )
         except IncidentStateError as exc:
             return Response({"error": str(exc)}, status=status.HTTP_409_CONFLICT)
@@ -133,10 +146,10 @@ class IncidentResolve(APIView):
     @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
-        by = _member(request)
-        who = by.display_name if by else request.user.get_username()
+        actor = _actor(request)
+        who = actor_name(by=actor["by"], by_name=actor["by_name"])
         incident = incident_resolve(
-            incident=incident, by=by, how="manual", text=f"resolved by {who} via API"
+            incident=incident, how="manual", text=f"resolved by {who} via API", **actor
         )
         return Response(IncidentSerializer(incident_list().get(pk=incident.pk)).data)
 
@@ -148,7 +161,7 @@ class IncidentEscalate(APIView):
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
         try:
-            incident_escalate(incident=incident, by=_member(request), via="API")
+            incident_escalate(incident=incident, via="API", **_actor(request))
         except IncidentStateError as exc:
             return Response(
                 {"error": "conflict", "detail": str(exc)},

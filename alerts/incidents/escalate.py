@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts import queue
-from alerts.incidents.state import IncidentStateError
+from alerts.incidents.state import IncidentStateError, actor_name, timeline_note
 from alerts.models import (
     Escalation,
     Incident,
@@ -25,6 +25,8 @@ def incident_escalate(
     by: Member | None,
     via: str = "",
     at: datetime | None = None,
+    by_name: str = "",
+    note: str = "",
 ) -> Escalation:
     """ "Escalate now": the next step fires at once; this step's pending pages
     (the call after the SMS) are cancelled."""
@@ -48,7 +50,7 @@ def incident_escalate(
         Page.objects.filter(incident=incident, status=Page.Status.QUEUED).update(
             status=Page.Status.CANCELLED, finished_at=at
         )
-        who = by.display_name if by else "someone"
+        who = actor_name(by=by, by_name=by_name)
         timeline_add(
             incident=incident,
             kind=TimelineEntry.Kind.ESCALATED,
@@ -56,6 +58,7 @@ def incident_escalate(
             at=at,
             actor=by,
         )
+        timeline_note(incident=incident, by=by, who=who, note=note, at=at)
         queue.publish_ids_on_commit(queue.ESCALATION_ADVANCE, [incident.pk])
     escalation.refresh_from_db()
     return escalation

@@ -267,11 +267,42 @@ def incident_reopen(
     return incident
 
 
+def actor_name(*, by: Member | None, by_name: str = "") -> str:
+    """How the timeline names who acted: the member, else the user's name."""
+    if by is not None:
+        return by.display_name
+    return by_name or "someone"
+
+
+def timeline_note(
+    *, incident: Incident, by: Member | None, who: str, note: str, at: datetime
+) -> None:
+    """A note given with an action (the API's ``note``), as its own entry."""
+    note = note.strip()
+    if note:
+        timeline_add(
+            incident=incident,
+            kind=TimelineEntry.Kind.NOTE,
+            text=f"{who}: {note}",
+            at=at,
+            actor=by,
+        )
+
+
 @transaction.atomic
 def incident_acknowledge(
-    *, incident: Incident, by: Member | None, via: str = "", at: datetime | None = None
+    *,
+    incident: Incident,
+    by: Member | None,
+    via: str = "",
+    at: datetime | None = None,
+    by_name: str = "",
+    note: str = "",
 ) -> Incident:
-    """Somebody owns it now; acknowledging twice is a no-op, not an error."""
+    """Somebody owns it now; acknowledging twice is a no-op, not an error.
+
+    ``by_name`` names a person without a member profile (an admin user, an API
+    token's user); ``note`` goes into the timeline with the acknowledgement."""
     at = at or timezone.now()
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.status == Incident.Status.RESOLVED:
@@ -282,7 +313,7 @@ def incident_acknowledge(
     incident.acknowledged_at = at
     incident.acknowledged_by = by
     incident.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
-    who = by.display_name if by else "someone"
+    who = actor_name(by=by, by_name=by_name)
     timeline_add(
         incident=incident,
         kind=TimelineEntry.Kind.ACKNOWLEDGED,
@@ -290,6 +321,7 @@ def incident_acknowledge(
         at=at,
         actor=by,
     )
+    timeline_note(incident=incident, by=by, who=who, note=note, at=at)
     on_incident_acknowledged(incident)
     return incident
 
@@ -302,6 +334,8 @@ def incident_resolve(
     how: str = "manual",
     text: str = "",
     at: datetime | None = None,
+    by_name: str = "",
+    note: str = "",
 ) -> Incident:
     """Close the incident.  ``how``: ``alerts`` (every alert resolved), ``manual``
     (a person, through the API, admin or SMS), ``heartbeat`` (the switch saw its
@@ -318,9 +352,20 @@ def incident_resolve(
         update_fields=["status", "resolved_at", "resolved_by", "resolved_how"]
     )
     if not text:
-        text = f"resolved by {by.display_name}" if by else f"resolved ({how})"
+        text = (
+            f"resolved by {actor_name(by=by, by_name=by_name)}"
+            if by or by_name
+            else f"resolved ({how})"
+        )
     timeline_add(
         incident=incident, kind=TimelineEntry.Kind.RESOLVED, text=text, at=at, actor=by
+    )
+    timeline_note(
+        incident=incident,
+        by=by,
+        who=actor_name(by=by, by_name=by_name),
+        note=note,
+        at=at,
     )
     on_incident_resolved(incident)
     return incident
