@@ -1,13 +1,26 @@
-"""Incidents in the admin: alerts, timeline, pages, and the acknowledge, resolve and
-escalate-now actions (each calls the service in ``alerts.incidents``).
+"""Incidents in the admin: the list at a glance, the incident page an operator
+works from (``incident_page.py``; Acknowledge / Resolve / Escalate now buttons), and
+the same three as list actions.  Each calls the service in ``alerts.incidents``;
+incidents are never edited or deleted by hand.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from alerts.admin.escalation import (
     PageInline,
@@ -15,6 +28,8 @@ from alerts.admin.escalation import (
     escalation_display,
     figures_display,
 )
+from alerts.admin.incident_page import duration_text, incident_page_context
+from alerts.incidents.escalate import incident_escalate
 from alerts.incidents.state import (
     IncidentStateError,
     incident_acknowledge,
@@ -81,16 +96,20 @@ class IncidentAdmin(admin.ModelAdmin):
     list_display = [
         "number",
         "title",
-        "status",
+        "status_badge",
         "urgency",
         "team",
-        "opened_at",
+        "age",
+        "holder",
         "alerts_summary",
         "flags",
     ]
+    list_select_related = ["team", "integration", "acknowledged_by__user"]
     list_filter = ["status", "urgency", "team", "in_maintenance", "source"]
     search_fields = ["=id", "title", "group_key"]
     date_hierarchy = "opened_at"
+    # The inlines and fields below are what a view-only change form would show;
+    # the incident page (change_view) replaces that form.
     inlines = [IncidentAlertInline, TimelineInline, PageInline]
     actions = ["acknowledge", "resolve", escalate_now]
     readonly_fields = [
@@ -139,6 +158,109 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents come from alerts
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Incident | None = None
+    ) -> bool:
+        return False  # the record of what happened; resolved, never deleted
+
+    # --- the incident page ---------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        act = path(
+            "<path:object_id>/act/<str:action>/",
+            self.admin_site.admin_view(self.act_view),
+            name="alerts_incident_act",
+        )
+        # Before the defaults: their "<object_id>/" catch-all would take it.
+        return [act, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """Not a form: the page an operator works from.  Changes go through the
+        buttons (``act_view``), never through editing fields."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        incident = self.get_object(request, unquote(object_id))
+        if incident is None:
+            raise Http404(f"no incident {object_id}")
+        if not self.has_view_or_change_permission(request, incident):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Incident #{incident.pk}",
+            "can_act": self.has_change_permission(request, incident),
+            **incident_page_context(incident),
+        }
+        return TemplateResponse(request, "admin/alerts/incident/console.html", context)
+
+    def act_view(
+        self, request: HttpRequest, object_id: str, action: str
+    ) -> HttpResponse:
+        """POST from the incident page's buttons: acknowledge, resolve, escalate."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        incident = self.get_object(request, unquote(object_id))
+        if incident is None:
+            raise Http404(f"no incident {object_id}")
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        by = self._member(request)
+        by_name = request.user.get_full_name() or request.user.get_username()
+        try:
+            if action == "acknowledge":
+                incident_acknowledge(
+                    incident=incident, by=by, by_name=by_name, via="admin"
+                )
+            elif action == "resolve":
+                incident_resolve(
+                    incident=incident,
+                    by=by,
+                    by_name=by_name,
+                    how="manual",
+                    text=f"resolved by {by.display_name if by else by_name} (admin)",
+                )
+            elif action == "escalate":
+                incident_escalate(
+                    incident=incident, by=by, by_name=by_name, via="admin"
+                )
+            else:
+                raise Http404(f"no action {action!r}")
+        except IncidentStateError as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+        else:
+            self.message_user(request, f"Incident #{incident.pk}: {action} done.")
+        return HttpResponseRedirect(
+            reverse("admin:alerts_incident_change", args=[incident.pk])
+        )
+
+    # --- the list --------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, incident: Incident) -> str:
+        colours = {"triggered": "#ba2121", "acknowledged": "#b36b00"}
+        return format_html(
+            '<span style="color:{};font-weight:bold">{}</span>',
+            colours.get(incident.status, "#2f7d32"),
+            incident.get_status_display(),
+        )
+
+    @admin.display(description="age", ordering="opened_at")
+    def age(self, incident: Incident) -> str:
+        end = incident.resolved_at or timezone.now()
+        return duration_text(end - incident.opened_at)
+
+    @admin.display(description="held by")
+    def holder(self, incident: Incident) -> str:
+        if incident.status == Incident.Status.ACKNOWLEDGED and incident.acknowledged_by:
+            return incident.acknowledged_by.display_name
+        return "-"
 
     @admin.display(description="escalation")
     def escalation_state(self, incident: Incident) -> str:

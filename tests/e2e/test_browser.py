@@ -8,6 +8,7 @@ through the admin form and sees it in the picture, and acknowledges an incident.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,51 @@ def test_an_operator_acknowledges_an_incident_from_the_admin(stack, page):
     page.click("button[name=index]")
     page.wait_for_selector(".messagelist")
     screenshot(page, "incident-acknowledged")
+    assert stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"] == (
+        "acknowledged"
+    )
+
+
+def test_an_operator_acknowledges_from_the_incident_page(stack, page):
+    from tests.e2e.stack import http
+
+    # Recorded from a real Alertmanager (f_two_groups_checkout: its own group).
+    body = (FIXTURES / "f_two_groups_checkout.body").read_bytes()
+    answer = http(
+        "POST",
+        stack.url + "/api/v1/alertmanager/",
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {stack.demo_token}",
+        },
+    )
+    assert answer.status == 202, answer.body
+
+    def incident():
+        found = [
+            i
+            for i in stack.incidents(status="open")
+            if i["group_key"] == json.loads(body)["groupKey"]
+        ]
+        return found[0] if found else None
+
+    wait_for(incident, 30, "the incident to open")
+    number = incident()["id"]
+    page.goto(stack.url + "/admin/alerts/incident/")
+    page.get_by_role("link", name=str(number), exact=True).first.click()
+    page.wait_for_selector("#incident-console")
+    assert page.locator("#incident-status").inner_text().lower() == "triggered"
+    timeline = page.locator("#incident-timeline")
+    assert "acknowledged by" not in timeline.inner_text()
+    screenshot(page, "incident-page-triggered")
+
+    page.click("#action-acknowledge")
+    page.wait_for_selector(".messagelist")
+    assert page.locator("#incident-status").inner_text().lower() == "acknowledged"
+    assert "acknowledged by admin via admin" in timeline.inner_text()
+    assert page.locator("#action-acknowledge").count() == 0
+    screenshot(page, "incident-page-acknowledged")
     assert stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"] == (
         "acknowledged"
     )
