@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oncall import health
 
+# There is no public site behind the admin: its "View site" link led to a 404.
+admin.site.site_url = None
+
 handler404 = "oncall.api_errors.handler404"
 handler500 = "oncall.api_errors.handler500"
 

@@ -191,6 +191,8 @@ class RotationParticipantInline(admin.TabularInline):
     autocomplete_fields = ["member"]
     ordering = ["position", "id"]
     verbose_name = "participant (in rotation order)"
+    # Django would pluralise the whole phrase: "participant (in rotation order)s".
+    verbose_name_plural = "participants (in rotation order)"
 
 
 class WeekdaysField(forms.MultipleChoiceField):

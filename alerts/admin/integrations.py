@@ -106,12 +106,20 @@ class IntegrationAdmin(admin.ModelAdmin):
         "heartbeat_last_seen_at",
         "created_at",
         "tools",
+        "alertmanager_config",
     ]
     fieldsets = [
         (None, {"fields": ["team", "name", "enabled", "reopen_window"]}),
         (
             "Webhook",
-            {"fields": ["webhook_urls", "token_hint_display", "tools"]},
+            {
+                "fields": [
+                    "webhook_urls",
+                    "token_hint_display",
+                    "alertmanager_config",
+                    "tools",
+                ]
+            },
         ),
         (
             "Dead man's switch",
@@ -126,6 +134,9 @@ class IntegrationAdmin(admin.ModelAdmin):
         (None, {"fields": ["created_at"]}),
     ]
     inlines = [RouteInline]
+
+    class Media:
+        css = {"all": ["alerts/admin.css"]}
     actions = ["rotate_token"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:
@@ -172,13 +183,25 @@ class IntegrationAdmin(admin.ModelAdmin):
             webhook_url(),
         )
 
+    @admin.display(description="alertmanager.yml")
+    def alertmanager_config(self, integration: Integration) -> str:
+        """The configuration to paste, with a placeholder: the token itself was
+        shown once, when the integration was created (or its token rotated)."""
+        return format_html(
+            '<pre id="alertmanager-config">{}</pre><p>Put the token in place of '
+            "<code>&lt;token&gt;</code> (it was shown once, when it was made; "
+            "if it is lost, rotate it). Token in the URL path or basic auth "
+            "work too.</p>",
+            alertmanager_snippets("<token>")["bearer"],
+        )
+
     @admin.display(description="tools")
     def tools(self, integration: Integration) -> str:
         if not integration.pk:
             return "-"
         return format_html(
             '<a href="{}">Test labels against the routes</a> · '
-            '<a href="{}">Rotate the token (shows the config to paste)</a>',
+            '<a href="{}">Rotate the token (shows the new token once)</a>',
             reverse("admin:alerts_integration_test_labels", args=[integration.pk]),
             reverse("admin:alerts_integration_rotate", args=[integration.pk]),
         )

@@ -119,21 +119,24 @@ def webhook_url(token: str | None = None) -> str:
 
 
 def alertmanager_snippets(token: str) -> dict[str, str]:
-    """The ``webhook_configs`` to paste into alertmanager.yml, one per auth style."""
+    """A complete alertmanager.yml per auth style (``amtool check-config`` passes
+    each, also with the ``<token>`` placeholder): a route to the ``oncall``
+    receiver and the receiver's ``webhook_configs``."""
     common = "    send_resolved: true\n    max_alerts: 0\n"
+    route = "route:\n  receiver: oncall\nreceivers:\n- name: oncall\n"
     return {
         "path": (
-            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"{route}  webhook_configs:\n"
             f"  - url: '{webhook_url(token)}'\n{common}"
         ),
         "bearer": (
-            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"{route}  webhook_configs:\n"
             f"  - url: '{webhook_url()}'\n{common}"
             "    http_config:\n      authorization:\n        type: Bearer\n"
             f"        credentials: '{token}'\n"
         ),
         "basic": (
-            "receivers:\n- name: oncall\n  webhook_configs:\n"
+            f"{route}  webhook_configs:\n"
             f"  - url: '{webhook_url()}'\n{common}"
             "    http_config:\n      basic_auth:\n        username: alertmanager\n"
             f"        password: '{token}'\n"

@@ -165,3 +165,30 @@ def test_an_operator_acknowledges_from_the_incident_page(stack, page):
     assert stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"] == (
         "acknowledged"
     )
+
+
+def test_the_integration_page_fits_and_shows_the_config_without_the_token(
+    stack, page
+):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(stack.url + "/admin/alerts/integration/")
+    page.get_by_role("link", name="alertmanager").first.click()
+    page.wait_for_selector("#routes-group")
+    screenshot(page, "integration-page")
+    config = page.locator("#alertmanager-config").inner_text()
+    assert "route:" in config and "credentials: '<token>'" in config
+    assert stack.demo_token not in page.content()
+    # The routes table ends inside the content area: nothing sticks out.
+    routes = page.locator("#routes-group").bounding_box()
+    content = page.locator("#content").bounding_box()
+    assert routes["x"] + routes["width"] <= content["x"] + content["width"] + 1
+    matchers = page.locator("#routes-group td.field-matchers_summary").first
+    box = matchers.bounding_box()
+    assert box["x"] + box["width"] <= routes["x"] + routes["width"] + 1
+    assert "critical" in matchers.inner_text()
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+    # The admin has no public site to link to.
+    assert page.get_by_role("link", name="View site").count() == 0

@@ -33,9 +33,7 @@ def test_ctrl_c_stops_web_worker_and_beat_without_errors(tmp_path: Path) -> None
     def first(needle: str) -> int:
         return next(i for i, line in enumerate(after) if needle in line)
 
-    assert first("SIGINT received") < first("Warm shutdown") < first(
-        "worker.1 stopped"
-    )
+    assert first("SIGINT received") < first("Warm shutdown") < first("worker.1 stopped")
     for name in ("web.1", "worker.1", "beat.1"):
         assert any(f"{name} stopped" in line for line in after), after
     # honcho never had to SIGKILL anyone, and nobody logged an error on the way out.
