@@ -15,7 +15,7 @@ from alerts.intake.integrations import (
     token_matches,
     webhook_url,
 )
-from alerts.models import EscalationPolicy, EscalationStep, Integration, Route
+from alerts.models import EscalationPolicy, EscalationStep, Integration
 from scheduling.models import Team
 
 DEMO_INTEGRATION = "alertmanager"
@@ -46,6 +46,10 @@ def demo_alerts_load(*, team: Team) -> tuple[list[str], list[str]]:
             name="page for critical",
             urgency="high",
         )
+        # The routes made just now are the demo's own: they follow the demo
+        # policy.  Routes that already existed are the operator's, left alone.
+        policy, _ = demo_policy(team=team)
+        integration.routes.update(escalation_policy=policy)
         created.append(f"integration {team.slug}/{DEMO_INTEGRATION}")
     elif wanted:
         if not token_matches(integration, wanted):
@@ -76,8 +80,8 @@ DEMO_STEPS = [
 ]
 
 
-def demo_escalation_load(*, team: Team) -> list[str]:
-    created: list[str] = []
+def demo_policy(*, team: Team) -> tuple[EscalationPolicy, bool]:
+    """The demo escalation policy, made with its steps if missing; (policy, made)."""
     policy, made = EscalationPolicy.objects.get_or_create(
         team=team,
         name=DEMO_POLICY,
@@ -94,10 +98,12 @@ def demo_escalation_load(*, team: Team) -> list[str]:
     if made:
         for position, step in enumerate(DEMO_STEPS):
             EscalationStep.objects.create(policy=policy, position=position, **step)
-        created.append(f"escalation policy {policy}")
-    updated = Route.objects.filter(
-        integration__team=team, escalation_policy__isnull=True
-    ).update(escalation_policy=policy)
-    if updated:
-        created.append(f"{updated} route(s) → {policy.name}")
-    return created
+    return policy, made
+
+
+def demo_escalation_load(*, team: Team) -> list[str]:
+    """Make the demo policy if it is missing.  Never gives it to existing routes:
+    a route without a policy may be the operator's, and the demo loader creates
+    what is missing, never modifies what exists."""
+    policy, made = demo_policy(team=team)
+    return [f"escalation policy {policy}"] if made else []
