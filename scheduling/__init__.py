@@ -12,6 +12,9 @@ Interfaces (parse input, check access, call one service or selector, answer)
     ``admin.py`` + ``forms.py`` + ``picture.py`` + ``templates/``
                             the operators' console; ``picture.py`` lays the
                             schedule picture out (geometry only, no writes)
+    ``resources/``          ``/api/v1/teams/``, ``members/``, ``rotations/``
+                            (with ``preview``), ``shifts/``: configuration
+                            through the services below; cursor pagination
     ``token_views.py``      ``/api/v1/tokens/``: make, list, revoke API tokens
     ``authentication.py``   ``Authorization: Bearer <token>`` (DRF)
     ``throttling.py``       per-token rate limits (DRF), 429 with Retry-After
@@ -25,10 +28,15 @@ Interfaces (parse input, check access, call one service or selector, answer)
 
 Services (writes that carry a rule; keyword-only ``<entity>_<verb>``, one
 transaction each, called alike by the admin, the API and tasks)
-    ``teams.py``            ``team_update``: a new time zone regenerates the
-                            future shifts of the team's rotations
-    ``rotations.py``        rosters that fit the scheme, regenerating after a
-                            change, no deleting a rotation with history
+    ``teams.py``            ``team_create``, ``team_update``/``team_put``: a new
+                            time zone regenerates the future shifts of the
+                            team's rotations
+    ``members.py``          people and their teams: ``member_create``,
+                            ``member_update``, ``membership_add``/``remove``
+                            (nobody leaves a team while on its rotation)
+    ``rotations.py``        ``rotation_create``/``update``/``preview``: rosters
+                            that fit the scheme, regenerating after a change,
+                            no deleting a rotation with history
     ``materialize.py``      store the shifts a definition says, up to the horizon
     ``overrides.py``        create, update, swap and delete overrides, validated
                             so an override changes who, never coverage

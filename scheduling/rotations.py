@@ -5,6 +5,8 @@ deleted.  The admin and any API call these, so they hold everywhere:
   holds only active members of the rotation's team;
 * once a rotation's definition or roster is saved, its stored shifts follow it
   (history stays; the future is regenerated -- see :mod:`scheduling.materialize`);
+* a definition is checked before it is saved (the model's rules, a name free in
+  the team) and a write that changes nothing saves nothing;
 * a rotation whose shifts have started is history that stipends and reports rely
   on: it may not be deleted (deactivate it instead).
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,7 +24,14 @@ from django.utils import timezone
 
 from scheduling import plan
 from scheduling.materialize import MaterializeReport, rotation_materialize
-from scheduling.models import Member, Rotation, Shift, TeamMembership
+from scheduling.models import (
+    Member,
+    Rotation,
+    RotationParticipant,
+    Shift,
+    Team,
+    TeamMembership,
+)
 
 
 def rotation_participants_validate(
@@ -78,3 +89,165 @@ def rotation_delete(*, rotation: Rotation, now: dt.datetime | None = None) -> No
             "and reports rely on them. Deactivate it instead."
         )
     rotation.delete()
+
+
+# The fields of a rotation's definition a caller may set (the API, configuration
+# as code); everything else on the model is bookkeeping.
+DEFINITION_FIELDS = (
+    "name",
+    "scheme",
+    "shift_length",
+    "shift_unit",
+    "start_date",
+    "handoff_time",
+    "handoff_weekday",
+    "time_zone",
+    "layer",
+    "restrict_weekdays",
+    "restrict_start",
+    "restrict_end",
+    "active",
+)
+
+
+@dataclass(frozen=True)
+class RotationSaved:
+    rotation: Rotation
+    changed: bool
+    # What regenerating the shifts did; None when nothing changed.
+    materialized: MaterializeReport | None = None
+
+
+def _check_definition(rotation: Rotation, members: Sequence[Member]) -> None:
+    """The model's own checks and the roster's, as one ``ValidationError`` keyed
+    by field (the roster's under ``participants``)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        rotation.full_clean(exclude=["team"], validate_unique=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    duplicate = (
+        Rotation.objects.filter(team_id=rotation.team_id, name=rotation.name)
+        .exclude(pk=rotation.pk)
+        .exists()
+    )
+    if duplicate:
+        errors.setdefault("name", []).append(
+            f"the team already has a rotation named {rotation.name!r}"
+        )
+    if len({m.pk for m in members}) != len(members):
+        errors.setdefault("participants", []).append("a member appears twice")
+    else:
+        try:
+            rotation_participants_validate(rotation=rotation, members=members)
+        except ValidationError as exc:
+            errors.setdefault("participants", []).extend(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _roster(rotation: Rotation) -> list[int]:
+    return list(
+        RotationParticipant.objects.filter(rotation=rotation)
+        .order_by("position", "id")
+        .values_list("member_id", flat=True)
+    )
+
+
+def _set_roster(rotation: Rotation, members: Sequence[Member]) -> None:
+    RotationParticipant.objects.filter(rotation=rotation).delete()
+    RotationParticipant.objects.bulk_create(
+        [
+            RotationParticipant(rotation=rotation, member=member, position=position)
+            for position, member in enumerate(members)
+        ]
+    )
+
+
+@transaction.atomic
+def rotation_create(
+    *,
+    team: Team,
+    participants: Sequence[Member],
+    now: dt.datetime | None = None,
+    **definition: Any,
+) -> RotationSaved:
+    """A new rotation of ``team`` with ``participants`` in order, its shifts
+    generated up to the horizon.  ``definition``: any of ``DEFINITION_FIELDS``
+    (``name`` and ``start_date`` are required)."""
+    _only_definition(definition)
+    rotation = Rotation(team=team, **definition)
+    _check_definition(rotation, participants)
+    rotation.save()
+    _set_roster(rotation, participants)
+    report = rotation_changed(rotation=rotation, now=now)
+    rotation.refresh_from_db()
+    return RotationSaved(rotation=rotation, changed=True, materialized=report)
+
+
+@transaction.atomic
+def rotation_update(
+    *,
+    rotation: Rotation,
+    participants: Sequence[Member] | None = None,
+    now: dt.datetime | None = None,
+    **definition: Any,
+) -> RotationSaved:
+    """Change the given fields of the definition (and, with ``participants``, the
+    roster), then regenerate the future shifts.  Nothing is saved when nothing
+    differs, so the same ``PUT`` twice leaves the rotation, its ``updated_at`` and
+    its shifts exactly as they were."""
+    _only_definition(definition)
+    roster = participants if participants is not None else None
+    same_fields = all(getattr(rotation, f) == v for f, v in definition.items())
+    same_roster = roster is None or [m.pk for m in roster] == _roster(rotation)
+    if same_fields and same_roster:
+        return RotationSaved(rotation=rotation, changed=False)
+    for field, value in definition.items():
+        setattr(rotation, field, value)
+    members = (
+        list(roster)
+        if roster is not None
+        else list(
+            Member.objects.filter(rotationparticipant__rotation=rotation).order_by(
+                "rotationparticipant__position", "rotationparticipant__id"
+            )
+        )
+    )
+    _check_definition(rotation, members)
+    rotation.save()
+    if roster is not None and not same_roster:
+        _set_roster(rotation, members)
+    report = rotation_changed(rotation=rotation, now=now)
+    rotation.refresh_from_db()
+    return RotationSaved(rotation=rotation, changed=True, materialized=report)
+
+
+def rotation_preview(
+    *,
+    team: Team,
+    participants: Sequence[Member],
+    start: dt.datetime,
+    end: dt.datetime,
+    rotation: Rotation | None = None,
+    **definition: Any,
+) -> list[plan.PlannedShift]:
+    """The shifts a definition would have in [start, end), validated like
+    ``rotation_create`` (or like ``rotation_update`` of ``rotation``) but not
+    saved: nothing in the database changes."""
+    _only_definition(definition)
+    candidate = Rotation(team=team, pk=rotation.pk if rotation else None)
+    if rotation is not None:
+        for field in DEFINITION_FIELDS:
+            setattr(candidate, field, getattr(rotation, field))
+    for field, value in definition.items():
+        setattr(candidate, field, value)
+    _check_definition(candidate, participants)
+    shifts, _ = candidate.build_plan([m.pk for m in participants]).shifts(start, end)
+    return [s for s in shifts if s.starts_at < end]
+
+
+def _only_definition(definition: dict[str, Any]) -> None:
+    unknown = set(definition) - set(DEFINITION_FIELDS)
+    if unknown:
+        raise TypeError(f"not fields of a rotation's definition: {sorted(unknown)}")

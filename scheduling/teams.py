@@ -1,8 +1,9 @@
 """Team services: the writes on a team that carry a rule.
 
 The admin and any API call these, so a team changed either way ends in the same
-state.  The rule today: handoffs are local times, so a new time zone moves every
-future handoff of the team's rotations, and their future shifts are regenerated.
+state.  The rules: a team is valid before it is saved (a free slug, a known time zone);
+handoffs are local times, so a new time zone moves every future handoff of the
+team's rotations, and their future shifts are regenerated.
 """
 
 from __future__ import annotations
@@ -51,3 +52,32 @@ def team_update(
         return TeamUpdated(team=team, time_zone_changed=False)
     report = rotations_materialize(rotations=team.rotations.all(), now=now)
     return TeamUpdated(team=team, time_zone_changed=True, materialized=report)
+
+
+@transaction.atomic
+def team_create(*, slug: str, name: str, time_zone: str = "UTC") -> Team:
+    """A new team (no members, no rotations yet).  ``ValidationError`` keyed by
+    field for a slug in use, a bad slug or an unknown time zone."""
+    team = Team(slug=slug, name=name, time_zone=time_zone)
+    team.full_clean()
+    team.save()
+    return team
+
+
+def team_put(
+    *,
+    team: Team,
+    slug: str,
+    name: str,
+    time_zone: str,
+    now: dt.datetime | None = None,
+) -> TeamUpdated:
+    """Make ``team`` exactly the given definition (an API ``PUT``): validated like
+    a new team, saved only when something differs -- so applying the same
+    definition twice changes nothing the second time."""
+    if (team.slug, team.name, team.time_zone) == (slug, name, time_zone):
+        return TeamUpdated(team=team, time_zone_changed=False)
+    candidate = Team(pk=team.pk, slug=slug, name=name, time_zone=time_zone)
+    candidate._state.adding = False  # the stored team: its own slug is no clash
+    candidate.full_clean()
+    return team_update(team=team, slug=slug, name=name, time_zone=time_zone, now=now)

@@ -8,9 +8,36 @@ from scheduling.api import (
     TeamOverridesView,
     TeamScheduleView,
 )
+from scheduling.resources.members import MemberDetailView, MemberListView
+from scheduling.resources.rotations import (
+    RotationDetailView,
+    RotationListView,
+    RotationPreviewView,
+)
+from scheduling.resources.shifts import ShiftListView
+from scheduling.resources.teams import (
+    TeamDetailView,
+    TeamListView,
+    TeamMemberDetailView,
+    TeamMembersView,
+)
 from scheduling.token_views import TokenDetailView, TokenListView
 
 urlpatterns = [
+    path("teams/", TeamListView.as_view(), name="team-list"),
+    path("teams/<str:key>/", TeamDetailView.as_view(), name="team-detail"),
+    path("teams/<str:key>/members/", TeamMembersView.as_view(), name="team-members"),
+    path(
+        "teams/<str:key>/members/<str:username>/",
+        TeamMemberDetailView.as_view(),
+        name="team-member-detail",
+    ),
+    path("members/", MemberListView.as_view(), name="member-list"),
+    path("members/<str:key>/", MemberDetailView.as_view(), name="member-detail"),
+    path("rotations/", RotationListView.as_view(), name="rotation-list"),
+    path("rotations/preview/", RotationPreviewView.as_view(), name="rotation-preview"),
+    path("rotations/<int:pk>/", RotationDetailView.as_view(), name="rotation-detail"),
+    path("shifts/", ShiftListView.as_view(), name="shift-list"),
     path("teams/<slug:slug>/oncall/", TeamOnCallView.as_view(), name="team-oncall"),
     path(
         "teams/<slug:slug>/schedule/", TeamScheduleView.as_view(), name="team-schedule"

@@ -14,6 +14,13 @@ timeline, reports)
 create/delete overrides     yes        yes                  404
 ack/resolve/escalate        yes        yes                  404
 create teams, members       yes        403                  403
+change a team's             yes        read; change: 403    404
+configuration (rotations,
+routes, policies, ...)
+a member's profile          yes        their own phone and  404
+                                       time zone; the rest
+                                       and a teammate's:
+                                       read only (403)
 a member's contact methods  yes        their own; a         404
                                        teammate's: read
                                        only (403)
@@ -31,10 +38,12 @@ classes and queryset scoping for the API views; a token's scopes (``read``,
 from scheduling.access.rules import (
     incident_can_act,
     incident_can_read,
+    member_can_change,
     member_can_manage,
     member_can_read,
     members_visible,
     scoped_to_teams,
+    team_can_configure,
     team_can_edit_schedule,
     team_can_read,
     teams_visible,
@@ -46,10 +55,12 @@ from scheduling.access.rules import (
 __all__ = [
     "incident_can_act",
     "incident_can_read",
+    "member_can_change",
     "member_can_manage",
     "member_can_read",
     "members_visible",
     "scoped_to_teams",
+    "team_can_configure",
     "team_can_edit_schedule",
     "team_can_read",
     "teams_visible",

@@ -18,7 +18,13 @@ from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from scheduling.access.rules import M, scoped_to_teams, teams_visible, user_is_staff
+from scheduling.access.rules import (
+    M,
+    scoped_to_teams,
+    team_can_configure,
+    teams_visible,
+    user_is_staff,
+)
 from scheduling.models import Team
 
 if TYPE_CHECKING:
@@ -99,3 +105,22 @@ def require(request: Request, rule: Callable[..., bool], obj: Model) -> None:
     """403 unless ``rule(user, obj)``: the caller may see ``obj`` but not change it."""
     if not rule(request.user, obj):
         raise PermissionDenied("you may see this but not change it")
+
+
+def by_key_or_404(queryset: QuerySet[M], key: str, *, slug_field: str = "slug") -> M:
+    """The row of ``queryset`` (already scoped to what the caller may read) that
+    ``key`` names: a slug (or username) first, else an id when ``key`` is all
+    digits -- so a team whose slug is "42" stays reachable by its slug.  A 404
+    otherwise."""
+    obj = queryset.filter(**{slug_field: key}).first()
+    if obj is None and key.isdigit() and len(key) < 19:
+        obj = queryset.filter(pk=int(key)).first()
+    if obj is None:
+        raise Http404("not found")
+    return obj
+
+
+def require_staff_config(request: Request) -> None:
+    """403 unless the caller may change configuration (staff)."""
+    if not team_can_configure(request.user):
+        raise PermissionDenied("only staff may change configuration")

@@ -140,3 +140,24 @@ def token_can_issue_for(user: User | None, owner: AbstractBaseUser) -> bool:
     if user_is_staff(user):
         return True
     return _signed_in(user) and owner.pk == user.pk
+
+
+def team_can_configure(user: User | None, team: Team | None = None) -> bool:
+    """Create or change configuration: teams, members and their teams, rotations,
+    and (in ``alerts``) integrations, routes, escalation policies and maintenance
+    windows.  Staff only: a member reads their team's configuration, and changes
+    who is on call through overrides."""
+    return user_is_staff(user)
+
+
+# What a member may change on their own profile; the rest (name, active, teams)
+# is staff's, because it decides who gets paged for what.
+MEMBER_SELF_FIELDS = frozenset({"phone", "time_zone"})
+
+
+def member_can_change(user: User | None, member: Member, fields: set[str]) -> bool:
+    """Change ``fields`` of ``member``'s profile: staff anything, the member
+    their own phone and time zone."""
+    if user_is_staff(user):
+        return True
+    return member_can_manage(user, member) and fields <= MEMBER_SELF_FIELDS

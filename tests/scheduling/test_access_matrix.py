@@ -12,6 +12,7 @@ token (``Authorization: Bearer``), as scripts do.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,14 @@ from rest_framework.views import APIView
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import integration_create
 from alerts.models import Incident, Integration
-from scheduling.models import ApiToken, Member, Override, Team, TeamMembership
+from scheduling.models import (
+    ApiToken,
+    Member,
+    Override,
+    Rotation,
+    Team,
+    TeamMembership,
+)
 from scheduling.overrides import override_create
 from scheduling.tokens import api_token_create
 from tests.api_client import bearer_client
@@ -105,6 +113,14 @@ WEBHOOK_PATH = dict.fromkeys(ROLES, 404)
 # Filtering by a team the caller may not read is answered exactly like filtering
 # by a team that does not exist: a 400 naming the filter.
 LIST_BY_TEAM = {**READ, "outsider": 400}
+# Configuration (teams, members, rotations, ...): staff change it; a member may
+# read it but not change it (403); another team's member does not see it (404).
+CONFIG_CHANGE = cells(member=403, staff=200)
+CONFIG_DELETE = cells(member=403, staff=204)
+# Creating where no team's object is looked up first: 403 for everyone not staff.
+STAFF_CREATE = cells(outsider=403, member=403, staff=201)
+# Lists scoped to what the caller may read: an outsider gets their own (200).
+OWN_LIST = cells(outsider=200, member=200, staff=200)
 
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("team-oncall", "get"): READ,
@@ -123,6 +139,31 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("token-list", "get"): OWN_TOKENS_LIST,
     ("token-list", "post"): OWN_TOKENS_CREATE,
     ("token-detail", "delete"): DELETE,
+    ("team-list", "get"): OWN_LIST,
+    ("team-list", "post"): STAFF_CREATE,
+    ("team-detail", "get"): READ,
+    ("team-detail", "put"): CONFIG_CHANGE,
+    ("team-detail", "patch"): CONFIG_CHANGE,
+    ("team-members", "get"): READ,
+    ("team-members", "post"): cells(member=403, staff=201),
+    ("team-member-detail", "delete"): CONFIG_DELETE,
+    ("member-list", "get"): OWN_LIST,
+    ("member-list", "post"): STAFF_CREATE,
+    ("member-detail", "get"): READ,
+    ("member-detail", "put"): CONFIG_CHANGE,
+    # alice changes her own phone; a read-only token may not.
+    ("member-detail", "patch"): cells(member=200, member_read=403, staff=200),
+    ("rotation-list", "get"): LIST_BY_TEAM,
+    ("rotation-list", "post"): STAFF_CREATE,
+    ("rotation-detail", "get"): READ,
+    ("rotation-detail", "put"): CONFIG_CHANGE,
+    ("rotation-detail", "patch"): CONFIG_CHANGE,
+    ("rotation-detail", "delete"): CONFIG_DELETE,
+    # A preview saves nothing, but it is a POST: a read-only token may not.
+    ("rotation-preview", "post"): cells(
+        outsider=400, member=200, member_read=403, staff=200
+    ),
+    ("shift-list", "get"): LIST_BY_TEAM,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -133,6 +174,8 @@ class World:
     team: Team
     incident: Incident
     override: Override
+    rotation: Rotation
+    future_rotation: Rotation  # no history: staff may delete it
     spare_token: ApiToken  # alice's, for the revoke cells
     clients: dict[str, APIClient]
 
@@ -166,6 +209,11 @@ def world(payments, make_rotation, make_member, published) -> World:
                 common_annotations={},
             ),
         )
+    future = make_rotation(
+        team, people[:2], name="future", start_date=dt.date(2099, 1, 5)
+    )
+    # In payments but on no rotation: staff may take gus out of the team.
+    TeamMembership.objects.create(team=team, member=make_member("gus"))
     checkout = Team.objects.create(slug="checkout", name="Checkout")
     zoe: Member = make_member("zoe")
     TeamMembership.objects.create(team=checkout, member=zoe)
@@ -185,9 +233,20 @@ def world(payments, make_rotation, make_member, published) -> World:
         team=team,
         incident=incident,
         override=override,
+        rotation=rotation,
+        future_rotation=future,
         spare_token=spare,
         clients=clients,
     )
+
+
+TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
+ROTATION_BODY = {
+    "team": "payments",
+    "name": "weekly",
+    "participants": ["alice", "bob", "charlie", "david", "eve", "frank"],
+    "start_date": "2026-01-05",
+}
 
 
 def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
@@ -201,9 +260,21 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "incident-list": "/api/v1/incidents/?team=payments",
         "token-list": "/api/v1/tokens/",
         "token-detail": f"/api/v1/tokens/{world.spare_token.pk}/",
+        "team-list": "/api/v1/teams/",
+        "team-detail": "/api/v1/teams/payments/",
+        "team-members": "/api/v1/teams/payments/members/",
+        "team-member-detail": "/api/v1/teams/payments/members/gus/",
+        "member-list": "/api/v1/members/",
+        "member-detail": "/api/v1/members/alice/",
+        "rotation-list": "/api/v1/rotations/?team=payments",
+        "rotation-detail": f"/api/v1/rotations/{world.rotation.pk}/",
+        "rotation-preview": "/api/v1/rotations/preview/",
+        "shift-list": "/api/v1/shifts/?team=payments",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
+    if (name, method) == ("rotation-detail", "delete"):
+        paths[name] = f"/api/v1/rotations/{world.future_rotation.pk}/"
     if name.startswith("incident-") and name != "incident-list":
         action = name.removeprefix("incident-")
         suffix = "" if action == "detail" else f"{action}/"
@@ -217,6 +288,32 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "end": "2026-01-09T09:00:00+03:00",
         },
         ("token-list", "post"): {"name": "ci", "scopes": ["read"]},
+        ("team-list", "post"): {
+            "slug": "search",
+            "name": "Search",
+            "time_zone": "Europe/Berlin",
+        },
+        ("team-detail", "put"): TEAM_BODY,
+        ("team-detail", "patch"): {"name": "Payments"},
+        ("team-members", "post"): {"member": "zoe"},
+        ("member-list", "post"): {
+            "username": "hana",
+            "name": "Hana Okafor",
+            "phone": "+254700000777",
+            "teams": ["payments"],
+        },
+        ("member-detail", "put"): {
+            "name": "Alice",
+            "phone": "+254700000001",
+            "time_zone": "UTC",
+            "active": True,
+            "teams": ["payments"],
+        },
+        ("member-detail", "patch"): {"phone": "+254700000001"},
+        ("rotation-list", "post"): {**ROTATION_BODY, "name": "another"},
+        ("rotation-detail", "put"): ROTATION_BODY,
+        ("rotation-detail", "patch"): {"layer": 1},
+        ("rotation-preview", "post"): {**ROTATION_BODY, "name": "draft"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }

@@ -1,0 +1,74 @@
+"""What the resource views share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.filters import OrderingFilter
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+
+from scheduling.timeparse import InstantError, parse_instant
+
+ERROR: dict[str, Any] = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "detail": {"type": "object"}},
+    "required": ["error"],
+}
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A service's ``ValidationError`` as the API's 400, keyed by field."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise serializers.ValidationError(exc.message_dict) from None
+        raise serializers.ValidationError({"non_field_errors": exc.messages}) from None
+
+
+class CursorPage(CursorPagination):
+    """Cursor pagination: a page deep in a large collection costs what the first
+    does (no OFFSET, no COUNT), and rows added meanwhile neither repeat nor go
+    missing.  ``?cursor=`` from ``next``/``previous``; ``?page_size=`` up to 500."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("starts_at", "id")
+
+
+class InstantFormField(forms.Field):
+    """An ISO 8601 instant with an offset; naive input is refused, saying so."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if value in (None, ""):
+            return None
+        try:
+            return parse_instant(str(value))
+        except InstantError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class InstantFilter(django_filters.Filter):
+    field_class = InstantFormField
+
+
+class StableOrdering(OrderingFilter):
+    """``?ordering=`` with the id as the tie-breaker, in the same direction: cursor
+    pagination needs a total order, and shifts (a primary and a secondary) often
+    start at the same instant."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> Any:
+        ordering = super().get_ordering(request, queryset, view)
+        if not ordering or ordering[-1].lstrip("-") == "id":
+            return ordering
+        return [*ordering, "-id" if ordering[0].startswith("-") else "id"]

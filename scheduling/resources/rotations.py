@@ -1,0 +1,255 @@
+"""``/api/v1/rotations/``, ``/api/v1/rotations/<id>/`` and
+``/api/v1/rotations/preview/``.
+
+Members read their teams' rotations; staff create, change and delete them.  Every
+write goes through ``scheduling.rotations``, which checks the definition and the
+roster and regenerates the future shifts -- the same path the admin takes.
+``preview`` runs the same checks and answers the shifts a definition would have,
+saving nothing.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scheduling.access import members_visible, scoped_to_teams, teams_visible
+from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.models import Rotation, RotationParticipant, Team
+from scheduling.resources.common import ERROR, service_errors
+from scheduling.resources.serializers import (
+    RotationInputSerializer,
+    RotationPreviewSerializer,
+    RotationSerializer,
+)
+from scheduling.rotations import (
+    rotation_create,
+    rotation_delete,
+    rotation_preview,
+    rotation_update,
+)
+from scheduling.serializers import ScheduleQuerySerializer
+
+
+def _rotations(request: Request) -> QuerySet[Rotation]:
+    return scoped_to_teams(
+        Rotation.objects.select_related("team").prefetch_related(
+            Prefetch(
+                "rotationparticipant_set",
+                queryset=RotationParticipant.objects.select_related("member__user"),
+            )
+        ),
+        user=request.user,
+    )
+
+
+def _visible_team(request: Request, slug: str) -> Team:
+    """The team named in a body or filter; one the caller may not read is
+    answered like one that does not exist (a 400 naming the field)."""
+    team = teams_visible(request.user).filter(slug=slug).first()
+    if team is None:
+        raise serializers.ValidationError({"team": [f"no team with slug {slug!r}"]})
+    return team
+
+
+class RotationFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(method="by_team", help_text="team slug")
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Rotation
+        fields = ["team", "active"]
+
+    def by_team(
+        self, queryset: QuerySet[Rotation], name: str, value: str
+    ) -> QuerySet[Rotation]:
+        return queryset.filter(team=_visible_team(self.request, value))
+
+
+def _definition(data: dict) -> tuple[dict, list]:
+    data = dict(data)
+    data.pop("team", None)
+    participants = data.pop("participants", None)
+    return data, participants
+
+
+class RotationListView(generics.ListAPIView):
+    serializer_class = RotationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RotationFilter
+    pagination_class = None  # a handful per team
+
+    @extend_schema(
+        operation_id="rotations_list",
+        summary="Rotations of the teams you may read",
+        responses={200: RotationSerializer(many=True), 400: ERROR},
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Rotation]:
+        return _rotations(self.request)
+
+    @extend_schema(
+        operation_id="rotations_create",
+        summary="Create a rotation (staff); its shifts are generated at once",
+        request=RotationInputSerializer,
+        responses={201: RotationSerializer, 400: ERROR, 403: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        require_staff_config(request)
+        payload = RotationInputSerializer(
+            data=request.data, context={"members": members_visible(request.user)}
+        )
+        payload.is_valid(raise_exception=True)
+        team = _visible_team(request, payload.validated_data["team"])
+        definition, participants = _definition(payload.validated_data)
+        with service_errors():
+            saved = rotation_create(team=team, participants=participants, **definition)
+        fresh = _rotations(request).get(pk=saved.rotation.pk)
+        return Response(RotationSerializer(fresh).data, status=201)
+
+
+class RotationDetailView(APIView):
+    @extend_schema(
+        operation_id="rotations_retrieve",
+        summary="A rotation",
+        responses={200: RotationSerializer, 404: ERROR},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        rotation = scoped_or_404(request, _rotations(request), pk=pk)
+        return Response(RotationSerializer(rotation).data)
+
+    @extend_schema(
+        operation_id="rotations_update",
+        summary="Replace a rotation's definition and roster (staff)",
+        description="Idempotent: the same body twice changes nothing the second "
+        "time (not even `updated_at`). A change regenerates the shifts that have "
+        "not started; history stays. `team` may be repeated but cannot change.",
+        request=RotationInputSerializer,
+        responses={200: RotationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        return self._write(request, pk, partial=False)
+
+    @extend_schema(
+        operation_id="rotations_partial_update",
+        summary="Change some of a rotation's fields (staff)",
+        request=RotationInputSerializer(partial=True),
+        responses={200: RotationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._write(request, pk, partial=True)
+
+    def _write(self, request: Request, pk: int, *, partial: bool) -> Response:
+        rotation = scoped_or_404(request, _rotations(request), pk=pk)
+        require_staff_config(request)
+        payload = RotationInputSerializer(
+            data=request.data,
+            partial=partial,
+            context={"members": members_visible(request.user)},
+        )
+        payload.is_valid(raise_exception=True)
+        team = payload.validated_data.get("team", rotation.team.slug)
+        if team != rotation.team.slug:
+            raise serializers.ValidationError(
+                {"team": ["a rotation cannot move to another team"]}
+            )
+        definition, participants = _definition(payload.validated_data)
+        with service_errors():
+            rotation_update(rotation=rotation, participants=participants, **definition)
+        fresh = _rotations(request).get(pk=rotation.pk)
+        return Response(RotationSerializer(fresh).data)
+
+    @extend_schema(
+        operation_id="rotations_delete",
+        summary="Delete a rotation that has no history (staff)",
+        description="A rotation whose shifts have started is history that pay and "
+        "reports rely on: 409; deactivate it (`active: false`) instead.",
+        responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        rotation = scoped_or_404(request, _rotations(request), pk=pk)
+        require_staff_config(request)
+        try:
+            rotation_delete(rotation=rotation)
+        except DjangoValidationError as exc:
+            return Response({"error": " ".join(exc.messages)}, status=409)
+        return Response(status=204)
+
+
+class PreviewQuerySerializer(ScheduleQuerySerializer):
+    rotation = serializers.IntegerField(
+        required=False,
+        help_text="id of a rotation: preview a change to it (the body is its whole "
+        "new definition, as for PUT)",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        return {**super().validate(attrs), "rotation": attrs.get("rotation")}
+
+
+class RotationPreviewView(APIView):
+    @extend_schema(
+        operation_id="rotations_preview",
+        summary="The shifts a rotation definition would have, without saving it",
+        description=(
+            "Checked like creating it (a member of the team may preview; nothing "
+            "is saved). `from`/`to` as for the schedule: ISO 8601 with offsets, "
+            "default now and 7 days later, at most 92 days."
+        ),
+        parameters=[PreviewQuerySerializer],
+        request=RotationInputSerializer,
+        responses={200: RotationPreviewSerializer, 400: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        query = PreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data["from"], query.validated_data["to"]
+        changing = None
+        if query.validated_data["rotation"] is not None:
+            changing = scoped_or_404(
+                request, _rotations(request), pk=query.validated_data["rotation"]
+            )
+        payload = RotationInputSerializer(
+            data=request.data, context={"members": members_visible(request.user)}
+        )
+        payload.is_valid(raise_exception=True)
+        team = _visible_team(request, payload.validated_data["team"])
+        if changing is not None and changing.team_id != team.pk:
+            raise serializers.ValidationError(
+                {"team": ["a rotation cannot move to another team"]}
+            )
+        definition, participants = _definition(payload.validated_data)
+        with service_errors():
+            shifts = rotation_preview(
+                rotation=changing,
+                team=team,
+                participants=participants,
+                start=start,
+                end=end,
+                **definition,
+            )
+        names = {m.pk: m.user.get_username() for m in participants}
+        body = {
+            "from": start,
+            "to": end,
+            "shifts": [
+                {
+                    "slot": s.slot,
+                    "role": s.role,
+                    "member": names[s.member_id],
+                    "start": s.starts_at,
+                    "end": s.ends_at,
+                }
+                for s in shifts
+            ],
+        }
+        return Response(RotationPreviewSerializer(body).data)
