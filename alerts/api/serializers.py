@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from rest_framework import serializers
 
 from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
+from scheduling.timeparse import InstantError, parse_instant
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -151,11 +154,17 @@ class IncidentFilterSerializer(serializers.Serializer):
         help_text="comma-separated: triggered, acknowledged, resolved, or open "
         "(= triggered,acknowledged)",
     )
-    since = serializers.DateTimeField(
+    since = serializers.CharField(
         required=False,
-        help_text="ISO 8601 (UTC if no offset); incidents active at some point "
-        "since then",
+        help_text="ISO 8601 with a UTC offset or Z (a time without one is refused: "
+        "it is ambiguous); incidents active at some point since then",
     )
+
+    def validate_since(self, value: str) -> datetime:
+        try:
+            return parse_instant(value)
+        except InstantError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_status(self, value: str) -> list[str]:
         statuses: list[str] = []

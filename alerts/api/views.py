@@ -11,7 +11,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,13 +39,38 @@ from scheduling.models import Member
 
 
 class Pagination(LimitOffsetPagination):
+    """An incident's alerts: a bounded list (one notification group)."""
+
     default_limit = 50
     max_limit = 500
 
 
+class Cursor(CursorPagination):
+    """The large collections (incidents, pages, timeline): ``?cursor=`` from
+    ``next``/``previous``, ``?page_size=`` up to 500.  No OFFSET and no COUNT, so
+    a page deep in 100,000 incidents costs what the first does, and incidents
+    opened meanwhile neither repeat nor go missing."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class IncidentCursor(Cursor):
+    ordering = ("-opened_at", "-id")
+
+
+class PageCursor(Cursor):
+    ordering = ("created_at", "id")
+
+
+class TimelineCursor(Cursor):
+    ordering = ("at", "id")
+
+
 class IncidentList(generics.ListAPIView):
     serializer_class = IncidentSerializer
-    pagination_class = Pagination
+    pagination_class = IncidentCursor
 
     @extend_schema(parameters=[IncidentFilterSerializer])
     def get(self, request: Request, *args, **kwargs) -> Response:  # noqa: ANN002, ANN003
@@ -89,7 +114,7 @@ class IncidentAlerts(generics.ListAPIView):
 
 class IncidentTimeline(generics.ListAPIView):
     serializer_class = TimelineEntrySerializer
-    pagination_class = Pagination
+    pagination_class = TimelineCursor
 
     def get_queryset(self):  # noqa: ANN201
         incident = _incident(self.request, self.kwargs["pk"])
@@ -174,7 +199,7 @@ class IncidentPages(generics.ListAPIView):
     """Every SMS and call of an incident, with its delivery status."""
 
     serializer_class = PageSerializer
-    pagination_class = Pagination
+    pagination_class = PageCursor
 
     def get_queryset(self):  # noqa: ANN201
         incident = _incident(self.request, self.kwargs["pk"])

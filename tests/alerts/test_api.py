@@ -45,7 +45,7 @@ def test_it_needs_authentication(client):
 
 def test_it_lists_incidents_filtered_by_team_and_status(api, three_incidents):
     body = api.get("/api/v1/incidents/").json()
-    assert body["count"] == 3
+    assert len(body["results"]) == 3 and body["next"] is None
     checkout = api.get("/api/v1/incidents/?team=checkout").json()["results"]
     assert {i["team"] for i in checkout} == {"checkout"}
     assert len(checkout) == 2  # f checkout and the b group (service=checkout)
@@ -63,7 +63,7 @@ def test_since_keeps_open_and_recent_incidents(api, three_incidents):
     body = api.get("/api/v1/incidents/", {"since": future}).json()
     assert {i["status"] for i in body["results"]} == {"triggered"}  # still open
     past = (timezone.now() - timedelta(hours=1)).isoformat()
-    assert api.get("/api/v1/incidents/", {"since": past}).json()["count"] == 3
+    assert len(api.get("/api/v1/incidents/", {"since": past}).json()["results"]) == 3
 
 
 @pytest.mark.parametrize(

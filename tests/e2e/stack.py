@@ -159,7 +159,7 @@ class Stack:
         """Resolve every open incident, so one scenario's escalations cannot page
         during the next."""
         for status in ("triggered", "acknowledged"):
-            for incident in self.incidents(status=status, limit="1000"):
+            for incident in self.incidents(status=status):
                 self.api("POST", f"/api/v1/incidents/{incident['id']}/resolve/")
 
     def api(self, method: str, path: str, body: dict | None = None) -> HttpResult:
@@ -171,12 +171,21 @@ class Stack:
         return http(method, self.url + path, body=data, headers=headers)
 
     def incidents(self, **query: str) -> list[dict]:
-        from urllib.parse import urlencode
+        """Every incident matching ``query``, following the cursor pages."""
+        from urllib.parse import urlencode, urlsplit
 
-        result = self.api("GET", "/api/v1/incidents/?" + urlencode(query))
-        assert result.status == 200, result.body
-        data = result.json()
-        return data["results"] if isinstance(data, dict) else data
+        found: list[dict] = []
+        path: str | None = "/api/v1/incidents/?" + urlencode(
+            {"page_size": "500", **query}
+        )
+        while path:
+            result = self.api("GET", path)
+            assert result.status == 200, result.body
+            data = result.json()
+            found += data["results"]
+            nxt = urlsplit(data["next"]) if data["next"] else None
+            path = nxt and f"{nxt.path}?{nxt.query}"
+        return found
 
     def alertmanager_config(self, *, group_interval: str = "1s") -> str:
         """Alertmanager routing everything to our webhook with the demo token."""

@@ -36,7 +36,7 @@ def alerts_named(prefix: str, count: int) -> list[dict]:
 
 
 def incidents_named(stack, prefix: str) -> list[dict]:
-    return [i for i in stack.incidents(limit="1000") if prefix in i["title"]]
+    return [i for i in stack.incidents() if prefix in i["title"]]
 
 
 def sms_per_incident(stack, phone: str, numbers: list[int]) -> Counter:
