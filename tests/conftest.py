@@ -107,3 +107,23 @@ def shared_db_worker(redis_server, tmp_path):
     finally:
         for worker in started:
             worker.stop()
+
+
+@pytest.fixture
+def writes():
+    """``with writes() as w:`` records the INSERT/UPDATE/DELETE statements of the
+    block in ``w.statements``: what an idempotent write must leave empty."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    class Writes(CaptureQueriesContext):
+        @property
+        def statements(self) -> list[str]:
+            return [
+                q["sql"]
+                for q in self.captured_queries
+                if q["sql"].lstrip().split(" ", 1)[0].upper()
+                in ("INSERT", "UPDATE", "DELETE")
+            ]
+
+    return lambda: Writes(connection)

@@ -1,12 +1,23 @@
-"""The incidents API (``/api/v1/incidents/...``)."""
+"""The incidents API (``/api/v1/incidents/...``) and members' contact methods."""
 
 from __future__ import annotations
 
 from django.urls import path
 
+from alerts.api import contacts
 from alerts.api import views as api
 
 urlpatterns = [
+    path(
+        "members/<str:key>/contact-methods/",
+        contacts.MemberContactMethodsView.as_view(),
+        name="member-contact-methods",
+    ),
+    path(
+        "contact-methods/<int:pk>/",
+        contacts.ContactMethodDetailView.as_view(),
+        name="contact-method-detail",
+    ),
     path("incidents/", api.IncidentList.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", api.IncidentDetail.as_view(), name="incident-detail"),
     path(

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import integration_create
-from alerts.models import Incident, Integration
+from alerts.models import ContactMethod, Incident, Integration
 from scheduling.models import (
     ApiToken,
     Member,
@@ -164,6 +164,13 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
         outsider=400, member=200, member_read=403, staff=200
     ),
     ("shift-list", "get"): LIST_BY_TEAM,
+    # alice's own numbers: she manages them (a teammate would get a 403).
+    ("member-contact-methods", "get"): READ,
+    ("member-contact-methods", "post"): CREATE,
+    ("contact-method-detail", "get"): READ,
+    ("contact-method-detail", "put"): ACT,
+    ("contact-method-detail", "patch"): ACT,
+    ("contact-method-detail", "delete"): DELETE,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -176,6 +183,7 @@ class World:
     override: Override
     rotation: Rotation
     future_rotation: Rotation  # no history: staff may delete it
+    contact_method: ContactMethod  # alice's
     spare_token: ApiToken  # alice's, for the revoke cells
     clients: dict[str, APIClient]
 
@@ -214,6 +222,7 @@ def world(payments, make_rotation, make_member, published) -> World:
     )
     # In payments but on no rotation: staff may take gus out of the team.
     TeamMembership.objects.create(team=team, member=make_member("gus"))
+    contact = ContactMethod.objects.create(member=people[0], phone="+254700000501")
     checkout = Team.objects.create(slug="checkout", name="Checkout")
     zoe: Member = make_member("zoe")
     TeamMembership.objects.create(team=checkout, member=zoe)
@@ -235,6 +244,7 @@ def world(payments, make_rotation, make_member, published) -> World:
         override=override,
         rotation=rotation,
         future_rotation=future,
+        contact_method=contact,
         spare_token=spare,
         clients=clients,
     )
@@ -270,6 +280,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "rotation-detail": f"/api/v1/rotations/{world.rotation.pk}/",
         "rotation-preview": "/api/v1/rotations/preview/",
         "shift-list": "/api/v1/shifts/?team=payments",
+        "member-contact-methods": "/api/v1/members/alice/contact-methods/",
+        "contact-method-detail": f"/api/v1/contact-methods/{world.contact_method.pk}/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
@@ -314,6 +326,9 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("rotation-detail", "put"): ROTATION_BODY,
         ("rotation-detail", "patch"): {"layer": 1},
         ("rotation-preview", "post"): {**ROTATION_BODY, "name": "draft"},
+        ("member-contact-methods", "post"): {"phone": "+254700000502"},
+        ("contact-method-detail", "put"): {"phone": "+254700000503", "label": "work"},
+        ("contact-method-detail", "patch"): {"sms": False},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
