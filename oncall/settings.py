@@ -213,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "kind" (integrations, timeline entries): name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "IntegrationKindEnum": "alerts.models.Integration.Kind",
+        "TimelineKindEnum": "alerts.models.TimelineEntry.Kind",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts
+from alerts.api import contacts, integrations
 from alerts.api import views as api
 
 urlpatterns = [
+    path(
+        "integrations/",
+        integrations.IntegrationListView.as_view(),
+        name="integration-list",
+    ),
+    path(
+        "integrations/<int:pk>/",
+        integrations.IntegrationDetailView.as_view(),
+        name="integration-detail",
+    ),
+    path(
+        "integrations/<int:pk>/rotate/",
+        integrations.IntegrationRotateView.as_view(),
+        name="integration-rotate",
+    ),
     path(
         "members/<str:key>/contact-methods/",
         contacts.MemberContactMethodsView.as_view(),

@@ -38,7 +38,14 @@ def new_token() -> str:
 def integration_create(
     *, team: Team, name: str, token: str | None = None, enabled: bool = True
 ) -> IntegrationSecret:
-    """Create an integration with its catch-all route to ``team``."""
+    """Create an integration with its catch-all route to ``team``.
+    ``ValidationError`` (``name``) for a blank name or one the team already uses."""
+    if not name.strip() or len(name) > 200:
+        raise ValidationError({"name": ["give a name of 1 to 200 characters"]})
+    if Integration.objects.filter(team=team, name=name).exists():
+        raise ValidationError(
+            {"name": [f"{team.slug} already has an integration named {name!r}"]}
+        )
     token = token or new_token()
     integration = Integration.objects.create(
         team=team,

@@ -171,6 +171,10 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("contact-method-detail", "put"): ACT,
     ("contact-method-detail", "patch"): ACT,
     ("contact-method-detail", "delete"): DELETE,
+    ("integration-list", "get"): OWN_LIST,
+    ("integration-list", "post"): STAFF_CREATE,
+    ("integration-detail", "get"): READ,
+    ("integration-rotate", "post"): CONFIG_CHANGE,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -281,6 +285,11 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "rotation-preview": "/api/v1/rotations/preview/",
         "shift-list": "/api/v1/shifts/?team=payments",
         "member-contact-methods": "/api/v1/members/alice/contact-methods/",
+        "integration-list": "/api/v1/integrations/",
+        "integration-detail": f"/api/v1/integrations/{world.incident.integration_id}/",
+        "integration-rotate": (
+            f"/api/v1/integrations/{world.incident.integration_id}/rotate/"
+        ),
         "contact-method-detail": f"/api/v1/contact-methods/{world.contact_method.pk}/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
@@ -327,6 +336,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("rotation-detail", "patch"): {"layer": 1},
         ("rotation-preview", "post"): {**ROTATION_BODY, "name": "draft"},
         ("member-contact-methods", "post"): {"phone": "+254700000502"},
+        ("integration-list", "post"): {"team": "payments", "name": "staging"},
         ("contact-method-detail", "put"): {"phone": "+254700000503", "label": "work"},
         ("contact-method-detail", "patch"): {"sms": False},
         ("alertmanager-webhook", "post"): {"alerts": []},
