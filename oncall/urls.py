@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oncall import health
+from scheduling.feed_views import ical_feed
 
 # There is no public site behind the admin: its "View site" link led to a 404.
 admin.site.site_url = None
@@ -26,5 +27,6 @@ urlpatterns = [
     path("api/v1/", include("scheduling.urls")),
     path("api/v1/", include("alerts.webhooks.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path("ical/<str:token>.ics", ical_feed, name="ical-feed"),
     path("twilio/", include("alerts.webhooks.twilio_urls")),
 ]

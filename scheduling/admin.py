@@ -52,6 +52,7 @@ from scheduling.rotations import (
 )
 from scheduling.selectors import next_shift_for, oncall_at, rotation_inactive_members
 from scheduling.teams import team_update
+from scheduling.version import schedule_changed
 
 
 def _local(value: dt.datetime | None, tz: Any) -> str:
@@ -154,6 +155,12 @@ class MemberAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
     readonly_fields = ["next_on_call"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Member, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        schedule_changed()  # names and phones are in the feeds
 
     @admin.display(description="next on call")
     def next_on_call(self, obj: Member) -> str:

@@ -28,6 +28,7 @@ from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from scheduling.models import Rotation, RotationParticipant, Shift
+from scheduling.version import schedule_changed
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ def _materialize_chunk(
     for i in range(0, len(new_rows), BATCH):
         Shift.objects.bulk_create(new_rows[i : i + BATCH])
     report.shifts_created += len(new_rows)
+    if new_rows or report.shifts_deleted:
+        schedule_changed()
     touched = changed + extend
     if touched:
         Rotation.objects.bulk_update(

@@ -421,3 +421,138 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_hint}…)"
+
+
+class ScheduleVersion(models.Model):
+    """One row whose ``version`` every change to shifts, overrides, rotations,
+    teams and members bumps (see :mod:`scheduling.version`).
+
+    Feeds key their cache on it, so an unchanged feed is answered without reading
+    the schedule.  One global counter rather than one per team: the feed lookup
+    reads it in the same statement as the token (a subquery by primary key), and
+    schedule changes are rare next to polls, so re-rendering every polled feed
+    after any change costs less than tracking which feeds a change touches.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"schedule version {self.version}"
+
+
+def hash_feed_token(secret: str) -> str:
+    """The stored form of a feed token: as for API tokens (a 256-bit random
+    secret needs no slow hash), so the lookup stays one indexed query."""
+    return hash_api_token(secret)
+
+
+class FeedToken(models.Model):
+    """An iCal subscription: ``/ical/<secret>.ics`` serves the effective shifts of
+    one member (across every team), one team or one rotation.
+
+    Only the hash of the secret is stored; the secret -- and so the URL -- is
+    shown once, when the feed is made or its token rotated.  ``owner`` is who
+    manages it: the member's own user for a member feed, whoever made it for a
+    team or rotation feed.
+    """
+
+    MEMBER = "member"
+    TEAM = "team"
+    ROTATION = "rotation"
+    KINDS = (MEMBER, TEAM, ROTATION)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feeds"
+    )
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="feeds"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="feeds"
+    )
+    rotation = models.ForeignKey(
+        Rotation, null=True, blank=True, on_delete=models.CASCADE, related_name="feeds"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(
+        max_length=12,
+        editable=False,
+        help_text="First characters of the secret, to tell feeds apart.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_user_agent = models.CharField(max_length=200, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["owner_id", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        member__isnull=False, team__isnull=True, rotation__isnull=True
+                    )
+                    | models.Q(
+                        member__isnull=True, team__isnull=False, rotation__isnull=True
+                    )
+                    | models.Q(
+                        member__isnull=True, team__isnull=True, rotation__isnull=False
+                    )
+                ),
+                name="feed_has_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} feed {self.subject} ({self.token_hint}…)"
+
+    @property
+    def kind(self) -> str:
+        if self.member_id is not None:
+            return self.MEMBER
+        return self.TEAM if self.team_id is not None else self.ROTATION
+
+    @property
+    def subject(self) -> Member | Team | Rotation:
+        return self.member or self.team or self.rotation  # type: ignore[return-value]
+
+    @property
+    def scope(self) -> str:
+        """What the feed shows, whatever its token: the key of its stored events."""
+        pk = self.member_id or self.team_id or self.rotation_id
+        return f"{self.kind}:{pk}"
+
+
+class FeedEvent(models.Model):
+    """What a feed scope last served for one event (by ``uid``), so ``SEQUENCE``
+    and ``LAST-MODIFIED`` can move when -- and only when -- the event changes, and
+    an event that disappeared can be served as cancelled for a while."""
+
+    scope = models.CharField(max_length=32)
+    uid = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    sequence = models.PositiveIntegerField(default=0)
+    modified_at = models.DateTimeField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    summary = models.CharField(max_length=300)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "uid"], name="unique_feed_event")
+        ]
+        indexes = [
+            models.Index(fields=["scope", "ends_at"], name="feed_event_scope_ends"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.uid} #{self.sequence}"

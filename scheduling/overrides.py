@@ -26,6 +26,7 @@ from scheduling.effective import sweep
 from scheduling.models import Member, Override, Rotation
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.selectors import team_rows
+from scheduling.version import schedule_changed
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def override_create(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+    schedule_changed()
     return Override.objects.create(
         rotation=rotation,
         role=role,
@@ -199,6 +201,7 @@ def override_update(*, override: Override, **fields: Any) -> Override:
         exclude=[override.pk],
     )
     override.save()
+    schedule_changed()
     return override
 
 
@@ -234,6 +237,7 @@ def override_swap(
         pending=[first],
     )
     swap_id = uuid.uuid4()
+    schedule_changed()
     made = tuple(
         Override.objects.create(
             rotation=rotation,
@@ -258,6 +262,7 @@ def override_delete(*, override: Override) -> int:
         deleted, _ = Override.objects.filter(swap_id=override.swap_id).delete()
     else:
         deleted, _ = Override.objects.filter(pk=override.pk).delete()
+    schedule_changed()
     return deleted
 
 

@@ -32,6 +32,7 @@ from scheduling.models import (
     Team,
     TeamMembership,
 )
+from scheduling.version import schedule_changed
 
 
 def rotation_participants_validate(
@@ -68,6 +69,7 @@ def rotation_changed(
     """Bring the stored shifts in line with a rotation just saved (definition and
     roster).  A definition that cannot generate is reported in ``skipped`` and
     leaves the stored shifts alone."""
+    schedule_changed()  # the name is in rotation feeds, even if no shift moves
     return rotation_materialize(rotation=rotation, now=now)
 
 
@@ -89,6 +91,7 @@ def rotation_delete(*, rotation: Rotation, now: dt.datetime | None = None) -> No
             "and reports rely on them. Deactivate it instead."
         )
     rotation.delete()
+    schedule_changed()
 
 
 # The fields of a rotation's definition a caller may set (the API, configuration

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from scheduling.materialize import MaterializeReport, rotations_materialize
 from scheduling.models import Team
+from scheduling.version import schedule_changed
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def team_update(
         .first()
     )
     team.save()
+    schedule_changed()  # the name is in feed titles
     if stored is None or stored == team.time_zone:
         return TeamUpdated(team=team, time_zone_changed=False)
     report = rotations_materialize(rotations=team.rotations.all(), now=now)

@@ -1,0 +1,40 @@
+"""``GET /ical/<token>.ics``: a feed, for calendar apps.
+
+No session, no user: the token in the path is the credential.  An unknown or
+revoked token is a bare 404 with no hint of which.  A poll of an unchanged
+schedule is one indexed query and a cache hit (see ``scheduling/ical.py``).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_safe
+
+from scheduling.feeds import feed_for_poll
+from scheduling.ical import feed_document
+
+
+@gzip_page
+@require_safe
+def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
+    now = timezone.now()
+    poll = feed_for_poll(
+        secret=token, user_agent=request.headers.get("User-Agent", ""), now=now
+    )
+    if poll is None:
+        return HttpResponseNotFound(b"not found\n", content_type="text/plain")
+    doc = feed_document(feed=poll.feed, version=poll.version, now=now)
+    last_modified = int(doc.last_modified.timestamp())
+    response = HttpResponse(doc.body, content_type="text/calendar; charset=utf-8")
+    response["ETag"] = doc.etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+    # Private: the URL is a secret; no shared cache should keep a copy.
+    patch_cache_control(response, private=True, max_age=0, must_revalidate=True)
+    return get_conditional_response(
+        request, etag=doc.etag, last_modified=last_modified, response=response
+    )
