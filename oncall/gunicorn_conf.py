@@ -19,6 +19,14 @@ timeout = 30
 accesslog = "-"
 
 
+def post_worker_init(worker: Worker) -> None:
+    """gunicorn's hook, in each worker: its access log writes request paths,
+    and a feed's path is its secret."""
+    from oncall.log_redaction import install
+
+    install("gunicorn.access", "gunicorn.error")
+
+
 def child_exit(server: Arbiter, worker: Worker) -> None:
     """gunicorn's hook, called in the master after a worker exits."""
     # Drop the dead worker's live-gauge files so /metrics does not report them.

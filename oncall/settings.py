@@ -394,11 +394,17 @@ LOGGING = {
             },
         },
     },
+    "filters": {
+        # Feed tokens travel in URL paths (oncall/log_redaction.py).
+        "redact_feed_tokens": {"()": "oncall.log_redaction.RedactFeedTokens"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["redact_feed_tokens"]},
+        "django.server": {"filters": ["redact_feed_tokens"]},
     },
 }
