@@ -8,6 +8,7 @@ from scheduling.api import (
     TeamOverridesView,
     TeamScheduleView,
 )
+from scheduling.feed_api import FeedDetailView, FeedListView, FeedRotateView
 from scheduling.resources.members import MemberDetailView, MemberListView
 from scheduling.resources.rotations import (
     RotationDetailView,
@@ -50,4 +51,7 @@ urlpatterns = [
     path("overrides/<int:pk>/", OverrideDetailView.as_view(), name="override-detail"),
     path("tokens/", TokenListView.as_view(), name="token-list"),
     path("tokens/<int:pk>/", TokenDetailView.as_view(), name="token-detail"),
+    path("feeds/", FeedListView.as_view(), name="feed-list"),
+    path("feeds/<int:pk>/", FeedDetailView.as_view(), name="feed-detail"),
+    path("feeds/<int:pk>/rotate/", FeedRotateView.as_view(), name="feed-rotate"),
 ]

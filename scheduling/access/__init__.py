@@ -25,6 +25,9 @@ a member's contact methods  yes        their own; a         404
                                        teammate's: read
                                        only (403)
 API tokens                  yes (any)  their own            404
+iCal feeds                  yes (any)  their own member     404 (a team:
+                                       feed; their teams'   400 naming it)
+                                       and rotations' feeds
 ==========================  =========  ===================  =============
 
 "Anyone else" is another team's member or a user with no member profile; an
@@ -36,6 +39,8 @@ classes and queryset scoping for the API views; a token's scopes (``read``,
 """
 
 from scheduling.access.rules import (
+    feed_can_create,
+    feeds_visible,
     incident_can_act,
     incident_can_read,
     member_can_change,
@@ -53,6 +58,8 @@ from scheduling.access.rules import (
 )
 
 __all__ = [
+    "feed_can_create",
+    "feeds_visible",
     "incident_can_act",
     "incident_can_read",
     "member_can_change",

@@ -14,7 +14,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
 
-from scheduling.models import ApiToken, Member, Team, TeamMembership
+from scheduling.models import (
+    ApiToken,
+    FeedToken,
+    Member,
+    Rotation,
+    Team,
+    TeamMembership,
+)
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)
@@ -161,3 +168,27 @@ def member_can_change(user: User | None, member: Member, fields: set[str]) -> bo
     if user_is_staff(user):
         return True
     return member_can_manage(user, member) and fields <= MEMBER_SELF_FIELDS
+
+
+def feeds_visible(user: User | None) -> QuerySet[FeedToken]:
+    """Live iCal feeds ``user`` may list, revoke and rotate: their own (staff:
+    every feed)."""
+    live = FeedToken.objects.filter(revoked_at__isnull=True)
+    if user_is_staff(user):
+        return live
+    if not _signed_in(user):
+        return live.none()
+    return live.filter(owner_id=user.pk)
+
+
+def feed_can_create(user: User | None, subject: Member | Team | Rotation) -> bool:
+    """Make a feed of ``subject``: a member's own (staff: anyone's), a team's or
+    a rotation's for a member of that team."""
+    if user_is_staff(user):
+        return True
+    if not _signed_in(user):
+        return False
+    if isinstance(subject, Member):
+        return subject.user_id == user.pk
+    team_id = subject.pk if isinstance(subject, Team) else subject.team_id
+    return _team_id_readable(user, team_id)

@@ -26,8 +26,10 @@ from rest_framework.views import APIView
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import integration_create
 from alerts.models import ContactMethod, Incident, Integration
+from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
+    FeedToken,
     Member,
     Override,
     Rotation,
@@ -175,6 +177,12 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("integration-list", "post"): STAFF_CREATE,
     ("integration-detail", "get"): READ,
     ("integration-rotate", "post"): CONFIG_CHANGE,
+    # Feeds: everyone lists their own; a team's feed needs the team (another
+    # team is the 400 of an unknown one); another's feed is a 404.
+    ("feed-list", "get"): OWN_TOKENS_LIST,
+    ("feed-list", "post"): {**CREATE, "outsider": 400},
+    ("feed-detail", "delete"): DELETE,
+    ("feed-rotate", "post"): ACT,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -189,6 +197,7 @@ class World:
     future_rotation: Rotation  # no history: staff may delete it
     contact_method: ContactMethod  # alice's
     spare_token: ApiToken  # alice's, for the revoke cells
+    feed: FeedToken  # alice's, for the revoke and rotate cells
     clients: dict[str, APIClient]
 
 
@@ -242,6 +251,7 @@ def world(payments, make_rotation, make_member, published) -> World:
     spare = api_token_create(
         user=alice, name="spare", scopes=["read"], created_by=alice, now=utc(2026, 1, 1)
     ).token
+    feed = feed_create(subject=people[0], owner=alice, created_by=alice).feed
     return World(
         team=team,
         incident=incident,
@@ -250,6 +260,7 @@ def world(payments, make_rotation, make_member, published) -> World:
         future_rotation=future,
         contact_method=contact,
         spare_token=spare,
+        feed=feed,
         clients=clients,
     )
 
@@ -291,6 +302,9 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             f"/api/v1/integrations/{world.incident.integration_id}/rotate/"
         ),
         "contact-method-detail": f"/api/v1/contact-methods/{world.contact_method.pk}/",
+        "feed-list": "/api/v1/feeds/",
+        "feed-detail": f"/api/v1/feeds/{world.feed.pk}/",
+        "feed-rotate": f"/api/v1/feeds/{world.feed.pk}/rotate/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
@@ -339,6 +353,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("integration-list", "post"): {"team": "payments", "name": "staging"},
         ("contact-method-detail", "put"): {"phone": "+254700000503", "label": "work"},
         ("contact-method-detail", "patch"): {"sms": False},
+        ("feed-list", "post"): {"team": "payments"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
