@@ -16,6 +16,9 @@ Interfaces (parse input, check access, call one service or selector, answer)
                             (with ``preview``), ``shifts/``: configuration
                             through the services below; cursor pagination
     ``token_views.py``      ``/api/v1/tokens/``: make, list, revoke API tokens
+    ``feed_views.py``       ``/ical/<token>.ics``: a feed, for calendar apps
+    ``feed_api.py``         ``/api/v1/feeds/``: make, list, revoke, rotate feeds
+    ``feed_admin.py``       the admin's iCal feeds page (registered by apps.py)
     ``authentication.py``   ``Authorization: Bearer <token>`` (DRF)
     ``throttling.py``       per-token rate limits (DRF), 429 with Retry-After
     ``schema.py``           the Bearer scheme in the OpenAPI schema (loaded by
@@ -42,10 +45,15 @@ transaction each, called alike by the admin, the API and tasks)
                             so an override changes who, never coverage
     ``tokens.py``           API tokens: make one (secret returned once, hash
                             stored), revoke, find the live token of a secret
+    ``feeds.py``            iCal feed tokens, the same way; the poll lookup
+    ``ical.py``             a feed's calendar from ``team_schedule``, written by
+                            ``icalendar``; SEQUENCE kept in ``FeedEvent`` rows
 
 Selectors (reads)
     ``selectors.py``        ``oncall_at`` (*the* answer to who is on call),
                             ``team_schedule``, ``next_shift_for``, ...
+    ``version.py``          the schedule version every schedule write bumps
+                            (feeds cache on it)
     ``access/``             who may see and do what: ``rules.py`` (the single
                             source: ``teams_visible``, ``team_can_read``,
                             ``incident_can_act``, ...) and ``permissions.py``
@@ -55,7 +63,8 @@ Selectors (reads)
 
 Models
     ``models.py``           Team, Member, TeamMembership, Rotation,
-                            RotationParticipant, Shift, Override, ApiToken
+                            RotationParticipant, Shift, Override, ApiToken,
+                            FeedToken, FeedEvent, ScheduleVersion
     ``validators.py``       field validators (E.164 phone, time zone)
 
 Pure core (no database, no Django models; property-tested)
@@ -67,9 +76,6 @@ Pure core (no database, no Django models; property-tested)
     ``timeparse.py``        ISO 8601 instants that must carry an offset
 
 Homes reserved for coming work (not created until there is code for them)
-    ``ical.py`` + feeds     iCal subscriptions: ``/ical/<token>.ics`` renders the
-                            effective schedule; feed tokens as services, the feed
-                            view as an interface
     ``pay/``                stipends: rates, statements, closed periods and
                             adjustments, accrued from the effective schedule
 """

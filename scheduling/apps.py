@@ -6,5 +6,6 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        # Registers the Bearer scheme with drf-spectacular (see schema.py).
-        from scheduling import schema  # noqa: F401
+        # schema: registers the Bearer scheme with drf-spectacular (schema.py).
+        # feed_admin: the iCal feeds' admin page, kept out of admin.py.
+        from scheduling import feed_admin, schema  # noqa: F401
