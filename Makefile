@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
 
-.PHONY: run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-ical run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,3 +73,7 @@ bench-dev-stop: install-dev
 ## make bench-embedded-paging: first-page delays of the embedded default (`make run`'s stack)
 bench-embedded-paging: install-dev
 	$(PY) bench/embedded_paging.py
+
+## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
+bench-ical: install-dev
+	$(PY) bench/ical.py
