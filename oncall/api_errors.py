@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -33,6 +34,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/twilio/", "/ical/"))
+
+
+def handler400(request: HttpRequest, exception: Exception) -> Any:
+    """Django's 400s (a body past ``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many form
+    fields, a bad Host header) as JSON where clients are scripts; a body too large
+    is what HTTP calls a 413."""
+    if not _wants_json(request):
+        return bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"error": "request body too large"}, status=413)
+    return JsonResponse({"error": "bad request", "detail": str(exception)}, status=400)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> Any:

@@ -11,3 +11,7 @@ class OncallConfig(AppConfig):
         from oncall.metrics import register_collector
 
         register_collector(AlertsCollector())
+
+        from oncall import admin_widgets
+
+        admin_widgets.install()

@@ -175,6 +175,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "scheduling.access.permissions.SignedInWithScope"
     ],
+    # Bounded in size and nesting (oncall/api_parsers.py); forms as DRF parses them.
+    "DEFAULT_PARSER_CLASSES": [
+        "oncall.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "oncall.api_errors.exception_handler",
 }

@@ -10,6 +10,14 @@ from scheduling.feed_views import ical_feed
 # There is no public site behind the admin: its "View site" link led to a 404.
 admin.site.site_url = None
 
+
+class SwaggerView(SpectacularSwaggerView):
+    # An HTML page: DRF's OPTIONS answer would be rendered through its template
+    # renderer with no template, a 500.  It has nothing to say to OPTIONS anyway.
+    http_method_names = ["get", "head"]
+
+
+handler400 = "oncall.api_errors.handler400"
 handler404 = "oncall.api_errors.handler404"
 handler500 = "oncall.api_errors.handler500"
 
@@ -21,7 +29,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        SwaggerView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
     path("api/v1/", include("scheduling.urls")),

@@ -15,10 +15,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -52,6 +52,7 @@ from scheduling.rotations import (
 )
 from scheduling.selectors import next_shift_for, oncall_at, rotation_inactive_members
 from scheduling.teams import team_update
+from scheduling.timeparse import EARLIEST, LATEST
 from scheduling.version import schedule_changed
 
 
@@ -131,7 +132,11 @@ class TeamAdmin(admin.ModelAdmin):
         return text + (" (override)" if answer.override else "")
 
     def schedule_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        team = get_object_or_404(Team, pk=object_id)
+        # get_object, not get_object_or_404: it answers None for an id that is not
+        # a number ("abc"), where a plain lookup would raise a 500.
+        team = self.get_object(request, unquote(object_id))
+        if team is None:
+            raise Http404(f"no team with id {object_id!r}")
         if not self.has_view_permission(request, team):
             raise PermissionDenied
         context = {
@@ -247,6 +252,17 @@ class RotationForm(forms.ModelForm):
             "restrict_end",
         ]
 
+    def clean_start_date(self) -> dt.date:
+        start: dt.date = self.cleaned_data["start_date"]
+        # Shifts are generated from the start date on: one in year 9999 would
+        # overflow the first handoff (a 500), one in year 1 means millennia of them.
+        if not EARLIEST.date() <= start < LATEST.date():
+            raise ValidationError(
+                f"{start:%Y-%m-%d} is out of range: pick a date between "
+                f"{EARLIEST:%Y} and {LATEST.year - 1}."
+            )
+        return start
+
 
 @admin.register(Rotation)
 class RotationAdmin(admin.ModelAdmin):
@@ -317,6 +333,10 @@ class RotationAdmin(admin.ModelAdmin):
             rows = plan.preview(obj.build_plan(), timezone.now(), 12)
         except plan.PlanError as exc:
             return format_html('<span class="errornote">{}</span>', exc)
+        except (ValueError, KeyError):
+            # A form re-shown with errors has put the refused values (an unknown
+            # time zone, ...) on ``obj``: nothing sensible to preview from them.
+            return "Shown once the form's errors are fixed."
         return _preview_table(rows, obj.tz, _member_names(rows))
 
     def preview_view(
@@ -390,8 +410,11 @@ class RotationAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict | None = None,
     ) -> HttpResponse:
-        if request.method == "GET":
-            inactive = rotation_inactive_members(rotation_id=object_id)
+        # get_object is None for an id that is not a number ("abc"): Django's
+        # change view then answers "does not exist" instead of a 500 here.
+        rotation = self.get_object(request, unquote(object_id))
+        if request.method == "GET" and rotation is not None:
+            inactive = rotation_inactive_members(rotation_id=rotation.pk)
             names = ", ".join(str(m) for m in inactive)
             if names:
                 self.message_user(

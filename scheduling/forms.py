@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 
 from scheduling.models import Member, Override, Rotation, Shift
 from scheduling.overrides import OverrideSpec, override_validate
+from scheduling.timeparse import InstantError, check_range
 
 
 class LocalDateTimeField(forms.SplitDateTimeField):
@@ -37,6 +38,14 @@ class LocalDateTimeField(forms.SplitDateTimeField):
 def local_to_utc(wall: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     first = wall.replace(tzinfo=tz, fold=0)
     second = wall.replace(tzinfo=tz, fold=1)
+    try:
+        # Years 1 and 9999 overflow on the way to UTC; anything outside the range
+        # schedules are asked about is refused the same way the API refuses it.
+        check_range(first.astimezone(dt.UTC))
+    except (OverflowError, InstantError):
+        raise ValidationError(
+            f"{wall:%Y-%m-%d} is out of range: pick a date between 1900 and 2999."
+        ) from None
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
         if back != wall:

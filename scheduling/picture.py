@@ -19,6 +19,7 @@ from scheduling.effective import Holder, Segment
 from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY, wall_to_utc
 from scheduling.selectors import OnCallAt, TeamSchedule, oncall_at, team_schedule
+from scheduling.timeparse import EARLIEST, LATEST
 
 # Distinct, calm colours with white text legible on all of them.
 PALETTE = [
@@ -106,9 +107,14 @@ def _parse_start(raw: str | None, today: dt.date) -> dt.date:
     if not raw:
         return monday
     try:
-        return dt.date.fromisoformat(raw)
+        start = dt.date.fromisoformat(raw)
     except ValueError:
         return monday
+    # Out of the range schedule questions may name (the picture runs 12 weeks on
+    # from here): treated like any other bad input, not a 500.
+    if not EARLIEST.date() < start < LATEST.date() - dt.timedelta(weeks=MAX_WEEKS + 1):
+        return monday
+    return start
 
 
 def _parse_weeks(raw: str | None) -> int:

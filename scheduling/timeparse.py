@@ -13,8 +13,30 @@ _SPACE_OFFSET = re.compile(
 )
 
 
+# The instants a schedule question may name.  Wide enough for any real rotation,
+# and far enough from datetime's limits (years 1 and 9999) that the arithmetic done
+# on them -- a UTC offset, a 92-day range, a rotation's handoffs in local time --
+# can never overflow into a 500.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
 class InstantError(ValueError):
     pass
+
+
+def check_range(value: dt.datetime) -> dt.datetime:
+    """``value`` if it lies in [EARLIEST, LATEST), else InstantError."""
+    if not EARLIEST <= value < LATEST:
+        raise InstantError(_out_of_range(value.date().isoformat()))
+    return value
+
+
+def _out_of_range(what: str) -> str:
+    return (
+        f"{what} is out of range: times from {EARLIEST:%Y-%m-%d} to before "
+        f"{LATEST:%Y-%m-%d} (UTC) are accepted"
+    )
 
 
 def parse_instant(raw: str) -> dt.datetime:
@@ -26,7 +48,7 @@ def parse_instant(raw: str) -> dt.datetime:
     text = _SPACE_OFFSET.sub(r"\1+\2", raw.strip())
     try:
         value = dt.datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, UnicodeError):
         raise InstantError(
             f"{raw!r} is not an ISO 8601 date and time, e.g. 2026-01-12T09:00:00+03:00"
         ) from None
@@ -35,4 +57,8 @@ def parse_instant(raw: str) -> dt.datetime:
             f"{raw!r} has no UTC offset; add one (e.g. +03:00) or Z for UTC, so the "
             "instant is unambiguous"
         )
-    return value.astimezone(dt.UTC)
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise InstantError(_out_of_range(repr(raw))) from None
+    return check_range(utc)

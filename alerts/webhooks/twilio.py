@@ -41,6 +41,15 @@ def _say(text: str) -> str:
     return f"<Say voice={quoteattr(VOICE['voice'])}>{escape(text)}</Say>"
 
 
+def _id(raw: str) -> int | None:
+    """A row id from a query parameter we put in the callback URL ourselves, or
+    None.  ``str.isdigit`` is not enough: it is true for "²" and "٣", which
+    ``int`` refuses or reads as another number."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
+
+
 def _forbidden() -> JsonResponse:
     return JsonResponse(
         {
@@ -198,9 +207,9 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         or ""
     ).lower()
     error_code = post.get("ErrorCode", "")
-    bundle_id = request.GET.get("bundle", "")
-    if bundle_id.isdigit():
-        bundle = PageBundle.objects.filter(pk=int(bundle_id)).first()
+    bundle_id = _id(request.GET.get("bundle", ""))
+    if bundle_id is not None:
+        bundle = PageBundle.objects.filter(pk=bundle_id).first()
         if bundle is not None and bundle.provider_id in ("", sid):
             bundle_status_update(bundle=bundle, status=status)
         return HttpResponse(status=200)
@@ -211,11 +220,11 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
             .filter(provider_id=sid)
             .first()
         )
-    page_id = request.GET.get("page", "")
-    if page is None and page_id.isdigit():
+    page_id = _id(request.GET.get("page", ""))
+    if page is None and page_id is not None:
         page = (
             Page.objects.select_related("incident", "member__user")
-            .filter(pk=int(page_id), provider_id="")
+            .filter(pk=page_id, provider_id="")
             .first()
         )
     if page is None:
