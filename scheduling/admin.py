@@ -453,7 +453,7 @@ class RotationAdmin(admin.ModelAdmin):
         for rotation in queryset:
             rotation_delete(rotation=rotation)
 
-    @admin.action(description="Generate shifts now")
+    @admin.action(description="Generate shifts now", permissions=["change"])
     def generate_shifts_now(
         self, request: HttpRequest, queryset: QuerySet[Rotation]
     ) -> None:

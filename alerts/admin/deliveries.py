@@ -104,7 +104,15 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             pretty,
         )
 
-    @admin.action(description="Process again (resets the attempt count)")
+    def has_process_permission(self, request: HttpRequest) -> bool:
+        # The admin is view-only (has_change_permission is False), so the action
+        # asks for the model permission itself: "change" means "may retry".
+        return request.user.has_perm("alerts.change_webhookdelivery")
+
+    @admin.action(
+        description="Process again (resets the attempt count)",
+        permissions=["process"],
+    )
     def process_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = delivery_retry(delivery_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(

@@ -138,7 +138,9 @@ class ContactMethodAdmin(admin.ModelAdmin):
             return "working"
         return f"broken since {method.broken_at:%Y-%m-%d %H:%M}: {method.broken_reason}"
 
-    @admin.action(description="Mark the selected numbers as working again")
+    @admin.action(
+        description="Mark the selected numbers as working again", permissions=["change"]
+    )
     def mark_working(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(broken_at=None, broken_reason="")
         self.message_user(request, f"{count} number(s) will be used again.")
@@ -265,6 +267,9 @@ def figures_display(incident: Incident) -> str:
     )
 
 
+@admin.action(
+    description="Escalate now (the next step fires at once)", permissions=["change"]
+)
 def escalate_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:  # noqa: ANN001
     by = Member.objects.filter(user=request.user).first()
     done = 0
@@ -276,5 +281,3 @@ def escalate_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None: 
             modeladmin.message_user(request, str(exc), messages.WARNING)
     modeladmin.message_user(request, f"Escalated {done} incident(s).")
 
-
-escalate_now.short_description = "Escalate now (the next step fires at once)"

@@ -306,7 +306,9 @@ class IncidentAdmin(admin.ModelAdmin):
     def _member(self, request: HttpRequest) -> Member | None:
         return Member.objects.filter(user=request.user).first()
 
-    @admin.action(description="Acknowledge the selected incidents")
+    @admin.action(
+        description="Acknowledge the selected incidents", permissions=["change"]
+    )
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         done = 0
         for incident in queryset:
@@ -319,7 +321,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.WARNING)
         self.message_user(request, f"Acknowledged {done} incident(s).")
 
-    @admin.action(description="Resolve the selected incidents")
+    @admin.action(description="Resolve the selected incidents", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         by = self._member(request)
         who = by.display_name if by else request.user.get_username()

@@ -282,7 +282,10 @@ class IntegrationAdmin(admin.ModelAdmin):
         token = integration_set_token(integration=integration)
         return self._token_page(request, integration, token, "token rotated")
 
-    @admin.action(description="Rotate the token (the old one stops working)")
+    @admin.action(
+        description="Rotate the token (the old one stops working)",
+        permissions=["change"],
+    )
     def rotate_token(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         if queryset.count() != 1:
             self.message_user(
