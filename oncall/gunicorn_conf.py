@@ -17,14 +17,8 @@ bind = env_str("GUNICORN_BIND", "0.0.0.0:8000")
 workers = env_int("GUNICORN_WORKERS", 2)
 timeout = 30
 accesslog = "-"
-
-
-def post_worker_init(worker: Worker) -> None:
-    """gunicorn's hook, in each worker: its access log writes request paths,
-    and a feed's path is its secret."""
-    from oncall.log_redaction import install
-
-    install("gunicorn.access", "gunicorn.error")
+# Webhook tokens in URL paths never reach the access log (oncall/log_redaction.py).
+logger_class = "oncall.log_redaction.RedactingGunicornLogger"
 
 
 def child_exit(server: Arbiter, worker: Worker) -> None:

@@ -1,40 +1,69 @@
-"""Keep secrets that travel in URL paths out of the logs.
+"""Keep secrets out of every log line.
 
-A feed's token *is* its URL's path (``/ical/<token>.ics``: calendar apps cannot
-send headers), so every logger that writes request paths -- Django's
-``django.request`` (4xx/5xx warnings), ``django.server`` (runserver) and
-gunicorn's access log -- passes its records through :class:`RedactFeedTokens`.
+An Alertmanager integration's token may sit in the webhook's URL path
+(``/api/v1/alertmanager/<token>/``), and whatever logs a path -- gunicorn's access
+log, Django's "Not Found: ..." warnings, our own messages -- would write the token
+out.  ``redact`` rewrites such text; ``RedactingFilter`` applies it to every record
+the root handlers emit (settings.LOGGING) and ``RedactingGunicornLogger`` to
+gunicorn's access and error logs (oncall/gunicorn_conf.py).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
-FEED_PATH = re.compile(r"/ical/[^/\s\"'?]+?\.ics")
-REDACTED = "/ical/[redacted].ics"
+from gunicorn.glogging import Logger as GunicornLogger
+
+REDACTED = "[redacted]"
+
+_PATTERNS = [
+    # The webhook's path token (percent-encoded or not), up to the next / ? or space.
+    re.compile(r"(/api/v1/alertmanager/)[^/?#\s\"']+"),
+    # Calendar feed tokens (/ical/<token>.ics).
+    re.compile(r"(/ical/)[^/?#\s\"'.]+"),
+    # Query parameters named like secrets.
+    re.compile(r"(?i)([?&](?:token|access_token|key|secret|password)=)[^&#\s\"']+"),
+    # Credentials in headers that might be logged.
+    re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]+"),
+]
 
 
 def redact(text: str) -> str:
-    return FEED_PATH.sub(REDACTED, text)
+    for pattern in _PATTERNS:
+        text = pattern.sub(rf"\1{REDACTED}", text)
+    return text
 
 
-class RedactFeedTokens(logging.Filter):
-    """Rewrites a record whose message holds a feed path; never drops one."""
+class RedactingFilter(logging.Filter):
+    """Formats the record's message once, redacted; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 (a bad record is the handler's to report)
+        except Exception:  # a broken format string: leave it to the formatter
             return True
         redacted = redact(message)
         if redacted != message:
-            record.msg, record.args = redacted, ()
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_text is None:
+            formatter = logging.Formatter()
+            record.exc_text = redact(formatter.formatException(record.exc_info))
         return True
 
 
-def install(*names: str) -> None:
-    """Add the filter to the named loggers (gunicorn's, which Django's LOGGING
-    does not configure)."""
-    for name in names:
-        logging.getLogger(name).addFilter(RedactFeedTokens())
+class RedactingGunicornLogger(GunicornLogger):
+    """gunicorn's logger with the request line, path, query, referer and headers
+    redacted before the access log format is applied."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        super().error(redact(str(msg)), *args, **kwargs)
+

@@ -400,17 +400,21 @@ LOGGING = {
             },
         },
     },
-    "filters": {
-        # Feed tokens travel in URL paths (oncall/log_redaction.py).
-        "redact_feed_tokens": {"()": "oncall.log_redaction.RedactFeedTokens"},
-    },
+    # Tokens in URL paths (the webhook's) are redacted from every line.
+    "filters": {"redact": {"()": "oncall.log_redaction.RedactingFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django.request": {"filters": ["redact_feed_tokens"]},
-        "django.server": {"filters": ["redact_feed_tokens"]},
+        # Django's defaults give these their own handlers (without our filter):
+        # send them through the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
