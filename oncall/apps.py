@@ -12,6 +12,10 @@ class OncallConfig(AppConfig):
 
         register_collector(AlertsCollector())
 
+        from django.contrib import admin
+
         from oncall import admin_widgets
+        from oncall.admin_login import ThrottledAdminAuthenticationForm
 
         admin_widgets.install()
+        admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -50,10 +50,32 @@ if _public.scheme not in ("http", "https") or not _public.netloc:
         "e.g. https://oncall.example.com"
     )
 CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not DEBUG and _public.scheme == "https":
+    # Served to users over https: cookies never travel in clear, and browsers are
+    # told to come back over https only (HSTS, sent on https requests).
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # only hosts under our own name
+    # Preloading is an opt-in to browsers' built-in lists that is hard to undo: the
+    # operator's decision (at their proxy), not a default of ours.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+    if BEHIND_TLS_PROXY:
+        SECURE_SSL_REDIRECT = True
+        # Probes and scrapers inside the deployment talk plain HTTP to gunicorn
+        # (docker-compose's healthcheck, Prometheus).
+        SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    else:
+        # Without the proxy's X-Forwarded-Proto we cannot tell https requests from
+        # http ones, so redirecting would loop: TLS and the http->https redirect are
+        # the TLS-terminating proxy's job (what Django's check suggests as well).
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -377,6 +399,14 @@ if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
         f"TWILIO_TIMEOUT_SECONDS={TWILIO_TIMEOUT_SECONDS}: a page still being sent "
         "would be sent again"
     )
+
+# --- Metrics and admin logins --------------------------------------------------
+# When set, /metrics answers only requests with "Authorization: Bearer <token>".
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Failed admin logins per client address and user name before the login form
+# refuses to check passwords for ADMIN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
+ADMIN_LOGIN_MAX_FAILURES = 5
+ADMIN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 # --- Logging ------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

@@ -39,8 +39,7 @@ def test_readyz_says_the_broker_is_down(client, monkeypatch):
     body = response.json()
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "ok"
-    assert body["checks"]["broker"] != "ok"
-    assert "onnect" in body["checks"]["broker"]  # ConnectionRefused / OperationalError
+    assert body["checks"]["broker"] == "failed"  # the reason is logged, not shown
 
 
 @pytest.mark.django_db
@@ -53,7 +52,8 @@ def test_readyz_says_the_database_is_down(client, monkeypatch):
     monkeypatch.setattr(connection, "cursor", broken_cursor)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert "could not connect" in response.json()["checks"]["database"]
+    assert response.json()["checks"] == {"database": "failed", "broker": "ok"}
+    assert "could not connect" not in response.content.decode()
 
 
 def test_health_endpoints_refuse_other_methods(client):
