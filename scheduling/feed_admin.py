@@ -102,12 +102,18 @@ class FeedTokenAdmin(admin.ModelAdmin):
         obj.pk = issued.feed.pk
         _announce(request, issued, f"Feed made: {issued.feed}")
 
-    @admin.action(description="Rotate the token (the old URL stops working)")
+    @admin.action(
+        description="Rotate the token (the old URL stops working)",
+        permissions=["change"],
+    )
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
         for feed in queryset.filter(revoked_at__isnull=True):
             _announce(request, feed_rotate(feed=feed), f"New token for {feed}")
 
-    @admin.action(description="Revoke (the URL answers 404 from now on)")
+    @admin.action(
+        description="Revoke (the URL answers 404 from now on)",
+        permissions=["change"],
+    )
     def revoke_feeds(self, request: HttpRequest, queryset: QuerySet) -> None:
         for feed in queryset:
             feed_revoke(feed=feed, now=timezone.now())
