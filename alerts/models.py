@@ -9,7 +9,7 @@ every accepted webhook is a row before we answer 2xx, and processing reads it ba
 from __future__ import annotations
 
 import hashlib
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -348,14 +348,14 @@ class Incident(models.Model):
         return self.status in OPEN_STATUSES
 
     @property
-    def time_to_acknowledge(self):  # noqa: ANN201 - timedelta or None
+    def time_to_acknowledge(self) -> timedelta | None:
         """From open to the first acknowledgement (None if never acknowledged)."""
         if self.acknowledged_at is None:
             return None
         return self.acknowledged_at - self.opened_at
 
     @property
-    def time_to_resolve(self):  # noqa: ANN201 - timedelta or None
+    def time_to_resolve(self) -> timedelta | None:
         if self.resolved_at is None:
             return None
         return self.resolved_at - self.opened_at
@@ -472,7 +472,7 @@ class MaintenanceWindow(models.Model):
         target = self.team or self.integration
         return f"{target}: {self.reason}"
 
-    def is_active(self, at=None) -> bool:  # noqa: ANN001 - datetime or None
+    def is_active(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
         return self.starts_at <= at < self.ends_at
 

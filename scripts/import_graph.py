@@ -33,6 +33,16 @@ def edges(graph: grimp.ImportGraph, package: str) -> dict[str, set[str]]:
     return out
 
 
+def _pop_component(stack: list[str], root: str) -> list[str]:
+    """Pop Tarjan's stack down to ``root``: the members of root's component."""
+    scc = []
+    while True:
+        w = stack.pop()
+        scc.append(w)
+        if w == root:
+            return scc
+
+
 def cycles(out: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components with more than one member (Tarjan)."""
     index: dict[str, int] = {}
@@ -50,12 +60,7 @@ def cycles(out: dict[str, set[str]]) -> list[list[str]]:
             elif w in stack:
                 low[v] = min(low[v], index[w])
         if low[v] == index[v]:
-            scc = []
-            while True:
-                w = stack.pop()
-                scc.append(w)
-                if w == v:
-                    break
+            scc = _pop_component(stack, v)
             if len(scc) > 1:
                 found.append(sorted(scc))
 

@@ -19,14 +19,18 @@ class DeliveryStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[str, str]]:
         return [
             ("pending", "waiting to be processed"),
             ("failed", "failed"),
             ("processed", "processed"),
         ]
 
-    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]
+    ) -> QuerySet[WebhookDelivery]:
         if self.value() == "pending":
             return queryset.filter(processed_at__isnull=True, error="")
         if self.value() == "failed":
@@ -70,7 +74,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
         return False  # the inbox is a record; view only
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:

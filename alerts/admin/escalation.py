@@ -7,6 +7,8 @@ now" action are defined here and attached there.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -175,7 +177,9 @@ class PageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(
+        self, request: HttpRequest, obj: Page | None = None
+    ) -> bool:
         return False  # a record of what happened
 
     @admin.display(description="incident", ordering="incident_id")
@@ -208,7 +212,9 @@ class PageBundleAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(
+        self, request: HttpRequest, obj: PageBundle | None = None
+    ) -> bool:
         return False
 
 
@@ -232,7 +238,9 @@ class PageInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["created_at", "id"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(
+        self, request: HttpRequest, obj: Incident | None = None
+    ) -> bool:
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Page]:
@@ -255,7 +263,7 @@ def escalation_display(incident: Incident) -> str:
 
 
 def figures_display(incident: Incident) -> str:
-    def fmt(value) -> str:  # noqa: ANN001
+    def fmt(value: timedelta | None) -> str:
         if value is None:
             return "-"
         seconds = int(value.total_seconds())
@@ -270,7 +278,9 @@ def figures_display(incident: Incident) -> str:
 @admin.action(
     description="Escalate now (the next step fires at once)", permissions=["change"]
 )
-def escalate_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:  # noqa: ANN001
+def escalate_now(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Incident]
+) -> None:
     by = Member.objects.filter(user=request.user).first()
     done = 0
     for incident in queryset:
@@ -280,4 +290,3 @@ def escalate_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None: 
         except IncidentStateError as exc:
             modeladmin.message_user(request, str(exc), messages.WARNING)
     modeladmin.message_user(request, f"Escalated {done} incident(s).")
-

@@ -58,7 +58,9 @@ class IncidentAlertInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["added_at", "alert_id"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(
+        self, request: HttpRequest, obj: Incident | None = None
+    ) -> bool:
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentAlert]:
@@ -87,7 +89,9 @@ class TimelineInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["at", "id"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(
+        self, request: HttpRequest, obj: Incident | None = None
+    ) -> bool:
         return False
 
 

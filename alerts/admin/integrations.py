@@ -10,10 +10,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -206,7 +207,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             reverse("admin:alerts_integration_rotate", args=[integration.pk]),
         )
 
-    def get_urls(self):  # noqa: ANN201
+    def get_urls(self) -> list[URLPattern]:
         extra = [
             path(
                 "<int:pk>/test-labels/",
@@ -221,7 +222,13 @@ class IntegrationAdmin(admin.ModelAdmin):
         ]
         return extra + super().get_urls()
 
-    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Integration,
+        form: forms.ModelForm,
+        change: bool,
+    ) -> None:
         if not change:
             # Shown once by response_add; only the hash is stored.
             request._oncall_new_token = new_token()
@@ -229,7 +236,13 @@ class IntegrationAdmin(admin.ModelAdmin):
             obj.token_hint = request._oncall_new_token[:6]
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request, form, formsets, change) -> None:  # noqa: ANN001
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formsets: list[BaseFormSet],
+        change: bool,
+    ) -> None:
         super().save_related(request, form, formsets, change)
         integration = form.instance
         if not integration.routes.filter(matchers__isnull=True).exists():
@@ -243,7 +256,12 @@ class IntegrationAdmin(admin.ModelAdmin):
                 request, "Added a catch-all route: every integration keeps one."
             )
 
-    def response_add(self, request, obj, post_url_continue=None):  # noqa: ANN001, ANN201
+    def response_add(
+        self,
+        request: HttpRequest,
+        obj: Integration,
+        post_url_continue: str | None = None,
+    ) -> HttpResponse:
         token = getattr(request, "_oncall_new_token", None)
         if token is None:
             return super().response_add(request, obj, post_url_continue)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from alerts.models import (
     MaintenanceWindow,
@@ -21,7 +23,13 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
     def active(self, window: MaintenanceWindow) -> bool:
         return window.is_active()
 
-    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: MaintenanceWindow,
+        form: forms.ModelForm,
+        change: bool,
+    ) -> None:
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

@@ -100,7 +100,9 @@ class RouteAdmin(admin.ModelAdmin):
             .prefetch_related("matchers")
         )
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Route | None = None
+    ) -> bool:
         if obj is not None and not obj.matchers.exists():
             others = (
                 Route.objects.filter(

@@ -8,6 +8,9 @@ exist; acting on one also needs ``incident_can_act`` (else 403).
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -73,10 +76,10 @@ class IncidentList(generics.ListAPIView):
     pagination_class = IncidentCursor
 
     @extend_schema(parameters=[IncidentFilterSerializer])
-    def get(self, request: Request, *args, **kwargs) -> Response:  # noqa: ANN002, ANN003
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Incident]:
         filters = IncidentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -95,7 +98,7 @@ class IncidentList(generics.ListAPIView):
 class IncidentDetail(generics.RetrieveAPIView):
     serializer_class = IncidentSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Incident]:
         return scoped_to_teams(incident_list(), user=self.request.user)
 
 
@@ -103,7 +106,7 @@ class IncidentAlerts(generics.ListAPIView):
     serializer_class = IncidentAlertSerializer
     pagination_class = Pagination
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[IncidentAlert]:
         incident = _incident(self.request, self.kwargs["pk"])
         return (
             IncidentAlert.objects.filter(incident=incident)
@@ -116,7 +119,7 @@ class IncidentTimeline(generics.ListAPIView):
     serializer_class = TimelineEntrySerializer
     pagination_class = TimelineCursor
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[TimelineEntry]:
         incident = _incident(self.request, self.kwargs["pk"])
         return (
             TimelineEntry.objects.filter(incident=incident)
@@ -201,7 +204,7 @@ class IncidentPages(generics.ListAPIView):
     serializer_class = PageSerializer
     pagination_class = PageCursor
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Page]:
         incident = _incident(self.request, self.kwargs["pk"])
         return (
             Page.objects.filter(incident=incident)

@@ -300,27 +300,7 @@ def escalations_fire(
         )
         if not escalations:
             return results, to_send
-        incidents = Incident.objects.select_related("team").in_bulk(
-            [e.pk for e in escalations]
-        )
-        firing: list[Escalation] = []
-        for escalation in escalations:
-            incident = incidents[escalation.pk]
-            escalation.incident = incident
-            if incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
-                escalation_stop(incident=incident, reason=f"incident {incident.status}")
-                results[incident.pk] = "stopped"
-            else:
-                firing.append(escalation)
-        windows = maintenance_active_for(incidents=[e.incident for e in firing], at=now)
-        for escalation in firing:
-            window = windows.get(escalation.pk)
-            if window is not None:
-                escalation_pause_for_maintenance(
-                    incident=escalation.incident, window=window, now=now
-                )
-                results[escalation.pk] = "paused: maintenance window"
-        firing = [e for e in firing if e.pk not in windows]
+        firing = _still_firing(escalations, now, results)
         plan = _plan_steps(firing, now)
         entries = _write_pages(plan, now)
         counts: dict[int, list[int]] = {e.pk: [0, 0] for e in firing}
@@ -363,6 +343,38 @@ def escalations_fire(
                 ],
             )
     return results, to_send
+
+
+def _still_firing(
+    escalations: list[Escalation], now: datetime, results: dict[int, str]
+) -> list[Escalation]:
+    """The claimed escalations whose step fires now, their incidents attached.
+
+    The others are stopped (the incident is no longer triggered, or was opened in
+    maintenance) or paused (a maintenance window covers it now), with the outcome
+    in ``results``.
+    """
+    incidents = Incident.objects.select_related("team").in_bulk(
+        [e.pk for e in escalations]
+    )
+    firing: list[Escalation] = []
+    for escalation in escalations:
+        incident = incidents[escalation.pk]
+        escalation.incident = incident
+        if incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
+            escalation_stop(incident=incident, reason=f"incident {incident.status}")
+            results[incident.pk] = "stopped"
+        else:
+            firing.append(escalation)
+    windows = maintenance_active_for(incidents=[e.incident for e in firing], at=now)
+    for escalation in firing:
+        window = windows.get(escalation.pk)
+        if window is not None:
+            escalation_pause_for_maintenance(
+                incident=escalation.incident, window=window, now=now
+            )
+            results[escalation.pk] = "paused: maintenance window"
+    return [e for e in firing if e.pk not in windows]
 
 
 def _plan_steps(firing: list[Escalation], now: datetime) -> list[_Fired]:

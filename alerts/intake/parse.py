@@ -188,6 +188,20 @@ def _alert(raw: Any, path: str, problems: dict[str, str]) -> AlertData | None:
     )
 
 
+def _alerts(raw_alerts: Any, problems: dict[str, str]) -> list[AlertData]:
+    """The valid alerts of the payload's ``alerts``; what is wrong with the others
+    goes into ``problems``."""
+    if not isinstance(raw_alerts, list) or not raw_alerts:
+        problems["alerts"] = "must be a non-empty list of alerts"
+        return []
+    alerts: list[AlertData] = []
+    for index, raw in enumerate(raw_alerts):
+        alert = _alert(raw, f"alerts[{index}]", problems)
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
 def parse_payload(body: bytes | str) -> Payload:
     """Parse and validate; raises ``json.JSONDecodeError``/``UnicodeDecodeError`` for
     a body that is not JSON and ``PayloadError`` for JSON of the wrong shape."""
@@ -229,15 +243,7 @@ def payload_from_json(data: Any) -> Payload:
         name: _string_map(data.get(name, {}), name, problems)
         for name in ("groupLabels", "commonLabels", "commonAnnotations")
     }
-    raw_alerts = data.get("alerts")
-    alerts: list[AlertData] = []
-    if not isinstance(raw_alerts, list) or not raw_alerts:
-        problems["alerts"] = "must be a non-empty list of alerts"
-    else:
-        for index, raw in enumerate(raw_alerts):
-            alert = _alert(raw, f"alerts[{index}]", problems)
-            if alert is not None:
-                alerts.append(alert)
+    alerts = _alerts(data.get("alerts"), problems)
     if problems:
         raise PayloadError(_capped(problems))
     return Payload(

@@ -7,7 +7,9 @@ from django.conf import settings
 from alerts.models import Page, PageBundle
 
 
-def status_callback_url(*, page: Page | None = None, bundle: PageBundle | None = None):
+def status_callback_url(
+    *, page: Page | None = None, bundle: PageBundle | None = None
+) -> str:
     base = f"{settings.PUBLIC_BASE_URL}/twilio/status/"
     if page is not None:
         return f"{base}?page={page.pk}"

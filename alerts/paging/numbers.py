@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alerts.models import ContactMethod
 from scheduling.models import Member
 
@@ -26,7 +28,12 @@ def member_numbers(
 
 
 def contact_mark_broken(
-    *, member: Member, method: ContactMethod | None, phone: str, reason: str, at
+    *,
+    member: Member,
+    method: ContactMethod | None,
+    phone: str,
+    reason: str,
+    at: datetime,
 ) -> ContactMethod:
     """The provider says this number cannot be reached: skip it from now on."""
     if method is None:

@@ -9,11 +9,13 @@ retrying the same request cannot help).  Among permanent ones, the codes that me
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from alerts.transports.base import TransportError
@@ -49,7 +51,7 @@ class _RoutedHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self.base_url != TWILIO_API and url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from alerts.intake.integrations import integration_for_token
-from alerts.intake.parse import PayloadError, payload_from_json
+from alerts.intake.parse import Payload, PayloadError, payload_from_json
 from alerts.intake.receive import delivery_receive
 from alerts.models import WebhookDelivery
 
@@ -59,6 +59,90 @@ def _header_token(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
+class _Refused(Exception):
+    """A client mistake, carrying the 4xx answer that says what is wrong."""
+
+    def __init__(self, response: JsonResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _authenticate(request: HttpRequest, token: str | None) -> tuple[str, int]:
+    """(auth style, integration id) from the URL's token or ``Authorization``."""
+    if token is not None:
+        integration_id = integration_for_token(token)
+        if integration_id is None:
+            # Same answer for unknown and disabled: nothing to learn by probing.
+            raise _Refused(_error(404, "not found"))
+        return WebhookDelivery.Auth.PATH, integration_id
+    found = _header_token(request)
+    if found is None:
+        raise _Refused(
+            _error(
+                401,
+                "authentication required: send the integration token as "
+                "'Authorization: Bearer <token>', as the basic auth password, or in "
+                "the URL path",
+            )
+        )
+    auth, header_token = found
+    integration_id = integration_for_token(header_token)
+    if integration_id is None:
+        raise _Refused(_error(401, "invalid credentials"))
+    return auth, integration_id
+
+
+def _body(request: HttpRequest) -> bytes:
+    """The raw JSON body, refused unless JSON and within the size limit."""
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        raise _Refused(
+            _error(
+                415,
+                f"unsupported content type {content_type or '(none)'!r}: "
+                "send application/json",
+            )
+        )
+    limit = settings.ALERTMANAGER_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise _Refused(_error(400, "invalid Content-Length header")) from None
+    if declared > limit:
+        raise _Refused(
+            _error(413, f"body of {declared} bytes is over the {limit}-byte limit")
+        )
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise _Refused(_error(413, f"body is over the {limit}-byte limit"))
+    return raw
+
+
+def _payload(raw: bytes) -> tuple[Payload, str]:
+    """(validated Alertmanager payload, the body as text)."""
+    try:
+        # UTF-8 as the standard says (json.loads would also guess UTF-16 or 32,
+        # which the inbox's text column would then fail to store).
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _Refused(_error(400, f"body is not valid JSON: {exc}")) from None
+    except RecursionError:
+        raise _Refused(
+            _error(400, "body is not valid JSON: nested too deeply")
+        ) from None
+    if b"\\u0000" in raw:
+        # PostgreSQL cannot store NUL in text or jsonb: refuse it now with a reason
+        # rather than accept a webhook that could never be processed.
+        raise _Refused(_error(400, "NUL characters (\\u0000) are not accepted"))
+    try:
+        return payload_from_json(data), text
+    except PayloadError as exc:
+        raise _Refused(
+            _error(400, "not an Alertmanager webhook (version 4) payload", exc.problems)
+        ) from None
+
+
 @csrf_exempt
 def alertmanager_webhook(
     request: HttpRequest, token: str | None = None
@@ -67,65 +151,12 @@ def alertmanager_webhook(
         response = _error(405, "method not allowed: POST an Alertmanager webhook")
         response["Allow"] = "POST"
         return response
-
-    if token is not None:
-        auth = WebhookDelivery.Auth.PATH
-        integration_id = integration_for_token(token)
-        if integration_id is None:
-            # Same answer for unknown and disabled: nothing to learn by probing.
-            return _error(404, "not found")
-    else:
-        found = _header_token(request)
-        if found is None:
-            return _error(
-                401,
-                "authentication required: send the integration token as "
-                "'Authorization: Bearer <token>', as the basic auth password, or in "
-                "the URL path",
-            )
-        auth, header_token = found
-        integration_id = integration_for_token(header_token)
-        if integration_id is None:
-            return _error(401, "invalid credentials")
-
-    content_type = request.content_type or ""
-    if content_type != "application/json":
-        return _error(
-            415,
-            f"unsupported content type {content_type or '(none)'!r}: "
-            "send application/json",
-        )
-
-    limit = settings.ALERTMANAGER_MAX_BODY_BYTES
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _error(400, "invalid Content-Length header")
-    if declared > limit:
-        return _error(413, f"body of {declared} bytes is over the {limit}-byte limit")
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
-        return _error(413, f"body is over the {limit}-byte limit")
-
-    try:
-        # UTF-8 as the standard says (json.loads would also guess UTF-16 or 32,
-        # which the inbox's text column would then fail to store).
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return _error(400, f"body is not valid JSON: {exc}")
-    except RecursionError:
-        return _error(400, "body is not valid JSON: nested too deeply")
-    if b"\\u0000" in raw:
-        # PostgreSQL cannot store NUL in text or jsonb: refuse it now with a reason
-        # rather than accept a webhook that could never be processed.
-        return _error(400, "NUL characters (\\u0000) are not accepted")
-    try:
-        payload = payload_from_json(data)
-    except PayloadError as exc:
-        return _error(
-            400, "not an Alertmanager webhook (version 4) payload", exc.problems
-        )
+        auth, integration_id = _authenticate(request, token)
+        raw = _body(request)
+        payload, text = _payload(raw)
+    except _Refused as refused:
+        return refused.response
 
     meta = request.META
     headers = {name: meta[key] for name, key in KEPT_HEADERS.items() if meta.get(key)}
