@@ -37,11 +37,13 @@ system-deps:
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## make test: install what the tests need, lint, run the whole suite
 test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
@@ -55,7 +57,7 @@ e2e: install-dev system-deps
 	$(VENV)/bin/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
 ## make bench-intake: Alertmanager intake benchmark (gunicorn + PostgreSQL + Redis + worker)
 bench-intake: install-dev system-deps

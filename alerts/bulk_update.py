@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, connections, models
 from django.db.models.expressions import RawSQL
 
 
 def update_grouped(
-    queryset: models.QuerySet, objs: Sequence[models.Model], fields: Sequence[str]
+    queryset: models.QuerySet[Any] | models.Manager[Any],
+    objs: Sequence[models.Model],
+    fields: Sequence[str],
 ) -> int:
     """Write ``fields`` of ``objs`` (through ``queryset``, whose filters apply),
     one UPDATE per distinct combination of values; returns rows updated."""
@@ -72,7 +75,10 @@ def update_per_row(
 
 
 def update_from_values(
-    model: type, fields: list[str], rows: list[tuple], constants: dict[str, object]
+    model: type[models.Model],
+    fields: list[str],
+    rows: list[tuple],
+    constants: dict[str, object],
 ) -> None:
     """``UPDATE table SET f = v.f, ... FROM (rows) v WHERE id = v.id`` in one
     statement: each row is (id, *values of fields).  Works on PostgreSQL and SQLite
@@ -104,7 +110,7 @@ def update_from_values(
         f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608 - names quoted
         f"FROM ({values_sql}) AS v WHERE {table}.{qn('id')} = v.{qn('id')}"
     )
-    params = [adapt(v) for v in constants.values()]
+    params: list[Any] = [adapt(v) for v in constants.values()]
     params += [adapt(value) for row in rows for value in row]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -33,14 +33,14 @@ def claim_with_lease(
     due_field: str | None = None,
     ahead: timedelta = timedelta(0),
     order_by: str | None = None,
-) -> list[tuple[int, datetime | None]]:
+) -> list[tuple[int, datetime]]:
     """Claim up to ``limit`` of ``rows`` that are ``ready`` and not leased (their
     ``lease_field`` empty or past), oldest due first; returns (id, due at).
 
     With ``due_field``, a row is due once ``due_field <= now + ahead``; a row due
     in the future (looked ahead by one sweep interval, so its task can be published
     with a countdown to its due time) is leased until its due time plus ``lease``,
-    the others until ``now + lease``.  Without it every ready row is due now.
+    the others until ``now + lease``.  Without it every ready row is due ``now``.
     """
     free = Q(**{f"{lease_field}__isnull": True}) | Q(**{f"{lease_field}__lte": now})
     due = ready & free
@@ -59,7 +59,7 @@ def claim_with_lease(
         claimed = rows.filter(due, pk__in=[row[0] for row in found])
         if due_field is None:
             claimed.update(**{lease_field: now + lease})
-            return [(row[0], None) for row in found]
+            return [(row[0], now) for row in found]
         claimed.filter(**{f"{due_field}__lte": now}).update(
             **{lease_field: now + lease}
         )

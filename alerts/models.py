@@ -301,7 +301,7 @@ class Incident(models.Model):
     in_maintenance = models.BooleanField(
         default=False, help_text="Opened during a maintenance window: not escalated."
     )
-    alerts = models.ManyToManyField(
+    alerts: models.ManyToManyField[Alert, IncidentAlert] = models.ManyToManyField(
         Alert, through="IncidentAlert", related_name="incidents"
     )
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)

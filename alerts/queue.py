@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -48,7 +49,7 @@ def publish(name: str, *args: object, countdown: float | None = None) -> bool:
     refused it (logged; a sweep publishes the work again)."""
     if name not in PUBLISHED:
         raise ValueError(f"{name!r} is not a task services may publish")
-    options: dict[str, float] = {}
+    options: dict[str, Any] = {}
     if countdown is not None and countdown > 0:
         options["countdown"] = min(countdown, MAX_COUNTDOWN_SECONDS)
     try:

@@ -72,8 +72,7 @@ class TeamMembershipInline(admin.TabularInline):
 class RotationLinkInline(admin.TabularInline):
     model = Rotation
     extra = 0
-    fields = ["name", "scheme", "layer", "active"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "scheme", "layer", "active")
     show_change_link = True
     can_delete = False
 
@@ -360,7 +359,9 @@ class RotationAdmin(admin.ModelAdmin):
         ModelForm = self.get_form(request, obj, change=obj is not None)
         form = ModelForm(request.POST, request.FILES, instance=obj)
         form_ok = form.is_valid()
-        formsets, _ = self._create_formsets(
+        # Django's own (private) step of the change view, so the preview validates
+        # the inlines exactly as saving would; django-stubs does not declare it.
+        formsets, _ = self._create_formsets(  # type: ignore[attr-defined]
             request, form.instance, change=obj is not None
         )
         errors: list[str] = []
@@ -368,11 +369,11 @@ class RotationAdmin(admin.ModelAdmin):
         names: dict[int, str] = {}
         formsets_ok = all(fs.is_valid() for fs in formsets)
         if not form_ok:
-            errors += [f"{k}: {' '.join(v)}" for k, v in form.errors.items()]
+            errors += [f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()]
         for fs in formsets:
             errors += [str(e) for e in fs.non_form_errors()]
             for f in fs.forms:
-                errors += [f"{k}: {' '.join(v)}" for k, v in f.errors.items()]
+                errors += [f"{k}: {' '.join(map(str, v))}" for k, v in f.errors.items()]
         if form_ok and formsets_ok:
             kept = sorted(
                 (
@@ -477,6 +478,11 @@ def _member_names(rows: list[plan.SlotPreview]) -> dict[int, str]:
     }
 
 
+def _holder(names: dict[int, str], row: plan.SlotPreview, role: str) -> str:
+    member_id = dict(row.roles).get(role)
+    return "-" if member_id is None else names.get(member_id, "-")
+
+
 def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str]) -> str:
     body = format_html_join(
         "",
@@ -486,8 +492,8 @@ def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str])
                 _local(r.slot.starts_at, tz),
                 _local(r.slot.ends_at, tz),
                 f"{(r.slot.ends_at - r.slot.starts_at).total_seconds() / 3600:g}",
-                names.get(dict(r.roles).get(plan.PRIMARY), "-"),
-                names.get(dict(r.roles).get(plan.SECONDARY), "-"),
+                _holder(names, r, plan.PRIMARY),
+                _holder(names, r, plan.SECONDARY),
             )
             for r in rows
         ),

@@ -9,6 +9,7 @@ message rather than guessed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ class LocalDateTimeField(forms.SplitDateTimeField):
 
     widget = widgets.AdminSplitDateTime
 
-    def compress(self, data_list: list[Any]) -> dt.datetime | None:
+    def compress(self, data_list: Sequence[Any] | None) -> dt.datetime | None:
         if data_list and data_list[0] is not None and data_list[1] is not None:
             return dt.datetime.combine(data_list[0], data_list[1])
         return None
@@ -60,7 +61,7 @@ def local_to_utc(wall: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return first.astimezone(dt.UTC)
 
 
-def _to_utc(form: forms.Form, data: dict, names: list[str], tz: ZoneInfo) -> None:
+def _to_utc(form: forms.BaseForm, data: dict, names: list[str], tz: ZoneInfo) -> None:
     for name in names:
         value = data.get(name)
         if value is None:
@@ -71,7 +72,7 @@ def _to_utc(form: forms.Form, data: dict, names: list[str], tz: ZoneInfo) -> Non
             form.add_error(name, exc)
 
 
-def _apply(form: forms.Form, exc: ValidationError) -> None:
+def _apply(form: forms.BaseForm, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for name, errs in exc.error_dict.items():
             form.add_error(name if name in form.fields else None, errs)
@@ -100,7 +101,8 @@ class OverrideForm(forms.ModelForm):
                 self.initial[name] = value.astimezone(tz).replace(tzinfo=None)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         rotation = data.get("rotation")
         if rotation is None:
             return data
@@ -142,7 +144,8 @@ class SwapForm(forms.Form):
     second_ends_at = LocalDateTimeField(label="until", required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         rotation = data.get("rotation")
         if rotation is None or self.errors:
             return data

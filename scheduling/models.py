@@ -20,7 +20,7 @@ class Team(models.Model):
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[Member, TeamMembership] = models.ManyToManyField(
         "Member", through="TeamMembership", related_name="teams", blank=True
     )
 
@@ -96,8 +96,10 @@ class Rotation(models.Model):
     scheme = models.CharField(
         max_length=16, choices=SCHEME_CHOICES, default=plan.PAIRED
     )
-    participants = models.ManyToManyField(
-        Member, through="RotationParticipant", related_name="rotations", blank=True
+    participants: models.ManyToManyField[Member, RotationParticipant] = (
+        models.ManyToManyField(
+            Member, through="RotationParticipant", related_name="rotations", blank=True
+        )
     )
     shift_length = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1)]

@@ -84,6 +84,8 @@ def _planned(
     for rotation in Rotation.objects.filter(
         pk__in=[r.pk for r in beyond]
     ).prefetch_related(participants):
+        if rotation.generated_until is None:
+            continue  # read again since ``beyond``: its horizon was just cleared
         since = max(start, rotation.generated_until)
         try:
             # Clipped at the horizon, not at ``start``: the shift under way at
@@ -295,7 +297,7 @@ def _first_stint(
         )
     for stint in stints:
         if stint[1] > since:
-            return tuple(stint)  # type: ignore[return-value]
+            return tuple(stint)
     return None
 
 

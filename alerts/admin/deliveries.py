@@ -56,7 +56,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["group_key", "=id"]
     date_hierarchy = "received_at"
     actions = ["process_again"]
-    fields = [
+    fields = readonly_fields = (
         "integration",
         "received_at",
         "auth",
@@ -68,8 +68,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "result",
         "error",
         "body_display",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

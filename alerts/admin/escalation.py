@@ -224,7 +224,7 @@ class PageInline(admin.TabularInline):
     model = Page
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "member",
         "channel",
@@ -234,8 +234,7 @@ class PageInline(admin.TabularInline):
         "number",
         "sent_at",
         "error",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["created_at", "id"]
 
     def has_add_permission(
@@ -281,7 +280,9 @@ def figures_display(incident: Incident) -> str:
 def escalate_now(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Incident]
 ) -> None:
-    by = Member.objects.filter(user=request.user).first()
+    user = request.user
+    # The admin serves signed-in staff only: the else is for the type checker.
+    by = Member.objects.filter(user=user).first() if user.is_authenticated else None
     done = 0
     for incident in queryset:
         try:

@@ -47,15 +47,14 @@ class IncidentAlertInline(admin.TabularInline):
     model = IncidentAlert
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "alert_name",
         "status",
         "fingerprint",
         "labels",
         "added_at",
         "resolved_at",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["added_at", "alert_id"]
 
     def has_add_permission(
@@ -85,8 +84,7 @@ class TimelineInline(admin.TabularInline):
     model = TimelineEntry
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "text", "actor"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "kind", "text", "actor")
     ordering = ["at", "id"]
 
     def has_add_permission(
@@ -116,7 +114,7 @@ class IncidentAdmin(admin.ModelAdmin):
     # the incident page (change_view) replaces that form.
     inlines = [IncidentAlertInline, TimelineInline, PageInline]
     actions = ["acknowledge", "resolve", escalate_now]
-    readonly_fields = [
+    fields = readonly_fields = (
         "escalation_state",
         "figures",
         "number",
@@ -142,8 +140,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "resolved_at",
         "resolved_by",
         "resolved_how",
-    ]
-    fields = readonly_fields
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return (
@@ -308,7 +305,10 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
     def _member(self, request: HttpRequest) -> Member | None:
-        return Member.objects.filter(user=request.user).first()
+        user = request.user
+        if not user.is_authenticated:  # never: the admin serves signed-in staff
+            return None
+        return Member.objects.filter(user=user).first()
 
     @admin.action(
         description="Acknowledge the selected incidents", permissions=["change"]

@@ -35,6 +35,10 @@ from alerts.routing import choose_route
 from alerts.selectors import route_rules
 from scheduling.models import Team
 
+# The request attribute that carries a new token from save_model to response_add,
+# which shows it once.
+_SHOWN_ONCE_ATTR = "_oncall_new_token"
+
 
 class RouteInline(admin.TabularInline):
     model = Route
@@ -231,9 +235,10 @@ class IntegrationAdmin(admin.ModelAdmin):
     ) -> None:
         if not change:
             # Shown once by response_add; only the hash is stored.
-            request._oncall_new_token = new_token()
-            obj.token_hash = hash_token(request._oncall_new_token)
-            obj.token_hint = request._oncall_new_token[:6]
+            token = new_token()
+            setattr(request, _SHOWN_ONCE_ATTR, token)
+            obj.token_hash = hash_token(token)
+            obj.token_hint = token[:6]
         super().save_model(request, obj, form, change)
 
     def save_related(
@@ -262,7 +267,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         obj: Integration,
         post_url_continue: str | None = None,
     ) -> HttpResponse:
-        token = getattr(request, "_oncall_new_token", None)
+        token = getattr(request, _SHOWN_ONCE_ATTR, None)
         if token is None:
             return super().response_add(request, obj, post_url_continue)
         return self._token_page(request, obj, token, "created")
@@ -304,7 +309,9 @@ class IntegrationAdmin(admin.ModelAdmin):
         description="Rotate the token (the old one stops working)",
         permissions=["change"],
     )
-    def rotate_token(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+    def rotate_token(
+        self, request: HttpRequest, queryset: QuerySet[Integration]
+    ) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(
                 request, "Rotate one integration at a time.", messages.WARNING

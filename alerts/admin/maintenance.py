@@ -30,6 +30,8 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         form: forms.ModelForm,
         change: bool,
     ) -> None:
-        if not change:
+        # The admin serves signed-in staff only: is_authenticated is for the type
+        # checker (request.user may be AnonymousUser elsewhere).
+        if not change and request.user.is_authenticated:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

@@ -5,12 +5,15 @@ from datetime import datetime
 from rest_framework import serializers
 
 from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
+from scheduling.models import Team
 from scheduling.timeparse import InstantError, parse_instant
 
 
 class IncidentSerializer(serializers.ModelSerializer):
     number = serializers.IntegerField(source="pk", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     integration = serializers.CharField(source="integration.name", read_only=True)
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", default=None, read_only=True

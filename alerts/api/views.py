@@ -142,7 +142,10 @@ def _actionable(request: Request, pk: int) -> Incident:
 
 
 def _member(request: Request) -> Member | None:
-    return Member.objects.filter(user=request.user).select_related("user").first()
+    user = request.user
+    if not user.is_authenticated:  # never: the API's IsAuthenticated lets no one in
+        return None
+    return Member.objects.filter(user=user).select_related("user").first()
 
 
 def _actor(request: Request) -> dict:

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import transaction
 from django.db.models import F
@@ -386,7 +387,8 @@ def _plan_steps(firing: list[Escalation], now: datetime) -> list[_Fired]:
         incident = escalation.incident
         snapshot = escalation.snapshot
         step, round_ = escalation.next_step, escalation.next_round
-        step_due_at = escalation.next_action_at
+        # Claimed with next_action_at <= now, so never None here.
+        step_due_at = cast(datetime, escalation.next_action_at)
         fired = 0
         escalation.enqueued_until = None
         while True:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -32,7 +33,7 @@ DEFAULT_BUSINESS_HOURS = {"start": "09:00:00", "end": "18:00:00", "weekdays": "1
 
 # Used when neither the route nor the team names a policy: paging nobody is the one
 # outcome an on-call tool must never produce silently.
-BUILTIN_POLICY = {
+BUILTIN_POLICY: dict[str, Any] = {
     "policy": None,
     "name": "built-in default (on-call primary, then secondary)",
     "rounds": 3,
@@ -109,12 +110,13 @@ def policies_for_incidents(incidents: list[Incident]) -> dict[int, tuple]:
     """incident id → (policy id or None, snapshot), in three queries for any
     number of incidents: route policies, team defaults, their steps."""
     route_ids = {i.route_id for i in incidents if i.route_id is not None}
-    by_route: dict[int, EscalationPolicy] = {}
+    # Keyed by route id; an incident without a route (None) finds nothing here.
+    by_route: dict[int | None, EscalationPolicy] = {}
     if route_ids:
-        for policy in EscalationPolicy.objects.filter(
+        for route_policy in EscalationPolicy.objects.filter(
             routes__pk__in=route_ids
         ).annotate(route_pk=models.F("routes__pk")):
-            by_route[policy.route_pk] = policy
+            by_route[route_policy.route_pk] = route_policy
     team_ids = {i.team_id for i in incidents if by_route.get(i.route_id) is None}
     by_team = {
         p.team_id: p

@@ -187,7 +187,7 @@ def _process_round(
         done += _apply_repeats(repeats, now)
     for item in sorted(slow, key=lambda i: (i.delivery.received_at, i.delivery.pk)):
         delivery_apply(item.delivery.pk)
-    follow = [i.then_same() for i in fresh + slow if i.same]
+    follow = [then for i in fresh + slow if (then := i.then_same()) is not None]
     return done, follow
 
 

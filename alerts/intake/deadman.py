@@ -68,21 +68,22 @@ def deadman_check(*, now: datetime | None = None) -> list[int]:
         )
     )
     for integration in candidates:
-        deadline = integration.heartbeat_last_seen_at + timedelta(
-            minutes=integration.heartbeat_interval
-        )
-        if deadline > now:
+        last_seen = integration.heartbeat_last_seen_at
+        interval = integration.heartbeat_interval
+        if last_seen is None or interval is None:
+            continue  # never, given the filter; says so to the type checker
+        if last_seen + timedelta(minutes=interval) > now:
             continue
         try:
             with transaction.atomic():
-                incident = _open(integration, now)
+                incident = _open(integration, now, last_seen)
         except IntegrityError:
             continue  # opened meanwhile by a concurrent check
         opened.append(incident.pk)
     return opened
 
 
-def _open(integration: Integration, now: datetime) -> Incident:
+def _open(integration: Integration, now: datetime, last_seen: datetime) -> Incident:
     labels = {
         "alertname": "HeartbeatMissing",
         "integration": integration.name,
@@ -96,7 +97,7 @@ def _open(integration: Integration, now: datetime) -> Incident:
     window = maintenance_active(
         integration_id=integration.pk, team_id=choice.team_id, at=now
     )
-    silent = now - integration.heartbeat_last_seen_at
+    silent = now - last_seen
     minutes = int(silent.total_seconds() // 60)
     title = (
         f"No {integration.heartbeat_alertname} heartbeat from {integration.name} "

@@ -149,14 +149,15 @@ def _alert(raw: Any, path: str, problems: dict[str, str]) -> AlertData | None:
         problems[path] = "must be an object"
         return None
     before = len(problems)
-    status = raw.get("status")
+    # JSON values (Any) until checked; a problem is recorded for each bad one.
+    status: Any = raw.get("status")
     if status not in STATUSES:
         problems[f"{path}.status"] = "must be 'firing' or 'resolved'"
     labels = _string_map(raw.get("labels"), f"{path}.labels", problems)
     annotations = _string_map(
         raw.get("annotations", {}), f"{path}.annotations", problems
     )
-    fingerprint = raw.get("fingerprint")
+    fingerprint: Any = raw.get("fingerprint")
     if not isinstance(fingerprint, str) or not 1 <= len(fingerprint) <= 64:
         problems[f"{path}.fingerprint"] = "must be a string of 1 to 64 characters"
     times: dict[str, datetime | None] = {}
@@ -220,10 +221,11 @@ def payload_from_json(data: Any) -> Payload:
         problems["version"] = (
             f'must be "4" (Alertmanager\'s webhook format), got {version!r}'[:120]
         )
-    group_key = data.get("groupKey")
+    # JSON values (Any) until checked; a problem is recorded for each bad one.
+    group_key: Any = data.get("groupKey")
     if not isinstance(group_key, str) or not group_key:
         problems["groupKey"] = "must be a non-empty string"
-    status = data.get("status")
+    status: Any = data.get("status")
     if status not in STATUSES:
         problems["status"] = "must be 'firing' or 'resolved'"
     receiver = data.get("receiver", "")

@@ -109,7 +109,10 @@ def _insert_prepared(sql: str, params: list) -> int:
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone()[0]
+            row = cursor.fetchone()
+            if row is None:  # an INSERT ... RETURNING always returns its row
+                raise RuntimeError("INSERT ... RETURNING returned no row")
+            return row[0]
 
 
 def _with_reconnect(write: Callable[[], T]) -> T:
@@ -128,7 +131,8 @@ def _with_reconnect(write: Callable[[], T]) -> T:
     if connection.in_atomic_block:
         return write()  # the caller's transaction: nothing to redo on our own
     if connection.connection is not None:
-        connection.health_check_done = True  # Django's flag: "checked this request"
+        # Django's flag: "checked this request" (private, so not in django-stubs).
+        connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         return write()
     except (OperationalError, InterfaceError):

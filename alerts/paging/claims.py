@@ -16,7 +16,7 @@ from alerts.models import Page
 
 def pages_claim(
     *, now: datetime, limit: int, ahead: timedelta = timedelta(0)
-) -> list[tuple[int, datetime | None]]:
+) -> list[tuple[int, datetime]]:
     """For the sweep: pages due by ``now + ahead`` to (re)enqueue, as (id, due at),
     each leased so the next sweeps skip it.
 

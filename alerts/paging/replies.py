@@ -109,6 +109,7 @@ def sms_reply(*, from_number: str, body: str) -> Reply:
         return Reply(HELP_TEXT, False)
     if command.all:
         return _sms_bundle(member=member, command=command)
+    incident: Incident | None
     if command.incident_id is None:
         latest = (
             Page.objects.filter(member=member)

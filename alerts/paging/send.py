@@ -151,10 +151,10 @@ def _claim(ids: list[int], now: datetime, results: dict[int, str]) -> list[_Send
             results[pk] = "held"
         pages = [p for p in pages if p.pk not in held]
         methods: dict[int, list[ContactMethod]] = {}
-        for method in ContactMethod.objects.filter(
+        for contact in ContactMethod.objects.filter(
             member_id__in={p.member_id for p in pages}
         ):
-            methods.setdefault(method.member_id, []).append(method)
+            methods.setdefault(contact.member_id, []).append(contact)
         jobs: list[_Send] = []
         concurrency = max(settings.PAGE_SEND_CONCURRENCY, 1)
         timeout = timedelta(seconds=settings.TWILIO_TIMEOUT_SECONDS)
@@ -229,13 +229,12 @@ def _transport_round(
     the first unexpected exception (its page stays ``sending`` for the sweep)."""
     transports = threading.local()
     concurrency = min(max(settings.PAGE_SEND_CONCURRENCY, 1), len(jobs))
+    crash: BaseException | None = None
     if concurrency == 1:
-        crash = None
         for job in jobs:
             _record([_call(job, transports)], now, results)
             crash = crash or job.crash
         return crash
-    crash: BaseException | None = None
     with ThreadPoolExecutor(
         max_workers=concurrency, thread_name_prefix="page-send"
     ) as pool:
@@ -314,7 +313,7 @@ def _record(jobs: list[_Send], now: datetime, results: dict[int, str]) -> None:
                         if job.page.attempts > 1
                         else ""
                     ),
-                    at=job.sent_at,
+                    at=job.sent_at or now,  # set by _call for every page sent
                     actor=job.page.member,
                 )
                 for job in sent

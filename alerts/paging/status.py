@@ -111,11 +111,12 @@ def _page_progressed(page: Page, status: str, now: datetime) -> str:
     """Move the page forward (sent, delivered), never backwards."""
     progress = SMS_PROGRESS if page.channel == Page.Channel.SMS else CALL_PROGRESS
     rank = progress.get(status)
-    current = {
+    ranks: dict[str, int] = {
         Page.Status.SENDING: 0,
         Page.Status.SENT: 1,
         Page.Status.DELIVERED: 2,
-    }[page.status]
+    }
+    current = ranks[page.status]
     if rank is None or rank <= current:
         return "no change"
     new_status = Page.Status.DELIVERED if rank == 2 else Page.Status.SENT
