@@ -238,7 +238,7 @@ def override_swap(
     )
     swap_id = uuid.uuid4()
     schedule_changed()
-    made = tuple(
+    made_first, made_second = (
         Override.objects.create(
             rotation=rotation,
             role=spec.role,
@@ -251,7 +251,7 @@ def override_swap(
         )
         for spec in (first, second)
     )
-    return made  # type: ignore[return-value]
+    return made_first, made_second
 
 
 @transaction.atomic
