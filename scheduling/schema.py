@@ -16,7 +16,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "scheduling.authentication.BearerTokenAuthentication"
     name = "apiToken"
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:  # noqa: ANN401
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",

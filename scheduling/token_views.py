@@ -4,15 +4,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +25,9 @@ from scheduling.serializers import (
     ApiTokenSerializer,
 )
 from scheduling.tokens import api_token_create, api_token_revoke
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
@@ -60,6 +64,9 @@ class TokenListView(APIView):
         payload = ApiTokenCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        caller = request.user
+        if not caller.is_authenticated:  # never: IsAuthenticated guards the view
+            raise NotAuthenticated()
         owner = _owner(request, data.get("user"))
         try:
             issued = api_token_create(
@@ -67,19 +74,24 @@ class TokenListView(APIView):
                 name=data["name"],
                 scopes=data["scopes"],
                 expires_at=data.get("expires_at"),
-                created_by=request.user,
+                created_by=caller,
                 now=timezone.now(),
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
-        issued.token.token = issued.secret  # for the answer only; never stored
+        # For the answer only; never stored (the serializer reads this attribute,
+        # which the model does not declare).
+        issued.token.token = issued.secret  # type: ignore[attr-defined]
         return Response(ApiTokenCreatedSerializer(issued.token).data, status=201)
 
 
-def _owner(request: Request, username: str | None) -> AbstractBaseUser:
+def _owner(request: Request, username: str | None) -> User:
     """Who the new token acts as: the caller, or (staff only) the named user."""
-    if username is None or username == request.user.get_username():
-        return request.user
+    caller = request.user
+    if not caller.is_authenticated:  # never: IsAuthenticated guards the view
+        raise NotAuthenticated()
+    if username is None or username == caller.get_username():
+        return caller
     if not user_is_staff(request.user):
         raise PermissionDenied("only staff may make a token for another user")
     owner = get_user_model().objects.filter(username=username).first()

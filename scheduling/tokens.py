@@ -10,12 +10,15 @@ import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from scheduling.models import ApiToken, hash_api_token
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # A recognisable prefix lets secret scanners (and people) tell what leaked.
 SECRET_PREFIX = "oncall_"  # noqa: S105 (a label, not a secret)
@@ -53,10 +56,10 @@ def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:
 @transaction.atomic
 def api_token_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     scopes: list[str],
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     expires_at: dt.datetime | None = None,
     now: dt.datetime,
 ) -> IssuedToken:

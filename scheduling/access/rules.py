@@ -8,7 +8,7 @@ module never imports ``alerts``.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -22,6 +22,9 @@ from scheduling.models import (
     Team,
     TeamMembership,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)
@@ -43,11 +46,11 @@ def user_is_staff(user: User | None) -> bool:
     )
 
 
-def _signed_in(user: User | None) -> bool:
+def _signed_in(user: User | None) -> TypeIs[AbstractBaseUser]:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
-def _memberships(user: User) -> QuerySet[TeamMembership]:
+def _memberships(user: AbstractBaseUser) -> QuerySet[TeamMembership]:
     return TeamMembership.objects.filter(member__user_id=user.pk)
 
 
