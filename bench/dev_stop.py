@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.dev_stack import DevStack, manage  # noqa: E402
+from tests.dev_stack import DevStack, manage
 
 ERROR = re.compile(r"ERROR|CRITICAL|Traceback|exited with|SIGKILL")
 

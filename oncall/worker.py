@@ -23,6 +23,7 @@ killed worker only delays that work to the next sweep.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from celery.signals import worker_shutdown
@@ -56,6 +57,10 @@ def _synloop_with_short_waits(
 
 class Consumer(CeleryConsumer):
     """Celery's consumer; only the blocking loop's waits are shorter."""
+
+    # The loop Celery's __init__ picks (blocking or event loop); celery-types does
+    # not declare it.
+    loop: Callable[..., Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

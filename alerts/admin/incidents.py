@@ -213,7 +213,11 @@ class IncidentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, incident):
             raise PermissionDenied
         by = self._member(request)
-        by_name = request.user.get_full_name() or request.user.get_username()
+        user = request.user
+        # Never anonymous here (the admin serves signed-in staff); an anonymous
+        # user has no full name.
+        full_name = user.get_full_name() if user.is_authenticated else ""
+        by_name = full_name or user.get_username()
         try:
             if action == "acknowledge":
                 incident_acknowledge(

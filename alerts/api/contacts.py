@@ -56,7 +56,11 @@ class ContactMethodSerializer(serializers.ModelSerializer):
 
 class ContactMethodInputSerializer(serializers.Serializer):
     phone = serializers.CharField(help_text="E.164, e.g. +254700000001")
-    label = serializers.CharField(allow_blank=True, default="")
+    # DRF's metaclass moves declared fields out of the class, so this does not
+    # replace Field.label at run time; the stubs cannot know that.
+    label = serializers.CharField(  # type: ignore[assignment]
+        allow_blank=True, default=""
+    )
     sms = serializers.BooleanField(default=True)
     voice = serializers.BooleanField(default=True)
     position = serializers.IntegerField(

@@ -26,10 +26,13 @@ from alerts.intake.integrations import (
 from alerts.models import Integration
 from scheduling.access import scoped_to_teams, teams_visible
 from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.models import Team
 
 
 class IntegrationSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     webhook_url = serializers.SerializerMethodField(
         help_text="POST here with Authorization: Bearer <token>"
     )
@@ -80,9 +83,13 @@ def _integrations(request: Request) -> QuerySet[Integration]:
 
 
 def _with_token(integration: Integration, token: str) -> dict:
-    integration.token = token  # for the answer only; never stored
-    integration.webhook_url_with_token = webhook_url(token)
-    return IntegrationTokenSerializer(integration).data
+    """The answer IntegrationTokenSerializer describes: the integration, the token
+    and the webhook URL with it (for the answer only; never stored)."""
+    return {
+        **IntegrationSerializer(integration).data,
+        "token": token,
+        "webhook_url_with_token": webhook_url(token),
+    }
 
 
 class IntegrationListView(APIView):

@@ -153,9 +153,12 @@ def _actor(request: Request) -> dict:
     without a member profile; and the ``note`` given with the action."""
     body = IncidentActionSerializer(data=request.data)
     body.is_valid(raise_exception=True)
+    user = request.user
+    # Never anonymous here (IsAuthenticated); an anonymous user has no full name.
+    full_name = user.get_full_name() if user.is_authenticated else ""
     return {
         "by": _member(request),
-        "by_name": request.user.get_full_name() or request.user.get_username(),
+        "by_name": full_name or user.get_username(),
         "note": body.validated_data.get("note", ""),
     }
 

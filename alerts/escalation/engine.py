@@ -244,14 +244,17 @@ def _hold_chain(fired: _Fired, now: datetime) -> None:
     next step is due its delay after the last of them goes out, not in the night
     (which would only queue more SMS for the morning, to more people)."""
     escalation = fired.escalation
+    # An active escalation has its next step's time (_plan_steps just set it).
+    due = escalation.next_action_at
     if (
         not fired.held
         or escalation.state != Escalation.State.ACTIVE
+        or due is None
         or (escalation.last_step, escalation.last_round) != (fired.step, fired.round_)
     ):
         return
     wait = max(fired.held.values()) - now
-    escalation.next_action_at = escalation.next_action_at + wait
+    escalation.next_action_at = due + wait
 
 
 def escalations_advance(
@@ -429,6 +432,17 @@ def _plan_steps(firing: list[Escalation], now: datetime) -> list[_Fired]:
 def _write_pages(plan: list[_Fired], now: datetime) -> list[TimelineEntry]:
     """Insert the pages of every fired step (one INSERT, one SELECT back for their
     ids) and return the steps' timeline entries, in firing order."""
+    written = _insert_pages(_new_pages(plan, now))
+    return [_step_entry(fired, written, now) for fired in plan]
+
+
+# A step's pages: (incident id, cycle, step, repeat).
+_StepKey = tuple[int, int, int, int]
+
+
+def _new_pages(plan: list[_Fired], now: datetime) -> list[Page]:
+    """The (unsaved) pages of every fired step, each member's contact rules asked
+    once; a step whose low-urgency SMS wait for business hours holds its chain."""
     members = {m.pk for fired in plan for m in fired.targets.members}
     rules: dict[int, list] = {}
     if members:
@@ -464,59 +478,68 @@ def _write_pages(plan: list[_Fired], now: datetime) -> list[TimelineEntry]:
                 if planned.held:
                     fired.held[member.display_name] = planned.due_at
         _hold_chain(fired, now)
-    written: dict[tuple[int, int, int, int], list[Page]] = {}
-    if new:
-        # The unique key makes a second insert of the same page a no-op; the claim
-        # in escalations_advance already prevents it, this is the belt to those
-        # braces.
-        Page.objects.bulk_create(new, ignore_conflicts=True)
-        keys = {(p.incident_id, p.cycle, p.step, p.repeat) for p in new}
-        for page in (
-            Page.objects.filter(
-                incident_id__in={k[0] for k in keys},
-                step__in={k[2] for k in keys},
-                repeat__in={k[3] for k in keys},
-            )
-            .select_related("member__user")
-            .order_by("pk")
-        ):
-            key = (page.incident_id, page.cycle, page.step, page.repeat)
-            if key in keys:
-                written.setdefault(key, []).append(page)
-    entries: list[TimelineEntry] = []
-    for fired in plan:
-        spec = fired.escalation.snapshot["steps"][fired.step]
-        label = f"step {fired.step + 1}" + (
-            f" (repeat {fired.round_})" if fired.round_ else ""
+    return new
+
+
+def _insert_pages(new: list[Page]) -> dict[_StepKey, list[Page]]:
+    """Insert ``new`` and read the pages back with their ids, by step."""
+    written: dict[_StepKey, list[Page]] = {}
+    if not new:
+        return written
+    # The unique key makes a second insert of the same page a no-op; the claim
+    # in escalations_advance already prevents it, this is the belt to those
+    # braces.
+    Page.objects.bulk_create(new, ignore_conflicts=True)
+    keys = {(p.incident_id, p.cycle, p.step, p.repeat) for p in new}
+    for page in (
+        Page.objects.filter(
+            incident_id__in={k[0] for k in keys},
+            step__in={k[2] for k in keys},
+            repeat__in={k[3] for k in keys},
         )
-        if not fired.targets.members:
-            text = f"{label} skipped: {fired.targets.why_empty}"
-        else:
-            key = (
-                fired.incident.pk,
-                fired.escalation.cycle,
-                fired.step,
-                fired.round_,
-            )
-            fired.pages = written.get(key, [])
-            for page in fired.pages:
-                page.incident = fired.incident
-            names = ", ".join(sorted({p.member.display_name for p in fired.pages}))
-            text = f"{label}: paging {names} ({step_describe(spec)})"
-            if fired.incident.urgency == "low":
-                text += "; low urgency: SMS only, in business hours" + "".join(
-                    f"; {name}'s held until {due:%Y-%m-%d %H:%M} UTC"
-                    for name, due in sorted(fired.held.items())
-                )
-        entries.append(
-            TimelineEntry(
-                incident=fired.incident,
-                kind=TimelineEntry.Kind.ESCALATION,
-                text=text,
-                at=now,
-            )
+        .select_related("member__user")
+        .order_by("pk")
+    ):
+        key = (page.incident_id, page.cycle, page.step, page.repeat)
+        if key in keys:
+            written.setdefault(key, []).append(page)
+    return written
+
+
+def _step_entry(
+    fired: _Fired, written: dict[_StepKey, list[Page]], now: datetime
+) -> TimelineEntry:
+    """The timeline entry of a fired step: skipped and why, or whom it pages (its
+    pages are attached to ``fired``)."""
+    spec = fired.escalation.snapshot["steps"][fired.step]
+    label = f"step {fired.step + 1}" + (
+        f" (repeat {fired.round_})" if fired.round_ else ""
+    )
+    if not fired.targets.members:
+        text = f"{label} skipped: {fired.targets.why_empty}"
+    else:
+        key = (
+            fired.incident.pk,
+            fired.escalation.cycle,
+            fired.step,
+            fired.round_,
         )
-    return entries
+        fired.pages = written.get(key, [])
+        for page in fired.pages:
+            page.incident = fired.incident
+        names = ", ".join(sorted({p.member.display_name for p in fired.pages}))
+        text = f"{label}: paging {names} ({step_describe(spec)})"
+        if fired.incident.urgency == "low":
+            text += "; low urgency: SMS only, in business hours" + "".join(
+                f"; {name}'s held until {due:%Y-%m-%d %H:%M} UTC"
+                for name, due in sorted(fired.held.items())
+            )
+    return TimelineEntry(
+        incident=fired.incident,
+        kind=TimelineEntry.Kind.ESCALATION,
+        text=text,
+        at=now,
+    )
 
 
 def escalation_step_unanswered(*, page: Page, now: datetime | None = None) -> str:

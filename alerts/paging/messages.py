@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from alerts.models import Incident
 from alerts.paging.segments import fit
 
@@ -90,7 +92,7 @@ def _bundle_parts(incidents: list[Incident], repeats: set[int]) -> list[str]:
 
 
 def bundle_sms_body(
-    incidents: list[Incident], *, repeats: set[int] = frozenset()
+    incidents: list[Incident], *, repeats: Set[int] = frozenset()
 ) -> str:
     """'oncall: 2 new incidents: #41 A, #42 B; 1 repeat: #7 C - reply ACK ALL'.
 

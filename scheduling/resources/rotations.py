@@ -11,6 +11,8 @@ saving nothing.
 from __future__ import annotations
 
 import django_filters
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -23,7 +25,7 @@ from rest_framework.views import APIView
 from scheduling.access import members_visible, scoped_to_teams, teams_visible
 from scheduling.access.permissions import require_staff_config, scoped_or_404
 from scheduling.models import Rotation, RotationParticipant, Team
-from scheduling.resources.common import ERROR, service_errors
+from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
 from scheduling.resources.serializers import (
     RotationInputSerializer,
     RotationPreviewSerializer,
@@ -50,16 +52,16 @@ def _rotations(request: Request) -> QuerySet[Rotation]:
     )
 
 
-def _visible_team(request: Request, slug: str) -> Team:
+def _visible_team(user: AbstractBaseUser | AnonymousUser | None, slug: str) -> Team:
     """The team named in a body or filter; one the caller may not read is
     answered like one that does not exist (a 400 naming the field)."""
-    team = teams_visible(request.user).filter(slug=slug).first()
+    team = teams_visible(user).filter(slug=slug).first()
     if team is None:
         raise serializers.ValidationError({"team": [f"no team with slug {slug!r}"]})
     return team
 
 
-class RotationFilter(django_filters.FilterSet):
+class RotationFilter(CallerFilterSet):
     team = django_filters.CharFilter(method="by_team", help_text="team slug")
     active = django_filters.BooleanFilter()
 
@@ -70,7 +72,7 @@ class RotationFilter(django_filters.FilterSet):
     def by_team(
         self, queryset: QuerySet[Rotation], name: str, value: str
     ) -> QuerySet[Rotation]:
-        return queryset.filter(team=_visible_team(self.request, value))
+        return queryset.filter(team=_visible_team(self.caller, value))
 
 
 def _definition(data: dict) -> tuple[dict, list]:
@@ -109,7 +111,7 @@ class RotationListView(generics.ListAPIView):
             data=request.data, context={"members": members_visible(request.user)}
         )
         payload.is_valid(raise_exception=True)
-        team = _visible_team(request, payload.validated_data["team"])
+        team = _visible_team(request.user, payload.validated_data["team"])
         definition, participants = _definition(payload.validated_data)
         with service_errors():
             saved = rotation_create(team=team, participants=participants, **definition)
@@ -222,7 +224,7 @@ class RotationPreviewView(APIView):
             data=request.data, context={"members": members_visible(request.user)}
         )
         payload.is_valid(raise_exception=True)
-        team = _visible_team(request, payload.validated_data["team"])
+        team = _visible_team(request.user, payload.validated_data["team"])
         if changing is not None and changing.team_id != team.pk:
             raise serializers.ValidationError(
                 {"team": ["a rotation cannot move to another team"]}

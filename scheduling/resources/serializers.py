@@ -155,7 +155,9 @@ class RotationInputSerializer(serializers.Serializer):
 
 
 class RotationSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     participants = serializers.SerializerMethodField(
         help_text="usernames, in rotation order"
     )

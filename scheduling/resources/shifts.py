@@ -21,6 +21,7 @@ from scheduling.access import members_visible, scoped_to_teams, teams_visible
 from scheduling.models import Shift
 from scheduling.resources.common import (
     ERROR,
+    CallerFilterSet,
     CursorPage,
     InstantFilter,
     StableOrdering,
@@ -28,7 +29,7 @@ from scheduling.resources.common import (
 from scheduling.resources.serializers import ShiftSerializer
 
 
-class ShiftFilter(django_filters.FilterSet):
+class ShiftFilter(CallerFilterSet):
     team = django_filters.CharFilter(method="by_team", help_text="team slug")
     member = django_filters.CharFilter(method="by_member", help_text="username")
     rotation = django_filters.NumberFilter(field_name="rotation_id")
@@ -51,7 +52,7 @@ class ShiftFilter(django_filters.FilterSet):
 
     def by_team(self, queryset: QuerySet[Shift], name: str, value: str) -> QuerySet:
         # A team the caller may not read is answered like one that does not exist.
-        team = teams_visible(self.request.user).filter(slug=value).first()
+        team = teams_visible(self.caller).filter(slug=value).first()
         if team is None:
             raise serializers.ValidationError(
                 {"team": [f"no team with slug {value!r}"]}
@@ -59,7 +60,7 @@ class ShiftFilter(django_filters.FilterSet):
         return queryset.filter(rotation__team=team)
 
     def by_member(self, queryset: QuerySet[Shift], name: str, value: str) -> QuerySet:
-        member = members_visible(self.request.user).filter(user__username=value).first()
+        member = members_visible(self.caller).filter(user__username=value).first()
         if member is None:
             raise serializers.ValidationError(
                 {"member": [f"no member with username {value!r}"]}
