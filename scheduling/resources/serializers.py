@@ -8,6 +8,7 @@ script, the admin and configuration-as-code meet the same ones.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
@@ -134,7 +135,10 @@ class RotationInputSerializer(serializers.Serializer):
     shift_length = serializers.IntegerField(min_value=1, max_value=32767, default=1)
     shift_unit = serializers.ChoiceField(choices=list(plan.UNITS), default=plan.WEEKS)
     start_date = serializers.DateField(help_text="local date of the first handoff")
-    handoff_time = serializers.TimeField(default="09:00", help_text="local time")
+    # A time, not "09:00": DRF hands defaults to the service unparsed, and
+    # rotation_update compares them with the stored time (a string never equals it,
+    # so a PUT without handoff_time rewrote the rotation every time).
+    handoff_time = serializers.TimeField(default=dt.time(9, 0), help_text="local time")
     handoff_weekday = serializers.IntegerField(
         min_value=0,
         max_value=6,
