@@ -28,4 +28,6 @@ def _guarded_optgroups(
 
 
 def install() -> None:
-    AutocompleteMixin.optgroups = _guarded_optgroups
+    # Replacing the method on the class is the point: every admin's widget gets
+    # the guard (mypy refuses method assignment unless told it is meant).
+    AutocompleteMixin.optgroups = _guarded_optgroups  # type: ignore[method-assign]

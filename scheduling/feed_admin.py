@@ -8,7 +8,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,12 +30,14 @@ class FeedForm(forms.ModelForm):
         }
 
     owner = forms.ModelChoiceField(
-        queryset=FeedToken._meta.get_field("owner").related_model.objects.all(),
+        # FeedToken.owner's model (settings.AUTH_USER_MODEL).
+        queryset=get_user_model().objects.all(),
         required=False,
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         given = [f for f in ("member", "team", "rotation") if data.get(f)]
         if len(given) != 1:
             raise ValidationError("Choose exactly one: a member, a team or a rotation.")
@@ -93,12 +96,15 @@ class FeedTokenAdmin(admin.ModelAdmin):
         if change:
             return  # nothing of a feed is edited: rotate or revoke it
         subject = obj.member or obj.team or obj.rotation
+        if subject is None:  # never: FeedForm.clean asks for exactly one
+            raise ValueError("a feed of nothing: no member, team or rotation")
+        user = request.user
+        if not user.is_authenticated:  # never: the admin serves signed-in staff
+            raise PermissionDenied
         owner = form.cleaned_data.get("owner")
         if obj.member is not None:
             owner = owner or obj.member.user
-        issued = feed_create(
-            subject=subject, owner=owner or request.user, created_by=request.user
-        )
+        issued = feed_create(subject=subject, owner=owner or user, created_by=user)
         obj.pk = issued.feed.pk
         _announce(request, issued, f"Feed made: {issued.feed}")
 

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -151,8 +151,11 @@ class FeedListView(APIView):
         subject = _subject(request, payload.validated_data)
         if not feed_can_create(request.user, subject):
             raise PermissionDenied("you may make feeds of your own shifts only")
-        owner = subject.user if isinstance(subject, Member) else request.user
-        issued = feed_create(subject=subject, owner=owner, created_by=request.user)
+        caller = request.user
+        if not caller.is_authenticated:  # never: the API lets only signed-in users in
+            raise NotAuthenticated()
+        owner = subject.user if isinstance(subject, Member) else caller
+        issued = feed_create(subject=subject, owner=owner, created_by=caller)
         return _issued(issued, 201)
 
 

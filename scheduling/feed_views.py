@@ -35,6 +35,8 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
     # Private: the URL is a secret; no shared cache should keep a copy.
     patch_cache_control(response, private=True, max_age=0, must_revalidate=True)
-    return get_conditional_response(
+    conditional = get_conditional_response(
         request, etag=doc.etag, last_modified=last_modified, response=response
     )
+    # Given a response, Django answers it or a 304/412, never None.
+    return response if conditional is None else conditional

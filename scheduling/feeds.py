@@ -12,9 +12,9 @@ import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Subquery
 from django.urls import reverse
@@ -28,6 +28,9 @@ from scheduling.models import (
     hash_feed_token,
 )
 from scheduling.version import EPOCH, ROW, Version
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # last_polled_at (and the client) is written at most this often per feed, so
 # steady polling reads and never writes.
@@ -74,8 +77,8 @@ def _new_secret() -> tuple[str, str, str]:
 def feed_create(
     *,
     subject: Member | Team | Rotation,
-    owner: AbstractBaseUser,
-    created_by: AbstractBaseUser | None,
+    owner: User,
+    created_by: User | None,
 ) -> IssuedFeed:
     """A feed of a member's, a team's or a rotation's effective shifts, managed by
     ``owner``; the secret is in the result and nowhere else."""
@@ -139,8 +142,8 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
             last_polled_at=now, last_user_agent=user_agent
         )
         feed.last_polled_at, feed.last_user_agent = now, user_agent
-    number = feed.schedule_version or 0  # type: ignore[attr-defined]
-    changed_at = feed.schedule_changed_at or EPOCH  # type: ignore[attr-defined]
+    number = feed.schedule_version or 0
+    changed_at = feed.schedule_changed_at or EPOCH
     return Poll(feed=feed, version=Version(number, changed_at))
 
 
