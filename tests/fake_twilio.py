@@ -93,6 +93,8 @@ class FakeTwilio:
         self.callback_results: list[tuple[str, str, int]] = []
         self.port = free_port()
         self.requests: list[Recorded] = []
+        # Told what a test read through messages() and calls() (tests/phones.py).
+        self.on_read = lambda records: None
         self.rejected: list[tuple[int, str, dict[str, str]]] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -137,21 +139,24 @@ class FakeTwilio:
             self._failures.clear()
 
     # --- what was sent -------------------------------------------------------
-    def messages(self, to: str | None = None) -> list[Recorded]:
+    def requests_snapshot(self) -> list[Recorded]:
         with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.kind == "message" and (to is None or r.to == to)
-            ]
+            return list(self.requests)
+
+    def messages(self, to: str | None = None) -> list[Recorded]:
+        return self._read("message", to)
 
     def calls(self, to: str | None = None) -> list[Recorded]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.kind == "call" and (to is None or r.to == to)
-            ]
+        return self._read("call", to)
+
+    def _read(self, kind: str, to: str | None) -> list[Recorded]:
+        found = [
+            r
+            for r in self.requests_snapshot()
+            if r.kind == kind and (to is None or r.to == to)
+        ]
+        self.on_read(found)
+        return found
 
     # --- signed callbacks into the service -------------------------------------
     def sign(self, url: str, params: dict[str, str]) -> str:

@@ -203,3 +203,34 @@ def test_fake_twilio_can_report_delivery_like_twilio():
     finally:
         fake.stop()
         receiver.shutdown()
+
+
+def test_phones_report_every_page_until_the_test_expects_it(settings, phones):
+    from alerts.transports import get_transport
+
+    settings.PAGING_TRANSPORT = "console"
+    transport = get_transport()
+    transport.send_sms(
+        to="+254700000001", body="oncall #7 [CRIT]", status_callback=None
+    )
+    transport.send_sms(
+        to="+254700000002", body="oncall #7 [CRIT]", status_callback=None
+    )
+    assert [m.to for m in phones.unexpected()] == ["+254700000001", "+254700000002"]
+    with pytest.raises(AssertionError, match="unexpected messages:\n  sms to"):
+        phones.assert_quiet()
+    phones.expect_sms(to="alice", containing="#7")
+    with pytest.raises(AssertionError, match="expected one sms to alice"):
+        phones.expect_sms(to="alice")  # taken already: not twice
+    assert [m.to for m in phones.unexpected()] == ["+254700000002"]
+    phones.expect_sms(to="bob", containing="[CRIT]")
+    phones.assert_quiet()
+
+
+def test_phones_watch_a_fake_twilio_and_count_what_the_test_read(fake_twilio, phones):
+    from alerts.transports import get_transport
+
+    get_transport().send_sms(to="+254700000003", body="hello", status_callback=None)
+    assert [m.body for m in phones.unexpected()] == ["hello"]
+    assert [m.to for m in fake_twilio.messages()] == ["+254700000003"]
+    phones.assert_quiet()  # what the test read through the fake is expected

@@ -1,25 +1,43 @@
-"""Shared cast and helpers for the alert tests.
+"""Helpers for the alert tests (the cast is in tests/conftest.py).
 
-Payloads come from ``tests/fixtures/alertmanager/raw/``: bodies recorded byte for byte
-from a real Alertmanager 0.25 (see the README there).  Nothing here writes one by hand.
+``Webhook`` posts recorded payloads like Alertmanager does; payloads come from
+``tests/fixtures/alertmanager/raw/``: bodies recorded byte for byte from a real
+Alertmanager 0.25 (see the README there).  Nothing here writes one by hand.
+
+``drive`` plays beat and worker in this process: it runs the sweep's claims and
+the tasks' services directly, at a chosen ``now``, until nothing more is due.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.utils import timezone
 
+from alerts.escalation.claims import escalations_claim
+from alerts.escalation.engine import escalations_advance
+from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.drain import delivery_process
-from alerts.intake.integrations import integration_create
-from alerts.models import Incident, Integration, WebhookDelivery
-from scheduling.models import Member, Team
+from alerts.models import (
+    Incident,
+    Integration,
+    Page,
+    WebhookDelivery,
+)
+from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
+from alerts.paging.claims import pages_claim
+from alerts.paging.send import pages_send
+from tests.cast import TOKEN
+from tests.phones import phones
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alertmanager"
-TOKEN = "payments-alertmanager-token-0123456789abcdef"
 
 
 def recorded(name: str) -> bytes:
@@ -45,33 +63,6 @@ def auth_kwargs(style: str, token: str) -> tuple[str, dict[str, str]]:
         creds = base64.b64encode(f"alertmanager:{token}".encode()).decode()
         return "/api/v1/alertmanager/", {"HTTP_AUTHORIZATION": f"Basic {creds}"}
     raise ValueError(style)
-
-
-@pytest.fixture
-def team(db) -> Team:
-    return Team.objects.create(slug="payments", name="Payments", time_zone="UTC")
-
-
-@pytest.fixture
-def other_team(db) -> Team:
-    return Team.objects.create(slug="checkout", name="Checkout", time_zone="UTC")
-
-
-def make_member(username: str, phone: str) -> Member:
-    user = get_user_model().objects.create_user(
-        username=username, first_name=username.title()
-    )
-    return Member.objects.create(user=user, phone=phone)
-
-
-@pytest.fixture
-def alice(db) -> Member:
-    return make_member("alice", "+254700000001")
-
-
-@pytest.fixture
-def integration(team) -> Integration:
-    return integration_create(team=team, name="prod", token=TOKEN).integration
 
 
 class Webhook:
@@ -119,3 +110,107 @@ def only_incident() -> Incident:
     incidents = list(Incident.objects.all())
     assert len(incidents) == 1, incidents
     return incidents[0]
+
+
+_counter = {"n": 0}
+
+
+def open_incident(
+    integration: Integration,
+    *,
+    alertname: str = "HighErrorRate",
+    severity: str = "critical",
+    summary: str = "5xx above 5% for 10 minutes",
+    at: dt.datetime | None = None,
+    in_maintenance: bool = False,
+) -> Incident:
+    _counter["n"] += 1
+    labels = {"alertname": alertname, "severity": severity}
+    spec = IncidentSpec(
+        group_key=f'{{}}:{{alertname="{alertname}"}}#{_counter["n"]}',
+        title=f"{alertname}: {summary}",
+        team_id=integration.team_id,
+        route_id=integration.routes.first().pk,
+        routing="test",
+        urgency="high",
+        group_labels={"alertname": alertname},
+        common_labels=labels,
+        common_annotations={"summary": summary},
+    )
+    with transaction.atomic():
+        return incident_open(
+            integration=integration, spec=spec, at=at, in_maintenance=in_maintenance
+        )
+
+
+def drive(now: dt.datetime | None = None, *, rounds: int = 10) -> list[str]:
+    """Beat and worker, in process: claim what is due at ``now`` and run it."""
+    now = now or timezone.now()
+    results: list[str] = []
+    for _ in range(rounds):
+        did = False
+        for incident_id in [pk for pk, _ in escalations_claim(now=now, limit=1000)]:
+            results.append(
+                escalations_advance(incident_ids=[incident_id], now=now)[incident_id]
+            )
+            did = True
+        for page_id in [pk for pk, _ in pages_claim(now=now, limit=1000)]:
+            results.append(pages_send(page_ids=[page_id], now=now)[page_id])
+            did = True
+        for bundle_id in bundles_gather_and_claim(now=now, limit=1000):
+            results.append(bundle_send(bundle_id=bundle_id, now=now))
+            did = True
+        if not did:
+            break
+    return results
+
+
+def sent(to: str | None = None, kind: str | None = None) -> list:
+    """What the console transport sent (to a number, of a kind), in order; the
+    test asserts on it, so the ``phones`` harness counts it as expected."""
+    return phones.sent(to=to, kind=kind, via="console")
+
+
+def pages(**filters) -> list[Page]:
+    return list(Page.objects.filter(**filters).order_by("created_at", "pk"))
+
+
+def later(minutes: float) -> dt.datetime:
+    return timezone.now() + timedelta(minutes=minutes)
+
+
+# --- Twilio's webhooks, as the fake Twilio would call them ---------------------
+
+
+def signed_post(client, fake, url_or_path: str, params: dict, signature=None):
+    """POST a form to our Twilio webhook like Twilio does (signed over the public
+    URL, which is what PUBLIC_BASE_URL says we are)."""
+    base = django_settings.PUBLIC_BASE_URL
+    path = url_or_path[len(base) :] if url_or_path.startswith(base) else url_or_path
+    sig = fake.sign(base + path, params) if signature is None else signature
+    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
+
+
+def sms_from(client, fake, phone: str, body: str, signature=None):
+    params = {
+        "AccountSid": fake.account_sid,
+        "From": phone,
+        "To": fake.auth_token and "+15005550006",
+        "Body": body,
+        "MessageSid": "SM" + "1" * 32,
+    }
+    return signed_post(client, fake, "/twilio/sms/", params, signature)
+
+
+def status(client, fake, recorded, value: str, **extra):
+    params = {
+        "AccountSid": fake.account_sid,
+        "To": recorded.to,
+        **(
+            {"MessageSid": recorded.sid, "MessageStatus": value}
+            if recorded.kind == "message"
+            else {"CallSid": recorded.sid, "CallStatus": value}
+        ),
+        **extra,
+    }
+    return signed_post(client, fake, recorded.status_callback, params)

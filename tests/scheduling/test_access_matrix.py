@@ -39,7 +39,7 @@ from scheduling.models import (
 from scheduling.overrides import override_create
 from scheduling.tokens import api_token_create
 from tests.api_client import bearer_client
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

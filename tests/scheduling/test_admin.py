@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduling.models import Override, Rotation, Shift
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from scheduling.models import Rotation, Shift, Team
 from scheduling.selectors import oncall_at
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scheduling import plan
 from scheduling.materialize import rotation_materialize, rotations_materialize
 from scheduling.models import Rotation, RotationParticipant, Shift
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

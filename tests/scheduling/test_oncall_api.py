@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from scheduling.overrides import override_create
 from tests.api_client import token_for
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +18,7 @@ def api(payments):
     """Alice's client: she is a member of payments."""
     user = payments[1][0].user
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token_for(user)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
     return client
 
 

@@ -9,17 +9,9 @@ from hypothesis import strategies as st
 
 from scheduling.overrides import override_create
 from scheduling.selectors import next_shift_for, oncall_at, team_schedule
-from tests.scheduling.conftest import utc
+from tests.cast import utc, who
 
 pytestmark = pytest.mark.django_db
-
-
-def who(team, at):
-    answer = oncall_at(team=team, at=at)
-    return (
-        answer.primary and answer.primary.username,
-        answer.secondary and answer.secondary.username,
-    )
 
 
 def test_it_refuses_a_naive_instant(payments):

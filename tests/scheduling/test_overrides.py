@@ -16,7 +16,7 @@ from scheduling.overrides import (
     overrides_delete,
 )
 from scheduling.selectors import oncall_at
-from tests.scheduling.conftest import utc
+from tests.cast import utc, who
 
 pytestmark = pytest.mark.django_db
 
@@ -26,25 +26,9 @@ WEDNESDAY = utc(2026, 1, 7, 6)
 
 
 @pytest.fixture
-def cast(payments):
-    _, people = payments
-    return dict(
-        zip(["alice", "bob", "charlie", "david", "eve", "frank"], people, strict=True)
-    )
-
-
-@pytest.fixture
 def weekly(payments, make_rotation):
     team, people = payments
     return make_rotation(team, people, now=utc(2026, 1, 1))
-
-
-def who(team, at):
-    answer = oncall_at(team=team, at=at)
-    return (
-        answer.primary and answer.primary.username,
-        answer.secondary and answer.secondary.username,
-    )
 
 
 def test_an_override_changes_who_for_its_interval_only(payments, weekly, cast):

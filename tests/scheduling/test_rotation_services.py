@@ -15,7 +15,7 @@ from scheduling.rotations import (
     rotation_has_history,
     rotation_participants_validate,
 )
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

@@ -6,16 +6,14 @@ from rest_framework.test import APIClient
 
 from scheduling.models import Override
 from tests.api_client import token_for
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token_for(user)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
     return client
 
 

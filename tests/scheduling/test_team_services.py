@@ -10,7 +10,7 @@ import pytest
 
 from scheduling.models import Shift, Team
 from scheduling.teams import team_update
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

@@ -6,17 +6,9 @@ from __future__ import annotations
 import pytest
 
 from alerts.models import ContactMethod
-from tests.alerts.conftest import make_member
 from tests.api_client import bearer_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bob(team):
-    member = make_member("bob", "+254700000002")
-    team.members.add(member)
-    return member
 
 
 def test_a_member_adds_numbers_that_go_last(team, alice, bob):

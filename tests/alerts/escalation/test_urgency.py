@@ -14,7 +14,8 @@ from django.utils import timezone
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import route_add
 from alerts.models import Escalation, Incident, Page, Route
-from tests.escalation.conftest import PHONES, add_policy, drive, sent
+from tests.alerts.conftest import drive, sent
+from tests.cast import PHONES, policy_create
 
 
 def open_low(integration, *, at: dt.datetime) -> Incident:
@@ -38,7 +39,7 @@ def open_low(integration, *, at: dt.datetime) -> Incident:
 def two_steps(team, rotation):
     """SMS then a call to the primary; the secondary the same way 5 minutes later;
     business hours 09:00-18:00 every day (so the test does not depend on today)."""
-    return add_policy(
+    return policy_create(
         team,
         {"target": "primary", "channel": "sms_then_voice"},
         {
@@ -104,7 +105,7 @@ def test_low_urgency_at_night_waits_for_each_members_own_morning(
 
 
 def test_high_urgency_at_night_still_texts_then_calls(integration, two_steps, alice):
-    from tests.escalation.conftest import open_incident
+    from tests.alerts.conftest import open_incident
 
     open_incident(integration, at=tomorrow(2))
     drive(tomorrow(2))

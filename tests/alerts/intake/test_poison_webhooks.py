@@ -23,8 +23,7 @@ from alerts.intake.unprocessable import deliveries_page_unprocessable
 from alerts.models import Escalation, Incident, WebhookDelivery
 from scheduling.materialize import rotation_materialize
 from scheduling.models import Rotation, RotationParticipant
-from tests.alerts.conftest import TOKEN, auth_kwargs, recorded
-from tests.escalation.conftest import drive, sent
+from tests.alerts.conftest import TOKEN, auth_kwargs, drive, recorded, sent
 
 
 def variant(change) -> dict:  # noqa: ANN001 - a function changing the payload

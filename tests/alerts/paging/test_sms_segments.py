@@ -15,7 +15,8 @@ from alerts.paging.segments import (
     sms_segments,
     utf16_units,
 )
-from tests.escalation.conftest import PHONES, drive, open_incident
+from tests.alerts.conftest import drive, open_incident
+from tests.cast import PHONES
 
 TAIL = " - reply ACK 42, RES 42, ESC 42"
 

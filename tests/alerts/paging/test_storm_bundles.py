@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Incident, PageBundle
-from tests.escalation.conftest import PHONES, add_policy, drive, open_incident, sent
-from tests.escalation.test_twilio import signed_post, status
+from tests.alerts.conftest import drive, open_incident, sent, signed_post, status
+from tests.cast import PHONES, policy_create
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def storm_limits(settings):
 
 @pytest.fixture
 def sms_then_call(team, rotation):
-    return add_policy(
+    return policy_create(
         team,
         {
             "target": "primary",
@@ -74,7 +74,7 @@ def test_in_a_storm_the_held_calls_ring_once_and_1_acknowledges_them_all(
 def test_an_unanswered_bundle_call_falls_through_to_the_next_step(
     client, storm_limits, integration, team, rotation, alice, bob, fake_twilio
 ):
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "voice"},
         {"target": "secondary", "channel": "sms", "delay": timedelta(minutes=10)},
@@ -97,7 +97,7 @@ def test_a_bundle_text_says_which_incidents_are_new_and_which_are_repeats(
 ):
     settings.STORM_MAX_PAGES = 1
     settings.STORM_BUNDLE_SECONDS = 120
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "sms"},
         team_default=True,
@@ -122,15 +122,18 @@ def test_a_bundle_text_says_which_incidents_are_new_and_which_are_repeats(
 
 
 def test_ack_all_by_sms_answers_the_latest_bundle_sms_not_a_later_bundle_call(
-    client, storm_limits, integration, sms_then_call, alice, fake_twilio
+    client, storm_limits, integration, sms_then_call, alice, fake_twilio, phones
 ):
-    from tests.escalation.test_twilio import sms_from
+    from tests.alerts.conftest import sms_from
 
     now = timezone.now()
     for n in range(4):
         open_incident(integration, alertname=f"Alert{n}", at=now)
     drive(now)
     drive(now + timedelta(minutes=2, seconds=1))  # the bundle call, after the SMS
+    phones.expect_sms(to="alice", containing="Alert0")
+    phones.expect_sms(to="alice", containing="Alert1")
+    phones.expect_sms(to="alice", containing="2 new incidents: ")
     assert len(fake_twilio.calls()) == 1
     reply = sms_from(client, fake_twilio, PHONES["alice"], "ACK ALL")
     assert "Acknowledged 2" in reply.content.decode()  # the two the SMS named

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api_client import bearer_client
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

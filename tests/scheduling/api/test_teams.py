@@ -8,7 +8,7 @@ import pytest
 
 from scheduling.models import Shift, Team, TeamMembership
 from tests.api_client import bearer_client
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 

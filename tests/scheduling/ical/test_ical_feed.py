@@ -20,7 +20,7 @@ from scheduling.overrides import (
 )
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.selectors import team_schedule
-from tests.scheduling.conftest import utc
+from tests.cast import utc
 from tests.scheduling.ical.parsers import with_ical, with_icalendar, with_khal
 
 pytestmark = pytest.mark.django_db

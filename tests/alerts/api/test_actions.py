@@ -5,23 +5,23 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from tests.alerts.conftest import drive, open_incident, sent
 from tests.api_client import token_for
-from tests.escalation.conftest import PHONES, drive, open_incident, sent
+from tests.cast import PHONES
 
 
 @pytest.fixture
 def api(alice) -> APIClient:
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token_for(alice.user)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(alice.user)}")
     return client
 
 
 @pytest.fixture
-def incident(integration, policy, alice, bob):
+def incident(integration, policy, alice, bob, phones):
     incident = open_incident(integration)
     drive()
+    phones.expect_sms(to="alice", containing=f"#{incident.pk} [CRIT]")
     return incident
 
 

@@ -3,25 +3,9 @@ from __future__ import annotations
 import pytest
 
 from alerts.transports import TransportError, get_transport
-from alerts.transports import console as console_module
-from alerts.transports.console import ConsoleTransport
 from alerts.transports.twilio import TwilioTransport
 
 ALICE = "+254700000001"
-
-
-def test_console_transport_records_and_logs_instead_of_sending(settings, caplog):
-    settings.PAGING_TRANSPORT = "console"
-    console_module.clear()
-    transport = get_transport()
-    assert isinstance(transport, ConsoleTransport)
-    with caplog.at_level("INFO", logger="oncall.pages"):
-        sid = transport.send_sms(to=ALICE, body="oncall #1", status_callback=None)
-    assert sid.startswith("console-SM")
-    assert [(s.kind, s.to, s.body) for s in console_module.OUTBOX] == [
-        ("sms", ALICE, "oncall #1")
-    ]
-    assert f"SMS to {ALICE}: oncall #1" in caplog.text
 
 
 def test_twilio_transport_sends_sms_with_status_callback(fake_twilio):

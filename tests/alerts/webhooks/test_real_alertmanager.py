@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts.models import Incident, Integration, WebhookDelivery
-from tests.alerts.conftest import TOKEN, process_inbox
+from tests.alerts.conftest import process_inbox
+from tests.cast import TOKEN
 from tests.processes import AlertmanagerServer, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

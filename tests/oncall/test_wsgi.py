@@ -14,7 +14,8 @@ from django.db import OperationalError, close_old_connections
 from alerts.models import WebhookDelivery
 from oncall.metrics import REQUESTS
 from oncall.wsgi import application
-from tests.alerts.conftest import TOKEN, recorded
+from tests.alerts.conftest import recorded
+from tests.cast import TOKEN
 
 pytestmark = pytest.mark.django_db
 

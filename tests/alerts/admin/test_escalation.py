@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerts.models import ContactMethod, Escalation, EscalationPolicy
-from tests.escalation.conftest import PHONES, drive, open_incident, sent
+from tests.alerts.conftest import drive, open_incident, sent
+from tests.cast import PHONES
 
 
 def test_an_operator_creates_a_policy_with_steps(admin_client, team, bob):
@@ -70,10 +71,11 @@ def test_a_member_step_without_a_member_is_refused(admin_client, team):
 
 
 def test_the_incident_page_shows_pages_and_escalation(
-    admin_client, integration, policy, alice
+    admin_client, integration, policy, alice, phones
 ):
     incident = open_incident(integration)
     drive()
+    phones.expect_sms(to="alice", containing=f"#{incident.pk} [CRIT]")
     page = admin_client.get(f"/admin/alerts/incident/{incident.pk}/change/")
     body = page.content.decode()
     assert page.status_code == 200

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import django
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alertmanager" / "raw"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alertmanager" / "raw"
 GROUPS = 40
 
 

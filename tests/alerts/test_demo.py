@@ -1,20 +1,40 @@
-"""The demo integration (DESIGN.md §5) and the alert gauges on /metrics."""
+"""The demo (DESIGN.md §5): its organisation pages the on-call primary (what `make
+run` shows), and its Alertmanager integration takes its token from the environment."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from prometheus_client.parser import text_string_to_metric_families
+from django.utils import timezone
 
-from alerts.models import Integration, WebhookDelivery
-from tests.alerts.conftest import Webhook
+from alerts.models import EscalationPolicy, Integration, Route
+from scheduling.selectors import oncall_at
+from tests.alerts.conftest import Webhook, drive, open_incident, sent
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def debug_on(settings):
-    settings.DEBUG = True  # the demo command only runs with DEBUG on
+    settings.DEBUG = True  # the demo command runs only with DEBUG on
+
+
+def test_the_demo_route_escalates_primary_then_secondary_then_the_team():
+    call_command("oncall_demo")
+    call_command("oncall_demo")  # idempotent
+    policy = EscalationPolicy.objects.get()
+    assert [s.target for s in policy.steps.order_by("position")] == [
+        "primary",
+        "secondary",
+        "team",
+    ]
+    assert set(Route.objects.values_list("escalation_policy", flat=True)) == {policy.pk}
+    route = Route.objects.filter(matchers__isnull=False).first()
+    incident = open_incident(route.integration)
+    drive()
+    primary = oncall_at(team=route.team, at=timezone.now()).primary
+    assert [s.to for s in sent()] == [primary.phone]
+    assert incident.escalation.snapshot["name"] == policy.name
 
 
 def test_the_demo_integration_takes_its_token_from_the_environment(
@@ -36,6 +56,7 @@ def test_the_demo_integration_takes_its_token_from_the_environment(
 def test_without_a_token_it_prints_a_random_one_once_and_stays_idempotent(
     settings, client, capsys
 ):
+
     settings.ONCALL_DEMO_TOKEN = ""
     call_command("oncall_demo")
     first = capsys.readouterr().out
@@ -61,31 +82,3 @@ def test_changing_the_env_token_takes_over_on_the_next_load(settings, client):
         Webhook(client, "second-token-bbbbbbb").post("a_single_firing").status_code
         == 202
     )
-
-
-def gauges(client) -> dict:
-    found = {}
-    for family in text_string_to_metric_families(
-        client.get("/metrics").content.decode()
-    ):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def test_metrics_show_the_inbox_backlog_and_open_incidents(client, webhook):
-    webhook.send("a_single_firing")
-    webhook.post("b_group_of_three_firing")
-    WebhookDelivery.objects.create(
-        integration=Integration.objects.get(), body="{}", auth="path", attempts=10
-    )
-    found = gauges(client)
-    assert (
-        found[("oncall_webhook_deliveries_unprocessed", (("state", "pending"),))] == 1
-    )
-    assert found[("oncall_webhook_deliveries_unprocessed", (("state", "failed"),))] == 1
-    key = (
-        "oncall_incidents_open",
-        (("status", "triggered"), ("team", "payments"), ("urgency", "high")),
-    )
-    assert found[key] == 1

@@ -17,7 +17,8 @@ from alerts.incidents.state import incident_acknowledge
 from alerts.models import Escalation, Page
 from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_send
-from tests.escalation.conftest import add_policy, open_incident, sent
+from tests.alerts.conftest import open_incident, sent
+from tests.cast import policy_create
 
 steps = st.lists(
     st.fixed_dictionaries(
@@ -62,7 +63,7 @@ def test_each_page_goes_out_once_and_none_after_the_ack(
     Escalation.objects.update(state="stopped", next_action_at=None)
     Page.objects.filter(status="queued").update(status="cancelled")
     team.escalation_policies.all().delete()
-    add_policy(
+    policy_create(
         team,
         *policy_steps,
         repeat=repeat,
@@ -169,7 +170,7 @@ def test_batches_in_any_chunking_page_each_once_and_none_after_an_ack(
     Escalation.objects.update(state="stopped", next_action_at=None)
     Page.objects.filter(status="queued").update(status="cancelled")
     team.escalation_policies.all().delete()
-    add_policy(
+    policy_create(
         team,
         *policy_steps,
         repeat=repeat,

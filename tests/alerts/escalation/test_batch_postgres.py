@@ -27,7 +27,7 @@ def test_concurrent_batches_on_postgresql_fire_and_send_disjoint_sets(tmp_path):
             LOG_LEVEL="WARNING",
         )
         done = subprocess.run(
-            [sys.executable, "-m", "tests.escalation.pg_batch_script"],
+            [sys.executable, "-m", "tests.alerts.escalation.pg_batch_script"],
             cwd=REPO,
             env=env,
             capture_output=True,

@@ -10,41 +10,15 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from alerts.models import ContactMethod, ContactRule, Escalation, Incident, Page
-from tests.escalation.conftest import PHONES, add_policy, drive, later, open_incident
-
-
-def signed_post(client, fake, url_or_path: str, params: dict, signature=None):
-    """POST a form to our Twilio webhook like Twilio does (signed over the public
-    URL, which is what PUBLIC_BASE_URL says we are)."""
-    base = django_settings.PUBLIC_BASE_URL
-    path = url_or_path[len(base) :] if url_or_path.startswith(base) else url_or_path
-    sig = fake.sign(base + path, params) if signature is None else signature
-    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
-
-
-def sms_from(client, fake, phone: str, body: str, signature=None):
-    params = {
-        "AccountSid": fake.account_sid,
-        "From": phone,
-        "To": fake.auth_token and "+15005550006",
-        "Body": body,
-        "MessageSid": "SM" + "1" * 32,
-    }
-    return signed_post(client, fake, "/twilio/sms/", params, signature)
-
-
-def status(client, fake, recorded, value: str, **extra):
-    params = {
-        "AccountSid": fake.account_sid,
-        "To": recorded.to,
-        **(
-            {"MessageSid": recorded.sid, "MessageStatus": value}
-            if recorded.kind == "message"
-            else {"CallSid": recorded.sid, "CallStatus": value}
-        ),
-        **extra,
-    }
-    return signed_post(client, fake, recorded.status_callback, params)
+from tests.alerts.conftest import (
+    drive,
+    later,
+    open_incident,
+    signed_post,
+    sms_from,
+    status,
+)
+from tests.cast import PHONES, policy_create
 
 
 @pytest.fixture
@@ -204,7 +178,7 @@ def test_gibberish_gets_the_help_text(client, paged, fake_twilio):
 
 
 def test_an_invalid_number_marks_the_contact_broken_and_tries_the_next(
-    integration, policy, alice, fake_twilio
+    integration, policy, alice, fake_twilio, phones
 ):
     ContactMethod.objects.create(member=alice, position=0, phone="+254711111111")
     ContactMethod.objects.create(member=alice, position=1, phone=PHONES["alice"])
@@ -217,9 +191,10 @@ def test_an_invalid_number_marks_the_contact_broken_and_tries_the_next(
     assert "21211" in broken.broken_reason
     assert incident.timeline.filter(text__contains="marked broken").exists()
     # From now on the broken number is skipped without asking Twilio.
-    open_incident(integration, alertname="Other")
+    other = open_incident(integration, alertname="Other")
     drive()
     assert len(fake_twilio.rejected) == 1
+    phones.expect_sms(to="alice", containing=f"#{other.pk} [CRIT] Other")
 
 
 def test_a_member_with_no_working_number_is_skipped_to_the_next_step(
@@ -281,7 +256,7 @@ def test_a_member_contact_rule_overrides_the_step_channel(
 
 @pytest.fixture
 def called(integration, team, rotation, alice, bob, fake_twilio):
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "voice"},
         {"target": "secondary", "channel": "voice", "delay": timedelta(minutes=5)},

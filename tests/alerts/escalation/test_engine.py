@@ -19,15 +19,8 @@ from alerts.incidents.state import (
 from alerts.models import Escalation, EscalationStep, Page, TimelineEntry
 from alerts.paging.send import pages_send
 from alerts.tasks import due_work_publish as escalation_sweep
-from tests.escalation.conftest import (
-    PHONES,
-    add_policy,
-    drive,
-    later,
-    open_incident,
-    pages,
-    sent,
-)
+from tests.alerts.conftest import drive, later, open_incident, pages, sent
+from tests.cast import PHONES, policy_create
 
 
 def test_it_pages_the_primary_as_soon_as_the_incident_opens(integration, policy, alice):
@@ -84,7 +77,7 @@ def test_acknowledge_stops_everything(integration, policy, alice, bob):
 def test_resolve_stops_everything_including_a_pending_call(
     integration, team, rotation, alice, bob
 ):
-    add_policy(
+    policy_create(
         team,
         {
             "target": "primary",
@@ -109,7 +102,7 @@ def test_resolve_stops_everything_including_a_pending_call(
 def test_sms_then_voice_calls_after_the_wait_unless_acknowledged(
     integration, team, rotation, alice
 ):
-    add_policy(
+    policy_create(
         team,
         {
             "target": "primary",
@@ -151,10 +144,11 @@ def test_running_the_sweep_twice_or_the_task_twice_pages_once(
 
 
 def test_the_database_refuses_a_second_page_with_the_same_key(
-    integration, policy, alice
+    integration, policy, alice, phones
 ):
     incident = open_incident(integration)
     drive()
+    phones.expect_sms(to="alice", containing=f"#{incident.pk} [CRIT]")
     page = Page.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         Page.objects.create(
@@ -201,7 +195,7 @@ def test_a_step_that_resolves_to_nobody_is_skipped_at_once(
     integration, team, alice, bob
 ):
     # No rotation: nobody is on call.  The named member step follows at once.
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "sms"},
         {
@@ -222,7 +216,7 @@ def test_a_step_that_resolves_to_nobody_is_skipped_at_once(
 def test_an_inactive_named_member_is_skipped(integration, team, alice, bob):
     bob.active = False
     bob.save()
-    add_policy(
+    policy_create(
         team,
         {"target": "member", "member": bob, "channel": "sms"},
         {
@@ -244,14 +238,14 @@ def test_the_whole_team_step_pages_every_active_member(
 ):
     charlie.active = False
     charlie.save()
-    add_policy(team, {"target": "team", "channel": "sms"}, team_default=True)
+    policy_create(team, {"target": "team", "channel": "sms"}, team_default=True)
     open_incident(integration)
     drive()
     assert sorted(s.to for s in sent()) == [PHONES["alice"], PHONES["bob"]]
 
 
 def test_the_policy_repeats_then_stops_at_its_count(integration, team, rotation):
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "sms"},
         repeat=2,
@@ -274,7 +268,7 @@ def test_the_policy_repeats_then_stops_at_its_count(integration, team, rotation)
 
 def test_repeat_until_acknowledged_has_a_ceiling(integration, team, rotation, settings):
     settings.ESCALATION_MAX_ROUNDS = 4
-    add_policy(
+    policy_create(
         team,
         {"target": "primary", "channel": "sms"},
         repeat_until_acknowledged=True,
@@ -301,7 +295,7 @@ def test_editing_the_policy_does_not_disturb_an_incident_in_flight(
 
 def test_the_route_policy_wins_over_the_team_default(integration, policy, team, bob):
     route = integration.routes.first()
-    route.escalation_policy = add_policy(
+    route.escalation_policy = policy_create(
         team, {"target": "member", "member": bob, "channel": "sms"}, name="bob only"
     )
     route.save()
@@ -396,7 +390,7 @@ def test_a_burst_opened_in_bulk_escalates_every_incident(
     from alerts.incidents.state import IncidentSpec, Opening, incidents_open
 
     route = integration.routes.first()
-    route.escalation_policy = add_policy(
+    route.escalation_policy = policy_create(
         team, {"target": "member", "member": bob, "channel": "sms"}, name="bob"
     )
     route.save()
@@ -459,12 +453,13 @@ def test_a_maintenance_window_started_mid_escalation_pauses_it_until_it_ends(
 
 
 def test_the_sweep_claims_steps_due_before_the_next_sweep_with_their_due_time(
-    integration, policy, alice
+    integration, policy, alice, phones
 ):
     from alerts.escalation.claims import escalations_claim
 
     incident = open_incident(integration)
     drive()  # step 1 fired; step 2 due in 5 minutes
+    phones.expect_sms(to="alice", containing=f"#{incident.pk} [CRIT]")
     due = Escalation.objects.get(pk=incident.pk).next_action_at
     now = due - timedelta(seconds=3)
     assert escalations_claim(now=now, limit=10) == []
@@ -487,7 +482,7 @@ def test_a_pending_call_is_cancelled_when_maintenance_starts(
 ):
     from alerts.models import MaintenanceWindow
 
-    add_policy(
+    policy_create(
         team,
         {
             "target": "primary",

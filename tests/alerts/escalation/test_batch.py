@@ -27,7 +27,8 @@ from alerts.models import Escalation, MaintenanceWindow, Page
 from alerts.paging.send import pages_send
 from alerts.queue import due_chunks
 from alerts.transports import TransportError, console
-from tests.escalation.conftest import PHONES, open_incident, sent
+from tests.alerts.conftest import open_incident, sent
+from tests.cast import PHONES
 
 _bursts = itertools.count()
 
@@ -271,17 +272,18 @@ class _OverlapTransport:
 
 
 def test_the_provider_requests_of_a_batch_run_at_the_same_time(
-    settings, integration, policy, alice, monkeypatch
+    settings, integration, policy, alice, paging_transport
 ):
     settings.STORM_MAX_PAGES = 0
     settings.PAGE_SEND_CONCURRENCY = 4
     incidents = open_burst(integration, 4)
     now = timezone.now()
     fire(incidents, now)
-    transport = _OverlapTransport(
-        threading.Barrier(4, timeout=10), fail={f"#{incidents[1].pk}"}
+    paging_transport(
+        _OverlapTransport(
+            threading.Barrier(4, timeout=10), fail={f"#{incidents[1].pk}"}
+        )
     )
-    monkeypatch.setattr("alerts.paging.send.get_transport", lambda: transport)
 
     results = pages_send(page_ids=queued_ids(), now=now)
 
@@ -296,7 +298,7 @@ def test_the_provider_requests_of_a_batch_run_at_the_same_time(
 
 
 def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
-    settings, integration, policy, alice, monkeypatch
+    settings, integration, policy, alice, paging_transport
 ):
     settings.STORM_MAX_PAGES = 0
     incidents = open_burst(integration, 3)
@@ -312,7 +314,7 @@ def test_an_unexpected_error_in_one_request_leaves_that_page_to_the_sweep(
                 raise RuntimeError("bug in the transport")
             return "SM-ok"
 
-    monkeypatch.setattr("alerts.paging.send.get_transport", Flaky)
+    paging_transport(Flaky())
     with pytest.raises(RuntimeError):
         pages_send(page_ids=queued_ids(), now=now)
     statuses = dict(Page.objects.values_list("incident_id", "status"))

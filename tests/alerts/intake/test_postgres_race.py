@@ -68,11 +68,11 @@ def test_two_workers_on_postgresql_open_exactly_one_incident_per_group(
             wait_until(lambda w=worker: "ready" in w.log(), 60, "worker", 0.2)
 
         sessions_before = sessions(postgres)
-        loaded = run(env, "-m", "tests.alerts.race_script", "load")
+        loaded = run(env, "-m", "tests.alerts.intake.race_script", "load")
         groups = loaded["deliveries"] // 3
 
         def summary() -> dict:
-            return run(env, "-m", "tests.alerts.race_script", "check")
+            return run(env, "-m", "tests.alerts.intake.race_script", "check")
 
         try:
             wait_until(lambda: summary()["pending"] == 0, 120, "all processed", 0.5)

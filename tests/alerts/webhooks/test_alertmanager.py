@@ -8,7 +8,8 @@ import json
 import pytest
 
 from alerts.models import WebhookDelivery
-from tests.alerts.conftest import TOKEN, auth_kwargs, recorded, recorded_headers
+from tests.alerts.conftest import auth_kwargs, recorded, recorded_headers
+from tests.cast import TOKEN
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from alerts.models import Incident, Page, PageBundle
-from tests.escalation.conftest import PHONES, drive, open_incident, sent
-from tests.escalation.test_twilio import sms_from
+from tests.alerts.conftest import drive, open_incident, sent, sms_from
+from tests.cast import PHONES
 
 
 @pytest.fixture
@@ -47,6 +47,7 @@ def test_ack_all_acknowledges_every_incident_of_the_bundle(
     client, storm, fake_twilio, alice
 ):
     # Not through Twilio here: console transport sent it; the reply is what counts.
+    assert len(sent(to=PHONES["alice"])) == 3  # two pages, then the bundle
     response = sms_from(client, fake_twilio, PHONES["alice"], "ACK ALL")
     assert response.status_code == 200
     assert "Acknowledged 3" in response.content.decode()

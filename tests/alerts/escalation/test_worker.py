@@ -6,9 +6,9 @@ nor lose a page."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -17,17 +17,20 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
+from alerts import queue
 from alerts.incidents.state import incident_acknowledge, incident_resolve
-from alerts.models import Page
+from alerts.models import Escalation, Page
 from alerts.tasks import escalation_advance_task, page_send_task
 from oncall.celery import app
-from tests.escalation.conftest import PHONES, add_policy, open_incident
+from tests.alerts.conftest import open_incident
+from tests.cast import PHONES, policy_create
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.processes import REPO, CeleryWorker, django_env, stop, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 STEP_DELAY = 3  # seconds between the primary and the secondary
+LONG_STEP_DELAY = timedelta(hours=1)
 LEASE = 4  # PAGE_SEND_LEASE_SECONDS in the worker
 
 
@@ -76,10 +79,9 @@ class Beat:
 
 
 @pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
+def twilio(twilio_server) -> FakeTwilio:
+    """The fake Twilio the worker pages through, watched by ``phones``."""
+    return twilio_server
 
 
 @pytest.fixture
@@ -127,54 +129,118 @@ def stack(redis_server, twilio, tmp_path):
                 worker.stop()
 
 
-@pytest.fixture
-def chain(team, rotation, integration):
-    return add_policy(
+def primary_then_secondary(team, delay: timedelta):
+    return policy_create(
         team,
         {"target": "primary", "channel": "sms"},
-        {
-            "target": "secondary",
-            "channel": "sms",
-            "delay": timedelta(seconds=STEP_DELAY),
-        },
+        {"target": "secondary", "channel": "sms", "delay": delay},
         team_default=True,
     )
+
+
+@pytest.fixture
+def chain(team, rotation, integration):
+    return primary_then_secondary(team, timedelta(seconds=STEP_DELAY))
+
+
+@pytest.fixture
+def long_chain(team, rotation, integration):
+    """The secondary's step comes long after the test is over: an ack or resolve
+    on a busy machine still comes before it, and the test waits for nothing."""
+    return primary_then_secondary(team, LONG_STEP_DELAY)
 
 
 def to(twilio: FakeTwilio, name: str) -> list:
     return twilio.messages(to=PHONES[name])
 
 
+def idle() -> bool:
+    """Nothing left to do, by the database and by the broker: no escalation with a
+    step to come, no page waiting or being sent, no message queued in Redis, and
+    the worker holds no task (running, reserved or with a countdown).  What the
+    sweep could still do is decided by the first two; the rest are messages in
+    flight, duplicates included, that must have run before we look."""
+    if Escalation.objects.filter(state=Escalation.State.ACTIVE).exists():
+        return False
+    if Page.objects.filter(status__in=["queued", "sending"]).exists():
+        return False
+    with app.connection_for_write() as connection:
+        if connection.default_channel.client.llen("celery"):
+            return False
+    inspect = app.control.inspect(timeout=1.0)
+    replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    if any(reply is None for reply in replies):
+        return False  # the worker did not answer yet: busy
+    return not any(tasks for reply in replies for tasks in reply.values())
+
+
+def settle(what: str) -> None:
+    """Wait (bounded) until the worker is idle: then nothing more can be sent."""
+    wait_until(idle, 60, f"the worker to be idle after {what}", interval=0.2)
+
+
 def test_it_pages_the_primary_then_the_secondary_after_the_step_delay(
-    stack, chain, integration, twilio
+    stack, chain, integration, twilio, phones
 ):
-    started = time.monotonic()
     incident = open_incident(integration)
-    wait_until(lambda: len(to(twilio, "alice")) == 1, 30, "the primary's SMS")
-    wait_until(lambda: len(to(twilio, "bob")) == 1, 30, "the secondary's SMS")
-    alice, bob = to(twilio, "alice")[0], to(twilio, "bob")[0]
-    assert alice.received_at - started < STEP_DELAY  # at once, not after a sweep
-    assert bob.received_at - alice.received_at >= STEP_DELAY - 0.5
-    assert f"#{incident.pk} [CRIT]" in alice.body
-    time.sleep(2)
-    assert len(twilio.messages()) == 2  # nothing more: the policy ran once
-    pages = list(Page.objects.order_by("step"))
-    assert [(p.member.username, p.status) for p in pages] == [
-        ("alice", "sent"),
-        ("bob", "sent"),
+    wait_until(lambda: len(to(twilio, "bob")) == 1, 60, "the secondary's SMS")
+    settle("the last step")
+    # In order: the primary first, the secondary after her, and nothing else.
+    assert [m.to for m in twilio.messages()] == [PHONES["alice"], PHONES["bob"]]
+    assert f"#{incident.pk} [CRIT]" in to(twilio, "alice")[0].body
+    incident.refresh_from_db()
+    alice, bob = Page.objects.order_by("step")
+    assert [(p.member.username, p.status, p.step) for p in (alice, bob)] == [
+        ("alice", "sent", 0),
+        ("bob", "sent", 1),
     ]
+    # The causes, not the clock: the first step was due when the incident opened,
+    # the second a step delay after the first fired (alice's page is due when its
+    # step fired), and its page did not go out before that; each
+    # page went out from the task that fired its step ("at once"), none was left
+    # for a later sweep to send.
+    assert alice.step_due_at == incident.opened_at
+    assert bob.step_due_at == alice.due_at + timedelta(seconds=STEP_DELAY)
+    assert (
+        alice.step_due_at
+        <= alice.due_at
+        <= alice.sent_at
+        <= bob.step_due_at
+        <= bob.due_at
+        <= bob.sent_at
+    )
+    log = stack[1][0].log()
+    fired_and_sent = re.findall(
+        rf"{queue.ESCALATION_ADVANCE}\[[^]]+\] succeeded in [^:]+: "
+        r"'1 fired; pages: 1 sent'",
+        log,
+    )
+    assert len(fired_and_sent) == 2, log
+    page_task_sent = rf"{queue.PAGE_SEND}\[[^]]+\] succeeded in [^:]+: '\d+ sent"
+    assert not re.search(page_task_sent, log), log
+    escalation = Escalation.objects.get(pk=incident.pk)
+    assert escalation.state == Escalation.State.EXHAUSTED  # the policy ran once
 
 
 @pytest.mark.parametrize("how", ["ack", "resolve"])
-def test_ack_or_resolve_stops_everything(stack, chain, integration, twilio, alice, how):
+def test_ack_or_resolve_stops_everything(
+    stack, long_chain, integration, twilio, alice, how
+):
     incident = open_incident(integration)
-    wait_until(lambda: len(to(twilio, "alice")) == 1, 30, "the primary's SMS")
+    wait_until(lambda: len(to(twilio, "alice")) == 1, 60, "the primary's SMS")
     if how == "ack":
         incident_acknowledge(incident=incident, by=alice, via="SMS")
     else:
         incident_resolve(incident=incident, by=alice)
-    time.sleep(STEP_DELAY + 3)
+    settle(how)
     assert [m.to for m in twilio.messages()] == [PHONES["alice"]]
+    escalation = Escalation.objects.get(pk=incident.pk)
+    assert escalation.state == Escalation.State.STOPPED
+    # Stopped before the secondary's step came due: nobody else was ever paged.
+    assert escalation.stopped_at < escalation.started_at + LONG_STEP_DELAY
+    assert list(Page.objects.values_list("member__user__username", "step")) == [
+        ("alice", 0)
+    ]
 
 
 def test_duplicated_tasks_and_sweeps_send_each_page_once(
@@ -185,13 +251,13 @@ def test_duplicated_tasks_and_sweeps_send_each_page_once(
         # The broker delivers the first step's task three times over.
         for _ in range(3):
             transaction.on_commit(lambda: escalation_advance_task.delay(incident.pk))
-    wait_until(lambda: len(to(twilio, "alice")) == 1, 30, "the primary's SMS")
+    wait_until(lambda: len(to(twilio, "alice")) == 1, 60, "the primary's SMS")
     page = Page.objects.get(member__user__username="alice")
     for _ in range(3):
         page_send_task.delay(page.pk)
         escalation_advance_task.delay(incident.pk)
-    wait_until(lambda: len(to(twilio, "bob")) == 1, 30, "the secondary's SMS")
-    time.sleep(2)
+    wait_until(lambda: len(to(twilio, "bob")) == 1, 60, "the secondary's SMS")
+    settle("the duplicates")
     assert sorted(m.to for m in twilio.messages()) == [PHONES["alice"], PHONES["bob"]]
 
 
@@ -203,16 +269,16 @@ def test_a_worker_killed_between_claim_and_send_neither_loses_nor_repeats_the_pa
     # inside the send when it is killed.
     twilio.stall_next(1, seconds=20)
     open_incident(integration)
-    wait_until(lambda: len(twilio.rejected) == 1, 30, "the first send to start")
-    assert Page.objects.get(member__user__username="alice").status == "sending"
+    wait_until(lambda: len(twilio.rejected) == 1, 60, "the first send to start")
+    claimed = Page.objects.get(member__user__username="alice")
+    assert (claimed.status, claimed.attempts) == ("sending", 1)
     workers[0].kill()
-    killed_at = time.monotonic()
 
     start_worker()
-    wait_until(lambda: len(to(twilio, "alice")) == 1, 60, "the page to go out again")
-    assert time.monotonic() - killed_at >= LEASE - 1  # not before the lease ran out
-    wait_until(lambda: len(to(twilio, "bob")) == 1, 30, "the secondary's SMS")
-    time.sleep(2)
+    wait_until(lambda: len(to(twilio, "bob")) == 1, 60, "the secondary's SMS")
+    settle("the restart")
     assert len(to(twilio, "alice")) == 1
     page = Page.objects.get(member__user__username="alice")
     assert (page.status, page.attempts) == ("sent", 2)
+    # Sent again only once the dead worker's lease ran out, not before.
+    assert page.sent_at >= claimed.claimed_until
