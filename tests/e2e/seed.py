@@ -49,3 +49,35 @@ def seed_policy(steps: list[tuple[str, str, float]], repeat: int = 0) -> None:
     policy.repeat_until_acknowledged = False
     policy.save()
     print(json.dumps({"policy": policy.pk}))
+
+
+def sms_bundles(phone: str) -> None:
+    """The bundle SMS of the member with this phone, for a test to decide what
+    ACK ALL answers as the service does (``alerts.paging.replies``: the member's
+    latest SENT or DELIVERED bundle SMS by ``sent_at``, then pk).
+
+    Prints ``{"unsettled": n, "latest": {...} | null}``: how many are still
+    queued or sending, and the one ACK ALL would answer now, with its incidents.
+    """
+    from alerts.models import Incident, PageBundle
+    from scheduling.models import Member
+
+    member = Member.objects.get(phone=phone)
+    bundles = PageBundle.objects.filter(member=member, channel=PageBundle.Channel.SMS)
+    unsettled = bundles.filter(
+        status__in=[PageBundle.Status.QUEUED, PageBundle.Status.SENDING]
+    ).count()
+    bundle = (
+        bundles.filter(status__in=[PageBundle.Status.SENT, PageBundle.Status.DELIVERED])
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    latest = None
+    if bundle is not None:
+        incidents = Incident.objects.filter(pages__bundle=bundle).distinct()
+        latest = {
+            "provider_id": bundle.provider_id,
+            "incidents": sorted(incidents.values_list("pk", flat=True)),
+        }
+    print(json.dumps({"unsettled": unsettled, "latest": latest}))
+

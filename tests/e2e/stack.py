@@ -150,6 +150,14 @@ class Stack:
         )
         self.manage("shell", "-c", code)
 
+    def sms_bundles(self, phone: str) -> dict:
+        """What the database says of this member's bundle SMS
+        (:func:`tests.e2e.seed.sms_bundles`): ``unsettled`` (queued or sending)
+        and ``latest``, the one ACK ALL answers, with its ``incidents``."""
+        code = f"from tests.e2e.seed import sms_bundles; sms_bundles({phone!r})"
+        result = self.manage("shell", "-c", code)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
     def oncall(self) -> tuple[str, str]:
         """The phone numbers of the current primary and secondary."""
         now = self.api("GET", "/api/v1/teams/payments/oncall/").json()
