@@ -178,7 +178,7 @@ def _process_round(
         else:
             simple.append(item)
 
-    fresh, repeats, rest = _classify(simple)
+    fresh, repeats, rest = groups_classify(simple)
     slow += rest
     done: list[WebhookDelivery] = []
     if fresh:
@@ -191,10 +191,14 @@ def _process_round(
     return done, follow
 
 
-def _classify(
+def groups_classify(
     items: list[_Item],
 ) -> tuple[list[_Item], list[tuple[_Item, Incident, dict[str, Alert]]], list]:
-    """Split into brand-new groups, pure repeats, and the rest (slow path)."""
+    """Split into brand-new groups, pure repeats, and the rest (slow path).
+
+    Public as the moment between the batch's read and its inserts, where another
+    worker may open one of the groups: tests make that race happen here.
+    """
     if not items:
         return [], [], []
     integration_ids = {i.key[0] for i in items}

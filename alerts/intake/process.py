@@ -219,7 +219,7 @@ def _upsert_alerts(
     return changes, stale
 
 
-def _open_or_reopen(
+def incident_open_or_reopen(
     integration: Integration,
     payload: Payload,
     group_hash: str,
@@ -227,7 +227,12 @@ def _open_or_reopen(
     received: datetime,
     now: datetime,
 ) -> tuple[Incident, str, bool]:
-    """Returns the incident, what happened, and whether it is brand new."""
+    """Open the group's incident, or reopen its recently resolved one; returns
+    the incident, what happened, and whether it is brand new.
+
+    Public as the step where two workers race for the same group (the unique
+    constraint refuses the loser's insert): tests stand in for the loser here.
+    """
     if integration.reopen_window:
         recent = (
             Incident.objects.select_for_update()
@@ -298,7 +303,7 @@ def _apply_to_incident(
             return _resolved_without_open_incident(
                 integration, group_hash, changes, now
             )
-        incident, outcome, brand_new = _open_or_reopen(
+        incident, outcome, brand_new = incident_open_or_reopen(
             integration, payload, group_hash, firing, received, now
         )
         opened = True

@@ -70,6 +70,19 @@ _clients: dict[str, redis.Redis] = {}
 _promise_seen = 0.0
 
 
+def now() -> float:
+    """The clock promises are written and read in (epoch seconds): the one place
+    a test moves it."""
+    return time.time()
+
+
+def promise_forget() -> None:
+    """Forget the promise this process has seen: the next webhook asks Redis (a
+    new broker, a test starting afresh)."""
+    global _promise_seen
+    _promise_seen = 0.0
+
+
 # One round trip: is a promise far enough ahead (return it), else is a task queued
 # (return 0), else mark one queued (return -1: the caller publishes it).
 _WAKE_SCRIPT = """
@@ -109,7 +122,7 @@ def wake_processing(delivery_id: int) -> None:
     global _promise_seen
     client = _client()
     if client is not None:
-        deadline = time.time() + CLOCK_MARGIN
+        deadline = now() + CLOCK_MARGIN
         if deadline < _promise_seen:
             return  # a draining task claims after our commit: see the docstring
         try:
@@ -151,7 +164,7 @@ class Drain:
         """Promise a claim ``PROMISE_SECONDS`` from now (call before claiming)."""
         if self.client is None or self.broken:
             return
-        promised = time.time() + PROMISE_SECONDS
+        promised = now() + PROMISE_SECONDS
         try:
             self.client.eval(_PROMISE_SCRIPT, 1, PROMISE_KEY, promised, TTL)
         except redis.RedisError:
@@ -168,4 +181,4 @@ class Drain:
         once more, the claim that keeps the promise."""
         if claim_began >= self.promised:
             return 0.0
-        return max(self.promised - time.time(), 0.001)
+        return max(self.promised - now(), 0.001)

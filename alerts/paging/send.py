@@ -232,7 +232,7 @@ def _transport_round(
     crash: BaseException | None = None
     if concurrency == 1:
         for job in jobs:
-            _record([_call(job, transports)], now, results)
+            sends_record([_call(job, transports)], now, results)
             crash = crash or job.crash
         return crash
     with ThreadPoolExecutor(
@@ -254,7 +254,7 @@ def _transport_round(
                 or not pending
                 or time.monotonic() - first_at >= RECORD_EVERY_SECONDS
             ):
-                _record(finished, now, results)
+                sends_record(finished, now, results)
                 crash = crash or next((j.crash for j in finished if j.crash), None)
                 finished = []
     return crash
@@ -264,9 +264,14 @@ def _transport_round(
 RECORD_EVERY_SECONDS = 0.5
 
 
-def _record(jobs: list[_Send], now: datetime, results: dict[int, str]) -> None:
+def sends_record(jobs: list[_Send], now: datetime, results: dict[int, str]) -> None:
     """Record the outcome of finished requests: sends in bulk, failures one by
-    one (each decides its retry or fallback)."""
+    one (each decides its retry or fallback).
+
+    Public as the moment between the provider answering and the outcome being
+    written, where its status callback may already arrive: tests make it arrive
+    here.
+    """
     sent = [job for job in jobs if job.error is None and job.crash is None]
     for job in jobs:
         if job.crash is not None:

@@ -353,7 +353,7 @@ def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
     now = timezone.now()
     fire(incidents, now)
     ids = sorted(queued_ids())
-    record = paging._record
+    record = paging.sends_record
 
     def callback_first(jobs, at, results):
         # Twilio's "delivered" for the first page arrives between its request
@@ -366,7 +366,7 @@ def test_a_status_callback_that_beat_the_record_of_its_send_is_kept(
                 )
         record(jobs, at, results)
 
-    monkeypatch.setattr(paging, "_record", callback_first)
+    monkeypatch.setattr(paging, "sends_record", callback_first)
     results = pages_send(page_ids=ids, now=now)
 
     assert set(results.values()) == {"sent"}

@@ -296,7 +296,7 @@ def test_losing_the_race_to_open_the_incident_retries_and_attaches(
     the unique constraint refuses ours, we retry and attach to theirs."""
     webhook.send("b_group_of_three_firing")
     winner = only_incident()
-    real_open = process._open_or_reopen
+    real_open = process.incident_open_or_reopen
     raced = []
 
     def racing_open(*args, **kwargs):
@@ -317,7 +317,7 @@ def test_losing_the_race_to_open_the_incident_retries_and_attaches(
             return qs.exclude(pk=winner.pk)
         return qs
 
-    monkeypatch.setattr(process, "_open_or_reopen", racing_open)
+    monkeypatch.setattr(process, "incident_open_or_reopen", racing_open)
     monkeypatch.setattr(Incident.objects, "select_for_update", select_for_update)
     delivery_id = webhook.post("c_group_partial_resolve").json()["delivery"]
     drain.delivery_process(delivery_id=delivery_id, batch=False)
@@ -475,7 +475,7 @@ def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opene
     from alerts.models import hash_group_key
 
     ids = [webhook.post(name).json()["delivery"] for name in DISTINCT_GROUPS[:2]]
-    real_classify = batch._classify
+    real_classify = batch.groups_classify
 
     def classify_then_race(items):
         result = real_classify(items)
@@ -490,7 +490,7 @@ def test_a_batch_that_fails_falls_back_to_one_by_one(webhook, monkeypatch, opene
         )
         return result
 
-    monkeypatch.setattr(batch, "_classify", classify_then_race)
+    monkeypatch.setattr(batch, "groups_classify", classify_then_race)
     result = drain.delivery_process(delivery_id=ids[0])
 
     assert result.startswith("opened incident #")

@@ -24,11 +24,12 @@ def delivery_ids(published: list) -> list[int]:
 @pytest.fixture
 def redis_broker(settings, redis_server, monkeypatch):
     settings.CELERY_BROKER_URL = f"{redis_server.url}/5"
-    monkeypatch.setattr(wakeup, "_promise_seen", 0.0)
+    wakeup.promise_forget()
     client = wakeup._client()
     client.delete(wakeup.QUEUED_KEY, wakeup.PROMISE_KEY)
     yield client
     client.delete(wakeup.QUEUED_KEY, wakeup.PROMISE_KEY)
+    wakeup.promise_forget()
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_past_the_promise_webhooks_fall_back_to_the_queued_task_key(
     assert delivery_ids(published) == []
     # Later than the promise, less the clock margin: nobody can rely on it.
     later = time.time() + wakeup.PROMISE_SECONDS
-    monkeypatch.setattr(wakeup.time, "time", lambda: later)
+    monkeypatch.setattr(wakeup, "now", lambda: later)
     wakeup.wake_processing(2)
     wakeup.wake_processing(3)
     assert delivery_ids(published) == [2]
