@@ -81,3 +81,85 @@ def sms_bundles(phone: str) -> None:
         }
     print(json.dumps({"unsettled": unsettled, "latest": latest}))
 
+
+def settled(
+    until: str | None = None,
+    leases: bool = False,
+    due: list[int] | None = None,
+) -> None:
+    """Whether nothing more can happen, by the database and by the broker: the
+    test's "nothing more was sent" assertions wait for this, not for a sleep.
+
+    Settled means: the clock has reached ``until`` (an ISO instant the database
+    gave, e.g. a step's due time), no active escalation is overdue, no page or
+    bundle is queued and due or being sent, no task waits in Redis and the worker
+    holds none (running, reserved or with a countdown); with ``leases``, every
+    lease (a sweep's ``enqueued_until``, a send's ``claimed_until``) has run out,
+    so anything claimed twice would have shown.  With ``due`` (incident numbers)
+    it asks something else: has every one of their escalations' next step fallen
+    due (by the database's ``next_action_at``)?  Prints ``{"settled": bool,
+    "why": str}``.
+    """
+    from datetime import datetime
+
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from alerts.models import Escalation, Page, PageBundle
+    from oncall.celery import app
+
+    def answer(why: str) -> None:
+        print(json.dumps({"settled": not why, "why": why}))
+
+    now = timezone.now()
+    if due is not None:
+        waiting = Escalation.objects.filter(incident__in=due).exclude(
+            state=Escalation.State.ACTIVE, next_action_at__lte=now
+        )
+        left = waiting.count()
+        return answer(f"{left} escalations not yet due" if left else "")
+    if until is not None and now < datetime.fromisoformat(until):
+        return answer(f"not yet {until}")
+    if Escalation.objects.filter(
+        state=Escalation.State.ACTIVE, next_action_at__lte=now
+    ).exists():
+        return answer("an escalation is overdue")
+    in_flight = {"status__in": ["queued", "sending"]}
+    if Page.objects.filter(**in_flight, due_at__lte=now).exists() or (
+        Page.objects.filter(status="sending").exists()
+    ):
+        return answer("a page is due or being sent")
+    if PageBundle.objects.filter(**in_flight).exists():
+        return answer("a bundle is queued or being sent")
+    if leases:
+        latest = max(
+            [
+                Escalation.objects.aggregate(at=Max("enqueued_until"))["at"],
+                Page.objects.aggregate(at=Max("claimed_until"))["at"],
+                PageBundle.objects.aggregate(at=Max("claimed_until"))["at"],
+            ],
+            key=lambda at: at or now,
+        )
+        if latest is not None and latest > now:
+            return answer(f"a lease runs until {latest.isoformat()}")
+    with app.connection_for_write() as connection:
+        if connection.default_channel.client.llen("celery"):
+            return answer("tasks wait in Redis")
+    inspect = app.control.inspect(timeout=1.0)
+    replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    if any(reply is None for reply in replies):
+        return answer("the worker did not answer")
+    if any(tasks for reply in replies for tasks in reply.values()):
+        return answer("the worker holds tasks")
+    return answer("")
+
+
+def unprocessed_deliveries(containing: str) -> None:
+    """How many stored webhook deliveries whose body holds ``containing`` wait,
+    unprocessed, in the inbox.  Prints ``{"unprocessed": n}``."""
+    from alerts.models import WebhookDelivery
+
+    waiting = WebhookDelivery.objects.filter(
+        processed_at__isnull=True, body__contains=containing
+    )
+    print(json.dumps({"unprocessed": waiting.count()}))

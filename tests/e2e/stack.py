@@ -82,6 +82,7 @@ class Stack:
         self.beat: subprocess.Popen | None = None
         self.workers: list[CeleryWorker] = []
         self._logs: list = []
+        self.last_unsettled = ""  # why settled() last said no
 
     @property
     def url(self) -> str:
@@ -157,6 +158,31 @@ class Stack:
         code = f"from tests.e2e.seed import sms_bundles; sms_bundles({phone!r})"
         result = self.manage("shell", "-c", code)
         return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def settled(self, **options) -> bool:
+        """:func:`tests.e2e.seed.settled`, asked inside the stack."""
+        code = f"from tests.e2e.seed import settled; settled(**{options!r})"
+        result = self.manage("shell", "-c", code)
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        self.last_unsettled = answer["why"]
+        return answer["settled"]
+
+    def unprocessed_deliveries(self, containing: str) -> int:
+        """Stored webhook deliveries holding ``containing`` not yet processed."""
+        code = (
+            "from tests.e2e.seed import unprocessed_deliveries; "
+            f"unprocessed_deliveries({containing!r})"
+        )
+        result = self.manage("shell", "-c", code)
+        return json.loads(result.stdout.strip().splitlines()[-1])["unprocessed"]
+
+    def settle(self, what: str, timeout: float = 60, **options) -> None:
+        """Wait (bounded) until :meth:`settled`: nothing more can be sent, by the
+        database and the broker, not by the clock; ``what`` names the wait."""
+        try:
+            wait_for(lambda: self.settled(**options), timeout, what)
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}: {self.last_unsettled}") from None
 
     def oncall(self) -> tuple[str, str]:
         """The phone numbers of the current primary and secondary."""

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,8 +78,16 @@ def test_page_escalate_acknowledge_by_sms_then_resolve(stack, alertmanager):
     detail = stack.api("GET", f"/api/v1/incidents/{number}/").json()
     assert detail["status"] == "acknowledged"
 
-    # The chain stopped: the whole-team step never comes.
-    time.sleep(STEP + 3)
+    # The chain stopped: the whole-team step never comes.  Wait until it would
+    # have been due (a step delay after the secondary's step fired, which is when
+    # its page was due, by the database) and nothing more is due, queued, in
+    # flight or held by the worker.
+    pages = stack.api("GET", f"/api/v1/incidents/{number}/pages/").json()["results"]
+    secondary_fired = max(
+        datetime.fromisoformat(p["due_at"]) for p in pages if p["step"] == 1
+    )
+    team_due = secondary_fired + timedelta(seconds=STEP)
+    stack.settle("the team step's due time", until=team_due.isoformat())
     team_pages = [
         m for m in twilio.messages()[sent_before:] if m.to not in (primary, secondary)
     ]
@@ -140,7 +147,7 @@ def test_partial_resolve_and_repeats_through_real_alertmanager(stack, seeded, tm
             15,
             "one of the three alerts to resolve",
         )
-        time.sleep(3)
+        stack.settle("the resolved alert to be processed")
         detail = stack.api("GET", f"/api/v1/incidents/{number}/").json()
         assert detail["status"] == "acknowledged"  # two still fire: still open
 

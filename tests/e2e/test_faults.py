@@ -61,8 +61,11 @@ def test_redis_down_webhooks_are_stored_and_paged_once_it_is_back(stack, alertma
             "three accepted webhooks",
         )
         assert "Notify attempt failed" not in alertmanager.log()
-        time.sleep(2)
-        assert incidents_named(stack, "RedisDown") == []  # stored, not processed
+        # Each answer came after the webhook's attempt to hand the work on, and
+        # with Redis down nothing else can pick it up: the database holds the
+        # deliveries, unprocessed, and no incident.
+        assert stack.unprocessed_deliveries("RedisDown") >= 3  # stored
+        assert incidents_named(stack, "RedisDown") == []  # not processed
     finally:
         stack.redis.start()
 
@@ -77,7 +80,9 @@ def test_redis_down_webhooks_are_stored_and_paged_once_it_is_back(stack, alertma
         30,
         "a page per incident",
     )
-    time.sleep(4)  # a second sweep or redelivery would have paged again by now
+    # A second sweep or redelivery would page again: wait until nothing is due,
+    # queued, in flight or held by the worker, then count.
+    stack.settle("the stored deliveries' pages to settle")
     assert sms_per_incident(stack, primary, numbers) == {n: 1 for n in numbers}
 
 
@@ -97,7 +102,9 @@ def test_a_killed_worker_loses_and_doubles_no_step(stack, alertmanager):
     )
 
     stack.workers[0].kill()  # SIGKILL, mid-escalation: step 2 is still ahead
-    time.sleep(step + 2)  # step 2 falls due while no worker runs
+    # Step 2 falls due (its next_action_at passes) while no worker runs: no
+    # sweep and no task can fire it.
+    stack.settle("step 2 to fall due with no worker", timeout=step + 30, due=numbers)
     assert sms_per_incident(stack, secondary, numbers) == Counter()
     stack.start_worker()
 
@@ -106,7 +113,8 @@ def test_a_killed_worker_loses_and_doubles_no_step(stack, alertmanager):
         60,
         "every due step to fire after the restart",
     )
-    time.sleep(8)  # past every lease: anything claimed twice would show now
+    # Past every lease: anything claimed twice would show now.
+    stack.settle("every lease to run out", leases=True)
     assert sms_per_incident(stack, primary, numbers) == {n: 1 for n in numbers}
     assert sms_per_incident(stack, secondary, numbers) == {n: 1 for n in numbers}
 
@@ -135,7 +143,7 @@ def test_twilio_failing_retries_then_falls_through_without_doubles(stack, alertm
     attempts = [r for r in twilio.rejected[rejected_before:] if r[2].get("To")]
     assert [r[2]["To"] for r in attempts] == [primary] * 3
     assert sms_per_incident(stack, primary, [number]) == Counter()
-    time.sleep(5)
+    stack.settle("the fall-through's pages to settle")
     assert sms_per_incident(stack, secondary, [number]) == {number: 1}
     timeline = str(stack.api("GET", f"/api/v1/incidents/{number}/timeline/").json())
     assert "failed" in timeline, timeline

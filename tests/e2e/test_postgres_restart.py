@@ -71,7 +71,12 @@ def test_alertmanager_retries_deliver_what_an_outage_refused(
 
     wait_for(arrived, 60, "the refused alert to arrive after the restart")
     assert "503" in alertmanager.log()
-    time.sleep(3)  # any duplicate delivery would have landed by now
+    # A duplicate would come from Alertmanager retrying a delivery we took: wait
+    # until it has stopped retrying (it logs the success) and we are idle.
+    wait_for(
+        lambda: "Notify success" in alertmanager.log(), 60, "alertmanager's success"
+    )
+    stack.settle("the delivery to be processed")
     incidents = stack.incidents(team="payments")
     assert len(incidents) == before + 1
     assert len([i for i in incidents if "DatabaseOutageTest" in i["title"]]) == 1
