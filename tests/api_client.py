@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from scheduling.tokens import api_token_create
 
 
-def token_for(user, *, scopes: tuple[str, ...] = ("read", "write")) -> str:  # noqa: ANN001
+def token_for(user, *, scopes: tuple[str, ...] = ("read", "write")) -> str:
     """A new API token's secret for ``user``."""
     return api_token_create(
         user=user,
@@ -19,7 +19,7 @@ def token_for(user, *, scopes: tuple[str, ...] = ("read", "write")) -> str:  # n
     ).secret
 
 
-def bearer_client(user, *, scopes: tuple[str, ...] = ("read", "write")) -> APIClient:  # noqa: ANN001
+def bearer_client(user, *, scopes: tuple[str, ...] = ("read", "write")) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user, scopes=scopes)}")
     return client

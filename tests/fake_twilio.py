@@ -272,7 +272,7 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -299,7 +299,7 @@ class FakeTwilio:
                     },
                 )
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 form = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))

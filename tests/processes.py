@@ -187,7 +187,7 @@ class PostgresServer:
         self.datadir = self.workdir / "data"
         self.port = free_port()
         self.user = "oncall"
-        self.password = "oncall"  # noqa: S105 - throwaway test cluster on loopback
+        self.password = "oncall"
 
     def _run_as_owner(self) -> list[str]:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

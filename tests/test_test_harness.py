@@ -44,7 +44,7 @@ class Capture(BaseHTTPRequestHandler):
     def log_message(self, *args):
         return
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Capture.received.append((dict(self.headers), json.loads(body)))
         self.send_response(200)
@@ -169,7 +169,7 @@ def test_fake_twilio_can_report_delivery_like_twilio():
         def log_message(self, *args):
             return
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             import urllib.parse
 
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()

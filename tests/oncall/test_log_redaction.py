@@ -102,7 +102,7 @@ def test_gunicorn_access_log_redacts_the_path_token(tmp_path):
             headers={"Content-Type": "application/json"},
         )
         try:
-            urllib.request.urlopen(request, timeout=30)  # noqa: S310
+            urllib.request.urlopen(request, timeout=30)
         except urllib.error.HTTPError as exc:
             status = exc.code
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import oncall.celery  # noqa: F401 - reads the sweep intervals
+import oncall.celery
 import oncall.gunicorn_conf  # noqa: F401 - reads GUNICORN_*
 from oncall.env import NAMES_READ
 from tests.processes import REPO

@@ -26,7 +26,7 @@ def grace_api() -> APIClient:
     return bearer_client(user)
 
 
-def texts(incident) -> list[str]:  # noqa: ANN001
+def texts(incident) -> list[str]:
     return list(incident.timeline.order_by("at", "id").values_list("text", flat=True))
 
 

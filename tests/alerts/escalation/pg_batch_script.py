@@ -54,7 +54,7 @@ def setup() -> tuple[list[int], object]:
     return [i.pk for i in opened], timezone.now()
 
 
-def race(service, ids: list[int], held: list[int], pause_in: str, now) -> dict:  # noqa: ANN001
+def race(service, ids: list[int], held: list[int], pause_in: str, now) -> dict:
     """A runs ``service`` on ``held`` and stops inside its transaction at
     ``pause_in``; meanwhile B runs it on every id; then A goes on."""
     import importlib
@@ -66,7 +66,7 @@ def race(service, ids: list[int], held: list[int], pause_in: str, now) -> dict: 
     original = getattr(module, name)
     holding, release = threading.Event(), threading.Event()
 
-    def paused(*args, **kwargs):  # noqa: ANN002, ANN003
+    def paused(*args, **kwargs):
         if threading.current_thread().name == "A":
             holding.set()
             release.wait(HOLD_TIMEOUT)

@@ -26,7 +26,7 @@ from scheduling.models import Rotation, RotationParticipant
 from tests.alerts.conftest import TOKEN, auth_kwargs, drive, recorded, sent
 
 
-def variant(change) -> dict:  # noqa: ANN001 - a function changing the payload
+def variant(change) -> dict:
     data = json.loads(recorded("a_single_firing"))
     change(data)
     return data
@@ -37,7 +37,7 @@ def post(client, body: bytes | str):
     return client.post(path, data=body, content_type="application/json", **headers)
 
 
-def _set(path: str, value):  # noqa: ANN001, ANN202 - any JSON value
+def _set(path: str, value):
     def change(data: dict) -> None:
         target = data
         keys = path.split(".")
@@ -178,7 +178,7 @@ def test_a_delivery_failing_all_its_retries_pages_the_team_once(
     """A processing bug (injected: the batch and the one-by-one paths both raise)
     is retried by the sweep up to MAX_ATTEMPTS, then pages, once."""
 
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*args, **kwargs):
         raise RuntimeError("a processing bug")
 
     monkeypatch.setattr(drain, "deliveries_process_batch", broken)
