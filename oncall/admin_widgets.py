@@ -1,4 +1,4 @@
-"""A guard around Django's admin autocomplete widget.
+"""Guards around Django's admin autocomplete widget and model choice fields.
 
 Re-rendering a form with errors, ``AutocompleteSelect`` looks up the submitted
 values as they are: a member id of "abc" (ValueError) or 10**30 (OverflowError on
@@ -12,8 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin.widgets import AutocompleteMixin
+from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceField, ModelMultipleChoiceField
 
 _optgroups = AutocompleteMixin.optgroups
+_to_python = ModelChoiceField.to_python
+# Django's private step that checks submitted pks (the stubs do not declare it).
+_check_values = ModelMultipleChoiceField._check_values  # type: ignore[attr-defined]
 
 
 def _guarded_optgroups(
@@ -27,7 +32,33 @@ def _guarded_optgroups(
         return _optgroups(self, name, [], attr)
 
 
+def _guarded_to_python(self: ModelChoiceField, value: Any) -> Any:
+    try:
+        return _to_python(self, value)
+    except OverflowError:
+        # An id past the database's integer range (10**30 on SQLite) is no
+        # choice at all: the form's error, not a 500.
+        raise ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice"
+        ) from None
+
+
+def _guarded_check_values(self: ModelMultipleChoiceField, value: Any) -> Any:
+    try:
+        return _check_values(self, value)
+    except OverflowError:
+        raise ValidationError(
+            self.error_messages["invalid_pk_value"],
+            code="invalid_pk_value",
+            params={"pk": "?"},
+        ) from None
+
+
 def install() -> None:
     # Replacing the method on the class is the point: every admin's widget gets
     # the guard (mypy refuses method assignment unless told it is meant).
     AutocompleteMixin.optgroups = _guarded_optgroups  # type: ignore[method-assign]
+    # The same for model choice fields (Django's own Group admin among them): an id
+    # too large for the database is refused as a choice.
+    ModelChoiceField.to_python = _guarded_to_python  # type: ignore[method-assign]
+    ModelMultipleChoiceField._check_values = _guarded_check_values  # type: ignore[attr-defined]

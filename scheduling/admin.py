@@ -332,9 +332,10 @@ class RotationAdmin(admin.ModelAdmin):
             rows = plan.preview(obj.build_plan(), timezone.now(), 12)
         except plan.PlanError as exc:
             return format_html('<span class="errornote">{}</span>', exc)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError, OverflowError):
             # A form re-shown with errors has put the refused values (an unknown
-            # time zone, ...) on ``obj``: nothing sensible to preview from them.
+            # time zone, a shift length of 10**30, ...) on ``obj``: nothing
+            # sensible to preview from them.
             return "Shown once the form's errors are fixed."
         return _preview_table(rows, obj.tz, _member_names(rows))
 
