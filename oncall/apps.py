@@ -14,8 +14,8 @@ class OncallConfig(AppConfig):
 
         from django.contrib import admin
 
-        from oncall import admin_widgets
+        from oncall import admin_guards
         from oncall.admin_login import ThrottledAdminAuthenticationForm
 
-        admin_widgets.install()
+        admin_guards.install()
         admin.site.login_form = ThrottledAdminAuthenticationForm

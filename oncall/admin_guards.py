@@ -1,22 +1,30 @@
-"""Guards around Django's admin autocomplete widget and model choice fields.
+"""Guards around Django's admin: autocomplete widget, model choice fields, change lists.
 
 Re-rendering a form with errors, ``AutocompleteSelect`` looks up the submitted
 values as they are: a member id of "abc" (ValueError) or 10**30 (OverflowError on
 SQLite) becomes a 500 instead of the form's "Select a valid choice" error.  Every
 admin (both apps use ``autocomplete_fields``) gets the guarded widget from
 ``OncallConfig.ready``; the apps never import the project plumbing.
+
+The same holds for a change list filtered by an id past the database's range
+(``/admin/alerts/route/?team=9223372036854775808``): SQLite refuses the query with
+OverflowError. Django answers a lookup it cannot run (``?team=abc``) by redirecting
+to ``?e=1``; an id too large for the database gets that same answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteMixin
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceField, ModelMultipleChoiceField
 
 _optgroups = AutocompleteMixin.optgroups
 _to_python = ModelChoiceField.to_python
+_get_results = ChangeList.get_results
 # Django's private step that checks submitted pks (the stubs do not declare it).
 _check_values = ModelMultipleChoiceField._check_values  # type: ignore[attr-defined]
 
@@ -54,6 +62,15 @@ def _guarded_check_values(self: ModelMultipleChoiceField, value: Any) -> Any:
         ) from None
 
 
+def _guarded_get_results(self: ChangeList, request: Any) -> Any:
+    try:
+        return _get_results(self, request)
+    except OverflowError:
+        # The filter names an id the database cannot hold: Django's answer to a
+        # lookup it cannot run (a redirect to ``?e=1``), not a 500.
+        raise IncorrectLookupParameters from None
+
+
 def install() -> None:
     # Replacing the method on the class is the point: every admin's widget gets
     # the guard (mypy refuses method assignment unless told it is meant).
@@ -62,3 +79,5 @@ def install() -> None:
     # too large for the database is refused as a choice.
     ModelChoiceField.to_python = _guarded_to_python  # type: ignore[method-assign]
     ModelMultipleChoiceField._check_values = _guarded_check_values  # type: ignore[attr-defined]
+    # And for every change list: a filter id past the database's range.
+    ChangeList.get_results = _guarded_get_results  # type: ignore[method-assign]
