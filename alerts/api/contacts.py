@@ -9,10 +9,9 @@ through ``alerts.paging.contacts``.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,13 +25,8 @@ from alerts.paging.contacts import (
 )
 from scheduling.access import member_can_manage, members_visible
 from scheduling.access.permissions import by_key_or_404, require
+from scheduling.access.views import ERROR, ObjectView, service_errors
 from scheduling.models import Member
-
-ERROR = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "detail": {"type": "object"}},
-    "required": ["error"],
-}
 
 
 class ContactMethodSerializer(serializers.ModelSerializer):
@@ -66,12 +60,6 @@ class ContactMethodInputSerializer(serializers.Serializer):
     position = serializers.IntegerField(
         min_value=0, max_value=32767, required=False, help_text="default: last"
     )
-
-
-def _invalid(exc: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(exc, "error_dict"):
-        return serializers.ValidationError(exc.message_dict)
-    return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
 def _member(request: Request, key: str) -> Member:
@@ -110,67 +98,57 @@ class MemberContactMethodsView(APIView):
         require(request, member_can_manage, member)
         payload = ContactMethodInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
+        with service_errors():
             method = contact_method_create(member=member, **payload.validated_data)
-        except DjangoValidationError as exc:
-            raise _invalid(exc) from None
         return Response(ContactMethodSerializer(method).data, status=201)
 
 
-class ContactMethodDetailView(APIView):
-    def _get(self, request: Request, pk: int) -> ContactMethod:
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="contact_methods_retrieve",
+        summary="A contact method",
+        responses={200: ContactMethodSerializer, 404: ERROR},
+    ),
+    put=extend_schema(
+        operation_id="contact_methods_update",
+        summary="Replace a contact method (idempotent)",
+        request=ContactMethodInputSerializer,
+        responses={200: ContactMethodSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+    patch=extend_schema(
+        operation_id="contact_methods_partial_update",
+        summary="Change some fields of a contact method",
+        request=ContactMethodInputSerializer(partial=True),
+        responses={200: ContactMethodSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+    delete=extend_schema(
+        operation_id="contact_methods_delete",
+        summary="Remove a number",
+        responses={204: None, 403: ERROR, 404: ERROR},
+    ),
+)
+class ContactMethodDetailView(ObjectView):
+    input_serializer = ContactMethodInputSerializer
+
+    def find(self, request: Request, *, pk: int) -> ContactMethod:
         method = _methods(request).filter(pk=pk).first()
         if method is None:
             raise Http404("no such contact method")
         return method
 
-    @extend_schema(
-        operation_id="contact_methods_retrieve",
-        summary="A contact method",
-        responses={200: ContactMethodSerializer, 404: ERROR},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(ContactMethodSerializer(self._get(request, pk)).data)
+    def show(self, request: Request, method: ContactMethod) -> dict:
+        return ContactMethodSerializer(method).data
 
-    @extend_schema(
-        operation_id="contact_methods_update",
-        summary="Replace a contact method (idempotent)",
-        request=ContactMethodInputSerializer,
-        responses={200: ContactMethodSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def put(self, request: Request, pk: int) -> Response:
-        return self._write(request, pk, partial=False)
-
-    @extend_schema(
-        operation_id="contact_methods_partial_update",
-        summary="Change some fields of a contact method",
-        request=ContactMethodInputSerializer(partial=True),
-        responses={200: ContactMethodSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def patch(self, request: Request, pk: int) -> Response:
-        return self._write(request, pk, partial=True)
-
-    def _write(self, request: Request, pk: int, *, partial: bool) -> Response:
-        method = self._get(request, pk)
+    def may_write(self, request: Request, method: ContactMethod) -> None:
         require(request, member_can_manage, method.member)
-        payload = ContactMethodInputSerializer(data=request.data, partial=partial)
-        payload.is_valid(raise_exception=True)
-        fields = dict(payload.validated_data)
+
+    def write(
+        self, request: Request, method: ContactMethod, data: dict, *, partial: bool
+    ) -> ContactMethod:
         if not partial:
-            fields.setdefault("position", method.position)
-        try:
-            contact_method_update(method=method, **fields)
-        except DjangoValidationError as exc:
-            raise _invalid(exc) from None
-        return Response(ContactMethodSerializer(method).data)
+            data.setdefault("position", method.position)
+        contact_method_update(method=method, **data)
+        return method
 
-    @extend_schema(
-        operation_id="contact_methods_delete",
-        summary="Remove a number",
-        responses={204: None, 403: ERROR, 404: ERROR},
-    )
-    def delete(self, request: Request, pk: int) -> Response:
-        method = self._get(request, pk)
-        require(request, member_can_manage, method.member)
+    def remove(self, request: Request, method: ContactMethod) -> None:
         contact_method_delete(method=method)
-        return Response(status=204)

@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import django_filters
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
+# The error shape and service errors live with the one detail view, which the
+# alerts app's resources use too (it may not import this package).
+from scheduling.access.views import ERROR as ERROR
+from scheduling.access.views import service_errors as service_errors
 from scheduling.timeparse import InstantError, parse_instant
-
-ERROR: dict[str, Any] = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "detail": {"type": "object"}},
-    "required": ["error"],
-}
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service's ``ValidationError`` as the API's 400, keyed by field."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            raise serializers.ValidationError(exc.message_dict) from None
-        raise serializers.ValidationError({"non_field_errors": exc.messages}) from None
 
 
 class CursorPage(CursorPagination):

@@ -9,14 +9,16 @@ Writes go through ``scheduling.members``.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scheduling.access import member_can_change, members_visible
+from scheduling.access import member_can_change, member_can_manage, members_visible
 from scheduling.access.permissions import by_key_or_404, require_staff_config
+from scheduling.access.views import ObjectView
 from scheduling.members import member_create, member_update
 from scheduling.models import Member
 from scheduling.resources.common import ERROR, service_errors
@@ -78,56 +80,56 @@ class MemberListView(APIView):
         return Response(MemberSerializer(fresh).data, status=201)
 
 
-class MemberDetailView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="members_retrieve",
         summary="A member, by username or id",
         responses={200: MemberSerializer, 404: ERROR},
-    )
-    def get(self, request: Request, key: str) -> Response:
-        return Response(MemberSerializer(member_or_404(request, key)).data)
-
-    @extend_schema(
+    ),
+    put=extend_schema(
         operation_id="members_update",
         summary="Replace a member's profile and teams (staff)",
         description="Idempotent: the same body twice changes nothing the second "
         "time. `username` may be repeated but cannot change.",
         request=MemberPutSerializer,
         responses={200: MemberSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def put(self, request: Request, key: str) -> Response:
-        return self._write(request, key, partial=False)
-
-    @extend_schema(
+    ),
+    patch=extend_schema(
         operation_id="members_partial_update",
         summary="Change some fields of a member (staff; a member their own phone "
         "and time zone)",
         request=MemberPutSerializer(partial=True),
         responses={200: MemberSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def patch(self, request: Request, key: str) -> Response:
-        return self._write(request, key, partial=True)
+    ),
+)
+class MemberDetailView(ObjectView):
+    input_serializer = MemberPutSerializer
+    http_method_names = ["get", "put", "patch", "head", "options"]
 
-    def _write(self, request: Request, key: str, *, partial: bool) -> Response:
-        member = member_or_404(request, key)
-        payload = MemberPutSerializer(data=request.data, partial=partial)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        username = data.pop("username", None)
-        fields = set(data) if partial else {*data, "name", "active", "teams"}
-        if not member_can_change(request.user, member, fields):
+    def find(self, request: Request, *, key: str) -> Member:
+        return member_or_404(request, key)
+
+    def show(self, request: Request, member: Member) -> dict:
+        return MemberSerializer(
+            member_or_404(request, member.user.get_username())
+        ).data
+
+    def may_write(self, request: Request, member: Member) -> None:
+        if not member_can_manage(request.user, member):
+            raise PermissionDenied("you may see this member but not change them")
+
+    def may_write_fields(self, request: Request, member: Member, fields: set) -> None:
+        if not member_can_change(request.user, member, fields - {"username"}):
             raise PermissionDenied(
                 "you may change your own phone and time zone; the rest is staff's"
             )
+
+    def write(
+        self, request: Request, member: Member, data: dict, *, partial: bool
+    ) -> Member:
+        username = data.pop("username", None)
         if username is not None and username != member.user.get_username():
-            return Response(
-                {
-                    "error": "invalid request",
-                    "detail": {"username": ["a member's username cannot change"]},
-                },
-                status=400,
+            raise serializers.ValidationError(
+                {"username": ["a member's username cannot change"]}
             )
-        with service_errors():
-            member_update(member=member, **data)
-        fresh = member_or_404(request, member.user.get_username())
-        return Response(MemberSerializer(fresh).data)
+        return member_update(member=member, **data).member

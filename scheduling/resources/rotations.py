@@ -13,10 +13,9 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from rest_framework.views import APIView
 
 from scheduling.access import members_visible, scoped_to_teams, teams_visible
 from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.access.views import ObjectView
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
 from scheduling.resources.serializers import (
@@ -119,17 +119,13 @@ class RotationListView(generics.ListAPIView):
         return Response(RotationSerializer(fresh).data, status=201)
 
 
-class RotationDetailView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="rotations_retrieve",
         summary="A rotation",
         responses={200: RotationSerializer, 404: ERROR},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        rotation = scoped_or_404(request, _rotations(request), pk=pk)
-        return Response(RotationSerializer(rotation).data)
-
-    @extend_schema(
+    ),
+    put=extend_schema(
         operation_id="rotations_update",
         summary="Replace a rotation's definition and roster (staff)",
         description="Idempotent: the same body twice changes nothing the second "
@@ -137,54 +133,47 @@ class RotationDetailView(APIView):
         "not started; history stays. `team` may be repeated but cannot change.",
         request=RotationInputSerializer,
         responses={200: RotationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def put(self, request: Request, pk: int) -> Response:
-        return self._write(request, pk, partial=False)
-
-    @extend_schema(
+    ),
+    patch=extend_schema(
         operation_id="rotations_partial_update",
         summary="Change some of a rotation's fields (staff)",
         request=RotationInputSerializer(partial=True),
         responses={200: RotationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def patch(self, request: Request, pk: int) -> Response:
-        return self._write(request, pk, partial=True)
-
-    def _write(self, request: Request, pk: int, *, partial: bool) -> Response:
-        rotation = scoped_or_404(request, _rotations(request), pk=pk)
-        require_staff_config(request)
-        payload = RotationInputSerializer(
-            data=request.data,
-            partial=partial,
-            context={"members": members_visible(request.user)},
-        )
-        payload.is_valid(raise_exception=True)
-        team = payload.validated_data.get("team", rotation.team.slug)
-        if team != rotation.team.slug:
-            raise serializers.ValidationError(
-                {"team": ["a rotation cannot move to another team"]}
-            )
-        definition, participants = _definition(payload.validated_data)
-        with service_errors():
-            rotation_update(rotation=rotation, participants=participants, **definition)
-        fresh = _rotations(request).get(pk=rotation.pk)
-        return Response(RotationSerializer(fresh).data)
-
-    @extend_schema(
+    ),
+    delete=extend_schema(
         operation_id="rotations_delete",
         summary="Delete a rotation that has no history (staff)",
         description="A rotation whose shifts have started is history that pay and "
         "reports rely on: 409; deactivate it (`active: false`) instead.",
         responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR},
-    )
-    def delete(self, request: Request, pk: int) -> Response:
-        rotation = scoped_or_404(request, _rotations(request), pk=pk)
-        require_staff_config(request)
-        try:
-            rotation_delete(rotation=rotation)
-        except DjangoValidationError as exc:
-            return Response({"error": " ".join(exc.messages)}, status=409)
-        return Response(status=204)
+    ),
+)
+class RotationDetailView(ObjectView):
+    input_serializer = RotationInputSerializer
+
+    def find(self, request: Request, *, pk: int) -> Rotation:
+        return scoped_or_404(request, _rotations(request), pk=pk)
+
+    def show(self, request: Request, rotation: Rotation) -> dict:
+        return RotationSerializer(_rotations(request).get(pk=rotation.pk)).data
+
+    def input_context(self, request: Request, rotation: Rotation) -> dict:
+        return {"members": members_visible(request.user)}
+
+    def write(
+        self, request: Request, rotation: Rotation, data: dict, *, partial: bool
+    ) -> Rotation:
+        team = data.get("team", rotation.team.slug)
+        if team != rotation.team.slug:
+            raise serializers.ValidationError(
+                {"team": ["a rotation cannot move to another team"]}
+            )
+        definition, participants = _definition(data)
+        rotation_update(rotation=rotation, participants=participants, **definition)
+        return rotation
+
+    def remove(self, request: Request, rotation: Rotation) -> None:
+        rotation_delete(rotation=rotation)
 
 
 class PreviewQuerySerializer(ScheduleQuerySerializer):

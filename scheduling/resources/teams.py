@@ -7,13 +7,14 @@ teams (``scheduling.teams``) and who is in them (``scheduling.members``).
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling.access import teams_visible
 from scheduling.access.permissions import by_key_or_404, require_staff_config
+from scheduling.access.views import ObjectView
 from scheduling.members import membership_add, membership_remove
 from scheduling.models import Member, Team
 from scheduling.resources.common import ERROR, service_errors
@@ -69,16 +70,13 @@ class TeamListView(APIView):
         return Response(TeamSerializer(team).data, status=201)
 
 
-class TeamDetailView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="teams_retrieve",
         summary="A team, by slug or id",
         responses={200: TeamSerializer, 404: ERROR},
-    )
-    def get(self, request: Request, key: str) -> Response:
-        return Response(TeamSerializer(_team(request, key)).data)
-
-    @extend_schema(
+    ),
+    put=extend_schema(
         operation_id="teams_update",
         summary="Replace a team's slug, name and time zone (staff)",
         description=(
@@ -88,33 +86,32 @@ class TeamDetailView(APIView):
         ),
         request=TeamInputSerializer,
         responses={200: TeamSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def put(self, request: Request, key: str) -> Response:
-        return self._write(request, key, partial=False)
-
-    @extend_schema(
+    ),
+    patch=extend_schema(
         operation_id="teams_partial_update",
         summary="Change some of a team's fields (staff)",
         request=TeamInputSerializer(partial=True),
         responses={200: TeamSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-    )
-    def patch(self, request: Request, key: str) -> Response:
-        return self._write(request, key, partial=True)
+    ),
+)
+class TeamDetailView(ObjectView):
+    input_serializer = TeamInputSerializer
+    http_method_names = ["get", "put", "patch", "head", "options"]
 
-    def _write(self, request: Request, key: str, *, partial: bool) -> Response:
-        team = _team(request, key)
-        require_staff_config(request)
-        payload = TeamInputSerializer(data=request.data, partial=partial)
-        payload.is_valid(raise_exception=True)
+    def find(self, request: Request, *, key: str) -> Team:
+        return _team(request, key)
+
+    def show(self, request: Request, team: Team) -> dict:
+        return TeamSerializer(_team(request, team.slug)).data
+
+    def write(self, request: Request, team: Team, data: dict, *, partial: bool) -> Team:
         values = {
             "slug": team.slug,
             "name": team.name,
             "time_zone": team.time_zone,
-            **payload.validated_data,
+            **data,
         }
-        with service_errors():
-            team = team_put(team=team, **values).team
-        return Response(TeamSerializer(_team(request, team.slug)).data)
+        return team_put(team=team, **values).team
 
 
 class TeamMembersView(APIView):
