@@ -9,6 +9,8 @@ through ``alerts.paging.contacts``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -130,8 +132,8 @@ class MemberContactMethodsView(APIView):
 class ContactMethodDetailView(ObjectView):
     input_serializer = ContactMethodInputSerializer
 
-    def find(self, request: Request, *, pk: int) -> ContactMethod:
-        method = _methods(request).filter(pk=pk).first()
+    def find(self, request: Request, **kwargs: Any) -> ContactMethod:
+        method = _methods(request).filter(pk=kwargs["pk"]).first()
         if method is None:
             raise Http404("no such contact method")
         return method

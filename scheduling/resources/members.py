@@ -8,6 +8,8 @@ Writes go through ``scheduling.members``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -106,8 +108,8 @@ class MemberDetailView(ObjectView):
     input_serializer = MemberPutSerializer
     http_method_names = ["get", "put", "patch", "head", "options"]
 
-    def find(self, request: Request, *, key: str) -> Member:
-        return member_or_404(request, key)
+    def find(self, request: Request, **kwargs: Any) -> Member:
+        return member_or_404(request, kwargs["key"])
 
     def show(self, request: Request, member: Member) -> dict:
         return MemberSerializer(

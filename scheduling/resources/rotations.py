@@ -10,6 +10,8 @@ saving nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -151,8 +153,8 @@ class RotationListView(generics.ListAPIView):
 class RotationDetailView(ObjectView):
     input_serializer = RotationInputSerializer
 
-    def find(self, request: Request, *, pk: int) -> Rotation:
-        return scoped_or_404(request, _rotations(request), pk=pk)
+    def find(self, request: Request, **kwargs: Any) -> Rotation:
+        return scoped_or_404(request, _rotations(request), pk=kwargs["pk"])
 
     def show(self, request: Request, rotation: Rotation) -> dict:
         return RotationSerializer(_rotations(request).get(pk=rotation.pk)).data

@@ -6,6 +6,8 @@ teams (``scheduling.teams``) and who is in them (``scheduling.members``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework.request import Request
@@ -98,8 +100,8 @@ class TeamDetailView(ObjectView):
     input_serializer = TeamInputSerializer
     http_method_names = ["get", "put", "patch", "head", "options"]
 
-    def find(self, request: Request, *, key: str) -> Team:
-        return _team(request, key)
+    def find(self, request: Request, **kwargs: Any) -> Team:
+        return _team(request, kwargs["key"])
 
     def show(self, request: Request, team: Team) -> dict:
         return TeamSerializer(_team(request, team.slug)).data
