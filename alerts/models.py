@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from alerts.routing import MatcherError, compile_matcher
 from scheduling.models import Member, Team
@@ -29,6 +31,22 @@ def hash_token(token: str) -> str:
     leaked database useless for posting alerts, and lookups stay one indexed query.
     """
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def free_slug(model: type[models.Model], base: str, *, pk: int | None = None) -> str:
+    """A slug of ``base`` that no other row of ``model`` holds: ``base``, else
+    ``base-2``, ``base-3``...  (within the field's 100 characters)."""
+    root = (slugify(base) or "x")[:90].strip("-") or "x"
+    taken = set(
+        model._default_manager.filter(slug__startswith=root)
+        .exclude(pk=pk)
+        .values_list("slug", flat=True)
+    )
+    candidate, n = root, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{root}-{n}"
+    return candidate
 
 
 def hash_group_key(group_key: str) -> str:
@@ -45,6 +63,13 @@ class Integration(models.Model):
         Team, on_delete=models.PROTECT, related_name="integrations"
     )
     name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text="Names the integration in the API and configuration files "
+        "(default: team slug and name).",
+    )
     kind = models.CharField(max_length=32, choices=Kind, default=Kind.ALERTMANAGER)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_hint = models.CharField(
@@ -85,6 +110,13 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A default identifier, not a rule: every way of making one (the
+        # services, the admin, fixtures) gets a slug without naming one.
+        if not self.slug:
+            self.slug = free_slug(Integration, f"{self.team.slug}-{self.name}")
+        super().save(*args, **kwargs)
 
 
 class WebhookDelivery(models.Model):
@@ -205,6 +237,13 @@ class Route(models.Model):
     )
     position = models.PositiveIntegerField(default=0)
     name = models.CharField(max_length=200, blank=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text="Names the route in the API and configuration files "
+        "(default: the integration's slug and the route's name or position).",
+    )
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="routes")
     urgency = models.CharField(
         max_length=8, choices=Urgency, default=Urgency.FROM_SEVERITY, blank=True
@@ -224,6 +263,13 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"route {self.position}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:  # a default identifier (see Integration.save)
+            self.slug = free_slug(
+                Route, f"{self.integration.slug}-{self.name or self.position}"
+            )
+        super().save(*args, **kwargs)
 
 
 class RouteMatcher(models.Model):
@@ -510,6 +556,13 @@ class EscalationPolicy(models.Model):
         Team, on_delete=models.CASCADE, related_name="escalation_policies"
     )
     name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text="Names the policy in the API and configuration files "
+        "(default: team slug and name).",
+    )
     description = models.TextField(blank=True)
     team_default = models.BooleanField(
         default=False,
@@ -570,6 +623,11 @@ class EscalationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:  # a default identifier (see Integration.save)
+            self.slug = free_slug(EscalationPolicy, f"{self.team.slug}-{self.name}")
+        super().save(*args, **kwargs)
 
 
 class EscalationStep(models.Model):

@@ -21,10 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 from alerts.models import EscalationPolicy, EscalationStep, Incident
-from scheduling.models import Member
+from scheduling.models import Member, Team
 from scheduling.selectors import oncall_at
 
 # Low urgency pages inside these unless the policy says otherwise.
@@ -384,3 +385,179 @@ def escalation_preview(
             StepPreview(number, after, step_describe(step), pages, targets.why_empty)
         )
     return snapshot["name"], hours, previews
+
+
+# --- writing policies: the admin, the API and configuration files -------------
+
+# What a caller may set on a policy besides its steps.
+POLICY_FIELDS = (
+    "slug",
+    "name",
+    "description",
+    "team_default",
+    "repeat",
+    "repeat_until_acknowledged",
+    "repeat_after",
+    "business_start",
+    "business_end",
+    "business_weekdays",
+)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step as a caller describes it (order is the list's)."""
+
+    target: str = EscalationStep.Target.PRIMARY
+    channel: str = EscalationStep.Channel.SMS_THEN_VOICE
+    delay: timedelta = timedelta(0)
+    member: Member | None = None
+    voice_after: timedelta = timedelta(minutes=2)
+
+    def key(self) -> tuple:
+        member_id = self.member.pk if self.member is not None else None
+        return (self.target, self.channel, self.delay, member_id, self.voice_after)
+
+
+def _step_key(step: EscalationStep) -> tuple:
+    return (step.target, step.channel, step.delay, step.member_id, step.voice_after)
+
+
+def _check_policy(policy: EscalationPolicy, steps: list[StepSpec]) -> None:
+    """The model's rules (one default per team, business hours in order, ISO
+    weekdays), a free name and slug, and steps that make sense: a named member
+    for a member step, one of the policy's team."""
+    errors: dict[str, list[str]] = {}
+    try:
+        policy.full_clean(exclude=["team"], validate_unique=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    others = EscalationPolicy.objects.exclude(pk=policy.pk)
+    if others.filter(team_id=policy.team_id, name=policy.name).exists():
+        errors.setdefault("name", []).append(
+            f"{policy.team.slug} already has a policy named {policy.name!r}"
+        )
+    if policy.slug and others.filter(slug=policy.slug).exists():
+        errors["slug"] = [f"the slug {policy.slug!r} is taken"]
+    if policy.team_default:
+        if others.filter(team_id=policy.team_id, team_default=True).exists():
+            errors.setdefault("team_default", []).append(
+                f"{policy.team.slug} already has a default policy"
+            )
+    for number, step in enumerate(steps, start=1):
+        problem = _step_problem(policy, step)
+        if problem:
+            errors.setdefault("steps", []).append(f"step {number}: {problem}")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _step_problem(policy: EscalationPolicy, step: StepSpec) -> str | None:
+    if step.target not in EscalationStep.Target.values:
+        return f"{step.target!r} is not a target"
+    if step.channel not in EscalationStep.Channel.values:
+        return f"{step.channel!r} is not a channel"
+    if step.delay < timedelta(0) or step.voice_after < timedelta(0):
+        return "delays cannot be negative"
+    if step.target == EscalationStep.Target.MEMBER:
+        if step.member is None:
+            return "name the member this step pages"
+        if not step.member.teams.filter(pk=policy.team_id).exists():
+            return f"{step.member.username} is not a member of {policy.team.slug}"
+    elif step.member is not None:
+        return "only a step whose target is 'member' names a member"
+    return None
+
+
+def _set_steps(policy: EscalationPolicy, steps: list[StepSpec]) -> None:
+    EscalationStep.objects.filter(policy=policy).delete()
+    EscalationStep.objects.bulk_create(
+        [
+            EscalationStep(
+                policy=policy,
+                position=position,
+                target=step.target,
+                channel=step.channel,
+                delay=step.delay,
+                member=step.member,
+                voice_after=step.voice_after,
+            )
+            for position, step in enumerate(steps)
+        ]
+    )
+
+
+def policy_steps(policy: EscalationPolicy) -> list[EscalationStep]:
+    return list(policy.steps.select_related("member__user").order_by("position", "id"))
+
+
+@transaction.atomic
+def policy_create(
+    *, team: Team, name: str, steps: list[StepSpec], **fields: Any
+) -> EscalationPolicy:
+    """A new policy of ``team`` with ``steps`` in order.  ``ValidationError``
+    keyed by field."""
+    _only_policy(fields)
+    policy = EscalationPolicy(team=team, name=name, **fields)
+    _check_policy(policy, steps)
+    policy.save()
+    _set_steps(policy, steps)
+    return policy
+
+
+@transaction.atomic
+def policy_update(
+    *, policy: EscalationPolicy, steps: list[StepSpec] | None = None, **fields: Any
+) -> bool:
+    """Change the given fields (and, with ``steps``, make them exactly the
+    policy's steps).  Saves nothing when nothing differs; True if anything
+    changed.  Incidents already escalating keep their copy of the policy."""
+    _only_policy(fields)
+    dirty = [f for f, v in fields.items() if getattr(policy, f) != v]
+    current = policy_steps(policy)
+    same_steps = steps is None or [_step_key(s) for s in current] == [
+        s.key() for s in steps
+    ]
+    if not dirty and same_steps:
+        return False
+    for field in dirty:
+        setattr(policy, field, fields[field])
+    wanted = steps if steps is not None else [_spec(s) for s in current]
+    _check_policy(policy, wanted)
+    if dirty:
+        policy.save(update_fields=dirty)
+    if not same_steps:
+        _set_steps(policy, wanted)
+    return True
+
+
+@transaction.atomic
+def policy_save(*, policy: EscalationPolicy, steps: list[StepSpec]) -> None:
+    """Check and save ``policy`` as its fields stand, with exactly ``steps`` (the
+    admin's form and inline set them)."""
+    _check_policy(policy, steps)
+    policy.save()
+    if [_step_key(s) for s in policy_steps(policy)] != [s.key() for s in steps]:
+        _set_steps(policy, steps)
+
+
+def policy_delete(*, policy: EscalationPolicy) -> None:
+    """Delete a policy.  Routes naming it fall back to the team's default (or the
+    built-in policy); incidents escalating keep their copy."""
+    policy.delete()
+
+
+def _spec(step: EscalationStep) -> StepSpec:
+    return StepSpec(
+        target=step.target,
+        channel=step.channel,
+        delay=step.delay,
+        member=step.member,
+        voice_after=step.voice_after,
+    )
+
+
+def _only_policy(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"not fields of a policy: {sorted(unknown)}")

@@ -10,6 +10,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,8 +18,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from alerts.models import Integration, Route, RouteMatcher, hash_token
-from alerts.routing import MatcherError, parse_matcher
+from alerts.intake.routes import matchers_parse, route_create
+from alerts.models import Incident, Integration, Route, hash_token
 from scheduling.models import Team
 
 
@@ -34,30 +35,106 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits
 
 
+# What a caller may set on an integration (the API, the admin, configuration
+# files); the token is set only by integration_create and integration_set_token.
+INTEGRATION_FIELDS = (
+    "slug",
+    "name",
+    "enabled",
+    "reopen_window",
+    "heartbeat_alertname",
+    "heartbeat_interval",
+)
+
+
+def _check_integration(integration: Integration) -> None:
+    """The model's rules plus a readable message for a taken name or slug, as one
+    ``ValidationError`` keyed by field."""
+    errors: dict[str, list[str]] = {}
+    if not integration.name.strip() or len(integration.name) > 200:
+        errors["name"] = ["give a name of 1 to 200 characters"]
+    others = Integration.objects.exclude(pk=integration.pk)
+    if others.filter(team_id=integration.team_id, name=integration.name).exists():
+        errors.setdefault("name", []).append(
+            f"{integration.team.slug} already has an integration named "
+            f"{integration.name!r}"
+        )
+    if integration.slug and others.filter(slug=integration.slug).exists():
+        errors["slug"] = [f"the slug {integration.slug!r} is taken"]
+    try:
+        integration.full_clean(
+            exclude=["team", "token_hash", "token_hint", "name"], validate_unique=False
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def integration_create(
-    *, team: Team, name: str, token: str | None = None, enabled: bool = True
+    *,
+    team: Team,
+    name: str,
+    token: str | None = None,
+    enabled: bool = True,
+    **fields: Any,
 ) -> IntegrationSecret:
     """Create an integration with its catch-all route to ``team``.
-    ``ValidationError`` (``name``) for a blank name or one the team already uses."""
-    if not name.strip() or len(name) > 200:
-        raise ValidationError({"name": ["give a name of 1 to 200 characters"]})
-    if Integration.objects.filter(team=team, name=name).exists():
-        raise ValidationError(
-            {"name": [f"{team.slug} already has an integration named {name!r}"]}
-        )
+    ``ValidationError`` keyed by field (a blank or taken name, a taken slug).
+    ``fields``: any other of ``INTEGRATION_FIELDS``."""
+    _only(fields, INTEGRATION_FIELDS)
     token = token or new_token()
-    integration = Integration.objects.create(
+    integration = Integration(
         team=team,
         name=name,
         token_hash=hash_token(token),
         token_hint=token[:6],
         enabled=enabled,
+        **fields,
     )
+    _check_integration(integration)
+    integration.save()
     Route.objects.create(
         integration=integration, position=1000, name="catch-all", team=team
     )
     return IntegrationSecret(integration=integration, token=token)
+
+
+@transaction.atomic
+def integration_update(*, integration: Integration, **fields: Any) -> bool:
+    """Change the given fields (``INTEGRATION_FIELDS``); saves only what differs,
+    so the same ``PUT`` twice writes nothing the second time.  True if anything
+    changed."""
+    _only(fields, INTEGRATION_FIELDS)
+    dirty = [f for f, v in fields.items() if getattr(integration, f) != v]
+    if not dirty:
+        return False
+    for field in dirty:
+        setattr(integration, field, fields[field])
+    _check_integration(integration)
+    integration.save(update_fields=dirty)
+    return True
+
+
+@transaction.atomic
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration that never opened an incident (with its routes,
+    inbox and alerts); one with incidents is their history: ``ValidationError``
+    (disable it instead)."""
+    if Incident.objects.filter(integration=integration).exists():
+        raise ValidationError(
+            f"Integration {integration} has incidents, which keep their history; "
+            "disable it instead."
+        )
+    integration.delete()
+
+
+def _only(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"not settable fields: {sorted(unknown)}")
 
 
 def integration_set_token(*, integration: Integration, token: str | None = None) -> str:
@@ -151,7 +228,6 @@ def alertmanager_snippets(token: str) -> dict[str, str]:
     }
 
 
-@transaction.atomic
 def route_add(
     *,
     integration: Integration,
@@ -161,35 +237,13 @@ def route_add(
     urgency: str = "",
     position: int | None = None,
 ) -> Route:
-    """Add a route from matchers in Alertmanager's syntax (``severity=~"crit|page"``).
-
-    Without ``position`` it goes after the other matcher routes, before the
-    catch-all.  Raises ``ValidationError`` for a bad matcher (an invalid regex is
-    caught here, not when an alert arrives).
-    """
-    try:
-        parsed = [parse_matcher(text) for text in matchers]
-    except MatcherError as exc:
-        raise ValidationError({"matchers": str(exc)}) from exc
-    if position is None:
-        last = (
-            integration.routes.filter(matchers__isnull=False)
-            .order_by("-position")
-            .values_list("position", flat=True)
-            .first()
-        )
-        position = (last or 0) + 10
-    route = Route.objects.create(
+    """Add a route from matchers in Alertmanager's syntax (``severity=~"crit|page"``),
+    through ``routes.route_create`` (the API's and the admin's path)."""
+    return route_create(
         integration=integration,
         team=team,
+        matchers=matchers_parse(matchers),
         name=name,
         urgency=urgency,
         position=position,
     )
-    RouteMatcher.objects.bulk_create(
-        [
-            RouteMatcher(route=route, label=m.label, op=m.op, value=m.value)
-            for m in parsed
-        ]
-    )
-    return route
