@@ -1,12 +1,15 @@
 """Slugs for integrations, routes and escalation policies: the API and
 configuration files (``oncall_apply``) address them by slug as well as id."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import migrations, models
 from django.utils.text import slugify
 
 
-def _fill(apps, schema_editor):
-    def fill(model, base_of):
+def _fill(apps: Any, schema_editor: Any) -> None:
+    def fill(model: Any, base_of: Callable[[Any], str]) -> None:
         taken = set()
         for row in model.objects.order_by("pk"):
             root = (slugify(base_of(row)) or "x")[:90].strip("-") or "x"
