@@ -9,23 +9,27 @@ stored.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from typing import Any
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.api.contacts import ERROR
+from alerts.api.common import team_named
 from alerts.intake.integrations import (
     integration_create,
+    integration_delete,
     integration_set_token,
+    integration_update,
     webhook_url,
 )
 from alerts.models import Integration
-from scheduling.access import scoped_to_teams, teams_visible
-from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.access import scoped_to_teams
+from scheduling.access.permissions import by_key_or_404, require_staff_config
+from scheduling.access.views import ERROR, ObjectView, service_errors
 from scheduling.models import Team
 
 
@@ -41,6 +45,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
         model = Integration
         fields = [
             "id",
+            "slug",
             "team",
             "name",
             "kind",
@@ -70,10 +75,31 @@ class IntegrationTokenSerializer(IntegrationSerializer):
         read_only_fields = fields
 
 
-class IntegrationCreateSerializer(serializers.Serializer):
-    team = serializers.SlugField()
-    name = serializers.CharField()
+class IntegrationInputSerializer(serializers.Serializer):
+    """An integration without its token (the token is made by the server and
+    shown once).  ``slug`` left out is made up on create and stays on ``PUT``;
+    the other optional fields take their defaults."""
+
+    team = serializers.SlugField(max_length=100, help_text="cannot change")
+    slug = serializers.SlugField(max_length=100, required=False)
+    name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=True)
+    reopen_window = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        default=0,
+        help_text="seconds after a resolve during which the group firing again "
+        "reopens the incident (0 = never)",
+    )
+    heartbeat_alertname = serializers.CharField(max_length=200, default="Watchdog")
+    heartbeat_interval = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        allow_null=True,
+        default=None,
+        help_text="dead man's switch: minutes without a heartbeat before an "
+        "incident opens (null = off)",
+    )
 
 
 def _integrations(request: Request) -> QuerySet[Integration]:
@@ -104,37 +130,70 @@ class IntegrationListView(APIView):
     @extend_schema(
         operation_id="integrations_create",
         summary="Create an integration (staff); the token is in the answer, once",
-        request=IntegrationCreateSerializer,
+        request=IntegrationInputSerializer,
         responses={201: IntegrationTokenSerializer, 400: ERROR, 403: ERROR},
     )
     def post(self, request: Request) -> Response:
         require_staff_config(request)
-        payload = IntegrationCreateSerializer(data=request.data)
+        payload = IntegrationInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        team = teams_visible(request.user).filter(slug=data["team"]).first()
-        if team is None:
-            raise serializers.ValidationError(
-                {"team": [f"no team with slug {data['team']!r}"]}
-            )
-        try:
-            made = integration_create(
-                team=team, name=data["name"], enabled=data["enabled"]
-            )
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
+        fields = dict(payload.validated_data)
+        team = team_named(request.user, fields.pop("team"))
+        with service_errors():
+            made = integration_create(team=team, **fields)
         return Response(_with_token(made.integration, made.token), status=201)
 
 
-class IntegrationDetailView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="integrations_retrieve",
-        summary="An integration (no token)",
+        summary="An integration, by slug or id (no token)",
         responses={200: IntegrationSerializer, 404: ERROR},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        integration = scoped_or_404(request, _integrations(request), pk=pk)
-        return Response(IntegrationSerializer(integration).data)
+    ),
+    put=extend_schema(
+        operation_id="integrations_update",
+        summary="Replace an integration's settings (staff); the token stays",
+        description="Idempotent: the same body twice changes nothing the second "
+        "time. `team` may be repeated but cannot change.",
+        request=IntegrationInputSerializer,
+        responses={200: IntegrationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+    patch=extend_schema(
+        operation_id="integrations_partial_update",
+        summary="Change some of an integration's settings (staff)",
+        request=IntegrationInputSerializer(partial=True),
+        responses={200: IntegrationSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+    delete=extend_schema(
+        operation_id="integrations_delete",
+        summary="Delete an integration that never opened an incident (staff)",
+        description="One with incidents keeps their history: 409; disable it "
+        "(`enabled: false`) instead.",
+        responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR},
+    ),
+)
+class IntegrationDetailView(ObjectView):
+    input_serializer = IntegrationInputSerializer
+
+    def find(self, request: Request, **kwargs: Any) -> Integration:
+        return by_key_or_404(_integrations(request), kwargs["key"])
+
+    def show(self, request: Request, integration: Integration) -> dict:
+        return IntegrationSerializer(integration).data
+
+    def write(
+        self, request: Request, integration: Integration, data: dict, *, partial: bool
+    ) -> Integration:
+        named = data.pop("team", integration.team.slug)
+        if named != integration.team.slug:
+            raise serializers.ValidationError(
+                {"team": ["an integration cannot move to another team"]}
+            )
+        integration_update(integration=integration, **data)
+        return integration
+
+    def remove(self, request: Request, integration: Integration) -> None:
+        integration_delete(integration=integration)
 
 
 class IntegrationRotateView(APIView):
@@ -144,8 +203,8 @@ class IntegrationRotateView(APIView):
         request=None,
         responses={200: IntegrationTokenSerializer, 403: ERROR, 404: ERROR},
     )
-    def post(self, request: Request, pk: int) -> Response:
-        integration = scoped_or_404(request, _integrations(request), pk=pk)
+    def post(self, request: Request, key: str) -> Response:
+        integration = by_key_or_404(_integrations(request), key)
         require_staff_config(request)
         token = integration_set_token(integration=integration)
         return Response(_with_token(integration, token))

@@ -1,10 +1,11 @@
-"""The incidents API (``/api/v1/incidents/...``) and members' contact methods."""
+"""The alerts app's API: integrations, routes, escalation policies, maintenance
+windows, members' contact methods, incidents."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts, integrations
+from alerts.api import contacts, integrations, maintenance, policies, routes
 from alerts.api import views as api
 
 urlpatterns = [
@@ -14,14 +15,36 @@ urlpatterns = [
         name="integration-list",
     ),
     path(
-        "integrations/<int:pk>/",
+        "integrations/<str:key>/",
         integrations.IntegrationDetailView.as_view(),
         name="integration-detail",
     ),
     path(
-        "integrations/<int:pk>/rotate/",
+        "integrations/<str:key>/rotate/",
         integrations.IntegrationRotateView.as_view(),
         name="integration-rotate",
+    ),
+    path("routes/", routes.RouteListView.as_view(), name="route-list"),
+    path("routes/<str:key>/", routes.RouteDetailView.as_view(), name="route-detail"),
+    path(
+        "escalation-policies/",
+        policies.PolicyListView.as_view(),
+        name="escalation-policy-list",
+    ),
+    path(
+        "escalation-policies/<str:key>/",
+        policies.PolicyDetailView.as_view(),
+        name="escalation-policy-detail",
+    ),
+    path(
+        "maintenance-windows/",
+        maintenance.MaintenanceListView.as_view(),
+        name="maintenance-window-list",
+    ),
+    path(
+        "maintenance-windows/<int:pk>/",
+        maintenance.MaintenanceDetailView.as_view(),
+        name="maintenance-window-detail",
     ),
     path(
         "members/<str:key>/contact-methods/",

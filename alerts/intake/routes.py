@@ -184,4 +184,3 @@ def _only(fields: dict[str, Any]) -> None:
     unknown = set(fields) - set(ROUTE_FIELDS)
     if unknown:
         raise TypeError(f"not fields of a route: {sorted(unknown)}")
-

@@ -28,8 +28,9 @@ def _fill(apps: Any, schema_editor: Any) -> None:
     fill(EscalationPolicy, lambda p: f"{p.team.slug}-{p.name}")
     fill(
         Route,
-        lambda r: f"{r.integration.team.slug}-{r.integration.name}-"
-        f"{r.name or r.position}",
+        lambda r: (
+            f"{r.integration.team.slug}-{r.integration.name}-{r.name or r.position}"
+        ),
     )
 
 

@@ -112,9 +112,7 @@ class MemberDetailView(ObjectView):
         return member_or_404(request, kwargs["key"])
 
     def show(self, request: Request, member: Member) -> dict:
-        return MemberSerializer(
-            member_or_404(request, member.user.get_username())
-        ).data
+        return MemberSerializer(member_or_404(request, member.user.get_username())).data
 
     def may_write(self, request: Request, member: Member) -> None:
         if not member_can_manage(request.user, member):

@@ -24,8 +24,15 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from alerts.incidents.state import IncidentSpec, incident_open
-from alerts.intake.integrations import integration_create
-from alerts.models import ContactMethod, Incident, Integration
+from alerts.intake.integrations import integration_create, route_add
+from alerts.models import (
+    ContactMethod,
+    EscalationPolicy,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    Route,
+)
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -39,7 +46,7 @@ from scheduling.models import (
 from scheduling.overrides import override_create
 from scheduling.tokens import api_token_create
 from tests.api_client import bearer_client
-from tests.cast import utc
+from tests.cast import policy_create, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -177,6 +184,27 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("integration-list", "post"): STAFF_CREATE,
     ("integration-detail", "get"): READ,
     ("integration-rotate", "post"): CONFIG_CHANGE,
+    ("integration-detail", "put"): CONFIG_CHANGE,
+    ("integration-detail", "patch"): CONFIG_CHANGE,
+    ("integration-detail", "delete"): CONFIG_DELETE,
+    ("route-list", "get"): LIST_BY_TEAM,
+    ("route-list", "post"): STAFF_CREATE,
+    ("route-detail", "get"): READ,
+    ("route-detail", "put"): CONFIG_CHANGE,
+    ("route-detail", "patch"): CONFIG_CHANGE,
+    ("route-detail", "delete"): CONFIG_DELETE,
+    ("escalation-policy-list", "get"): LIST_BY_TEAM,
+    ("escalation-policy-list", "post"): STAFF_CREATE,
+    ("escalation-policy-detail", "get"): READ,
+    ("escalation-policy-detail", "put"): CONFIG_CHANGE,
+    ("escalation-policy-detail", "patch"): CONFIG_CHANGE,
+    ("escalation-policy-detail", "delete"): CONFIG_DELETE,
+    ("maintenance-window-list", "get"): LIST_BY_TEAM,
+    ("maintenance-window-list", "post"): STAFF_CREATE,
+    ("maintenance-window-detail", "get"): READ,
+    ("maintenance-window-detail", "put"): CONFIG_CHANGE,
+    ("maintenance-window-detail", "patch"): CONFIG_CHANGE,
+    ("maintenance-window-detail", "delete"): CONFIG_DELETE,
     # Feeds: everyone lists their own; a team's feed needs the team (another
     # team is the 400 of an unknown one); another's feed is a 404.
     ("feed-list", "get"): OWN_TOKENS_LIST,
@@ -198,6 +226,10 @@ class World:
     contact_method: ContactMethod  # alice's
     spare_token: ApiToken  # alice's, for the revoke cells
     feed: FeedToken  # alice's, for the revoke and rotate cells
+    route: Route  # a matcher route of the integration (deletable)
+    policy: EscalationPolicy
+    window: MaintenanceWindow
+    spare_integration: Integration  # no incidents: staff may delete it
     clients: dict[str, APIClient]
 
 
@@ -248,10 +280,21 @@ def world(payments, make_rotation, make_member, published) -> World:
         "member_read": bearer_client(alice, scopes=("read",)),
         "staff": bearer_client(staff),
     }
-    spare = api_token_create(
+    spare_token = api_token_create(
         user=alice, name="spare", scopes=["read"], created_by=alice, now=utc(2026, 1, 1)
     ).token
     feed = feed_create(subject=people[0], owner=alice, created_by=alice).feed
+    route = route_add(
+        integration=integration, team=team, matchers=['severity="critical"']
+    )
+    policy = policy_create(team, {"target": "primary", "channel": "sms"})
+    window = MaintenanceWindow.objects.create(
+        team=team,
+        starts_at=utc(2026, 3, 1),
+        ends_at=utc(2026, 3, 2),
+        reason="upgrade",
+    )
+    spare = integration_create(team=team, name="spare").integration
     return World(
         team=team,
         incident=incident,
@@ -259,13 +302,23 @@ def world(payments, make_rotation, make_member, published) -> World:
         rotation=rotation,
         future_rotation=future,
         contact_method=contact,
-        spare_token=spare,
+        spare_token=spare_token,
         feed=feed,
+        route=route,
+        policy=policy,
+        window=window,
+        spare_integration=spare,
         clients=clients,
     )
 
 
 TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
+WINDOW_BODY = {
+    "team": "payments",
+    "starts_at": "2026-03-01T00:00:00Z",
+    "ends_at": "2026-03-02T00:00:00+03:00",
+    "reason": "upgrade",
+}
 ROTATION_BODY = {
     "team": "payments",
     "name": "weekly",
@@ -305,9 +358,21 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "feed-list": "/api/v1/feeds/",
         "feed-detail": f"/api/v1/feeds/{world.feed.pk}/",
         "feed-rotate": f"/api/v1/feeds/{world.feed.pk}/rotate/",
+        "route-list": "/api/v1/routes/?team=payments",
+        "route-detail": f"/api/v1/routes/{world.route.slug}/",
+        "escalation-policy-list": "/api/v1/escalation-policies/?team=payments",
+        "escalation-policy-detail": (
+            f"/api/v1/escalation-policies/{world.policy.slug}/"
+        ),
+        "maintenance-window-list": "/api/v1/maintenance-windows/?team=payments",
+        "maintenance-window-detail": f"/api/v1/maintenance-windows/{world.window.pk}/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
+    if (name, method) in {("integration-detail", m) for m in ("put", "patch")}:
+        paths[name] = f"/api/v1/integrations/{world.incident.integration.slug}/"
+    if (name, method) == ("integration-detail", "delete"):
+        paths[name] = f"/api/v1/integrations/{world.spare_integration.slug}/"
     if (name, method) == ("rotation-detail", "delete"):
         paths[name] = f"/api/v1/rotations/{world.future_rotation.pk}/"
     if name.startswith("incident-") and name != "incident-list":
@@ -354,6 +419,34 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("contact-method-detail", "put"): {"phone": "+254700000503", "label": "work"},
         ("contact-method-detail", "patch"): {"sms": False},
         ("feed-list", "post"): {"team": "payments"},
+        ("integration-detail", "put"): {"team": "payments", "name": "prod"},
+        ("integration-detail", "patch"): {"enabled": True},
+        ("route-list", "post"): {
+            "integration": "payments-prod",
+            "team": "payments",
+            "matchers": ['severity="warning"'],
+        },
+        ("route-detail", "put"): {
+            "integration": "payments-prod",
+            "team": "payments",
+            "name": "critical",
+            "matchers": ['severity="critical"'],
+        },
+        ("route-detail", "patch"): {"urgency": "high"},
+        ("escalation-policy-list", "post"): {
+            "team": "payments",
+            "name": "night",
+            "steps": [{"target": "primary", "channel": "voice"}],
+        },
+        ("escalation-policy-detail", "put"): {
+            "team": "payments",
+            "name": "standard",
+            "steps": [{"target": "primary", "channel": "sms"}],
+        },
+        ("escalation-policy-detail", "patch"): {"repeat": 1},
+        ("maintenance-window-list", "post"): WINDOW_BODY,
+        ("maintenance-window-detail", "put"): WINDOW_BODY,
+        ("maintenance-window-detail", "patch"): {"reason": "longer upgrade"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
