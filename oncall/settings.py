@@ -245,6 +245,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IntegrationKindEnum": "alerts.models.Integration.Kind",
         "TimelineKindEnum": "alerts.models.TimelineEntry.Kind",
+        # Routes may leave urgency to the severity label (""); incidents may not.
+        "RouteUrgencyEnum": "alerts.models.Route.Urgency",
+        "IncidentUrgencyEnum": "alerts.models.Incident.Urgency",
     },
 }
 

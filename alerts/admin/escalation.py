@@ -11,12 +11,20 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from alerts.escalation.policies import step_describe
+from alerts.escalation.policies import (
+    StepSpec,
+    policy_delete,
+    policy_save,
+    policy_steps_problems,
+    step_describe,
+)
 from alerts.incidents.escalate import incident_escalate
 from alerts.incidents.state import IncidentStateError
 from alerts.models import (
@@ -45,9 +53,42 @@ class EscalationStepForm(forms.ModelForm):
         fields = ["position", "delay", "target", "member", "channel", "voice_after"]
 
 
+def _kept_steps(formset: forms.BaseInlineFormSet) -> list[StepSpec]:
+    """The inline's steps, in the order of their position (then the form's)."""
+    kept = [
+        (f.cleaned_data.get("position") or 0, n, f.cleaned_data)
+        for n, f in enumerate(formset.forms)
+        if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+    ]
+    return [
+        StepSpec(
+            target=data["target"],
+            channel=data["channel"],
+            delay=data["delay"],
+            member=data.get("member"),
+            voice_after=data["voice_after"],
+        )
+        for _, _, data in sorted(kept, key=lambda k: (k[0], k[1]))
+    ]
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        policy: EscalationPolicy = self.instance
+        if getattr(policy, "team_id", None) is None:
+            return  # the policy form reports the missing team
+        problems = policy_steps_problems(policy, _kept_steps(self))
+        if problems:
+            raise ValidationError(problems)
+
+
 class EscalationStepInline(admin.TabularInline):
     model = EscalationStep
     form = EscalationStepForm
+    formset = StepFormSet
     extra = 1
     fields = ["position", "delay", "target", "member", "channel", "voice_after"]
     ordering = ["position", "id"]
@@ -67,6 +108,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
                 "fields": [
                     "team",
                     "name",
+                    "slug",
                     "description",
                     "team_default",
                     "repeat",
@@ -93,6 +135,37 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
             .select_related("team")
             .prefetch_related("steps", "routes")
         )
+
+    # Saved with its steps through the service (alerts/escalation/policies.py),
+    # the API's and configuration files' path: in save_related, once the
+    # inline's steps are known.
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: EscalationPolicy,
+        form: forms.ModelForm,
+        change: bool,
+    ) -> None:
+        pass
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formsets: list[BaseFormSet],
+        change: bool,
+    ) -> None:
+        steps: list[StepSpec] = []
+        for formset in formsets:
+            if isinstance(formset, forms.BaseInlineFormSet):
+                # For the admin's history only (new/changed/deleted objects).
+                formset.save(commit=False)
+                if formset.model is EscalationStep:
+                    steps = _kept_steps(formset)
+        policy_save(policy=form.instance, steps=steps)
+
+    def delete_model(self, request: HttpRequest, obj: EscalationPolicy) -> None:
+        policy_delete(policy=obj)
 
     @admin.display(description="steps")
     def summary(self, policy: EscalationPolicy) -> str:

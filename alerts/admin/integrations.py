@@ -25,6 +25,13 @@ from alerts.intake.integrations import (
     new_token,
     webhook_url,
 )
+from alerts.intake.routes import (
+    route_delete,
+    route_delete_problem,
+    route_matchers,
+    route_policy_problem,
+    route_save,
+)
 from alerts.models import (
     Incident,
     Integration,
@@ -40,8 +47,33 @@ from scheduling.models import Team
 _SHOWN_ONCE_ATTR = "_oncall_new_token"
 
 
+class RouteInlineFormSet(forms.BaseInlineFormSet):
+    """The service's rules for routes, asked before anything is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            if not form.cleaned_data or form.errors:
+                continue
+            route: Route = form.instance
+            if form.cleaned_data.get("DELETE"):
+                problem = route.pk and route_delete_problem(route)
+                if problem:
+                    raise ValidationError(problem)
+                continue
+            team = form.cleaned_data.get("team")
+            policy = form.cleaned_data.get("escalation_policy")
+            if team is not None and policy is not None:
+                problem = route_policy_problem(
+                    Route(team=team, escalation_policy=policy)
+                )
+                if problem:
+                    form.add_error("escalation_policy", problem)
+
+
 class RouteInline(admin.TabularInline):
     model = Route
+    formset = RouteInlineFormSet
     extra = 0
     fields = [
         "position",
@@ -114,7 +146,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         "alertmanager_config",
     ]
     fieldsets = [
-        (None, {"fields": ["team", "name", "enabled", "reopen_window"]}),
+        (None, {"fields": ["team", "name", "slug", "enabled", "reopen_window"]}),
         (
             "Webhook",
             {
@@ -142,6 +174,7 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["alerts/admin.css"]}
+
     actions = ["rotate_token"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:
@@ -240,6 +273,26 @@ class IntegrationAdmin(admin.ModelAdmin):
             obj.token_hash = hash_token(token)
             obj.token_hint = token[:6]
         super().save_model(request, obj, form, change)
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formset: BaseFormSet,
+        change: bool,
+    ) -> None:
+        if not (
+            isinstance(formset, forms.BaseInlineFormSet) and formset.model is Route
+        ):
+            super().save_formset(request, form, formset, change)
+            return
+        # Routes go through their service (alerts/intake/routes.py), as from the
+        # API; their matchers are edited on the route's own page.
+        for route in formset.save(commit=False):
+            matchers = route_matchers(route) if route.pk else []
+            route_save(route=route, matchers=matchers)
+        for route in formset.deleted_objects:
+            route_delete(route=route)
 
     def save_related(
         self,

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from alerts.incidents.maintenance import maintenance_delete, maintenance_save
 from alerts.models import (
     MaintenanceWindow,
 )
@@ -34,4 +35,7 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         # checker (request.user may be AnonymousUser elsewhere).
         if not change and request.user.is_authenticated:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        maintenance_save(window=obj)  # the API's and configuration files' path
+
+    def delete_model(self, request: HttpRequest, obj: MaintenanceWindow) -> None:
+        maintenance_delete(window=obj)

@@ -6,42 +6,63 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from alerts.intake.routes import (
+    route_catch_all_problem,
+    route_delete,
+    route_delete_problem,
+    route_policy_problem,
+    route_save,
+)
 from alerts.models import (
     Route,
     RouteMatcher,
 )
+from alerts.routing import Matcher
+
+
+def _kept(formset: forms.BaseInlineFormSet) -> list[forms.Form]:
+    return [
+        f
+        for f in formset.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+    ]
 
 
 class MatcherFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
-        route: Route = self.instance
-        if not route.pk:
-            return
-        kept = [
-            f
-            for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+        problem = route_catch_all_problem(self.instance, catch_all=not _kept(self))
+        if problem:
+            raise ValidationError(problem)
+
+
+class RouteForm(forms.ModelForm):
+    class Meta:
+        model = Route
+        fields = [
+            "integration",
+            "position",
+            "name",
+            "slug",
+            "team",
+            "urgency",
+            "escalation_policy",
         ]
-        if kept:
-            other_catch_alls = (
-                Route.objects.filter(
-                    integration_id=route.integration_id, matchers__isnull=True
-                )
-                .exclude(pk=route.pk)
-                .exists()
-            )
-            was_catch_all = not route.matchers.exists()
-            if was_catch_all and not other_catch_alls:
-                raise ValidationError(
-                    "This is the integration's only catch-all route: add another "
-                    "route for these matchers instead, so unmatched alerts still "
-                    "reach someone."
-                )
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        team, policy = data.get("team"), data.get("escalation_policy")
+        if team is not None and policy is not None:
+            # The service's rule, asked of the form's values.
+            problem = route_policy_problem(Route(team=team, escalation_policy=policy))
+            if problem:
+                self.add_error("escalation_policy", problem)
+        return data
 
 
 class RouteMatcherInline(admin.TabularInline):
@@ -65,10 +86,12 @@ class RouteAdmin(admin.ModelAdmin):
     list_filter = ["integration", "team"]
     ordering = ["integration", "position", "id"]
     inlines = [RouteMatcherInline]
+    form = RouteForm
     fields = [
         "integration",
         "position",
         "name",
+        "slug",
         "team",
         "urgency",
         "escalation_policy",
@@ -103,14 +126,40 @@ class RouteAdmin(admin.ModelAdmin):
     def has_delete_permission(
         self, request: HttpRequest, obj: Route | None = None
     ) -> bool:
-        if obj is not None and not obj.matchers.exists():
-            others = (
-                Route.objects.filter(
-                    integration_id=obj.integration_id, matchers__isnull=True
-                )
-                .exclude(pk=obj.pk)
-                .exists()
-            )
-            if not others:
-                return False  # the last catch-all stays
+        if obj is not None and route_delete_problem(obj):
+            return False  # the last catch-all stays
         return super().has_delete_permission(request, obj)
+
+    # Saved with its matchers through the service (alerts/intake/routes.py), the
+    # API's and configuration files' path: in save_related, once the inline's
+    # matchers are known.
+    def save_model(
+        self, request: HttpRequest, obj: Route, form: forms.ModelForm, change: bool
+    ) -> None:
+        pass
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formsets: list[BaseFormSet],
+        change: bool,
+    ) -> None:
+        for formset in formsets:
+            # Only to record what changed for the admin's history (Django reads
+            # new_objects, changed_objects, deleted_objects); nothing is saved.
+            if isinstance(formset, forms.BaseModelFormSet):
+                formset.save(commit=False)
+        matchers = [
+            Matcher(
+                f.cleaned_data["label"], f.cleaned_data["op"], f.cleaned_data["value"]
+            )
+            for formset in formsets
+            if isinstance(formset, forms.BaseInlineFormSet)
+            and formset.model is RouteMatcher
+            for f in _kept(formset)
+        ]
+        route_save(route=form.instance, matchers=matchers)
+
+    def delete_model(self, request: HttpRequest, obj: Route) -> None:
+        route_delete(route=obj)

@@ -444,12 +444,22 @@ def _check_policy(policy: EscalationPolicy, steps: list[StepSpec]) -> None:
             errors.setdefault("team_default", []).append(
                 f"{policy.team.slug} already has a default policy"
             )
+    errors_steps = policy_steps_problems(policy, steps)
+    if errors_steps:
+        errors["steps"] = errors_steps
+    if errors:
+        raise ValidationError(errors)
+
+
+def policy_steps_problems(policy: EscalationPolicy, steps: list[StepSpec]) -> list[str]:
+    """What is wrong with ``steps`` as the steps of ``policy`` (the admin's inline
+    asks before saving)."""
+    problems = []
     for number, step in enumerate(steps, start=1):
         problem = _step_problem(policy, step)
         if problem:
-            errors.setdefault("steps", []).append(f"step {number}: {problem}")
-    if errors:
-        raise ValidationError(errors)
+            problems.append(f"step {number}: {problem}")
+    return problems
 
 
 def _step_problem(policy: EscalationPolicy, step: StepSpec) -> str | None:

@@ -64,6 +64,17 @@ def route_catch_all_problem(route: Route, *, catch_all: bool) -> str | None:
     )
 
 
+def route_policy_problem(route: Route) -> str | None:
+    """Why the route's escalation policy does not fit it, or None."""
+    policy = route.escalation_policy
+    if policy is not None and policy.team_id != route.team_id:
+        return (
+            f"policy {policy.slug!r} belongs to another team than the route's "
+            f"({route.team.slug})"
+        )
+    return None
+
+
 def _check(route: Route, matchers: Sequence[Matcher]) -> None:
     errors: dict[str, list[str]] = {}
     try:
@@ -73,12 +84,9 @@ def _check(route: Route, matchers: Sequence[Matcher]) -> None:
     taken = Route.objects.filter(slug=route.slug).exclude(pk=route.pk).exists()
     if route.slug and taken:
         errors["slug"] = [f"the slug {route.slug!r} is taken"]
-    policy = route.escalation_policy
-    if policy is not None and policy.team_id != route.team_id:
-        errors["escalation_policy"] = [
-            f"policy {policy.slug!r} belongs to another team than the route's "
-            f"({route.team.slug})"
-        ]
+    policy_problem = route_policy_problem(route)
+    if policy_problem:
+        errors["escalation_policy"] = [policy_problem]
     for matcher in matchers:
         try:
             compile_matcher(matcher.label, matcher.op, matcher.value)
@@ -89,6 +97,11 @@ def _check(route: Route, matchers: Sequence[Matcher]) -> None:
         errors.setdefault("matchers", []).append(problem)
     if errors:
         raise ValidationError(errors)
+
+
+def route_matchers(route: Route) -> list[Matcher]:
+    """The route's matchers as they are stored, in order."""
+    return _current(route)
 
 
 def _current(route: Route) -> list[Matcher]:
@@ -168,15 +181,23 @@ def route_update(
     return True
 
 
+def route_delete_problem(route: Route) -> str | None:
+    """Why ``route`` may not be deleted (the integration's last catch-all)."""
+    if not route.matchers.exists() and not _catch_all_kept(route, catch_all=False):
+        return (
+            "This is the integration's only catch-all route; it stays, so "
+            "unmatched alerts still reach someone."
+        )
+    return None
+
+
 @transaction.atomic
 def route_delete(*, route: Route) -> None:
     """Delete a route; the integration's last catch-all is refused
     (``ValidationError``).  Incidents it routed keep their ``routing`` text."""
-    if not route.matchers.exists() and not _catch_all_kept(route, catch_all=False):
-        raise ValidationError(
-            "This is the integration's only catch-all route; it stays, so "
-            "unmatched alerts still reach someone."
-        )
+    problem = route_delete_problem(route)
+    if problem:
+        raise ValidationError(problem)
     route.delete()
 
 
