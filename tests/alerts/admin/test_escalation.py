@@ -125,3 +125,33 @@ def test_a_broken_number_can_be_marked_working_again(admin_client, alice):
     )
     method.refresh_from_db()
     assert method.broken_at is None
+
+
+def test_the_admin_refuses_a_member_step_for_someone_outside_the_team(
+    admin_client, team, make_member
+):
+    outsider = make_member("zoe")
+    response = admin_client.post(
+        "/admin/alerts/escalationpolicy/add/",
+        {
+            "team": team.pk,
+            "name": "nights",
+            "repeat": "0",
+            "repeat_after": "00:05:00",
+            "business_start": "09:00",
+            "business_end": "18:00",
+            "business_weekdays": "12345",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-0-position": "0",
+            "steps-0-delay": "0",
+            "steps-0-target": "member",
+            "steps-0-member": outsider.pk,
+            "steps-0-channel": "sms",
+            "steps-0-voice_after": "00:02:00",
+        },
+    )
+    # The service's rule (the API's too), as the form's error: not a 500.
+    assert response.status_code == 200
+    assert "zoe is not a member of payments" in response.content.decode()
+    assert not EscalationPolicy.objects.filter(name="nights").exists()

@@ -6,6 +6,7 @@ import pytest
 
 from alerts.intake.integrations import route_add
 from alerts.models import Route
+from tests.cast import policy_create
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +79,33 @@ def test_the_only_catch_all_cannot_get_matchers_or_be_deleted(
     )
     assert response.status_code == 403
     assert Route.objects.filter(pk=catch_all.pk).exists()
+
+
+def test_a_route_added_in_the_admin_goes_through_the_service(
+    admin_client, integration, other_team
+):
+    data = _route_form(
+        Route(integration=integration, team=integration.team, position=5),
+        [("severity", "=~", "critical|page")],
+    )
+    response = admin_client.post("/admin/alerts/route/add/", {**data, "slug": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    route = Route.objects.get(position=5)
+    assert route.slug == "payments-prod-5"  # the service's default
+    assert [str(m) for m in route.matchers.all()] == ['severity=~"critical|page"']
+
+
+def test_the_admin_refuses_a_policy_of_another_team(
+    admin_client, integration, other_team
+):
+    theirs = policy_create(other_team, {"target": "primary"}, name="theirs")
+    route = route_add(integration=integration, team=integration.team, matchers=["a=b"])
+    data = _route_form(route, [("a", "=", "b")])
+    response = admin_client.post(
+        f"/admin/alerts/route/{route.pk}/change/",
+        {**data, "slug": route.slug, "escalation_policy": theirs.pk},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "belongs to another team" in response.content.decode()
+    route.refresh_from_db()
+    assert route.escalation_policy_id is None
