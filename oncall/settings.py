@@ -241,6 +241,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Enum components (the default hook), then local times as patterns.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oncall.api_schema.local_times",
+    ],
     # Two models have a "kind" (integrations, timeline entries): name each enum.
     "ENUM_NAME_OVERRIDES": {
         "IntegrationKindEnum": "alerts.models.Integration.Kind",

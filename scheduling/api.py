@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from scheduling.access import team_can_edit_schedule
 from scheduling.access.permissions import require, scoped_or_404, visible_team_or_404
+from scheduling.access.views import ERROR
 from scheduling.effective import Holder
 from scheduling.models import Member, Override
 from scheduling.overrides import override_create, override_delete
@@ -23,8 +24,6 @@ from scheduling.serializers import (
     ScheduleSerializer,
 )
 from scheduling.timeparse import InstantError, parse_instant
-
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
 class TeamOnCallView(APIView):
@@ -46,7 +45,7 @@ class TeamOnCallView(APIView):
                 examples=[OpenApiExample("Nairobi", value="2026-01-12T09:00:00+03:00")],
             )
         ],
-        responses={200: OnCallSerializer, 400: _ERROR, 404: _ERROR},
+        responses={200: OnCallSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = OnCallQuerySerializer(data=request.query_params)
@@ -73,7 +72,7 @@ class TeamScheduleView(APIView):
             "At most 92 days per request."
         ),
         parameters=[ScheduleQuerySerializer],
-        responses={200: ScheduleSerializer, 400: _ERROR, 404: _ERROR},
+        responses={200: ScheduleSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = ScheduleQuerySerializer(data=request.query_params)
@@ -108,7 +107,7 @@ class TeamOverridesView(APIView):
         operation_id="team_overrides_list",
         summary="Overrides of a team's rotations overlapping a range",
         parameters=[ScheduleQuerySerializer],
-        responses={200: OverrideSerializer(many=True), 400: _ERROR, 404: _ERROR},
+        responses={200: OverrideSerializer(many=True), 400: ERROR, 404: ERROR},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = ScheduleQuerySerializer(data=request.query_params)
@@ -134,7 +133,7 @@ class TeamOverridesView(APIView):
             "never holding the other role meanwhile. Staff, or a member of the team."
         ),
         request=OverrideCreateSerializer,
-        responses={201: OverrideSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR},
+        responses={201: OverrideSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
     def post(self, request: Request, slug: str) -> Response:
         team = visible_team_or_404(request, slug)
@@ -163,7 +162,7 @@ class OverrideDetailView(APIView):
     @extend_schema(
         operation_id="override_delete",
         summary="Delete an override (and the other half of its swap)",
-        responses={204: None, 403: _ERROR, 404: _ERROR},
+        responses={204: None, 403: ERROR, 404: ERROR},
     )
     def delete(self, request: Request, pk: int) -> Response:
         override = scoped_or_404(

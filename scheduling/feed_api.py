@@ -21,10 +21,9 @@ from scheduling.access import (
     scoped_to_teams,
     teams_visible,
 )
+from scheduling.access.views import ERROR
 from scheduling.feeds import IssuedFeed, feed_create, feed_revoke, feed_rotate
 from scheduling.models import FeedToken, Member, Rotation, Team
-
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
 class FeedSerializer(serializers.ModelSerializer):
@@ -137,7 +136,7 @@ class FeedListView(APIView):
         operation_id="feeds_create",
         summary="Make an iCal feed; its URL and token are in the answer, this once",
         request=FeedCreateSerializer,
-        responses={201: FeedIssuedSerializer, 400: _ERROR, 403: _ERROR},
+        responses={201: FeedIssuedSerializer, 400: ERROR, 403: ERROR},
         examples=[
             OpenApiExample(
                 "my own shifts", value={"member": "alice"}, request_only=True
@@ -170,7 +169,7 @@ class FeedDetailView(APIView):
     @extend_schema(
         operation_id="feeds_revoke",
         summary="Revoke an iCal feed: its URL answers 404 from now on",
-        responses={204: None, 404: _ERROR},
+        responses={204: None, 404: ERROR},
     )
     def delete(self, request: Request, pk: int) -> Response:
         feed_revoke(feed=_visible_feed(request, pk), now=timezone.now())
@@ -182,7 +181,7 @@ class FeedRotateView(APIView):
         operation_id="feeds_rotate",
         summary="A new token (and URL) for a feed; the old URL answers 404 at once",
         request=None,
-        responses={200: FeedIssuedSerializer, 404: _ERROR},
+        responses={200: FeedIssuedSerializer, 404: ERROR},
     )
     def post(self, request: Request, pk: int) -> Response:
         issued = feed_rotate(feed=_visible_feed(request, pk))

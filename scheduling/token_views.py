@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling.access import token_can_issue_for, tokens_visible, user_is_staff
+from scheduling.access.views import ERROR
 from scheduling.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -28,8 +29,6 @@ from scheduling.tokens import api_token_create, api_token_revoke
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
 class TokenListView(APIView):
@@ -51,7 +50,7 @@ class TokenListView(APIView):
         operation_id="tokens_create",
         summary="Make an API token; the secret is in the answer, this once",
         request=ApiTokenCreateSerializer,
-        responses={201: ApiTokenCreatedSerializer, 400: _ERROR, 403: _ERROR},
+        responses={201: ApiTokenCreatedSerializer, 400: ERROR, 403: ERROR},
         examples=[
             OpenApiExample(
                 "a read-only token for a dashboard",
@@ -106,7 +105,7 @@ class TokenDetailView(APIView):
     @extend_schema(
         operation_id="tokens_revoke",
         summary="Revoke an API token",
-        responses={204: None, 404: _ERROR},
+        responses={204: None, 404: ERROR},
     )
     def delete(self, request: Request, pk: int) -> Response:
         token = tokens_visible(request.user).filter(pk=pk).first()

@@ -16,12 +16,14 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     integration = serializers.CharField(source="integration.name", read_only=True)
     acknowledged_by = serializers.CharField(
-        source="acknowledged_by.username", default=None, read_only=True
+        source="acknowledged_by.username", default=None, read_only=True, allow_null=True
     )
     resolved_by = serializers.CharField(
-        source="resolved_by.username", default=None, read_only=True
+        source="resolved_by.username", default=None, read_only=True, allow_null=True
     )
-    alerts_total = serializers.IntegerField(read_only=True, default=None)
+    alerts_total = serializers.IntegerField(
+        read_only=True, default=None, allow_null=True
+    )
     time_to_acknowledge = serializers.SerializerMethodField(
         help_text="Seconds from open to acknowledgement (null if never)."
     )
@@ -29,7 +31,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         help_text="Seconds from open to resolution (null while open)."
     )
     escalation = serializers.SerializerMethodField()
-    alerts_firing = serializers.IntegerField(read_only=True, default=None)
+    alerts_firing = serializers.IntegerField(
+        read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Incident
@@ -142,7 +146,9 @@ class IncidentAlertSerializer(serializers.ModelSerializer):
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(
+        source="actor.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = TimelineEntry

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +38,8 @@ from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
 from alerts.selectors import incident_list
 from scheduling.access import incident_can_act, scoped_to_teams, teams_visible
 from scheduling.access.permissions import require, scoped_or_404
+from scheduling.access.views import ERROR
+from scheduling.access.views import Cursor as BaseCursor
 from scheduling.models import Member
 
 
@@ -48,15 +50,11 @@ class Pagination(LimitOffsetPagination):
     max_limit = 500
 
 
-class Cursor(CursorPagination):
+class Cursor(BaseCursor):
     """The large collections (incidents, pages, timeline): ``?cursor=`` from
     ``next``/``previous``, ``?page_size=`` up to 500.  No OFFSET and no COUNT, so
     a page deep in 100,000 incidents costs what the first does, and incidents
     opened meanwhile neither repeat nor go missing."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class IncidentCursor(Cursor):
@@ -75,7 +73,12 @@ class IncidentList(generics.ListAPIView):
     serializer_class = IncidentSerializer
     pagination_class = IncidentCursor
 
-    @extend_schema(parameters=[IncidentFilterSerializer])
+    @extend_schema(
+        operation_id="incidents_list",
+        summary="Incidents of the teams you may read, newest first",
+        parameters=[IncidentFilterSerializer],
+        responses={200: IncidentSerializer(many=True), 400: ERROR},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -95,6 +98,13 @@ class IncidentList(generics.ListAPIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="incidents_retrieve",
+        summary="An incident",
+        responses={200: IncidentSerializer, 404: ERROR},
+    )
+)
 class IncidentDetail(generics.RetrieveAPIView):
     serializer_class = IncidentSerializer
 
@@ -102,6 +112,13 @@ class IncidentDetail(generics.RetrieveAPIView):
         return scoped_to_teams(incident_list(), user=self.request.user)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="incident_alerts_list",
+        summary="An incident's alerts",
+        responses={200: IncidentAlertSerializer(many=True), 400: ERROR, 404: ERROR},
+    )
+)
 class IncidentAlerts(generics.ListAPIView):
     serializer_class = IncidentAlertSerializer
     pagination_class = Pagination
@@ -115,6 +132,13 @@ class IncidentAlerts(generics.ListAPIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="incident_timeline_list",
+        summary="An incident's timeline, oldest first",
+        responses={200: TimelineEntrySerializer(many=True), 400: ERROR, 404: ERROR},
+    )
+)
 class IncidentTimeline(generics.ListAPIView):
     serializer_class = TimelineEntrySerializer
     pagination_class = TimelineCursor
@@ -164,7 +188,18 @@ def _actor(request: Request) -> dict:
 
 
 class IncidentAck(APIView):
-    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @extend_schema(
+        operation_id="incidents_ack",
+        summary="Acknowledge an incident: its escalation stops",
+        request=IncidentActionSerializer,
+        responses={
+            200: IncidentSerializer,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
         try:
@@ -177,7 +212,12 @@ class IncidentAck(APIView):
 
 
 class IncidentResolve(APIView):
-    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @extend_schema(
+        operation_id="incidents_resolve",
+        summary="Resolve an incident",
+        request=IncidentActionSerializer,
+        responses={200: IncidentSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
         actor = _actor(request)
@@ -191,7 +231,18 @@ class IncidentResolve(APIView):
 class IncidentEscalate(APIView):
     """Escalate now: the next step of the policy fires at once."""
 
-    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @extend_schema(
+        operation_id="incidents_escalate",
+        summary="Escalate now: the next step fires at once",
+        request=IncidentActionSerializer,
+        responses={
+            200: IncidentSerializer,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)
         try:
@@ -204,6 +255,13 @@ class IncidentEscalate(APIView):
         return Response(IncidentSerializer(incident_list().get(pk=incident.pk)).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="incident_pages_list",
+        summary="An incident's pages (SMS and calls) with their delivery status",
+        responses={200: PageSerializer(many=True), 400: ERROR, 404: ERROR},
+    )
+)
 class IncidentPages(generics.ListAPIView):
     """Every SMS and call of an incident, with its delivery status."""
 

@@ -26,6 +26,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor as Cursor_
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +52,25 @@ def service_errors() -> Iterator[None]:
         if hasattr(exc, "error_dict"):
             raise serializers.ValidationError(exc.message_dict) from None
         raise serializers.ValidationError({"non_field_errors": exc.messages}) from None
+
+
+class Cursor(CursorPagination):
+    """Cursor pagination for the large collections: no OFFSET and no COUNT, so a
+    page deep in the list costs what the first does.  ``?cursor=`` from
+    ``next``/``previous``, ``?page_size=`` up to 500.  A cursor this list did not
+    give out is bad input (400), not a missing page."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def decode_cursor(self, request: Request) -> Cursor_ | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise serializers.ValidationError(
+                {"cursor": ["not a cursor of this list: follow next or previous"]}
+            ) from None
 
 
 def refused(exc: DjangoValidationError) -> Response:

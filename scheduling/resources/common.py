@@ -10,24 +10,21 @@ from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.filters import OrderingFilter
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 # The error shape and service errors live with the one detail view, which the
 # alerts app's resources use too (it may not import this package).
 from scheduling.access.views import ERROR as ERROR
+from scheduling.access.views import Cursor
 from scheduling.access.views import service_errors as service_errors
 from scheduling.timeparse import InstantError, parse_instant
 
 
-class CursorPage(CursorPagination):
+class CursorPage(Cursor):
     """Cursor pagination: a page deep in a large collection costs what the first
     does (no OFFSET, no COUNT), and rows added meanwhile neither repeat nor go
     missing.  ``?cursor=`` from ``next``/``previous``; ``?page_size=`` up to 500."""
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
     ordering = ("starts_at", "id")
 
 
