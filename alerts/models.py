@@ -380,6 +380,11 @@ class Incident(models.Model):
         ]
         indexes = [
             models.Index(fields=["team", "status"], name="alerts_incident_team_status"),
+            # GET /api/v1/incidents/?team=: a team's newest first, a page at a
+            # time (bench/api_incidents.py).
+            models.Index(
+                fields=["team", "-opened_at", "-id"], name="alerts_incident_team_opened"
+            ),
             models.Index(
                 fields=["integration", "group_key_hash", "-resolved_at"],
                 name="alerts_incident_group",

@@ -1,5 +1,6 @@
 """Slugs for integrations, routes and escalation policies: the API and
-configuration files (``oncall_apply``) address them by slug as well as id."""
+configuration files (``oncall_apply``) address them by slug as well as id.
+And an index for a team's incidents newest first (the API's incident list)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -41,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name=name,
             name="slug",
-            field=models.SlugField(max_length=100, null=True),
+            field=models.CharField(max_length=100, null=True),
         )
         for name in ("integration", "route", "escalationpolicy")
     ] + [
@@ -78,6 +79,12 @@ class Migration(migrations.Migration):
                 help_text="Names the route in the API and configuration files "
                 "(default: the integration's slug and the route's name or "
                 "position).",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="incident",
+            index=models.Index(
+                fields=["team", "-opened_at", "-id"], name="alerts_incident_team_opened"
             ),
         ),
     ]
