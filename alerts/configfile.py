@@ -17,7 +17,8 @@ policy's steps, an integration's routes) become exactly the document's; objects
 the document does not name (a team, a member...) are left as they are.
 
 Objects are found by their natural key: teams by slug, members by username,
-rotations by team and name, policies, integrations and routes by slug,
+rotations, policies, integrations and routes by slug (without one, rotations,
+policies and integrations by team and name),
 maintenance windows by their team or integration and start.  The whole apply is
 one transaction: a problem anywhere (reported with the path in the document,
 ``ConfigError``) leaves the database exactly as it was.
@@ -170,6 +171,7 @@ def _rotation_export(rotation: Rotation) -> dict[str, Any]:
         rotation.rotationparticipant_set.all(), key=lambda p: (p.position, p.pk)
     )
     return {
+        "slug": rotation.slug,
         "team": rotation.team.slug,
         "name": rotation.name,
         "scheme": rotation.scheme,
@@ -520,6 +522,7 @@ def _apply_contacts(member: Member, entry: Entry) -> None:
 CONTACT_FIELDS = ("phone", "label", "sms", "voice")
 
 ROTATION_FIELDS = (
+    "slug",
     "team",
     "name",
     "scheme",
@@ -561,7 +564,18 @@ def _apply_rotations(document: dict, report: ApplyReport) -> None:
             "restrict_end": entry.local_time("restrict_end", None),
             "active": entry.flag("active", True),
         }
-        rotation = Rotation.objects.filter(team=team, name=definition["name"]).first()
+        slug = entry.text("slug", "")
+        if slug:
+            definition["slug"] = slug
+        rotation = (
+            Rotation.objects.filter(slug=slug).first()
+            if slug
+            else Rotation.objects.filter(team=team, name=definition["name"]).first()
+        )
+        if rotation is not None and rotation.team_id != team.pk:
+            raise ConfigError(
+                entry.at("team"), "a rotation cannot move to another team"
+            )
         with _service(entry.path):
             if rotation is None:
                 rotation_create(team=team, participants=participants, **definition)

@@ -17,10 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.text import slugify
 
 from alerts.routing import MatcherError, compile_matcher
-from scheduling.models import Member, Team
+from scheduling.models import Member, Team, free_slug
 from scheduling.validators import validate_e164
 
 
@@ -31,22 +30,6 @@ def hash_token(token: str) -> str:
     leaked database useless for posting alerts, and lookups stay one indexed query.
     """
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def free_slug(model: type[models.Model], base: str, *, pk: int | None = None) -> str:
-    """A slug of ``base`` that no other row of ``model`` holds: ``base``, else
-    ``base-2``, ``base-3``...  (within the field's 100 characters)."""
-    root = (slugify(base) or "x")[:90].strip("-") or "x"
-    taken = set(
-        model._default_manager.filter(slug__startswith=root)
-        .exclude(pk=pk)
-        .values_list("slug", flat=True)
-    )
-    candidate, n = root, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{root}-{n}"
-    return candidate
 
 
 def hash_group_key(group_key: str) -> str:

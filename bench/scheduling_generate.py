@@ -41,6 +41,7 @@ def build(n: int) -> list[Rotation]:
             Rotation(
                 team=team,
                 name=f"r{i}",
+                slug=f"bench-r{i}",  # bulk_create skips save(), which makes one
                 scheme=["paired", "paired", "follow", "primary_only"][kind],
                 shift_unit=["weeks", "weeks", "days", "hours"][kind],
                 shift_length=[1, 1, 1, 12][kind],

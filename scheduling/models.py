@@ -4,14 +4,34 @@ import calendar
 import datetime
 import hashlib
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.text import slugify
 
 from scheduling import plan
 from scheduling.validators import validate_e164, validate_time_zone
+
+
+def free_slug(model: type[models.Model], base: str, *, pk: int | None = None) -> str:
+    """A slug of ``base`` that no other row of ``model`` holds: ``base``, else
+    ``base-2``, ``base-3``...  (within 100 characters).  The default identifier
+    of configuration objects made without one (rotations here; integrations,
+    routes and policies in ``alerts``)."""
+    root = (slugify(base) or "x")[:90].strip("-") or "x"
+    taken = set(
+        model._default_manager.filter(slug__startswith=root)
+        .exclude(pk=pk)
+        .values_list("slug", flat=True)
+    )
+    candidate, n = root, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{root}-{n}"
+    return candidate
 
 
 class Team(models.Model):
@@ -93,6 +113,13 @@ class Rotation(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rotations")
     name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text="Names the rotation in the API and configuration files "
+        "(default: team slug and name).",
+    )
     scheme = models.CharField(
         max_length=16, choices=SCHEME_CHOICES, default=plan.PAIRED
     )
@@ -161,6 +188,13 @@ class Rotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.slug} / {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A default identifier, not a rule: every way of making a rotation (the
+        # services, the admin, fixtures) gets a slug without naming one.
+        if not self.slug:
+            self.slug = free_slug(Rotation, f"{self.team.slug}-{self.name}")
+        super().save(*args, **kwargs)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -97,6 +97,7 @@ def rotation_delete(*, rotation: Rotation, now: dt.datetime | None = None) -> No
 # The fields of a rotation's definition a caller may set (the API, configuration
 # as code); everything else on the model is bookkeeping.
 DEFINITION_FIELDS = (
+    "slug",
     "name",
     "scheme",
     "shift_length",
@@ -138,6 +139,12 @@ def _check_definition(rotation: Rotation, members: Sequence[Member]) -> None:
         errors.setdefault("name", []).append(
             f"the team already has a rotation named {rotation.name!r}"
         )
+    if rotation.slug and (
+        Rotation.objects.filter(slug=rotation.slug).exclude(pk=rotation.pk).exists()
+    ):
+        errors.setdefault("slug", []).append(f"the slug {rotation.slug!r} is taken")
+    if rotation.slug == "preview":  # /api/v1/rotations/preview/ is the preview
+        errors.setdefault("slug", []).append("'preview' names the preview action")
     if len({m.pk for m in members}) != len(members):
         errors.setdefault("participants", []).append("a member appears twice")
     else:

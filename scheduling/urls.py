@@ -37,7 +37,7 @@ urlpatterns = [
     path("members/<str:key>/", MemberDetailView.as_view(), name="member-detail"),
     path("rotations/", RotationListView.as_view(), name="rotation-list"),
     path("rotations/preview/", RotationPreviewView.as_view(), name="rotation-preview"),
-    path("rotations/<int:pk>/", RotationDetailView.as_view(), name="rotation-detail"),
+    path("rotations/<str:key>/", RotationDetailView.as_view(), name="rotation-detail"),
     path("shifts/", ShiftListView.as_view(), name="shift-list"),
     path("teams/<slug:slug>/oncall/", TeamOnCallView.as_view(), name="team-oncall"),
     path(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -199,6 +199,13 @@ class IncidentAck(APIView):
             404: ERROR,
             409: ERROR,
         },
+        examples=[
+            OpenApiExample(
+                "with a note",
+                value={"note": "looking into it"},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, pk: int) -> Response:
         incident = _actionable(request, pk)

@@ -24,7 +24,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling.access import members_visible, scoped_to_teams, teams_visible
-from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.access.permissions import (
+    by_key_or_404,
+    require_staff_config,
+    scoped_or_404,
+)
 from scheduling.access.views import ObjectView
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
@@ -124,7 +128,7 @@ class RotationListView(generics.ListAPIView):
 @extend_schema_view(
     get=extend_schema(
         operation_id="rotations_retrieve",
-        summary="A rotation",
+        summary="A rotation, by slug or id",
         responses={200: RotationSerializer, 404: ERROR},
     ),
     put=extend_schema(
@@ -154,7 +158,7 @@ class RotationDetailView(ObjectView):
     input_serializer = RotationInputSerializer
 
     def find(self, request: Request, **kwargs: Any) -> Rotation:
-        return scoped_or_404(request, _rotations(request), pk=kwargs["pk"])
+        return by_key_or_404(_rotations(request), kwargs["key"])
 
     def show(self, request: Request, rotation: Rotation) -> dict:
         return RotationSerializer(_rotations(request).get(pk=rotation.pk)).data

@@ -129,6 +129,11 @@ class RotationInputSerializer(serializers.Serializer):
     on ``PATCH``."""
 
     team = serializers.SlugField(help_text="the team's slug (cannot change)")
+    slug = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="default: the team's slug and the name; left out of a PUT, stays",
+    )
     name = serializers.CharField(max_length=200)
     scheme = serializers.ChoiceField(choices=list(plan.SCHEMES), default=plan.PAIRED)
     participants = UsernamesField(help_text="usernames, in rotation order")
@@ -170,6 +175,7 @@ class RotationSerializer(serializers.ModelSerializer):
         model = Rotation
         fields = [
             "id",
+            "slug",
             "team",
             "name",
             "scheme",

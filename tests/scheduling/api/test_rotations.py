@@ -121,3 +121,24 @@ def test_a_rotation_with_history_is_not_deleted(staff_api, payments):
     assert response.status_code == 409
     assert "Deactivate" in response.json()["error"]
     assert Rotation.objects.exists()
+
+
+def test_a_rotation_is_addressed_by_slug_as_well_as_id(staff_api, payments):
+    created = staff_api.post("/api/v1/rotations/", BODY, format="json").json()
+    assert created["slug"] == f"payments-{BODY['name']}".replace(" ", "-").lower()
+    by_slug = staff_api.get(f"/api/v1/rotations/{created['slug']}/").json()
+    assert by_slug == staff_api.get(f"/api/v1/rotations/{created['id']}/").json()
+    renamed = staff_api.patch(
+        f"/api/v1/rotations/{created['slug']}/", {"slug": "pay-weekly"}, format="json"
+    )
+    assert renamed.status_code == 200, renamed.content
+    # A PUT that leaves the slug out keeps it.
+    again = staff_api.put("/api/v1/rotations/pay-weekly/", BODY, format="json")
+    assert again.json()["slug"] == "pay-weekly"
+    taken = staff_api.post(
+        "/api/v1/rotations/",
+        {**BODY, "name": "other", "slug": "pay-weekly"},
+        format="json",
+    )
+    assert taken.status_code == 400
+    assert "taken" in str(taken.json()["detail"]["slug"])
