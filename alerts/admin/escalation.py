@@ -167,6 +167,12 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: EscalationPolicy) -> None:
         policy_delete(policy=obj)
 
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]
+    ) -> None:
+        for policy in queryset:
+            policy_delete(policy=policy)
+
     @admin.display(description="steps")
     def summary(self, policy: EscalationPolicy) -> str:
         steps = sorted(policy.steps.all(), key=lambda s: (s.position, s.pk))

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from alerts.escalation.policies import escalation_preview
 from alerts.intake.integrations import (
     alertmanager_snippets,
+    integration_save,
     integration_set_token,
     new_token,
     webhook_url,
@@ -272,7 +273,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             setattr(request, _SHOWN_ONCE_ATTR, token)
             obj.token_hash = hash_token(token)
             obj.token_hint = token[:6]
-        super().save_model(request, obj, form, change)
+        integration_save(integration=obj)  # the API's and configuration files' path
 
     def save_formset(
         self,

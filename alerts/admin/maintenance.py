@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from alerts.incidents.maintenance import maintenance_delete, maintenance_save
@@ -39,3 +40,9 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: MaintenanceWindow) -> None:
         maintenance_delete(window=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]
+    ) -> None:
+        for window in queryset:
+            maintenance_delete(window=window)

@@ -119,6 +119,15 @@ def integration_update(*, integration: Integration, **fields: Any) -> bool:
 
 
 @transaction.atomic
+def integration_save(*, integration: Integration) -> Integration:
+    """Check and save ``integration`` as its fields stand (the admin's form sets
+    them); ``integration_update`` for a caller that names the fields."""
+    _check_integration(integration)
+    integration.save()
+    return integration
+
+
+@transaction.atomic
 def integration_delete(*, integration: Integration) -> None:
     """Delete an integration that never opened an incident (with its routes,
     inbox and alerts); one with incidents is their history: ``ValidationError``

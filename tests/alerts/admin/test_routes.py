@@ -109,3 +109,23 @@ def test_the_admin_refuses_a_policy_of_another_team(
     assert "belongs to another team" in response.content.decode()
     route.refresh_from_db()
     assert route.escalation_policy_id is None
+
+
+def test_delete_selected_keeps_the_last_catch_all(admin_client, integration):
+    catch_all = integration.routes.get()
+    route = route_add(integration=integration, team=integration.team, matchers=["a=b"])
+
+    def delete_selected(*routes):
+        return admin_client.post(
+            "/admin/alerts/route/",
+            {
+                "action": "delete_selected",
+                "_selected_action": [r.pk for r in routes],
+                "post": "yes",
+            },
+        )
+
+    assert delete_selected(catch_all, route).status_code == 403
+    assert Route.objects.count() == 2
+    assert delete_selected(route).status_code == 302
+    assert list(Route.objects.values_list("pk", flat=True)) == [catch_all.pk]
