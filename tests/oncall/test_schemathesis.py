@@ -21,8 +21,6 @@ number of examples per operation is bounded (``EXAMPLES``): minutes, not an hour
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
@@ -216,4 +214,8 @@ def test_the_seed_is_what_the_fuzzer_needs(roles):
     # Guards the fuzzing above: without objects it would only ever see 404s.
     assert Team.objects.count() == 2
     assert Route.objects.count() >= 3
-    assert dt.datetime.now(dt.UTC) > utc(2026, 1, 1)
+    keys = _keys()
+    assert {"payments", "checkout", "alice"} <= set(keys["key"])
+    # And the leak check recognises payments' data when it sees it.
+    assert _leaks('{"team": "payments"}') and _leaks("+254700000003")
+    assert not _leaks('{"team": "checkout"}')
