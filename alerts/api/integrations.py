@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.api.common import team_named
+from alerts.api.common import CallerFilterSet, team_named
 from alerts.intake.integrations import (
     integration_create,
     integration_delete,
@@ -118,14 +120,34 @@ def _with_token(integration: Integration, token: str) -> dict:
     }
 
 
-class IntegrationListView(APIView):
+class IntegrationFilter(CallerFilterSet):
+    team = django_filters.CharFilter(method="by_team", help_text="team slug")
+    enabled = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Integration
+        fields = ["team", "enabled"]
+
+    def by_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(team=team_named(self.caller, value))
+
+
+class IntegrationListView(generics.ListAPIView):
+    serializer_class = IntegrationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IntegrationFilter
+    pagination_class = None  # a handful per team
+
     @extend_schema(
         operation_id="integrations_list",
         summary="Integrations of the teams you may read (no tokens)",
-        responses={200: IntegrationSerializer(many=True)},
+        responses={200: IntegrationSerializer(many=True), 400: ERROR},
     )
-    def get(self, request: Request) -> Response:
-        return Response(IntegrationSerializer(_integrations(request), many=True).data)
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Integration]:
+        return _integrations(self.request)
 
     @extend_schema(
         operation_id="integrations_create",

@@ -92,3 +92,16 @@ def test_the_token_is_rotated_by_slug(staff, integration):
     response = staff.post(f"/api/v1/integrations/{integration.slug}/rotate/")
     assert response.status_code == 200
     assert integration_for_token(response.json()["token"]) == integration.pk
+
+
+def test_integrations_are_filtered_by_team(staff, integration, other_team, alice):
+    staff.post(
+        "/api/v1/integrations/", {"team": "checkout", "name": "shop"}, format="json"
+    )
+    listed = staff.get("/api/v1/integrations/?team=checkout").json()
+    assert [i["slug"] for i in listed] == ["checkout-shop"]
+    mine = bearer_client(alice.user)
+    assert [i["slug"] for i in mine.get("/api/v1/integrations/").json()] == [
+        "payments-prod"
+    ]
+    assert mine.get("/api/v1/integrations/?team=checkout").status_code == 400
