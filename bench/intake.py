@@ -191,6 +191,60 @@ def paused(root: int) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
+@contextlib.contextmanager
+def profiled(args: argparse.Namespace, root: int, name: str) -> Iterator[None]:
+    """With ``--profile DIR``: py-spy samples the process tree during the block
+    (collapsed stacks in DIR/NAME.txt; its heaviest functions are printed)."""
+    if not args.profile:
+        yield
+        return
+    out = Path(args.profile) / f"{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(root),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+    print_profile(out)
+
+
+def print_profile(collapsed: Path, top: int = 12) -> None:
+    """The functions with the most samples (inclusive) in our code and Django's."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    if not collapsed.exists():
+        return
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in set(stack.split(";")):
+            if "/alerts/" in frame or "/oncall/" in frame or "/scheduling/" in frame:
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"      profile {collapsed.name}: {total} samples; heaviest of ours:")
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"        {count / max(total, 1) * 100:5.1f}%  {frame[:110]}")
+
+
 def cpu_by_role(roots: dict[str, int]) -> dict[str, float]:
     return {role: cpu for role, (cpu, _) in by_role(roots).items()}
 
@@ -524,10 +578,11 @@ def kinds_phase(stack: Stack, args: argparse.Namespace, mix: Mix) -> dict[str, f
     for kind in ("repeat", "annotations", "new_group"):
         bodies = mix.take_kind(kind, args.per_kind)
         with cpu_meter({"web": roots["web"]}) as web:
-            with paused(roots["worker"]):
+            with paused(roots["worker"]), profiled(args, roots["web"], f"web-{kind}"):
                 post_all(stack, bodies, clients=4)
         with cpu_meter({"worker": roots["worker"]}) as worker:
-            stack.drain()
+            with profiled(args, roots["worker"], f"worker-{kind}"):
+                stack.drain()
         costs[kind] = worker.get("worker", 0.0) / len(bodies) * 1000
         costs[f"web {kind}"] = web.get("web", 0.0) / len(bodies) * 1000
         print(
@@ -704,6 +759,12 @@ def main() -> int:
         "--tuned",
         action="store_true",
         help="fsync off, no redis persistence, logs at WARNING",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample web and worker with py-spy in the per-kind phase "
+        "(collapsed stacks go to DIR)",
     )
     parser.add_argument(
         "--compare",
