@@ -156,10 +156,10 @@ class Mix:
     def _pick(self) -> Group:
         return self.random.choice(self.groups)
 
-    def _kind(self, kind: str) -> bytes:
+    def _kind(self, kind: str, group: Group | None = None) -> bytes:
         if kind == "new_group" or not self.groups:
             return self.new_group()
-        group = self._pick()
+        group = group or self._pick()
         if kind == "repeat":
             return group.last_body
         if kind == "annotations":
@@ -194,6 +194,8 @@ class Mix:
             bodies.append(self._kind(kind))
         return bodies
 
-    def take_kind(self, kind: str, count: int) -> list[bytes]:
-        """``count`` bodies of one kind (the worker's cost per kind)."""
-        return [self._kind(kind) for _ in range(count)]
+    def each_group(self, kind: str) -> list[bytes]:
+        """One body of ``kind`` for every group, in order (the worker's cost per
+        kind: new groups, then each of them repeated, then each with changed
+        annotations)."""
+        return [self._kind(kind, group) for group in list(self.groups)]
