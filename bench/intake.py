@@ -144,7 +144,9 @@ def _processes() -> tuple[dict[int, int], dict[int, tuple[float, int]]]:
         fields = stat[stat.rindex(")") + 2 :].split()
         pid = int(entry.name)
         parent[pid] = int(fields[1])
-        cpu = (int(fields[11]) + int(fields[12])) / _TICKS
+        # utime + stime, and cutime + cstime: the CPU of children it has reaped
+        # (a PostgreSQL backend that exited), which /proc no longer lists.
+        cpu = sum(int(f) for f in fields[11:15]) / _TICKS
         usage[pid] = (cpu, int(fields[21]) * _PAGE)
     return parent, usage
 
@@ -526,7 +528,8 @@ def intake_phase(
     # More bodies than wrk can send, so no body is sent twice by rotation.
     bodies = write_bodies(stack, mix.take(args.bodies))
     roots = stack.roots()
-    with cpu_meter(roots) as spent:
+    name = "keepalive" if keepalive else "close"
+    with cpu_meter(roots) as spent, profiled(args, roots["worker"], f"worker-{name}"):
         result = wrk(
             stack,
             path=PATH,
@@ -769,8 +772,8 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="sample web and worker with py-spy in the per-kind phase "
-        "(collapsed stacks go to DIR)",
+        help="sample the worker (and per kind, the web) with py-spy; collapsed "
+        "stacks go to DIR",
     )
     parser.add_argument(
         "--compare",
