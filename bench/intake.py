@@ -625,6 +625,8 @@ def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
     mix = Mix({"new_group": 1}, seed=7, prefix="burst")
     bodies = mix.take(args.burst)
     started = time.monotonic()
+    spy = profiled(args, stack.roots()["worker"], "worker-burst")
+    spy.__enter__()
     last = post_all(stack, bodies, clients=args.connections)
 
     def incidents() -> int:
@@ -643,6 +645,7 @@ def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
     all_incidents = time.monotonic() - last
     wait_until(lambda: paged() >= args.burst, 600, "first pages", interval=0.02)
     all_paged = time.monotonic() - last
+    spy.__exit__(None, None, None)
     figures = {
         "accepted": last - started,
         "incidents": all_incidents,
