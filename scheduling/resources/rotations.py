@@ -200,11 +200,12 @@ class RotationPreviewView(APIView):
         description=(
             "Checked like creating it (a member of the team may preview; nothing "
             "is saved). `from`/`to` as for the schedule: ISO 8601 with offsets, "
-            "default now and 7 days later, at most 92 days."
+            "default now and 7 days later, at most 92 days. `?rotation=` naming "
+            "no rotation you may read: 404."
         ),
         parameters=[PreviewQuerySerializer],
         request=RotationInputSerializer,
-        responses={200: RotationPreviewSerializer, 400: ERROR},
+        responses={200: RotationPreviewSerializer, 400: ERROR, 404: ERROR},
     )
     def post(self, request: Request) -> Response:
         query = PreviewQuerySerializer(data=request.query_params)

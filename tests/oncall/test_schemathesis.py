@@ -128,7 +128,11 @@ def _keys() -> dict[str, list]:
 
 
 @pytest.fixture
-def roles() -> dict[str, str]:
+def roles(settings) -> dict[str, str]:
+    # The rate limit is not what is fuzzed here: thousands of requests a minute
+    # on three tokens would turn into 429s (and, counted in the per-process
+    # cache, throttle the tests that run after this one).
+    settings.API_THROTTLE_RATE = ""
     return _seed()
 
 
