@@ -861,3 +861,60 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"page {self.pk}: #{self.incident_id} {self.channel} to {self.member}"
+
+
+# --- insights ----------------------------------------------------------------------
+
+
+class InsightSettings(models.Model):
+    """A team's thresholds for the insights reports (``alerts/insights/``).
+
+    A team without a row uses the defaults below: PagerDuty's operational-review
+    hours (business 08:00-18:00 Monday to Friday, sleep 22:00-08:00, the rest
+    off-hours), DESIGN.md §7's expected load (above 10 pages an on-call week is
+    flagged), and a 10-minute flapping window.  Hours are read in each paged
+    member's own time zone.
+    """
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="insight_settings"
+    )
+    business_start = models.TimeField(default=time(8, 0))
+    business_end = models.TimeField(default=time(18, 0))
+    business_weekdays = models.CharField(
+        max_length=7,
+        default="12345",
+        validators=[validate_weekdays],
+        help_text="ISO weekday digits (1 = Monday ... 7 = Sunday).",
+    )
+    sleep_start = models.TimeField(
+        default=time(22, 0), help_text="Sleep hours start (every day)."
+    )
+    sleep_end = models.TimeField(
+        default=time(8, 0), help_text="Sleep hours end (the next morning)."
+    )
+    max_pages_per_week = models.PositiveIntegerField(
+        default=10, help_text="An on-call week with more pages is flagged."
+    )
+    max_sleep_interruptions_per_week = models.PositiveIntegerField(
+        default=2,
+        help_text="An on-call week with more sleep-hour interruptions is flagged.",
+    )
+    flap_window = models.DurationField(
+        default=timedelta(minutes=10),
+        help_text="An alert group firing again within this long after it resolved "
+        "counts as flapping.",
+    )
+
+    class Meta:
+        verbose_name_plural = "insight settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business_end__gt=models.F("business_start")),
+                name="alerts_insights_business_hours_order",
+                violation_error_message="Business hours must end after they start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"insight settings of {self.team}"
