@@ -32,7 +32,6 @@ from typing import Any
 
 from django.db.models import (
     Count,
-    Exists,
     F,
     Max,
     Min,
@@ -43,6 +42,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncWeek
 
+from alerts.insights.interruptions import escalated_past, interruptions
 from alerts.insights.rota import oncall_time
 from alerts.insights.sql import duration_percentile
 from alerts.insights.windows import BUSINESS, SLEEP, annotate_kind, windows_for
@@ -100,47 +100,9 @@ class PageLoad:
 
 
 def _interruptions(team: Team, start: dt.datetime, end: dt.datetime) -> QuerySet[Page]:
-    """One row per interruption outside bundles: sent pages, less the call of a
-    step whose SMS went out (the same page on a second channel)."""
-    sms_went_out = Page.objects.filter(
-        incident=OuterRef("incident"),
-        cycle=OuterRef("cycle"),
-        step=OuterRef("step"),
-        repeat=OuterRef("repeat"),
-        member=OuterRef("member"),
-        channel=Page.Channel.SMS,
-        sent_at__isnull=False,
-        bundle__isnull=True,
+    return interruptions(
+        Page.objects.filter(incident__team=team, due_at__gte=start, due_at__lt=end)
     )
-    return (
-        Page.objects.filter(
-            incident__team=team,
-            sent_at__isnull=False,
-            bundle__isnull=True,
-            due_at__gte=start,
-            due_at__lt=end,
-        )
-        .exclude(Q(channel=Page.Channel.VOICE) & Exists(sms_went_out))
-        .order_by()
-    )
-
-
-def _escalated_past() -> Exists:
-    """Somebody else was paged for the incident after this page (a later step or
-    repeat of the same cycle) before anyone acknowledged it."""
-    later = (
-        Page.objects.filter(incident=OuterRef("incident"), cycle=OuterRef("cycle"))
-        .exclude(member=OuterRef("member"))
-        .filter(
-            Q(repeat__gt=OuterRef("repeat"))
-            | Q(repeat=OuterRef("repeat"), step__gt=OuterRef("step"))
-        )
-        .filter(
-            Q(incident__acknowledged_at__isnull=True)
-            | Q(step_due_at__lt=F("incident__acknowledged_at"))
-        )
-    )
-    return Exists(later)
 
 
 def _bundles(team: Team, start: dt.datetime, end: dt.datetime) -> QuerySet[PageBundle]:
@@ -173,7 +135,7 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
 
     page_rows = (
         annotate_kind(
-            pages.annotate(escalated=_escalated_past()),
+            pages.annotate(escalated=escalated_past()),
             instant="due_at",
             zone_field="member__time_zone",
             team_field="incident__team_id",

@@ -81,31 +81,21 @@ class Percentile(Aggregate):
         self.fraction = float(fraction)
         super().__init__(expression, **extra)
 
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> tuple[str, Any]:
+        node = self
         if connection.vendor == "sqlite":
-            function = "oncall_percentile"
-            template = f"%(function)s(%(expressions)s, {self.fraction!r})"
-        return super().as_sql(
-            compiler,
-            connection,
-            function=function,
-            template=template,
-            arg_joiner=arg_joiner,
-            fraction=repr(self.fraction),
-            **extra_context,
+            node = self.copy()
+            node.function = "oncall_percentile"
+            node.template = "%(function)s(%(expressions)s, %(fraction)s)"
+        return Aggregate.as_sql(
+            node, compiler, connection, fraction=repr(self.fraction), **extra
         )
 
 
-def duration_percentile(expression: Any, fraction: float) -> Percentile:
-    return Percentile(expression, fraction, output_field=DurationField())
+def duration_percentile(expression: Any, fraction: float, **extra: Any) -> Percentile:
+    return Percentile(expression, fraction, output_field=DurationField(), **extra)
 
 
 def _by_zone(
