@@ -1,10 +1,11 @@
-"""The incidents API (``/api/v1/incidents/...``) and members' contact methods."""
+"""The incidents API (``/api/v1/incidents/...``), members' contact methods, and the
+insights reports (``/api/v1/reports/...``)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts, integrations
+from alerts.api import contacts, integrations, reports
 from alerts.api import views as api
 
 urlpatterns = [
@@ -58,5 +59,20 @@ urlpatterns = [
     ),
     path(
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
+    path(
+        "reports/page-load/",
+        reports.PageLoadReport.as_view(),
+        name="report-page-load",
+    ),
+    path(
+        "reports/incidents/",
+        reports.IncidentsReport.as_view(),
+        name="report-incidents",
+    ),
+    path(
+        "reports/alert-quality/",
+        reports.AlertQualityReport.as_view(),
+        name="report-alert-quality",
     ),
 ]

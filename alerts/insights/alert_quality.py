@@ -58,7 +58,7 @@ NOISY_RULE = (
     "anyone acknowledged them, or a quarter or more flapping, or fewer than half "
     "acknowledged"
 )
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}")
 MAX_LABELS = 3
 
 
@@ -73,7 +73,7 @@ def check_labels(labels: list[str]) -> list[str]:
     if len(labels) > MAX_LABELS:
         raise LabelError(f"at most {MAX_LABELS} labels")
     for name in labels:
-        if not LABEL_NAME.match(name):
+        if not LABEL_NAME.fullmatch(name):
             raise LabelError(f"{name!r} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
     if len(set(labels)) != len(labels):
         raise LabelError("each label at most once")

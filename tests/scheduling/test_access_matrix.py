@@ -183,6 +183,11 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("feed-list", "post"): {**CREATE, "outsider": 400},
     ("feed-detail", "delete"): DELETE,
     ("feed-rotate", "post"): ACT,
+    # Reports: scoped to the teams the caller reads; another team's is the 400
+    # of an unknown one, like the incident list's filter.
+    ("report-page-load", "get"): LIST_BY_TEAM,
+    ("report-incidents", "get"): LIST_BY_TEAM,
+    ("report-alert-quality", "get"): LIST_BY_TEAM,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
 }
@@ -265,6 +270,7 @@ def world(payments, make_rotation, make_member, published) -> World:
     )
 
 
+REPORT_QUERY = "team=payments&from=2026-01-01&to=2026-01-31"
 TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
 ROTATION_BODY = {
     "team": "payments",
@@ -305,6 +311,9 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "feed-list": "/api/v1/feeds/",
         "feed-detail": f"/api/v1/feeds/{world.feed.pk}/",
         "feed-rotate": f"/api/v1/feeds/{world.feed.pk}/rotate/",
+        "report-page-load": f"/api/v1/reports/page-load/?{REPORT_QUERY}",
+        "report-incidents": f"/api/v1/reports/incidents/?{REPORT_QUERY}",
+        "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
     }
