@@ -8,9 +8,10 @@ team's segments, and this module only adds up their lengths.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
-from scheduling.models import Member, Team
+from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.selectors import team_schedule
 
@@ -56,3 +57,113 @@ def oncall_time(*, team: Team, start: dt.datetime, end: dt.datetime) -> TeamOnCa
         if secondary is not None:
             by_member.setdefault(secondary.member_id, OnCallTime()).secondary += length
     return TeamOnCall(schedule.start, schedule.end, by_member, schedule.members)
+
+
+# --- rota health: each member's share of time on call ----------------------------
+
+MAX_SHARE = 0.25  # the Google SRE book's limit on time on call
+MIN_PEOPLE_PAIRED_ONE_SITE = 8  # ... and its minimum for primary/secondary at one site
+
+
+@dataclass(frozen=True)
+class Share:
+    member: Member
+    hours: float
+    share: float
+
+    @property
+    def flagged(self) -> bool:
+        return self.share > MAX_SHARE
+
+
+@dataclass(frozen=True)
+class RotationHealth:
+    rotation: Rotation
+    people: int
+    roles: int
+    shares: list[Share]
+
+    @property
+    def scheme_share(self) -> float | None:
+        """The share the scheme itself gives each person: roles / people."""
+        return None if not self.people else self.roles / self.people
+
+    @property
+    def flagged(self) -> bool:
+        share = self.scheme_share
+        return any(s.flagged for s in self.shares) or (
+            share is not None and share > MAX_SHARE
+        )
+
+    @property
+    def advice(self) -> str:
+        """What the scheme means for each person, said plainly, with the fix."""
+        share = self.scheme_share
+        if share is None:
+            return "nobody is on this rotation"
+        roles = "a primary and a secondary" if self.roles == 2 else "one person"
+        said = (
+            f"{self.people} people, {roles} on call at a time: each is on call "
+            f"{self.roles} {'periods' if self.roles > 1 else 'period'} in "
+            f"{self.people} ({share:.0%} of the time)"
+        )
+        if share <= MAX_SHARE:
+            return f"{said}, within the {MAX_SHARE:.0%} limit."
+        needed = math.ceil(self.roles / MAX_SHARE)
+        fix = f"add {needed - self.people} more people (at least {needed})"
+        if self.roles == 2:
+            fix += (
+                f", or take the secondary from another site (then "
+                f"{1 / self.people:.0%} each here)"
+            )
+        return (
+            f"{said}, above the {MAX_SHARE:.0%} the Google SRE book recommends "
+            f"(it asks for at least {MIN_PEOPLE_PAIRED_ONE_SITE} engineers for a "
+            f"primary/secondary rotation at one site). To fix it: {fix}."
+        )
+
+
+def rota_health(
+    *, team: Team, start: dt.datetime, end: dt.datetime
+) -> list[RotationHealth]:
+    """Each active rotation's people and their measured share of [start, end) on
+    call in it (either role; overrides applied), beside the scheme's own share."""
+    schedule = team_schedule(team=team, start=start, end=end)
+    length = (schedule.end - schedule.start).total_seconds()
+    found = []
+    rotations = [r for r in schedule.rotations if r.active]
+    participants = {
+        r.pk: list(r.participants.all())
+        for r in Rotation.objects.filter(
+            pk__in=[r.pk for r in rotations]
+        ).prefetch_related("participants__user")
+    }
+    for rotation in rotations:
+        held: dict[int, dt.timedelta] = {}
+        for segment in schedule.per_rotation.get(rotation.pk, []):
+            for holder in segment.resolution.roles():
+                if holder is not None:
+                    held[holder.member_id] = held.get(
+                        holder.member_id, dt.timedelta()
+                    ) + (segment.ends_at - segment.starts_at)
+        people = {m.pk: m for m in participants.get(rotation.pk, [])}
+        people.update(schedule.members)
+        shares = [
+            Share(
+                people[member_id],
+                time.total_seconds() / 3600,
+                time.total_seconds() / length if length else 0.0,
+            )
+            for member_id, time in held.items()
+            if member_id in people
+        ]
+        shares.sort(key=lambda s: (-s.share, s.member.username))
+        found.append(
+            RotationHealth(
+                rotation,
+                len(participants.get(rotation.pk, [])),
+                len(rotation.roles),
+                shares,
+            )
+        )
+    return found
