@@ -158,13 +158,30 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "phone", "time_zone", "active"]
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
-    readonly_fields = ["next_on_call"]
+    readonly_fields = ["next_on_call", "insights"]
 
     def save_model(
         self, request: HttpRequest, obj: Member, form: Any, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
         schedule_changed()  # names and phones are in the feeds
+
+    @admin.display(description="insights")
+    def insights(self, obj: Member) -> str:
+        """Links to the page load of the member on each team's insights page (the
+        page is the alerts app's: named by URL, never imported)."""
+        if not obj.pk:
+            return "-"
+        links = [
+            format_html(
+                '<a href="{}#member-{}">{}</a>',
+                reverse("admin:alerts_team_insights", args=[team.pk]),
+                obj.username,
+                team.name,
+            )
+            for team in Team.objects.filter(teammembership__member=obj).order_by("slug")
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) or "-"
 
     @admin.display(description="next on call")
     def next_on_call(self, obj: Member) -> str:
