@@ -114,4 +114,8 @@ def demo_load() -> DemoResult:
 
     created += demo_escalation_load(team=team)
 
+    from alerts.demo.history import demo_history_load
+
+    created += demo_history_load(team=team)
+
     return DemoResult(team=team, members=members, created=created, notes=notes)
