@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from alerts.admin.incident_page import duration_text
 from alerts.admin.insights_charts import heatmap_chart, trend_chart, weekly_load_chart
 from alerts.insights.alert_quality import alert_quality
 from alerts.insights.definitions import (
@@ -142,7 +143,26 @@ def team_insights(
     load = report.load
     tz = team.tz
     trend = incident_trend(teams=teams, start=start, end=end, tz=tz)
+    figures = incident_figures(teams=teams, start=start, end=end)
+    quality = alert_quality(teams=teams, start=start, end=end)
     return {
+        "load_rows": [
+            (m, _text(m.tta_median), _text(m.tta_worst)) for m in load.members
+        ],
+        "figure_rows": [
+            (
+                name,
+                spread.count,
+                _text(spread.mean),
+                _text(spread.median),
+                _text(spread.p90),
+            )
+            for name, spread in (
+                ("MTTA", figures.overall.mtta),
+                ("MTTR", figures.overall.mttr),
+            )
+        ],
+        "quality_rows": [(a, _text(a.median_duration)) for a in quality.alerts],
         "start": start,
         "end": end,
         "start_local": start.astimezone(tz),
@@ -151,8 +171,8 @@ def team_insights(
         "health": report,
         "flagged": report.flagged,
         "fairness": fairness(load),
-        "figures": incident_figures(teams=teams, start=start, end=end),
-        "quality": alert_quality(teams=teams, start=start, end=end),
+        "figures": figures,
+        "quality": quality,
         "rotations": rota_health(team=team, start=start, end=end),
         "load_chart": weekly_load_chart(load),
         "heatmap_chart": heatmap_chart(
@@ -165,3 +185,7 @@ def team_insights(
             **ALERT_QUALITY_DEFINITIONS,
         },
     }
+
+
+def _text(value: dt.timedelta | None) -> str:
+    return "-" if value is None else duration_text(value)

@@ -192,3 +192,26 @@ def test_the_integration_page_fits_and_shows_the_config_without_the_token(
     assert widths[0] <= widths[1], widths
     # The admin has no public site to link to.
     assert page.get_by_role("link", name="View site").count() == 0
+
+
+def test_the_insights_page_shows_the_heatmap_and_a_flagged_week(stack, page):
+    """The demo's generated month (a stormy night ten days ago) on the team's
+    insights page, reached from the team page's link."""
+    page.goto(stack.url + "/admin/scheduling/team/")
+    page.get_by_role("link", name="Payments").first.click()
+    page.get_by_role("link", name="Insights").click()
+    page.wait_for_selector("#heatmap svg.pygal-chart")
+    heatmap = page.locator("#heatmap svg.pygal-chart")
+    assert heatmap.is_visible()
+    title = heatmap.locator("text.title").text_content() or ""
+    assert "Pages by hour and weekday (Africa/Nairobi)" in title
+    # pygal draws a dot per hour and weekday with pages.
+    assert page.locator("#heatmap svg .dots").count() > 0
+    flagged = page.locator("#health tr.flagged-week")
+    assert flagged.count() >= 1
+    assert "more than 10 pages a week" in flagged.first.inner_text() or (
+        "sleep-hour interruptions" in flagged.first.inner_text()
+    )
+    assert page.locator("#load svg.pygal-chart").is_visible()
+    assert page.locator("#alert-quality").get_by_text("QueueBacklog").is_visible()
+    screenshot(page, "insights")
