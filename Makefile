@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
 
-.PHONY: bench-ical run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-ical bench-insights run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,3 +79,7 @@ bench-embedded-paging: install-dev
 ## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
 bench-ical: install-dev
 	$(PY) bench/ical.py
+
+## make bench-insights: a team's quarter report and the org-wide alert quality on a year of history
+bench-insights: install-dev system-deps
+	$(PY) bench/insights.py --postgres
