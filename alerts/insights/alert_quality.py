@@ -47,9 +47,9 @@ from django.db.models.functions import Coalesce
 from alerts.insights.incident_figures import TTR, incidents_in, label
 from alerts.insights.interruptions import interruptions
 from alerts.insights.sql import duration_percentile
-from alerts.insights.windows import SLEEP, Windows, annotate_kind
+from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
 from alerts.models import Incident, InsightSettings, Page, TimelineEntry
-from scheduling.models import Member, Team
+from scheduling.models import Team
 
 DEFAULT_FLAP_WINDOW = dt.timedelta(minutes=10)
 MIN_INCIDENTS = 3
@@ -257,17 +257,13 @@ def alert_quality(
         ),
         bundled=True,
     )
-    zones = (
-        Member.objects.filter(pk__in=pages.values("member_id"))
-        .values_list("time_zone", flat=True)
-        .distinct()
-    )
+    zones = member_zones()
     page_rows = (
         annotate_kind(
             pages.annotate(**page_keys),
             instant="due_at",
             zone_field="member__time_zone",
-            zones=set(zones),
+            zones=zones,
             windows_by_team=_hour_windows(teams),
             team_field="incident__team_id",
         )

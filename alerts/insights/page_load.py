@@ -45,7 +45,13 @@ from django.db.models.functions import TruncWeek
 from alerts.insights.interruptions import escalated_past, interruptions
 from alerts.insights.rota import oncall_time
 from alerts.insights.sql import duration_percentile
-from alerts.insights.windows import BUSINESS, SLEEP, annotate_kind, windows_for
+from alerts.insights.windows import (
+    BUSINESS,
+    SLEEP,
+    annotate_kind,
+    member_zones,
+    windows_for,
+)
 from alerts.models import Incident, Page, PageBundle
 from scheduling.models import Member, Team, TeamMembership
 
@@ -124,13 +130,7 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
     week_tz = team.tz
     pages = _interruptions(team, start, end)
     bundles = _bundles(team, start, end)
-    zones = set(
-        Member.objects.filter(
-            Q(pk__in=pages.values("member_id")) | Q(pk__in=bundles.values("member_id"))
-        )
-        .values_list("time_zone", flat=True)
-        .distinct()
-    )
+    zones = member_zones()
     kinds: dict[str, Any] = {"windows_by_team": {team.pk: windows}, "zones": zones}
 
     page_rows = (

@@ -13,9 +13,9 @@ from django.db.models.expressions import CombinedExpression
 
 from alerts.insights.incident_figures import TTA
 from alerts.insights.interruptions import interruptions
-from alerts.insights.windows import SLEEP, Windows, annotate_kind
+from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
 from alerts.models import Incident, InsightSettings, Page
-from scheduling.models import Member, Team
+from scheduling.models import Team
 
 # Seconds: 1, 5, 15 and 30 minutes, 1, 2 and 4 hours.
 TTA_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
@@ -43,11 +43,7 @@ def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
     settings = {s.team_id: Windows.of(s) for s in InsightSettings.objects.all()}
     teams = dict(Team.objects.values_list("pk", "slug"))
     windows = {pk: settings.get(pk, Windows()) for pk in teams}
-    zones = set(
-        Member.objects.filter(pk__in=pages.values("member_id"))
-        .values_list("time_zone", flat=True)
-        .distinct()
-    )
+    zones = member_zones()
     rows = (
         annotate_kind(
             pages,

@@ -24,7 +24,7 @@ from django.db.models import Case, CharField, Q, Value, When
 
 from alerts.insights.sql import local_minute_of_day, local_weekday
 from alerts.models import InsightSettings
-from scheduling.models import Team
+from scheduling.models import Member, Team
 
 BUSINESS = "business"
 OFF = "off"
@@ -104,6 +104,13 @@ class Windows:
                 f"{minute}__lt": _minutes(self.business_end),
             }
         )
+
+
+def member_zones() -> set[str]:
+    """Every time zone a member is in: the ``CASE`` branches of the local-time
+    expressions.  Bounded by the people configured, never by pages (one small
+    query; the order_by() keeps DISTINCT to the zone alone)."""
+    return set(Member.objects.order_by().values_list("time_zone", flat=True).distinct())
 
 
 def windows_for(team: Team) -> Windows:
