@@ -44,6 +44,7 @@ from scheduling.overrides import (
     overrides_delete,
 )
 from scheduling.picture import schedule_picture
+from scheduling.rota_share import scheme_advice
 from scheduling.rotations import (
     rotation_changed,
     rotation_delete,
@@ -297,7 +298,7 @@ class RotationAdmin(admin.ModelAdmin):
     search_fields = ["name", "team__slug", "team__name"]
     inlines = [RotationParticipantInline]
     actions = ["generate_shifts_now"]
-    readonly_fields = ["upcoming_shifts", "generated_until"]
+    readonly_fields = ["upcoming_shifts", "generated_until", "time_on_call"]
     change_form_template = "admin/scheduling/rotation/change_form.html"
     fieldsets = [
         (None, {"fields": ["team", "name", "scheme", "active", "layer"]}),
@@ -315,6 +316,7 @@ class RotationAdmin(admin.ModelAdmin):
             "Restriction (optional): covers only inside these local windows",
             {"fields": ["restrict_weekdays", ("restrict_start", "restrict_end")]},
         ),
+        ("Time on call", {"fields": ["time_on_call"]}),
         ("Upcoming", {"fields": ["upcoming_shifts", "generated_until"]}),
     ]
 
@@ -342,6 +344,13 @@ class RotationAdmin(admin.ModelAdmin):
         ]
 
     @admin.display(description="next 12 shifts (as saved)")
+    @admin.display(description="time on call")
+    def time_on_call(self, obj: Rotation) -> str:
+        """Each person's share of time on call that the scheme gives, plainly."""
+        if not obj.pk:
+            return "-"
+        return scheme_advice(roles=len(obj.roles), people=obj.participants.count())
+
     def upcoming_shifts(self, obj: Rotation) -> str:
         if not obj.pk:
             return "Use “Preview next 12 shifts” below to see them before saving."

@@ -8,11 +8,11 @@ team's segments, and this module only adds up their lengths.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY
+from scheduling.rota_share import MAX_SHARE, scheme_advice, scheme_share
 from scheduling.selectors import team_schedule
 
 
@@ -61,9 +61,6 @@ def oncall_time(*, team: Team, start: dt.datetime, end: dt.datetime) -> TeamOnCa
 
 # --- rota health: each member's share of time on call ----------------------------
 
-MAX_SHARE = 0.25  # the Google SRE book's limit on time on call
-MIN_PEOPLE_PAIRED_ONE_SITE = 8  # ... and its minimum for primary/secondary at one site
-
 
 @dataclass(frozen=True)
 class Share:
@@ -86,7 +83,7 @@ class RotationHealth:
     @property
     def scheme_share(self) -> float | None:
         """The share the scheme itself gives each person: roles / people."""
-        return None if not self.people else self.roles / self.people
+        return scheme_share(roles=self.roles, people=self.people)
 
     @property
     def flagged(self) -> bool:
@@ -98,29 +95,7 @@ class RotationHealth:
     @property
     def advice(self) -> str:
         """What the scheme means for each person, said plainly, with the fix."""
-        share = self.scheme_share
-        if share is None:
-            return "nobody is on this rotation"
-        roles = "a primary and a secondary" if self.roles == 2 else "one person"
-        said = (
-            f"{self.people} people, {roles} on call at a time: each is on call "
-            f"{self.roles} {'periods' if self.roles > 1 else 'period'} in "
-            f"{self.people} ({share:.0%} of the time)"
-        )
-        if share <= MAX_SHARE:
-            return f"{said}, within the {MAX_SHARE:.0%} limit."
-        needed = math.ceil(self.roles / MAX_SHARE)
-        fix = f"add {needed - self.people} more people (at least {needed})"
-        if self.roles == 2:
-            fix += (
-                f", or take the secondary from another site (then "
-                f"{1 / self.people:.0%} each here)"
-            )
-        return (
-            f"{said}, above the {MAX_SHARE:.0%} the Google SRE book recommends "
-            f"(it asks for at least {MIN_PEOPLE_PAIRED_ONE_SITE} engineers for a "
-            f"primary/secondary rotation at one site). To fix it: {fix}."
-        )
+        return scheme_advice(roles=self.roles, people=self.people)
 
 
 def rota_health(
