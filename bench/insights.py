@@ -55,6 +55,9 @@ parser.add_argument("--runs", type=int, default=5)
 parser.add_argument(
     "--slowest", action="store_true", help="print each report's slowest queries"
 )
+parser.add_argument(
+    "--explain", action="store_true", help="PostgreSQL: EXPLAIN ANALYZE them too"
+)
 args = parser.parse_args()
 
 NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
@@ -185,6 +188,10 @@ def slowest(label: str, fn, **kwargs) -> None:
     print(f"-- {label}")
     for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]:
         print(f"   {float(q['time']) * 1000:8.1f} ms  {q['sql'][:400]}")
+        if args.explain and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN ANALYZE " + q["sql"])
+                print("\n".join("      " + row[0] for row in cursor.fetchall()))
 
 
 def report(label: str, samples: list[tuple[float, int]]) -> None:

@@ -14,7 +14,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from alerts.models import Page
 
 
-def _sms_went_out() -> Exists:
+def _another_sms_went_out() -> Exists:
+    """The SMS of the same page went out, and it is another row than this one: true
+    for a call whose SMS was sent, never for the SMS itself (the page key includes
+    the channel, so an SMS has no other SMS of the same page).  Written as a plain
+    ``NOT EXISTS`` so that PostgreSQL runs it as one anti-join, not a subquery per
+    row."""
     return Exists(
         Page.objects.filter(
             incident=OuterRef("incident"),
@@ -25,7 +30,7 @@ def _sms_went_out() -> Exists:
             channel=Page.Channel.SMS,
             sent_at__isnull=False,
             bundle__isnull=True,
-        )
+        ).exclude(pk=OuterRef("pk"))
     )
 
 
@@ -35,7 +40,7 @@ def interruptions(pages: QuerySet[Page], *, bundled: bool = False) -> QuerySet[P
     sent = pages.filter(sent_at__isnull=False)
     if not bundled:
         sent = sent.filter(bundle__isnull=True)
-    return sent.exclude(Q(channel=Page.Channel.VOICE) & _sms_went_out()).order_by()
+    return sent.filter(~_another_sms_went_out()).order_by()
 
 
 def escalated_past() -> Exists:
