@@ -46,7 +46,7 @@ from django.db.models.functions import Coalesce
 
 from alerts.insights.incident_figures import TTR, incidents_in, label
 from alerts.insights.interruptions import interruptions
-from alerts.insights.sql import duration_percentile
+from alerts.insights.sql import duration_percentile, without_jit
 from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
 from alerts.models import Incident, InsightSettings, Page, TimelineEntry
 from scheduling.models import Team
@@ -193,6 +193,7 @@ def _reopen_flaps(windows: dict[int, dt.timedelta]) -> Any:
     return Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0))
 
 
+@without_jit
 def alert_quality(
     *,
     teams: QuerySet[Team],

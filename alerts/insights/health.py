@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from alerts.insights.interruptions import interruptions
 from alerts.insights.page_load import PageLoad, page_load
+from alerts.insights.sql import without_jit
 from alerts.models import InsightSettings, Page
 from scheduling.models import Member, Team
 from scheduling.selectors import team_schedule
@@ -145,6 +146,7 @@ def rest_broken(times: list[dt.datetime]) -> list[dt.datetime]:
     return found
 
 
+@without_jit
 def health(*, team: Team, start: dt.datetime, end: dt.datetime) -> HealthReport:
     """The health flags of ``team``'s members for the weeks of [start, end)."""
     thresholds = Thresholds.of(team)

@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from alerts.insights.interruptions import interruptions
+from alerts.insights.sql import without_jit
 from alerts.models import Page
 from scheduling.models import Team
 
@@ -27,6 +28,7 @@ WEEKDAYS = (
 )
 
 
+@without_jit
 def page_heatmap(
     *, team: Team, start: dt.datetime, end: dt.datetime
 ) -> list[list[int]]:

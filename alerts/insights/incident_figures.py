@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, TruncWeek
 
-from alerts.insights.sql import duration_percentile
+from alerts.insights.sql import duration_percentile, without_jit
 from alerts.models import Incident
 from scheduling.models import Team
 
@@ -142,6 +142,7 @@ def incidents_in(
     ).order_by()
 
 
+@without_jit
 def incident_figures(
     *,
     teams: QuerySet[Team],
@@ -183,6 +184,7 @@ class WeekFigures:
     mttr: Spread
 
 
+@without_jit
 def incident_trend(
     *, teams: QuerySet[Team], start: dt.datetime, end: dt.datetime, tz: dt.tzinfo
 ) -> list[WeekFigures]:

@@ -44,7 +44,7 @@ from django.db.models.functions import TruncWeek
 
 from alerts.insights.interruptions import escalated_past, interruptions
 from alerts.insights.rota import oncall_time
-from alerts.insights.sql import duration_percentile
+from alerts.insights.sql import duration_percentile, without_jit
 from alerts.insights.windows import (
     BUSINESS,
     SLEEP,
@@ -121,6 +121,7 @@ def _bundles(team: Team, start: dt.datetime, end: dt.datetime) -> QuerySet[PageB
     ).order_by()
 
 
+@without_jit
 def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
     """Each member's page load for ``team`` over [start, end) (aware instants).
 

@@ -13,6 +13,7 @@ from django.db.models.expressions import CombinedExpression
 
 from alerts.insights.incident_figures import TTA
 from alerts.insights.interruptions import interruptions
+from alerts.insights.sql import without_jit
 from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
 from alerts.models import Incident, InsightSettings, Page
 from scheduling.models import Team
@@ -21,6 +22,7 @@ from scheduling.models import Team
 TTA_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
 
+@without_jit
 def pages_sent_by_team_and_channel() -> dict[tuple[str, str], int]:
     """Every page that went out (SMS or call; bundled ones each count), by the
     incident's team and the channel."""
@@ -33,6 +35,7 @@ def pages_sent_by_team_and_channel() -> dict[tuple[str, str], int]:
     return {(team, channel): n for team, channel, n in rows}
 
 
+@without_jit
 def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
     """Interruptions in the paged member's sleep hours over the last ``days`` days,
     by team (every team listed, 0 included)."""
@@ -64,6 +67,7 @@ def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
     return found
 
 
+@without_jit
 def tta_histogram_by_team() -> dict[str, tuple[list[int], int, float]]:
     """Per team: cumulative counts of acknowledged incidents per bucket of
     :data:`TTA_BUCKETS` (seconds, ``le``), the count, and the sum of seconds."""
