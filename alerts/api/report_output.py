@@ -134,12 +134,20 @@ def incidents_json(
             }
             for item in report.services
         ],
+        "routes": [
+            {"route": item.name, "integration": item.integration, **_figures(item)}
+            for item in report.routes
+        ],
+        "integrations": [
+            {"integration": item.name, **_figures(item)} for item in report.integrations
+        ],
         "definitions": INCIDENT_DEFINITIONS,
     }
 
 
 INCIDENT_COLUMNS = [
-    "service",
+    "by",
+    "key",
     "incidents",
     "high",
     "low",
@@ -149,22 +157,29 @@ INCIDENT_COLUMNS = [
 
 
 def incident_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The whole scope first (``service`` = ``*``), then one row per service."""
+    """The whole scope first (``by`` = ``all``), then a row per service, per route
+    (``key`` = integration/route) and per integration."""
 
-    def flat(item: dict[str, Any], service: str) -> dict[str, Any]:
+    def flat(item: dict[str, Any], by: str, key: str) -> dict[str, Any]:
         row = {
-            "service": service,
+            "by": by,
+            "key": key,
             "incidents": item["incidents"],
             "high": item["urgency"]["high"],
             "low": item["urgency"]["low"],
             "mtbf_seconds": item.get("mtbf_seconds"),
         }
         for figure in ("mtta", "mttr"):
-            for key, value in item[f"{figure}_seconds"].items():
-                row[f"{figure}_{key}"] = value
+            for name, value in item[f"{figure}_seconds"].items():
+                row[f"{figure}_{name}"] = value
         return row
 
-    return [flat(body, "*")] + [flat(s, s["service"]) for s in body["services"]]
+    return [
+        flat(body, "all", "*"),
+        *(flat(s, "service", s["service"]) for s in body["services"]),
+        *(flat(r, "route", f"{r['integration']}/{r['route']}") for r in body["routes"]),
+        *(flat(i, "integration", i["integration"]) for i in body["integrations"]),
+    ]
 
 
 def alert_quality_json(report: AlertQualityReport) -> dict[str, Any]:

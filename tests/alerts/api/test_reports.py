@@ -81,6 +81,10 @@ def test_incident_figures(api, paged):
     assert body["mtta_seconds"]["p90"] == 420.0
     assert body["mttr_seconds"]["count"] == 0
     assert body["urgency"] == {"high": 1, "low": 0}
+    [route] = body["routes"]
+    assert (route["integration"], route["incidents"]) == ("prod", 1)
+    [integration] = body["integrations"]
+    assert integration["mtta_seconds"]["median"] == 420.0
 
 
 def test_incident_figures_as_csv(api, paged):
@@ -88,8 +92,16 @@ def test_incident_figures_as_csv(api, paged):
         "/api/v1/reports/incidents/", {**_period(paged), "format": "csv"}
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert rows[0]["service"] == "*"
-    assert rows[0]["mtta_median"] == "420.0"
+    assert (rows[0]["by"], rows[0]["key"], rows[0]["mtta_median"]) == (
+        "all",
+        "*",
+        "420.0",
+    )
+    assert [(r["by"], r["key"], r["incidents"]) for r in rows[1:]] == [
+        ("service", "", "1"),
+        ("route", "prod/catch-all", "1"),
+        ("integration", "prod", "1"),
+    ]
 
 
 def test_alert_quality(api, paged):
