@@ -87,3 +87,26 @@ def test_percentile_cont_matches_postgresqls_definition():
     assert percentile_cont([5.0], 0.9) == 5.0
     assert percentile_cont([1.0, 2.0, 3.0, 10.0], 0.5) == 2.5
     assert round(percentile_cont([1.0, 2.0, 3.0, 10.0], 0.9), 6) == 7.9
+
+
+def test_the_query_count_does_not_grow_with_the_incidents(
+    team, integration, policy, alice
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    t0 = timezone.now() - timedelta(days=2)
+    window = {
+        "teams": Team.objects.filter(pk=team.pk),
+        "start": t0,
+        "end": t0 + timedelta(days=1),
+    }
+    _incident(integration, alice, t0, ack=timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as few:
+        incident_figures(**window)
+    for n in range(1, 6):
+        _incident(integration, alice, t0 + timedelta(hours=n), service=f"svc{n}")
+    with CaptureQueriesContext(connection) as many:
+        report = incident_figures(**window)
+    assert len(many) == len(few)
+    assert len(report.services) == 6
