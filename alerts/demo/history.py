@@ -51,11 +51,13 @@ class Kind:
     minutes: tuple[int, int]  # how long it lasts
 
 
+# Alert names of their own: the end-to-end tests find their incidents by names of
+# the recorded payloads (HighErrorRate, ...), which the history must not share.
 KINDS = [
-    Kind("HighErrorRate", "payments-api", "critical", 0.5, 0.3, 0.1, 0.0, (15, 90)),
-    Kind("HighLatency", "checkout", "critical", 0.35, 0.25, 0.2, 0.0, (10, 60)),
-    Kind("QueueBacklog", "orders", "critical", 0.45, 0.5, 0.7, 0.6, (2, 6)),
-    Kind("DiskAlmostFull", "ledger-db", "warning", 0.2, 0.1, 0.1, 0.0, (60, 240)),
+    Kind("PaymentsApi5xx", "payments-api", "critical", 0.5, 0.3, 0.1, 0.0, (15, 90)),
+    Kind("CheckoutP99Slow", "checkout", "critical", 0.35, 0.25, 0.2, 0.0, (10, 60)),
+    Kind("OrdersQueueStuck", "orders", "critical", 0.45, 0.5, 0.7, 0.6, (2, 6)),
+    Kind("LedgerDiskAlmostFull", "ledger-db", "warning", 0.2, 0.1, 0.1, 0.0, (60, 240)),
 ]
 
 

@@ -49,11 +49,11 @@ def test_the_demo_month_has_a_flagged_week_and_noisy_alerts(admin_client):
     assert sum(m.pages for m in report.load.members) > 40
     quality = alert_quality(teams=Team.objects.filter(pk=team.pk), start=start, end=now)
     by_name = {a.key["alertname"]: a for a in quality.alerts}
-    assert by_name["QueueBacklog"].flapping > 0
-    assert by_name["QueueBacklog"].noisy
+    assert by_name["OrdersQueueStuck"].flapping > 0
+    assert by_name["OrdersQueueStuck"].noisy
 
     page = admin_client.get(f"/admin/alerts/insightsettings/team/{team.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
     assert 'class="flagged-week"' in html
-    assert "QueueBacklog" in html
+    assert "OrdersQueueStuck" in html
