@@ -7,7 +7,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
 from scheduling import plan
@@ -46,6 +46,19 @@ class Member(models.Model):
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
     active = models.BooleanField(default=True)
+    # Feed options (the member's own feed and their share of team feeds).
+    feed_busy = models.BooleanField(
+        default=False,
+        help_text="Show on-call time as busy (TRANSP:OPAQUE) in calendar feeds "
+        "instead of free.",
+    )
+    feed_alarm_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Minutes before each shift for a calendar reminder (VALARM) in "
+        "feeds; empty for none.",
+    )
 
     class Meta:
         ordering = ["user__username"]
@@ -60,6 +73,10 @@ class Member(models.Model):
     @property
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class TeamMembership(models.Model):
@@ -558,3 +575,61 @@ class FeedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.uid} #{self.sequence}"
+
+
+class OutOfOfficeCalendar(models.Model):
+    """A member's external iCal feed of time off (a PTO or vacation calendar),
+    fetched periodically into :class:`Unavailability` rows.
+
+    The outcome of the last fetch is kept here for the admin: a failure's reason
+    and time, or the validator (``ETag``) of the last good body for the next
+    conditional request.
+    """
+
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, related_name="ooo_calendar"
+    )
+    url = models.URLField(
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="An http(s) iCal URL of the member's time off (PTO calendar).",
+    )
+    etag = models.CharField(max_length=200, blank=True, editable=False)
+    fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    succeeded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    error = models.CharField(max_length=300, blank=True, editable=False)
+    error_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "out-of-office calendar"
+
+    def __str__(self) -> str:
+        return f"out-of-office calendar of {self.member}"
+
+
+class Unavailability(models.Model):
+    """A busy interval of a member, from their out-of-office calendar."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="unavailabilities"
+    )
+    calendar = models.ForeignKey(
+        OutOfOfficeCalendar,
+        on_delete=models.CASCADE,
+        related_name="unavailabilities",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    summary = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "unavailabilities"
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["member", "ends_at", "starts_at"], name="unavailability_span"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} away {self.starts_at:%Y-%m-%d %H:%M}"
