@@ -4,6 +4,7 @@ from django.urls import path
 
 from scheduling.api import (
     OverrideDetailView,
+    TeamConflictsView,
     TeamOnCallView,
     TeamOverridesView,
     TeamScheduleView,
@@ -42,6 +43,11 @@ urlpatterns = [
     path("teams/<slug:slug>/oncall/", TeamOnCallView.as_view(), name="team-oncall"),
     path(
         "teams/<slug:slug>/schedule/", TeamScheduleView.as_view(), name="team-schedule"
+    ),
+    path(
+        "teams/<slug:slug>/conflicts/",
+        TeamConflictsView.as_view(),
+        name="team-conflicts",
     ),
     path(
         "teams/<slug:slug>/overrides/",

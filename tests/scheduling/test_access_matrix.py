@@ -127,6 +127,7 @@ OWN_LIST = cells(outsider=200, member=200, staff=200)
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("team-oncall", "get"): READ,
     ("team-schedule", "get"): READ,
+    ("team-conflicts", "get"): READ,
     ("team-overrides", "get"): READ,
     ("team-overrides", "post"): CREATE,
     ("override-detail", "delete"): DELETE,
@@ -280,6 +281,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
     paths = {
         "team-oncall": "/api/v1/teams/payments/oncall/",
         "team-schedule": "/api/v1/teams/payments/schedule/",
+        "team-conflicts": "/api/v1/teams/payments/conflicts/",
         "team-overrides": "/api/v1/teams/payments/overrides/",
         "override-detail": f"/api/v1/overrides/{world.override.pk}/",
         "incident-list": "/api/v1/incidents/?team=payments",
