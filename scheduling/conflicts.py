@@ -33,7 +33,7 @@ from scheduling.models import (
 )
 from scheduling.overrides import override_create
 from scheduling.plan import PRIMARY, SECONDARY
-from scheduling.selectors import team_schedule
+from scheduling.selectors import TeamSchedule, team_schedule
 
 FAIRNESS_WINDOW = dt.timedelta(days=90)
 ROLES = (PRIMARY, SECONDARY)
@@ -163,10 +163,18 @@ def covered_hours(
 
 
 def team_conflicts(
-    *, team: Team, start: dt.datetime, end: dt.datetime, now: dt.datetime
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    schedule: TeamSchedule | None = None,
 ) -> list[Conflict]:
-    """The conflicts of ``team`` in [start, end), in time order, with suggestions."""
-    schedule = team_schedule(team=team, start=start, end=end)
+    """The conflicts of ``team`` in [start, end), in time order, with suggestions.
+    ``schedule``: the team's schedule over exactly that range, if the caller has
+    it already (the picture)."""
+    if schedule is None:
+        schedule = team_schedule(team=team, start=start, end=end)
     stints = _stints(schedule.effective)
     if not stints:
         return []
