@@ -28,7 +28,7 @@ from django.utils.http import urlencode
 
 from scheduling import plan
 from scheduling.access import team_can_edit_schedule, team_can_read
-from scheduling.conflicts import conflict_cover
+from scheduling.conflicts import conflict_cover, unavailable_during
 from scheduling.forms import OverrideForm, SwapForm
 from scheduling.materialize import rotations_materialize
 from scheduling.models import (
@@ -595,7 +595,31 @@ def _holder(names: dict[int, str], row: plan.SlotPreview, role: str) -> str:
     return "-" if member_id is None else names.get(member_id, "-")
 
 
+def _preview_cell(name: str, away: list[str]) -> str:
+    """A previewed slot's holder, with a conflict marker when their out-of-office
+    calendar has them away during it."""
+    if not away:
+        return name
+    return format_html(
+        '{} <span class="conflict-flag" title="out of office: {}" '
+        'style="color:#c92a2a;font-weight:700">⚠ conflict</span>',
+        name,
+        ", ".join(away),
+    )
+
+
 def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str]) -> str:
+    roles = (plan.PRIMARY, plan.SECONDARY)
+    held = [(r, role, dict(r.roles).get(role)) for r in rows for role in roles]
+    away = iter(
+        unavailable_during(
+            [(m, r.slot.starts_at, r.slot.ends_at) for r, _, m in held if m is not None]
+        )
+    )
+    cells = [
+        "-" if m is None else _preview_cell(_holder(names, r, role), next(away))
+        for r, role, m in held
+    ]
     body = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{} h</td><td>{}</td><td>{}</td></tr>",
@@ -604,10 +628,10 @@ def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str])
                 _local(r.slot.starts_at, tz),
                 _local(r.slot.ends_at, tz),
                 f"{(r.slot.ends_at - r.slot.starts_at).total_seconds() / 3600:g}",
-                _holder(names, r, plan.PRIMARY),
-                _holder(names, r, plan.SECONDARY),
+                cells[2 * i],
+                cells[2 * i + 1],
             )
-            for r in rows
+            for i, r in enumerate(rows)
         ),
     )
     return format_html(

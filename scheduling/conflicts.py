@@ -285,3 +285,25 @@ def conflict_cover(
         reason=reason[:300],
         created_by=created_by,
     )
+
+
+def unavailable_during(
+    spans: Sequence[tuple[int, dt.datetime, dt.datetime]],
+) -> list[list[str]]:
+    """For each (member id, start, end), why the member is unavailable in it:
+    the busy events' summaries ("out of office" for one without), or an empty
+    list when they are free.  For previews of shifts not yet made (a rotation
+    preview), where there is no effective schedule to read conflicts from."""
+    if not spans:
+        return []
+    start = min(a for _, a, _ in spans)
+    end = max(b for _, _, b in spans)
+    busy = _busy_by_member({m for m, _, _ in spans}, start, end)
+    found: list[list[str]] = []
+    for member_id, a, b in spans:
+        reasons: list[str] = []
+        for lo, hi, why in busy.get(member_id, []):
+            if lo < b and hi > a:
+                reasons += why or ["out of office"]
+        found.append(list(dict.fromkeys(reasons)))
+    return found

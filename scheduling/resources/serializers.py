@@ -204,6 +204,11 @@ class PlannedShiftSerializer(serializers.Serializer):
     member = serializers.CharField(help_text="username")
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+    unavailable = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the member is out of office during the shift (their "
+        "out-of-office calendar's events); empty when free: a conflict otherwise.",
+    )
 
 
 class RotationPreviewSerializer(serializers.Serializer):
