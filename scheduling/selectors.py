@@ -217,14 +217,27 @@ class TeamSchedule:
     members: dict[int, Member]
 
 
-def team_schedule(*, team: Team, start: dt.datetime, end: dt.datetime) -> TeamSchedule:
-    """The team's effective schedule over [start, end), for pictures and reports."""
+def team_schedule(
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    only_rotation: int | None = None,
+    rotations_too: bool = True,
+) -> TeamSchedule:
+    """The team's effective schedule over [start, end), for pictures and reports.
+
+    ``per_rotation`` holds every rotation's own timeline, or only that of
+    ``only_rotation``, or none with ``rotations_too=False`` (a team feed reads
+    the effective schedule alone: half the work)."""
     rotations, shifts, overrides = team_rows(team=team, start=start, end=end)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     precedence = [r.pk for r in rotations]
     effective = team_timeline(precedence, shifts, overrides, start, end)
     per_rotation = {
-        r.pk: rotation_timeline(r.pk, shifts, overrides, start, end) for r in rotations
+        r.pk: rotation_timeline(r.pk, shifts, overrides, start, end)
+        for r in rotations
+        if rotations_too and only_rotation in (None, r.pk)
     }
     ids = {s.member_id for s in shifts} | {o.member_id for o in overrides}
     members = {
