@@ -38,6 +38,7 @@ from scheduling.models import (
     Rotation,
     RotationParticipant,
     Shift,
+    ShiftChangeNotice,
     Team,
     TeamMembership,
     Unavailability,
@@ -830,6 +831,21 @@ class UnavailabilityAdmin(admin.ModelAdmin):
     list_display = ["member", "starts_at", "ends_at", "summary"]
     list_filter = ["member"]
     date_hierarchy = "starts_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ShiftChangeNotice)
+class ShiftChangeNoticeAdmin(admin.ModelAdmin):
+    """Short-notice changes told by SMS (``scheduling.notices``): read only."""
+
+    list_display = ["member", "team", "text", "created_at", "sent_at", "error"]
+    list_filter = ["team", ("sent_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

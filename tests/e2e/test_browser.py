@@ -89,6 +89,49 @@ def test_an_override_made_in_the_form_shows_in_the_schedule_picture(stack, page)
     assert after["override"] is True
 
 
+def test_a_conflict_is_marked_and_its_suggested_cover_made_in_one_click(stack, page):
+    # Whoever is primary in four hours is out of office for two of them.
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=4)).replace(
+        second=0, microsecond=0
+    )
+    end = start + dt.timedelta(hours=2)
+    at = start + dt.timedelta(minutes=30)
+    before = stack.api(
+        "GET", "/api/v1/teams/payments/oncall/?at=" + at.isoformat().replace("+", "%2B")
+    ).json()
+    away = before["primary"]["username"]
+    code = (
+        "from tests.e2e.seed import seed_time_off; "
+        f"seed_time_off({away!r}, {start.isoformat()!r}, {end.isoformat()!r}, "
+        "'e2e dentist')"
+    )
+    stack.manage("shell", "-c", code)
+    window = f"from={start.isoformat()}&to={end.isoformat()}".replace("+", "%2B")
+    [conflict] = stack.api("GET", f"/api/v1/teams/payments/conflicts/?{window}").json()[
+        "conflicts"
+    ]
+    suggested = conflict["suggestions"][0]["member"]["username"]
+
+    open_schedule(page, stack)
+    marks = page.locator(".conflict-mark")
+    assert marks.count() == 1
+    assert marks.first.is_visible()
+    assert "e2e dentist" in marks.first.get_attribute("title")
+    screenshot(page, "schedule-with-conflict")
+
+    row = page.locator("#conflicts .conflict-row").first
+    row.locator("button").first.click()
+    page.wait_for_selector(".messagelist .success")
+    screenshot(page, "schedule-conflict-covered")
+
+    assert page.locator(".conflict-mark").count() == 0
+    after = stack.api(
+        "GET", "/api/v1/teams/payments/oncall/?at=" + at.isoformat().replace("+", "%2B")
+    ).json()
+    assert after["primary"]["username"] == suggested != away
+    assert after["override"] is True
+
+
 def test_an_operator_acknowledges_an_incident_from_the_admin(stack, page):
     from tests.e2e.stack import http
 
@@ -167,9 +210,7 @@ def test_an_operator_acknowledges_from_the_incident_page(stack, page):
     )
 
 
-def test_the_integration_page_fits_and_shows_the_config_without_the_token(
-    stack, page
-):
+def test_the_integration_page_fits_and_shows_the_config_without_the_token(stack, page):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(stack.url + "/admin/alerts/integration/")
     page.get_by_role("link", name="alertmanager").first.click()
