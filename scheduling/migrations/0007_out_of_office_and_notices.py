@@ -6,69 +6,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0006_ical_feeds'),
+        ("scheduling", "0006_ical_feeds"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='feed_alarm_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text='Minutes before each shift for a calendar reminder (VALARM) in feeds; empty for none.', null=True, validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="member",
+            name="feed_alarm_minutes",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Minutes before each shift for a calendar reminder (VALARM) in feeds; empty for none.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
         migrations.AddField(
-            model_name='member',
-            name='feed_busy',
-            field=models.BooleanField(default=False, help_text='Show on-call time as busy (TRANSP:OPAQUE) in calendar feeds instead of free.'),
+            model_name="member",
+            name="feed_busy",
+            field=models.BooleanField(
+                default=False,
+                help_text="Show on-call time as busy (TRANSP:OPAQUE) in calendar feeds instead of free.",
+            ),
         ),
         migrations.CreateModel(
-            name='OutOfOfficeCalendar',
+            name="OutOfOfficeCalendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(help_text="An http(s) iCal URL of the member's time off (PTO calendar).", max_length=500, validators=[django.core.validators.URLValidator(schemes=['http', 'https'])])),
-                ('etag', models.CharField(blank=True, editable=False, max_length=200)),
-                ('fetched_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('succeeded_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('error', models.CharField(blank=True, editable=False, max_length=300)),
-                ('error_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ooo_calendar', to='scheduling.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "url",
+                    models.URLField(
+                        help_text="An http(s) iCal URL of the member's time off (PTO calendar).",
+                        max_length=500,
+                        validators=[
+                            django.core.validators.URLValidator(
+                                schemes=["http", "https"]
+                            )
+                        ],
+                    ),
+                ),
+                ("etag", models.CharField(blank=True, editable=False, max_length=200)),
+                (
+                    "fetched_at",
+                    models.DateTimeField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "succeeded_at",
+                    models.DateTimeField(blank=True, editable=False, null=True),
+                ),
+                ("error", models.CharField(blank=True, editable=False, max_length=300)),
+                (
+                    "error_at",
+                    models.DateTimeField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "member",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ooo_calendar",
+                        to="scheduling.member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'out-of-office calendar',
+                "verbose_name": "out-of-office calendar",
             },
         ),
         migrations.CreateModel(
-            name='ShiftChangeNotice',
+            name="ShiftChangeNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=600)),
-                ('created_at', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shift_notices', to='scheduling.member')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("text", models.CharField(max_length=600)),
+                ("created_at", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shift_notices",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['sent_at', 'claimed_at'], name='shift_notice_unsent')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["sent_at", "claimed_at"], name="shift_notice_unsent"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Unavailability',
+            name="Unavailability",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('summary', models.CharField(blank=True, max_length=200)),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='unavailabilities', to='scheduling.outofofficecalendar')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='unavailabilities', to='scheduling.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("summary", models.CharField(blank=True, max_length=200)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="unavailabilities",
+                        to="scheduling.outofofficecalendar",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="unavailabilities",
+                        to="scheduling.member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'unavailabilities',
-                'ordering': ['starts_at', 'pk'],
-                'indexes': [models.Index(fields=['member', 'ends_at', 'starts_at'], name='unavailability_span')],
+                "verbose_name_plural": "unavailabilities",
+                "ordering": ["starts_at", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["member", "ends_at", "starts_at"],
+                        name="unavailability_span",
+                    )
+                ],
             },
         ),
     ]

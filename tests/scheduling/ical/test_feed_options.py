@@ -116,3 +116,26 @@ def test_member_changes_bump_the_schedule_version(
     alice.refresh_from_db()
     assert alice.feed_alarm_minutes is None
     assert bumped(teams=[])  # a member's feed shows their teams
+
+
+def test_a_member_sets_their_own_feed_options_through_the_api(alice, bob):
+    from tests.api_client import bearer_client
+
+    client = bearer_client(alice.user)
+    url = "/api/v1/members/alice/"
+    response = client.patch(
+        url, {"feed_busy": True, "feed_alarm_minutes": 20}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["feed_busy"], response.json()["feed_alarm_minutes"]) == (
+        True,
+        20,
+    )
+    assert (
+        client.patch(url, {"feed_alarm_minutes": -1}, format="json").status_code == 400
+    )
+    # A teammate's options are not theirs to change.
+    other = client.patch("/api/v1/members/bob/", {"feed_busy": True}, format="json")
+    assert other.status_code == 403
+    off = client.patch(url, {"feed_alarm_minutes": 0}, format="json")
+    assert off.json()["feed_alarm_minutes"] is None
