@@ -167,6 +167,7 @@ class TeamAdmin(admin.ModelAdmin):
             f"Override created: {made.member} is {made.role} of "
             f"{made.rotation.name} from {_local(made.starts_at, tz)} to "
             f"{_local(made.ends_at, tz)}.",
+            messages.SUCCESS,
         )
         return back
 

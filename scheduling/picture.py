@@ -342,7 +342,7 @@ def _mark(canvas: _Canvas, effective: LaneGroup, conflicts: list[Conflict]) -> N
         lane.marks.append(
             Mark(
                 left=canvas.pos(a),
-                width=max(canvas.pos(b) - canvas.pos(a), 0.3),
+                width=max(canvas.pos(b) - canvas.pos(a), 0.6),
                 title=(
                     f"Conflict: {c.member.display_name} is unavailable ({why})\n"
                     f"{_fmt(a, canvas.tz)} → {_fmt(b, canvas.tz)}"

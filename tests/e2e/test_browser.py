@@ -121,8 +121,10 @@ def test_a_conflict_is_marked_and_its_suggested_cover_made_in_one_click(stack, p
 
     row = page.locator("#conflicts .conflict-row").first
     row.locator("button").first.click()
-    page.wait_for_selector(".messagelist .success")
+    page.wait_for_selector(".messagelist li")
     screenshot(page, "schedule-conflict-covered")
+    message = page.locator(".messagelist li").first
+    assert message.get_attribute("class") == "success", message.inner_text()
 
     assert page.locator(".conflict-mark").count() == 0
     after = stack.api(
