@@ -545,5 +545,22 @@ def feed_document(*, feed: FeedToken, version: Version, now: dt.datetime) -> Doc
     body = render(feed=feed, pieces=pieces, events=events, stamp=stamp, now=now)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     doc = Document(body, etag, stamp, feed_filename(feed))
-    cache.set(key, (doc.body, doc.etag, doc.last_modified, doc.filename), 24 * 3600)
+    cache.set_many(
+        {
+            key: (doc.body, doc.etag, doc.last_modified, doc.filename),
+            # The validators alone, so a conditional poll that matches is
+            # answered 304 without reading the body out of the cache.
+            key + ":v": (doc.etag, doc.last_modified),
+        },
+        24 * 3600,
+    )
     return doc
+
+
+def feed_validators(
+    *, feed: FeedToken, version: Version, now: dt.datetime
+) -> tuple[str, dt.datetime] | None:
+    """(ETag, Last-Modified) of the feed's calendar for ``version`` if it was
+    rendered already; None otherwise (then :func:`feed_document` renders it)."""
+    cached = cache.get(_cache_key(feed, version, window_start(now)) + ":v")
+    return None if cached is None else (cached[0], cached[1])
