@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
 
-.PHONY: bench-ical run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-ical bench-ical-poll run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,3 +79,7 @@ bench-embedded-paging: install-dev
 ## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
 bench-ical: install-dev
 	$(PY) bench/ical.py
+
+## make bench-ical-poll: unchanged-feed polls/s against gunicorn + PostgreSQL + Redis (1,000 tokens)
+bench-ical-poll: install-dev
+	$(PY) bench/ical_poll.py

@@ -186,3 +186,15 @@ def test_a_notice_claimed_by_a_dead_worker_is_sent_after_the_lease(
         assert result == {"sent": 2, "failed": 0}
         phones.sent()
     phones.assert_quiet()
+
+
+def test_the_task_scheduling_publishes_is_registered_and_on_the_beat():
+    from oncall.celery import BEAT_SCHEDULE, app
+
+    app.loader.import_default_modules()  # what a worker does at start
+    assert SEND_TASK in app.tasks
+    assert SEND_TASK in {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert "scheduling.tasks.fetch_out_of_office_calendars" in app.tasks
+    assert "scheduling.tasks.fetch_out_of_office_calendars" in {
+        entry["task"] for entry in BEAT_SCHEDULE.values()
+    }
