@@ -34,8 +34,11 @@ from scheduling.models import (
 from scheduling.overrides import override_create
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.selectors import TeamSchedule, team_schedule
+from scheduling.timeparse import check_range
 
 FAIRNESS_WINDOW = dt.timedelta(days=90)
+# A conflict is within one stint of one rotation; none is longer than this.
+MAX_CONFLICT = dt.timedelta(days=400)
 ROLES = (PRIMARY, SECONDARY)
 
 
@@ -255,8 +258,10 @@ def conflict_cover(
     """
     try:
         rotation_id, role, member_id, start_ts, end_ts = key.split(":")
-        starts_at = dt.datetime.fromtimestamp(int(start_ts), tz=dt.UTC)
-        ends_at = dt.datetime.fromtimestamp(int(end_ts), tz=dt.UTC)
+        starts_at = check_range(dt.datetime.fromtimestamp(int(start_ts), tz=dt.UTC))
+        ends_at = check_range(dt.datetime.fromtimestamp(int(end_ts), tz=dt.UTC))
+        if ends_at <= starts_at or ends_at - starts_at > MAX_CONFLICT:
+            raise ValueError("not a conflict's bounds")
     except (ValueError, OverflowError, OSError):
         raise ValidationError("That conflict is not known.") from None
     conflict = next(

@@ -194,7 +194,15 @@ def test_a_suggestion_becomes_an_override_and_the_conflict_is_gone(
 
 
 @pytest.mark.parametrize(
-    "key", ["", "x", "1:primary:1:99999999999999999:1", "a:b:c:d:e"]
+    "key",
+    [
+        "",
+        "x",
+        "1:primary:1:99999999999999999:1",
+        "a:b:c:d:e",
+        "1:primary:1:2000000000:1000000000",
+        "1:primary:1:-99999999999:99999999999",
+    ],
 )
 def test_an_unknown_conflict_key_is_refused(rotation, alice, key):
     with pytest.raises(ValidationError):
