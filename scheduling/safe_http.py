@@ -23,6 +23,7 @@ contains the URL (calendar URLs often carry a secret).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Sequence
@@ -31,6 +32,9 @@ from dataclasses import dataclass
 import httpx
 
 MAX_REDIRECTS = 3
+# Letters, digits and hyphens in dot-separated labels (IDNs arrive as punycode):
+# anything else is refused before a resolver is asked.
+HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?)+", re.I)
 REDIRECTS = (301, 302, 303, 307, 308)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -88,6 +92,8 @@ def _resolve(host: str, port: int, limits: Limits) -> Address:
     else:
         _check_address(return_literal, limits)
         return return_literal
+    if not HOSTNAME.fullmatch(host):
+        raise FetchError("not a valid host name")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

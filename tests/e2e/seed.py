@@ -175,7 +175,7 @@ def seed_time_off(username: str, starts_at: str, ends_at: str, summary: str) -> 
 
     member = Member.objects.get(user__username=username)
     calendar, _ = OutOfOfficeCalendar.objects.get_or_create(
-        member=member, defaults={"url": "https://pto.example.com/e2e.ics"}
+        member=member, defaults={"url": "http://127.0.0.1:9/never-fetched.ics"}
     )
     row = Unavailability.objects.create(
         member=member,

@@ -23,7 +23,7 @@ def at(day: dt.date, hour: int = 0) -> dt.datetime:
 
 def away(member, starts_at, ends_at, summary="PTO"):
     calendar, _ = OutOfOfficeCalendar.objects.get_or_create(
-        member=member, defaults={"url": "https://pto.example.com/x.ics"}
+        member=member, defaults={"url": "http://127.0.0.1:9/never-fetched.ics"}
     )
     Unavailability.objects.create(
         member=member,

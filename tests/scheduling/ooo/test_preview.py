@@ -26,7 +26,7 @@ BODY = {
 
 def away(member, starts_at, ends_at, summary):
     calendar, _ = OutOfOfficeCalendar.objects.get_or_create(
-        member=member, defaults={"url": "https://pto.example.com/x.ics"}
+        member=member, defaults={"url": "http://127.0.0.1:9/never-fetched.ics"}
     )
     Unavailability.objects.create(
         member=member,
