@@ -27,6 +27,14 @@ higher ``SEQUENCE`` for :data:`CANCELLED_FOR`, so clients drop it.
 
 Window: from 30 days back (UTC midnight, so the body is stable all day) to the
 end of the materialized horizon.
+
+Cost.  A whole body is cached per scope, schedule version and day; a conditional
+poll that matches is answered from the cached validators alone.  On a miss, each
+VEVENT's bytes come from a per-process cache keyed on everything the event is
+made of (:func:`_block`), so ``to_ical`` runs only for events that changed.
+
+Options.  A member feed follows its member's options: busy instead of free, and a
+``VALARM`` before each shift; team and rotation feeds stay free and silent.
 """
 
 from __future__ import annotations
