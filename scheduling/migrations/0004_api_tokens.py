@@ -6,70 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("scheduling", "0003_shift_ordering_without_join"),
+        ('scheduling', '0003_shift_ordering_without_join'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ApiToken",
+            name='ApiToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=100)),
-                (
-                    "scopes",
-                    models.JSONField(
-                        default=list, help_text='["read"] or ["read", "write"]'
-                    ),
-                ),
-                (
-                    "token_hash",
-                    models.CharField(editable=False, max_length=64, unique=True),
-                ),
-                (
-                    "token_hint",
-                    models.CharField(
-                        editable=False,
-                        help_text="First characters of the secret, to tell tokens apart.",
-                        max_length=12,
-                    ),
-                ),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "last_used_at",
-                    models.DateTimeField(blank=True, editable=False, null=True),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100)),
+                ('scopes', models.JSONField(default=list, help_text='["read"] or ["read", "write"]')),
+                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
+                ('token_hint', models.CharField(editable=False, help_text='First characters of the secret, to tell tokens apart.', max_length=12)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["user_id", "-created_at", "-id"],
+                'ordering': ['user_id', '-created_at', '-id'],
             },
         ),
     ]

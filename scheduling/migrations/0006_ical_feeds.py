@@ -6,174 +6,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("scheduling", "0005_drop_plaintext_authtoken"),
+        ('scheduling', '0005_drop_plaintext_authtoken'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ScheduleVersion",
+            name='ScheduleVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("version", models.PositiveBigIntegerField(default=0)),
-                ("changed_at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('version', models.PositiveBigIntegerField(default=0)),
+                ('changed_at', models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name="FeedEvent",
+            name='FeedEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("scope", models.CharField(max_length=32)),
-                ("uid", models.CharField(max_length=64)),
-                ("fingerprint", models.CharField(max_length=64)),
-                ("sequence", models.PositiveIntegerField(default=0)),
-                ("modified_at", models.DateTimeField()),
-                ("starts_at", models.DateTimeField()),
-                ("ends_at", models.DateTimeField()),
-                ("summary", models.CharField(max_length=300)),
-                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('scope', models.CharField(max_length=32)),
+                ('uid', models.CharField(max_length=64)),
+                ('fingerprint', models.CharField(max_length=64)),
+                ('sequence', models.PositiveIntegerField(default=0)),
+                ('modified_at', models.DateTimeField()),
+                ('starts_at', models.DateTimeField()),
+                ('ends_at', models.DateTimeField()),
+                ('summary', models.CharField(max_length=300)),
+                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["scope", "ends_at"], name="feed_event_scope_ends"
-                    )
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("scope", "uid"), name="unique_feed_event"
-                    )
-                ],
+                'indexes': [models.Index(fields=['scope', 'ends_at'], name='feed_event_scope_ends')],
+                'constraints': [models.UniqueConstraint(fields=('scope', 'uid'), name='unique_feed_event')],
             },
         ),
         migrations.CreateModel(
-            name="FeedToken",
+            name='FeedToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "token_hash",
-                    models.CharField(editable=False, max_length=64, unique=True),
-                ),
-                (
-                    "token_hint",
-                    models.CharField(
-                        editable=False,
-                        help_text="First characters of the secret, to tell feeds apart.",
-                        max_length=12,
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "last_polled_at",
-                    models.DateTimeField(blank=True, editable=False, null=True),
-                ),
-                (
-                    "last_user_agent",
-                    models.CharField(blank=True, editable=False, max_length=200),
-                ),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, editable=False, null=True),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="feeds",
-                        to="scheduling.member",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="feeds",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "rotation",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="feeds",
-                        to="scheduling.rotation",
-                    ),
-                ),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="feeds",
-                        to="scheduling.team",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
+                ('token_hint', models.CharField(editable=False, help_text='First characters of the secret, to tell feeds apart.', max_length=12)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('last_polled_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('last_user_agent', models.CharField(blank=True, editable=False, max_length=200)),
+                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to='scheduling.member')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to=settings.AUTH_USER_MODEL)),
+                ('rotation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to='scheduling.rotation')),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to='scheduling.team')),
             ],
             options={
-                "ordering": ["owner_id", "-created_at", "-id"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(
-                                ("member__isnull", False),
-                                ("rotation__isnull", True),
-                                ("team__isnull", True),
-                            ),
-                            models.Q(
-                                ("member__isnull", True),
-                                ("rotation__isnull", True),
-                                ("team__isnull", False),
-                            ),
-                            models.Q(
-                                ("member__isnull", True),
-                                ("rotation__isnull", False),
-                                ("team__isnull", True),
-                            ),
-                            _connector="OR",
-                        ),
-                        name="feed_has_one_subject",
-                    )
-                ],
+                'ordering': ['owner_id', '-created_at', '-id'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('member__isnull', False), ('rotation__isnull', True), ('team__isnull', True)), models.Q(('member__isnull', True), ('rotation__isnull', True), ('team__isnull', False)), models.Q(('member__isnull', True), ('rotation__isnull', False), ('team__isnull', True)), _connector='OR'), name='feed_has_one_subject')],
             },
         ),
     ]
