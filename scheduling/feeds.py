@@ -98,7 +98,9 @@ def feed_create(
 def feed_revoke(*, feed: FeedToken, now: dt.datetime) -> None:
     """The feed's URL answers 404 from now on.  The row stays, revoked, so the
     admin can tell which client kept polling a revoked feed."""
-    FeedToken.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=now)
+    FeedToken.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
     feed.revoked_at = feed.revoked_at or now
 
 
