@@ -813,7 +813,9 @@ class OutOfOfficeCalendarAdmin(admin.ModelAdmin):
         obj.url = OutOfOfficeCalendar.objects.get(pk=obj.pk).url
         ooo_calendar_set(member=obj.member, url=url)
 
-    @admin.action(description="Fetch the selected calendars now")
+    @admin.action(
+        description="Fetch the selected calendars now", permissions=["change"]
+    )
     def fetch_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         failed = 0
