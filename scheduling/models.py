@@ -628,6 +628,90 @@ class Unavailability(models.Model):
         indexes = [
             models.Index(
                 fields=["member", "ends_at", "starts_at"], name="unavailability_span"
+
+# --- on-call pay (the rules: scheduling/pay/) --------------------------------------
+
+
+def validate_currency(code: str) -> None:
+    """An ISO 4217 code that CLDR (through babel) knows, so its minor unit is known."""
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise ValidationError(f"{code!r} is not an ISO 4217 currency code (e.g. USD).")
+
+
+def validate_holiday_country(code: str) -> None:
+    import holidays
+
+    if code and code not in holidays.list_supported_countries():
+        raise ValidationError(
+            f"{code!r} is not a country the holidays package knows (e.g. KE, GB)."
+        )
+
+
+class StipendRate(models.Model):
+    """What holding a role pays, from a local date on (in the team's zone).
+
+    A rate belongs to a team or to one of its rotations; for a rotation, its own
+    rates win over the team's.  A new rate applies from its date: periods before
+    it never change.  Multipliers apply on weekends and public holidays; where
+    both apply the highest wins (never their product).
+    """
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    UNIT_CHOICES = [(HOUR, "per hour"), (DAY, "per day"), (WEEK, "per week")]
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="stipend_rates"
+    )
+    rotation = models.ForeignKey(
+        Rotation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stipend_rates",
+        help_text="Blank = every rotation of the team without a rate of its own.",
+    )
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=4, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(
+        max_length=3, validators=[validate_currency], help_text="ISO 4217, e.g. USD"
+    )
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES, default=WEEK)
+    effective_from = models.DateField(
+        help_text="Local date (team's zone) from which this rate applies."
+    )
+    weekend_multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=1,
+        validators=[MinValueValidator(0)],
+        help_text="On the team's weekend days (local).",
+    )
+    holiday_multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=1,
+        validators=[MinValueValidator(0)],
+        help_text="On public and operator-added holidays (local).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__slug", "rotation_id", "role", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "rotation", "role", "effective_from"],
+                name="unique_stipend_rate",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "role", "effective_from"],
+                condition=models.Q(rotation__isnull=True),
+                name="unique_team_stipend_rate",
             ),
         ]
 
@@ -663,3 +747,98 @@ class ShiftChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice to {self.member}: {self.text[:40]}"
+
+        where = self.rotation.name if self.rotation_id and self.rotation else "team"
+        return (
+            f"{where} {self.role}: {self.amount} {self.currency} per {self.unit} "
+            f"from {self.effective_from}"
+        )
+
+    def clean(self) -> None:
+        if (
+            self.rotation_id is not None
+            and self.team_id is not None
+            and self.rotation is not None
+            and self.rotation.team_id != self.team_id
+        ):
+            raise ValidationError({"rotation": "The rotation is in another team."})
+
+
+class PayPolicy(models.Model):
+    """A team's pay settings: its calendar and the two-roles rule."""
+
+    HIGHEST = "highest"
+    BOTH = "both"
+    TWO_ROLES_CHOICES = [
+        (HIGHEST, "pay only the highest (primary before secondary)"),
+        (BOTH, "pay both"),
+    ]
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="pay_policy"
+    )
+    holiday_country = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text="ISO 3166 code for public holidays (e.g. KE); blank = none.",
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="e.g. ENG for England in GB."
+    )
+    weekend_days = models.CharField(
+        max_length=7,
+        default="56",
+        blank=True,
+        validators=[RegexValidator(r"^[0-6]*$", "digits 0 (Monday) to 6 (Sunday)")],
+        help_text="Local weekdays paid at the weekend multiplier (5 = Saturday, "
+        "6 = Sunday).",
+    )
+    two_roles = models.CharField(
+        max_length=8,
+        choices=TWO_ROLES_CHOICES,
+        default=HIGHEST,
+        help_text="When one person holds two roles or two rotations at once.",
+    )
+
+    class Meta:
+        verbose_name_plural = "pay policies"
+
+    def __str__(self) -> str:
+        return f"pay policy of {self.team}"
+
+    def clean(self) -> None:
+        import holidays
+
+        if self.holiday_subdivision and not self.holiday_country:
+            raise ValidationError(
+                {"holiday_subdivision": "A subdivision needs a country."}
+            )
+        if self.holiday_country and self.holiday_subdivision:
+            known = holidays.list_supported_countries().get(self.holiday_country, [])
+            if self.holiday_subdivision not in known:
+                raise ValidationError(
+                    {
+                        "holiday_subdivision": f"{self.holiday_country} has no "
+                        f"subdivision {self.holiday_subdivision!r}."
+                    }
+                )
+
+
+class PayHoliday(models.Model):
+    """A holiday an operator adds for one team (besides the country's)."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="pay_holidays"
+    )
+    date = models.DateField(help_text="Local date in the team's zone.")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["team__slug", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="unique_pay_holiday")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

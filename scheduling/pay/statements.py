@@ -1,0 +1,211 @@
+"""Statements: a member's pay for a period, in lines rounded once each.
+
+A line gathers a member's pieces (see :mod:`scheduling.pay.accrual`) of one
+rotation, role, rate, multiplier and kind (``shift``: held as scheduled;
+``override``: held by covering someone).  Its amount is the exact sum of its
+pieces rounded half-up to the currency's minor unit, once; the difference is kept
+on the line (``rounding``).  Every line keeps the shifts and overrides behind it
+(the "why").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from scheduling.models import Member, PayPolicy, Team
+from scheduling.pay import accrual
+from scheduling.pay.calendar import calendar_for
+from scheduling.pay.money import round_amount, shown
+from scheduling.pay.rates import Rate, rate_book_for
+from scheduling.selectors import team_schedule
+
+SHIFT = "shift"
+OVERRIDE = "override"
+
+
+@dataclass
+class Line:
+    member_id: int
+    rotation_id: int
+    role: str
+    kind: str
+    rate: Rate
+    multiplier: Decimal
+    reason: str
+    seconds: Fraction = Fraction(0)
+    exact: Fraction = Fraction(0)
+    shift_ids: set[int] = field(default_factory=set)
+    override_ids: set[int] = field(default_factory=set)
+
+    @property
+    def currency(self) -> str:
+        return self.rate.currency
+
+    @property
+    def amount(self) -> Decimal:
+        return round_amount(self.exact, self.currency)
+
+    @property
+    def rounding(self) -> Decimal:
+        """What rounding added (negative: took away), shown to 6 places."""
+        return shown(Fraction(self.amount) - self.exact)
+
+    @property
+    def hours(self) -> Decimal:
+        return shown(self.seconds / 3600)
+
+    def key(self) -> tuple:
+        return (
+            self.member_id,
+            self.rotation_id,
+            self.role,
+            self.kind,
+            self.rate.id,
+            self.multiplier,
+            self.reason,
+        )
+
+
+@dataclass(frozen=True)
+class GivenAway:
+    """An override under which someone else held what the member was scheduled
+    for (no money: shown so the statement explains a smaller line)."""
+
+    member_id: int
+    rotation_id: int
+    role: str
+    override_id: int | None
+    covered_by: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+@dataclass
+class Report:
+    """The pay of a team over [start, end): lines, and what explains them."""
+
+    team: Team
+    start: dt.datetime
+    end: dt.datetime
+    lines: list[Line]
+    given_away: list[GivenAway]
+    unpaid: list[accrual.Piece]  # held, but not paid under the two-roles rule
+    members: dict[int, Member]
+    rotation_names: dict[int, str]
+
+    def totals(self) -> list[tuple[int, str, Decimal]]:
+        """(member id, currency, amount): sums of rounded lines, by member and
+        currency, in member name order."""
+        sums: dict[tuple[int, str], Decimal] = {}
+        for line in self.lines:
+            key = (line.member_id, line.currency)
+            sums[key] = sums.get(key, Decimal(0)) + line.amount
+        return sorted(
+            ((m, c, a) for (m, c), a in sums.items()),
+            key=lambda t: (self.username(t[0]), t[1]),
+        )
+
+    def username(self, member_id: int) -> str:
+        member = self.members.get(member_id)
+        return member.username if member else f"member {member_id}"
+
+    def for_member(self, member_id: int) -> list[Line]:
+        return [line for line in self.lines if line.member_id == member_id]
+
+
+def lines_of(pieces: Iterable[accrual.Piece]) -> list[Line]:
+    """Pieces gathered into lines, in a stable order."""
+    lines: dict[tuple, Line] = {}
+    for p in pieces:
+        h = p.holding
+        line = Line(
+            member_id=h.member_id,
+            rotation_id=h.rotation_id,
+            role=h.role,
+            kind=SHIFT if h.override_id is None else OVERRIDE,
+            rate=p.rate,
+            multiplier=p.multiplier,
+            reason=p.reason,
+        )
+        line = lines.setdefault(line.key(), line)
+        line.seconds += p.seconds
+        line.exact += p.amount
+        if h.shift_id is not None:
+            line.shift_ids.add(h.shift_id)
+        if h.override_id is not None:
+            line.override_ids.add(h.override_id)
+    return sorted(
+        lines.values(),
+        key=lambda ln: (
+            ln.member_id,
+            ln.currency,
+            ln.rotation_id,
+            ln.role != "primary",
+            ln.kind,
+            ln.rate.effective_from,
+            ln.multiplier,
+            ln.reason,
+        ),
+    )
+
+
+def _given_away(held: Sequence[accrual.Holding]) -> list[GivenAway]:
+    return [
+        GivenAway(
+            member_id=h.scheduled_member_id,
+            rotation_id=h.rotation_id,
+            role=h.role,
+            override_id=h.override_id,
+            covered_by=h.member_id,
+            starts_at=h.starts_at,
+            ends_at=h.ends_at,
+        )
+        for h in held
+        if h.member_id != h.scheduled_member_id
+    ]
+
+
+def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
+    """What each member of ``team`` accrued over [start, end) (aware instants),
+    from the team's effective schedule."""
+    schedule = team_schedule(team=team, start=start, end=end)
+    policy = PayPolicy.objects.filter(team=team).first()
+    rule = policy.two_roles if policy else PayPolicy.HIGHEST
+    held = accrual.holdings(schedule.per_rotation)
+    local_first = schedule.start.astimezone(team.tz).date()
+    local_last = schedule.end.astimezone(team.tz).date()
+    days = calendar_for(team.pk).days(local_first, local_last)
+    pieces = accrual.price(held, tz=team.tz, rates=rate_book_for(team.pk), days=days)
+    paid, unpaid = accrual.two_roles(pieces, rule)
+    missing = {h.member_id for h in held} | {h.scheduled_member_id for h in held}
+    members = dict(schedule.members)
+    missing -= set(members)
+    if missing:
+        members.update(
+            (m.pk, m)
+            for m in Member.objects.filter(pk__in=missing).select_related("user")
+        )
+    return Report(
+        team=team,
+        start=schedule.start,
+        end=schedule.end,
+        lines=lines_of(paid),
+        given_away=_given_away(held),
+        unpaid=unpaid,
+        members=members,
+        rotation_names={r.pk: r.name for r in schedule.rotations},
+    )
+
+
+def month_bounds(team: Team, year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar month in the team's zone, as UTC instants."""
+    first = dt.date(year, month, 1)
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (
+        dt.datetime.combine(first, dt.time(0), tzinfo=team.tz).astimezone(dt.UTC),
+        dt.datetime.combine(nxt, dt.time(0), tzinfo=team.tz).astimezone(dt.UTC),
+    )
