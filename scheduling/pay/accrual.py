@@ -93,8 +93,9 @@ def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
                         role=role,
                         starts_at=seg.starts_at,
                         ends_at=seg.ends_at,
-                        shift_id=getattr(holder.shift, "pk", None),
-                        override_id=None if ov is None else ov.pk,
+                        # ``id``: None for a planned (unstored) shift.
+                        shift_id=getattr(holder.shift, "id", None),
+                        override_id=None if ov is None else ov.id,
                         scheduled_member_id=holder.shift.member_id,
                     )
                 )
