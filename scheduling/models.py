@@ -842,3 +842,100 @@ class PayHoliday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class PayMonth(models.Model):
+    """A team's calendar month (local) that an operator closed: its statements are
+    stored (:class:`PayLine`) and never recomputed.  Reopening deletes the stored
+    lines and clears ``closed_at``; both actions are logged (:class:`PayLogEntry`).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="pay_months")
+    month = models.DateField(help_text="The first day of the month.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["team__slug", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="unique_pay_month")
+        ]
+
+    def __str__(self) -> str:
+        state = "closed" if self.closed_at else "open"
+        return f"{self.team.slug} {self.month:%Y-%m} ({state})"
+
+
+class PayLine(models.Model):
+    """One stored line of a closed month's statement: as computed when the month
+    was closed, or an adjustment for a late change to an earlier closed month."""
+
+    SHIFT = "shift"
+    OVERRIDE = "override"
+    ADJUSTMENT = "adjustment"
+    KIND_CHOICES = [(SHIFT, "shift"), (OVERRIDE, "override"), (ADJUSTMENT, "adjustment")]
+
+    pay_month = models.ForeignKey(
+        PayMonth, on_delete=models.CASCADE, related_name="lines"
+    )
+    position = models.PositiveIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rotation_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    rate = models.CharField(max_length=60, blank=True)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+    reason = models.CharField(max_length=120, blank=True)
+    hours = models.DecimalField(max_digits=14, decimal_places=6)
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    rounding = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    refers_to = models.DateField(
+        null=True, blank=True, help_text="Adjustments: the closed month changed."
+    )
+    note = models.CharField(max_length=500, blank=True)
+    shift_ids = models.JSONField(default=list)
+    override_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["pay_month", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.pay_month} #{self.position} {self.kind} {self.amount}"
+
+
+class PayLogEntry(models.Model):
+    """Who closed or reopened which month, when, and why."""
+
+    CLOSE = "close"
+    REOPEN = "reopen"
+    ACTION_CHOICES = [(CLOSE, "close"), (REOPEN, "reopen")]
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    action = models.CharField(max_length=8, choices=ACTION_CHOICES)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "pay log entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.team_id} {self.month:%Y-%m} at {self.at}"

@@ -209,3 +209,58 @@ def month_bounds(team: Team, year: int, month: int) -> tuple[dt.datetime, dt.dat
         dt.datetime.combine(first, dt.time(0), tzinfo=team.tz).astimezone(dt.UTC),
         dt.datetime.combine(nxt, dt.time(0), tzinfo=team.tz).astimezone(dt.UTC),
     )
+
+
+@dataclass(frozen=True)
+class Row:
+    """A statement line as shown, stored (closed months) and exported."""
+
+    member_id: int
+    username: str
+    currency: str
+    kind: str  # shift | override | adjustment
+    rotation_id: int | None
+    rotation_name: str
+    role: str
+    rate: str
+    multiplier: Decimal
+    reason: str
+    hours: Decimal
+    amount: Decimal  # with the currency's number of decimals
+    rounding: Decimal
+    refers_to: dt.date | None = None  # adjustments: the closed month
+    note: str = ""
+    shift_ids: tuple[int, ...] = ()
+    override_ids: tuple[int, ...] = ()
+
+
+def rows_of(report: Report) -> list[Row]:
+    return [
+        Row(
+            member_id=ln.member_id,
+            username=report.username(ln.member_id),
+            currency=ln.currency,
+            kind=ln.kind,
+            rotation_id=ln.rotation_id,
+            rotation_name=report.rotation_names.get(ln.rotation_id, ""),
+            role=ln.role,
+            rate=ln.rate.label(),
+            multiplier=ln.multiplier,
+            reason=ln.reason,
+            hours=ln.hours,
+            amount=ln.amount,
+            rounding=ln.rounding,
+            shift_ids=tuple(sorted(ln.shift_ids)),
+            override_ids=tuple(sorted(ln.override_ids)),
+        )
+        for ln in report.lines
+    ]
+
+
+def row_totals(rows: Iterable[Row]) -> list[tuple[str, str, Decimal]]:
+    """(username, currency, amount) sums of rounded rows, sorted."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row.username, row.currency)
+        sums[key] = sums.get(key, Decimal(0)) + row.amount
+    return sorted((u, c, a) for (u, c), a in sums.items())
