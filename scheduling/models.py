@@ -879,7 +879,11 @@ class PayLine(models.Model):
     SHIFT = "shift"
     OVERRIDE = "override"
     ADJUSTMENT = "adjustment"
-    KIND_CHOICES = [(SHIFT, "shift"), (OVERRIDE, "override"), (ADJUSTMENT, "adjustment")]
+    KIND_CHOICES = [
+        (SHIFT, "shift"),
+        (OVERRIDE, "override"),
+        (ADJUSTMENT, "adjustment"),
+    ]
 
     pay_month = models.ForeignKey(
         PayMonth, on_delete=models.CASCADE, related_name="lines"
