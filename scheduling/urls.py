@@ -10,6 +10,12 @@ from scheduling.api import (
     TeamScheduleView,
 )
 from scheduling.feed_api import FeedDetailView, FeedListView, FeedRotateView
+from scheduling.pay_api import (
+    StipendCloseView,
+    StipendReopenView,
+    StipendReportView,
+    StipendStatementsView,
+)
 from scheduling.resources.members import MemberDetailView, MemberListView
 from scheduling.resources.rotations import (
     RotationDetailView,
@@ -60,4 +66,20 @@ urlpatterns = [
     path("feeds/", FeedListView.as_view(), name="feed-list"),
     path("feeds/<int:pk>/", FeedDetailView.as_view(), name="feed-detail"),
     path("feeds/<int:pk>/rotate/", FeedRotateView.as_view(), name="feed-rotate"),
+    path("reports/stipends/", StipendReportView.as_view(), name="report-stipends"),
+    path(
+        "reports/stipends/statements/",
+        StipendStatementsView.as_view(),
+        name="report-stipend-statements",
+    ),
+    path(
+        "reports/stipends/close/",
+        StipendCloseView.as_view(),
+        name="report-stipends-close",
+    ),
+    path(
+        "reports/stipends/reopen/",
+        StipendReopenView.as_view(),
+        name="report-stipends-reopen",
+    ),
 ]
