@@ -111,8 +111,11 @@ def parse_bound(raw: str, team: Team, field: str) -> dt.datetime:
 
 def parse_month(raw: str) -> tuple[int, int]:
     found = _MONTH.fullmatch(raw.strip())
-    if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1900:
-        raise _bad("month", f"{raw!r} is not a month: give YYYY-MM, e.g. 2026-01")
+    if not found or not 1 <= int(found[2]) <= 12 or not 1900 <= int(found[1]) < 3000:
+        raise _bad(
+            "month",
+            f"{raw!r} is not a month from 1900 to 2999: give YYYY-MM, e.g. 2026-01",
+        )
     return int(found[1]), int(found[2])
 
 
