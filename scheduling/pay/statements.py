@@ -264,3 +264,16 @@ def row_totals(rows: Iterable[Row]) -> list[tuple[str, str, Decimal]]:
         key = (row.username, row.currency)
         sums[key] = sums.get(key, Decimal(0)) + row.amount
     return sorted((u, c, a) for (u, c), a in sums.items())
+
+
+def accrued_this_month(*, team: Team, now: dt.datetime) -> dict[str, Decimal]:
+    """Per currency, the team's lines from the start of the current month (team's
+    zone) to ``now``: what a statement would show if the month ended now."""
+    local = now.astimezone(team.tz)
+    start, _ = month_bounds(team, local.year, local.month)
+    if now <= start:
+        return {}
+    sums: dict[str, Decimal] = {}
+    for line in team_pay(team=team, start=start, end=now).lines:
+        sums[line.currency] = sums.get(line.currency, Decimal(0)) + line.amount
+    return sums
