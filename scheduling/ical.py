@@ -229,7 +229,6 @@ def team_pieces(
         start=_fetch_start(team, start),
         end=end,
         only_rotation=rotation.pk if rotation is not None else None,
-        rotations_too=rotation is not None,
     )
     if rotation is not None:
         segments = schedule.per_rotation.get(rotation.pk, [])

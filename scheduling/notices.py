@@ -45,9 +45,7 @@ Holdings = dict[int, dict[str, list[Span]]]  # member id -> role -> spans
 def holdings(*, team: Team, start: dt.datetime, end: dt.datetime) -> Holdings:
     """Each member's effective on-call spans per role in [start, end)."""
     held: Holdings = defaultdict(lambda: defaultdict(list))
-    for seg in team_schedule(
-        team=team, start=start, end=end, rotations_too=False
-    ).effective:
+    for seg in team_schedule(team=team, start=start, end=end).effective:
         for role in (PRIMARY, SECONDARY):
             holder = getattr(seg.resolution, role)
             if holder is None:

@@ -66,8 +66,12 @@ class Piece:
     per_second: Fraction  # rate x multiplier, exact
 
     @property
+    def micros(self) -> int:
+        return (self.ends_at - self.starts_at) // _MICRO
+
+    @property
     def seconds(self) -> Fraction:
-        return seconds(self.starts_at, self.ends_at)
+        return Fraction(self.micros, 1_000_000)
 
     @property
     def amount(self) -> Fraction:
@@ -118,6 +122,34 @@ def local_days(
         day = nxt
 
 
+class _DayBounds:
+    """:func:`local_days` with each day's bounds worked out once."""
+
+    def __init__(self, tz: zoneinfo.ZoneInfo) -> None:
+        self.tz = tz
+        self._bounds: dict[dt.date, tuple[dt.datetime, dt.datetime]] = {}
+
+    def _of(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        if day not in self._bounds:
+            nxt = day + dt.timedelta(days=1)
+            self._bounds[day] = (
+                dt.datetime.combine(day, dt.time(0), tzinfo=self.tz).astimezone(dt.UTC),
+                dt.datetime.combine(nxt, dt.time(0), tzinfo=self.tz).astimezone(dt.UTC),
+            )
+        return self._bounds[day]
+
+    def touching(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> Iterable[tuple[dt.date, dt.datetime, dt.datetime]]:
+        day = start.astimezone(self.tz).date()
+        while True:
+            a, b = self._of(day)
+            if a >= end:
+                return
+            yield day, a, b
+            day += dt.timedelta(days=1)
+
+
 def _multiplier(rate: Rate, kinds: Sequence[str]) -> tuple[Decimal, str]:
     """The highest multiplier of the kinds that apply (never their product)."""
     best, why = Decimal(1), ""
@@ -138,13 +170,23 @@ def price(
     """Holdings split at local midnights and priced; what no rate covers is left
     out (an unpaid role)."""
     out: list[Piece] = []
+    # A few distinct values, met thousands of times: Fractions are slow to make.
+    per_second: dict[tuple[int, int, Decimal], Fraction] = {}
+    day_bounds = _DayBounds(tz)
+    rate_of: dict[tuple[int, str, dt.date], Rate | None] = {}
     for h in held:
-        for day, a, b in local_days(h.starts_at, h.ends_at, tz):
-            rate = rates.rate(h.rotation_id, h.role, day)
+        for day, a, b in day_bounds.touching(h.starts_at, h.ends_at):
+            found = (h.rotation_id, h.role, day)
+            if found not in rate_of:
+                rate_of[found] = rates.rate(h.rotation_id, h.role, day)
+            rate = rate_of[found]
             if rate is None:
                 continue
             multiplier, reason = _multiplier(rate, days.get(day, ()))
             day_seconds = int((b - a).total_seconds())
+            key = (rate.id, day_seconds, multiplier)
+            if key not in per_second:
+                per_second[key] = rate.per_second(day_seconds) * exact(multiplier)
             out.append(
                 Piece(
                     holding=h,
@@ -154,7 +196,7 @@ def price(
                     rate=rate,
                     multiplier=multiplier,
                     reason=reason,
-                    per_second=rate.per_second(day_seconds) * exact(multiplier),
+                    per_second=per_second[key],
                 )
             )
     return out

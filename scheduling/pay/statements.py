@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from scheduling.models import Member, PayPolicy, Team
 from scheduling.pay import accrual
@@ -29,6 +30,8 @@ OVERRIDE = "override"
 
 @dataclass
 class Line:
+    """Filled by :func:`lines_of`; the amounts are read once it is done."""
+
     member_id: int
     rotation_id: int
     role: str
@@ -36,8 +39,10 @@ class Line:
     rate: Rate
     multiplier: Decimal
     reason: str
-    seconds: Fraction = Fraction(0)
-    exact: Fraction = Fraction(0)
+    # Microseconds held, per pay per second (which differs on a DST day for day
+    # and week rates): integers while summing, one Fraction product each at the
+    # end -- exact, and far cheaper than adding Fractions piece by piece.
+    micros: dict[Fraction, int] = field(default_factory=dict)
     shift_ids: set[int] = field(default_factory=set)
     override_ids: set[int] = field(default_factory=set)
 
@@ -45,7 +50,19 @@ class Line:
     def currency(self) -> str:
         return self.rate.currency
 
-    @property
+    @cached_property
+    def seconds(self) -> Fraction:
+        return Fraction(sum(self.micros.values()), 1_000_000)
+
+    @cached_property
+    def exact(self) -> Fraction:
+        """The line's exact amount, before its one rounding."""
+        total = Fraction(0)
+        for per_second, micros in self.micros.items():
+            total += per_second * micros
+        return total / 1_000_000
+
+    @cached_property
     def amount(self) -> Decimal:
         return round_amount(self.exact, self.currency)
 
@@ -132,8 +149,7 @@ def lines_of(pieces: Iterable[accrual.Piece]) -> list[Line]:
             reason=p.reason,
         )
         line = lines.setdefault(line.key(), line)
-        line.seconds += p.seconds
-        line.exact += p.amount
+        line.micros[p.per_second] = line.micros.get(p.per_second, 0) + p.micros
         if h.shift_id is not None:
             line.shift_ids.add(h.shift_id)
         if h.override_id is not None:
