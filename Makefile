@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
 
-.PHONY: bench-ical bench-ical-poll run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-ical bench-ical-poll bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-dev-stop: install-dev
 ## make bench-embedded-paging: first-page delays of the embedded default (`make run`'s stack)
 bench-embedded-paging: install-dev
 	$(PY) bench/embedded_paging.py
+
+## make bench-pay: a month's pay statements for 1,000 rotations (compute, close, read back; query counts)
+bench-pay: install-dev
+	$(PY) bench/pay_statements.py
 
 ## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
 bench-ical: install-dev
