@@ -237,3 +237,45 @@ def test_the_integration_page_fits_and_shows_the_config_without_the_token(
     assert widths[0] <= widths[1], widths
     # The admin has no public site to link to.
     assert page.get_by_role("link", name="View site").count() == 0
+
+
+def test_the_pay_report_shows_a_chart_and_downloads_the_csv(stack, page):
+    import csv
+    import io
+    from decimal import Decimal
+
+    page.goto(stack.url + "/admin/scheduling/team/")
+    page.get_by_role("link", name="Payments").first.click()
+    page.locator("#team-pay-link").click()
+    page.wait_for_selector("#pay-chart img")
+    screenshot(page, "pay-report")
+    # The chart is an image the browser decoded (pygal's SVG), not a broken one.
+    width = page.evaluate(
+        "document.querySelector('#pay-chart img').naturalWidth"
+    )
+    assert width > 0
+    month = page.locator("#pay-state").inner_text().split(":")[0]
+    shown = {
+        tuple(cell.strip() for cell in row.inner_text().split("\t"))
+        for row in page.locator("#pay-totals tbody tr").all()
+    }
+
+    with page.expect_download() as download:
+        page.locator("#pay-csv").click()
+    assert download.value.suggested_filename == f"pay-payments-{month}.csv"
+    rows = list(
+        csv.DictReader(io.StringIO(Path(download.value.path()).read_text()))
+    )
+
+    # What the page shows, what the CSV says and what the API answers agree.
+    api = stack.api(
+        "GET", f"/api/v1/reports/stipends/statements/?team=payments&month={month}"
+    ).json()
+    totals = {(t["member"], t["currency"], t["amount"]) for t in api["totals"]}
+    assert shown == totals
+    assert totals, "the demo's rates pay someone this month"
+    by_member: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row["member"], row["currency"])
+        by_member[key] = by_member.get(key, Decimal(0)) + Decimal(row["amount"])
+    assert {(m, c, str(a)) for (m, c), a in by_member.items()} == totals
