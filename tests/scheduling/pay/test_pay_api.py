@@ -200,3 +200,20 @@ def test_jpy_amounts_have_no_decimals(staff, team, people, set_rate):
     body = staff.get(f"{URL}?team=payments&{SIX_WEEKS}").json()
 
     assert {t["amount"] for t in body["totals"]} == {"10000"}
+
+
+def test_an_error_asked_for_as_csv_still_answers_json(staff, reference):
+    response = staff.get(f"{URL}?team=payments&from=2026-01-05T09:00&format=csv")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "no UTC offset" in response.json()["detail"]["from"][0]
+
+
+def test_an_outsider_cannot_tell_the_team_exists(reference, make_member):
+    zoe = bearer_client(make_member("zoe").user)
+
+    response = zoe.get(f"{URL}statements/?team=payments&month=2026-01")
+
+    assert response.status_code == 404
+    assert "payments" not in response.content.decode()
