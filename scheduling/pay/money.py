@@ -10,6 +10,7 @@ unit.  The minor units come from CLDR through babel, not from a table of ours.
 from __future__ import annotations
 
 import decimal
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -25,8 +26,11 @@ class CurrencyError(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=512)
 def minor_digits(currency: str) -> int:
-    """Decimal places of ``currency``'s minor unit: USD 2, JPY 0, KWD 3."""
+    """Decimal places of ``currency``'s minor unit: USD 2, JPY 0, KWD 3.  Cached:
+    babel rebuilds its set of currencies on every call, and a month of 1,000
+    rotations asks for it tens of thousands of times."""
     if currency not in list_currencies():
         raise CurrencyError(f"{currency!r} is not an ISO 4217 currency code")
     return int(get_currency_precision(currency))
