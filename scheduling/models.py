@@ -800,6 +800,21 @@ class PayPolicy(models.Model):
         default=HIGHEST,
         help_text="When one person holds two roles or two rotations at once.",
     )
+    MONTH = "month"
+    QUARTER = "quarter"
+    CAP_PERIOD_CHOICES = [(MONTH, "calendar month"), (QUARTER, "calendar quarter")]
+    cap_hours = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="At most this many paid hours per member and cap period (e.g. "
+        "672 = four weeks); time past it is held but not paid.  Blank = no cap.",
+    )
+    cap_period = models.CharField(
+        max_length=8, choices=CAP_PERIOD_CHOICES, default=QUARTER
+    )
 
     class Meta:
         verbose_name_plural = "pay policies"

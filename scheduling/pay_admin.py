@@ -68,6 +68,8 @@ class PayPolicyAdmin(admin.ModelAdmin):
         "holiday_subdivision",
         "weekend_days",
         "two_roles",
+        "cap_hours",
+        "cap_period",
     ]
     autocomplete_fields = ["team"]
 

@@ -252,3 +252,55 @@ def _resolve_cluster(
             part = replace(p, starts_at=a, ends_at=b)
             (paid if p is best else unpaid).append(part)
     # Adjacent parts of one piece stay separate pieces: their sum is the same.
+
+
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The first day of the calendar month or quarter holding ``day``."""
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown cap period {period!r}")
+
+
+def cap(
+    pieces: Iterable[Piece], *, limit_micros: int | None, period: str
+) -> tuple[list[Piece], list[Piece]]:
+    """At most ``limit_micros`` of paid time per member and cap period (local
+    calendar month or quarter of each piece's day), first come first paid; the
+    piece that reaches the cap is cut there.  Time paid twice under the
+    two-roles rule ``both`` counts twice.  Returns (paid, not paid)."""
+    pieces = list(pieces)
+    if limit_micros is None:
+        return pieces, []
+    used: dict[tuple[int, dt.date], int] = {}
+    paid: list[Piece] = []
+    unpaid: list[Piece] = []
+    order = sorted(
+        pieces,
+        key=lambda p: (p.starts_at, p.ends_at, p.holding.rotation_id, p.holding.role),
+    )
+    for p in order:
+        key = (p.holding.member_id, period_start(p.day, period))
+        room = limit_micros - used.get(key, 0)
+        if room <= 0:
+            unpaid.append(p)
+        elif p.micros <= room:
+            paid.append(p)
+            used[key] = used.get(key, 0) + p.micros
+        else:
+            cut = p.starts_at + room * _MICRO
+            paid.append(replace(p, ends_at=cut))
+            unpaid.append(replace(p, starts_at=cut))
+            used[key] = limit_micros
+    return paid, unpaid
+
+
+def clip(pieces: Iterable[Piece], start: dt.datetime) -> list[Piece]:
+    """The parts of ``pieces`` from ``start`` on."""
+    out = []
+    for p in pieces:
+        if p.ends_at <= start:
+            continue
+        out.append(p if p.starts_at >= start else replace(p, starts_at=start))
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
@@ -185,36 +185,73 @@ def _given_away(held: Sequence[accrual.Holding]) -> list[GivenAway]:
     ]
 
 
+def _window_start(
+    team: Team, start: dt.datetime, policy: PayPolicy | None
+) -> dt.datetime:
+    """Where accrual must start for a cap to count what came before ``start`` in
+    its cap period (``start`` itself when there is no cap)."""
+    if policy is None or policy.cap_hours is None:
+        return start
+    first = accrual.period_start(start.astimezone(team.tz).date(), policy.cap_period)
+    begin = dt.datetime.combine(first, dt.time(0), tzinfo=team.tz).astimezone(dt.UTC)
+    return min(begin, start)
+
+
+def _limit_micros(policy: PayPolicy | None) -> int | None:
+    if policy is None or policy.cap_hours is None:
+        return None
+    return int(Decimal(policy.cap_hours) * 3600 * 1_000_000)
+
+
 def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
     """What each member of ``team`` accrued over [start, end) (aware instants),
-    from the team's effective schedule."""
-    schedule = team_schedule(team=team, start=start, end=end)
+    from the team's effective schedule: priced, the two-roles rule, then the cap
+    (counted from the start of its period, which may lie before ``start``)."""
     policy = PayPolicy.objects.filter(team=team).first()
     rule = policy.two_roles if policy else PayPolicy.HIGHEST
+    since = _window_start(team, start, policy)
+    schedule = team_schedule(team=team, start=since, end=end)
     held = accrual.holdings(schedule.per_rotation)
     local_first = schedule.start.astimezone(team.tz).date()
     local_last = schedule.end.astimezone(team.tz).date()
     days = calendar_for(team.pk).days(local_first, local_last)
     pieces = accrual.price(held, tz=team.tz, rates=rate_book_for(team.pk), days=days)
     paid, unpaid = accrual.two_roles(pieces, rule)
-    missing = {h.member_id for h in held} | {h.scheduled_member_id for h in held}
-    members = dict(schedule.members)
-    missing -= set(members)
+    paid, capped = accrual.cap(
+        paid,
+        limit_micros=_limit_micros(policy),
+        period=policy.cap_period if policy else PayPolicy.QUARTER,
+    )
+    start_utc = start.astimezone(dt.UTC)
+    held = [
+        replace(h, starts_at=max(h.starts_at, start_utc))
+        for h in held
+        if h.ends_at > start_utc
+    ]
+    return Report(
+        team=team,
+        start=start_utc,
+        end=schedule.end,
+        lines=lines_of(accrual.clip(paid, start_utc)),
+        given_away=_given_away(held),
+        unpaid=accrual.clip(unpaid + capped, start_utc),
+        members=_members_of(schedule.members, held),
+        rotation_names={r.pk: r.name for r in schedule.rotations},
+    )
+
+
+def _members_of(
+    known: dict[int, Member], held: Sequence[accrual.Holding]
+) -> dict[int, Member]:
+    wanted = {h.member_id for h in held} | {h.scheduled_member_id for h in held}
+    members = dict(known)
+    missing = wanted - set(members)
     if missing:
         members.update(
             (m.pk, m)
             for m in Member.objects.filter(pk__in=missing).select_related("user")
         )
-    return Report(
-        team=team,
-        start=schedule.start,
-        end=schedule.end,
-        lines=lines_of(paid),
-        given_away=_given_away(held),
-        unpaid=unpaid,
-        members=members,
-        rotation_names={r.pk: r.name for r in schedule.rotations},
-    )
+    return members
 
 
 def month_bounds(team: Team, year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
