@@ -699,6 +699,15 @@ class StipendRate(models.Model):
         validators=[MinValueValidator(0)],
         help_text="On public and operator-added holidays (local).",
     )
+    minimum_per_shift = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Each shift or override held under this rate pays at least this "
+        "(in the rate's currency), e.g. a 2-hour override.  Blank = none.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -893,10 +902,12 @@ class PayLine(models.Model):
 
     SHIFT = "shift"
     OVERRIDE = "override"
+    MINIMUM = "minimum"
     ADJUSTMENT = "adjustment"
     KIND_CHOICES = [
         (SHIFT, "shift"),
         (OVERRIDE, "override"),
+        (MINIMUM, "minimum per shift"),
         (ADJUSTMENT, "adjustment"),
     ]
 

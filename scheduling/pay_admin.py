@@ -55,6 +55,7 @@ class StipendRateAdmin(admin.ModelAdmin):
         "effective_from",
         "weekend_multiplier",
         "holiday_multiplier",
+        "minimum_per_shift",
     ]
     list_filter = ["team", "role", "unit"]
     autocomplete_fields = ["team", "rotation"]

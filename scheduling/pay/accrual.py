@@ -50,6 +50,11 @@ class Holding:
     override_id: int | None
     # Whom the rotation had in the role (differs from member_id under an override).
     scheduled_member_id: int
+    # The shift or override row the holding comes from (for the minimum per
+    # shift): its key and bounds.  Defaults: the holding itself.
+    unit: tuple = ()
+    unit_starts_at: dt.datetime | None = None
+    unit_ends_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
                 if holder is None:
                     continue
                 ov = holder.override
+                row = holder.shift if ov is None else ov
                 out.append(
                     Holding(
                         member_id=holder.member_id,
@@ -101,6 +107,16 @@ def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
                         shift_id=getattr(holder.shift, "id", None),
                         override_id=None if ov is None else ov.id,
                         scheduled_member_id=holder.shift.member_id,
+                        unit=(
+                            "shift" if ov is None else "override",
+                            rotation_id,
+                            role,
+                            holder.member_id,
+                            row.starts_at,
+                            getattr(row, "id", None),
+                        ),
+                        unit_starts_at=row.starts_at,
+                        unit_ends_at=row.ends_at,
                     )
                 )
     return out
@@ -303,4 +319,43 @@ def clip(pieces: Iterable[Piece], start: dt.datetime) -> list[Piece]:
         if p.ends_at <= start:
             continue
         out.append(p if p.starts_at >= start else replace(p, starts_at=start))
+    return out
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """What a shift or override lacked to reach its rate's minimum per shift."""
+
+    holding: Holding  # the unit's first paid piece's holding
+    rate: Rate
+    amount: Fraction
+
+
+def unit_end(h: Holding) -> dt.datetime:
+    return h.unit_ends_at or h.ends_at
+
+
+def minimums(
+    paid: Iterable[Piece], *, start: dt.datetime, end: dt.datetime
+) -> list[TopUp]:
+    """Top-ups for the shifts and overrides that end in (start, end] and paid
+    less than the minimum of the rate in force where they began.  ``paid`` must
+    hold each such unit's pieces from its start (after the two-roles rule and the
+    cap: a unit with nothing paid gets no minimum)."""
+    units: dict[tuple, list[Piece]] = {}
+    for p in paid:
+        if start < unit_end(p.holding) <= end:
+            units.setdefault(p.holding.unit or (id(p.holding),), []).append(p)
+    out = []
+    for pieces in units.values():
+        first = min(pieces, key=lambda p: p.starts_at)
+        floor = first.rate.minimum_per_shift
+        if floor is None:
+            continue
+        got = sum(
+            (p.amount for p in pieces if p.rate.currency == first.rate.currency),
+            Fraction(0),
+        )
+        if got < exact(floor):
+            out.append(TopUp(first.holding, first.rate, exact(floor) - got))
     return out

@@ -3,9 +3,9 @@
 Columns (stable; documented in the README): ``team``, ``period_start``,
 ``period_end`` (ISO dates in the team's zone, both included), ``member`` (user
 name), ``currency`` (ISO 4217), ``line_type`` (``shift``, ``override``,
-``adjustment``), ``hours`` (six decimals), ``amount`` (the currency's number of
-decimals, a plain decimal string), ``refers_to`` (adjustments: the closed months
-they correct, ``YYYY-MM`` separated by spaces).
+``minimum``, ``adjustment``), ``hours`` (six decimals), ``amount`` (the
+currency's number of decimals, a plain decimal string), ``refers_to``
+(adjustments: the closed months they correct, ``YYYY-MM`` separated by spaces).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ COLUMNS = (
     "amount",
     "refers_to",
 )
-LINE_TYPES = ("shift", "override", "adjustment")
+LINE_TYPES = ("shift", "override", "minimum", "adjustment")
 
 
 def payroll_rows(

@@ -30,6 +30,7 @@ class Rate:
     effective_from: dt.date
     weekend_multiplier: Decimal = Decimal(1)
     holiday_multiplier: Decimal = Decimal(1)
+    minimum_per_shift: Decimal | None = None
 
     def per_second(self, day_seconds: int) -> Fraction:
         """The exact pay for one second of a local day ``day_seconds`` long (day
@@ -58,6 +59,11 @@ class RateBook:
             key: [r.effective_from for r in rates_]
             for key, rates_ in self._by_key.items()
         }
+        self.has_minimum = any(
+            r.minimum_per_shift is not None
+            for rates_ in self._by_key.values()
+            for r in rates_
+        )
 
     def _latest(self, key: tuple[int | None, str], day: dt.date) -> Rate | None:
         dates = self._dates.get(key)
@@ -84,6 +90,7 @@ def rate_book_for(team_id: int) -> RateBook:
             effective_from=r.effective_from,
             weekend_multiplier=r.weekend_multiplier,
             holiday_multiplier=r.holiday_multiplier,
+            minimum_per_shift=r.minimum_per_shift,
         )
         for r in StipendRate.objects.filter(team_id=team_id)
     )

@@ -21,11 +21,12 @@ from scheduling.models import Member, PayPolicy, Team
 from scheduling.pay import accrual
 from scheduling.pay.calendar import calendar_for
 from scheduling.pay.money import round_amount, shown
-from scheduling.pay.rates import Rate, rate_book_for
-from scheduling.selectors import team_schedule
+from scheduling.pay.rates import Rate, RateBook, rate_book_for
+from scheduling.selectors import TeamSchedule, team_schedule
 
 SHIFT = "shift"
 OVERRIDE = "override"
+MINIMUM = "minimum"
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Line:
     # and week rates): integers while summing, one Fraction product each at the
     # end -- exact, and far cheaper than adding Fractions piece by piece.
     micros: dict[Fraction, int] = field(default_factory=dict)
+    topup: Fraction = Fraction(0)  # minimum-per-shift lines
     shift_ids: set[int] = field(default_factory=set)
     override_ids: set[int] = field(default_factory=set)
 
@@ -60,7 +62,7 @@ class Line:
         total = Fraction(0)
         for per_second, micros in self.micros.items():
             total += per_second * micros
-        return total / 1_000_000
+        return total / 1_000_000 + self.topup
 
     @cached_property
     def amount(self) -> Decimal:
@@ -134,8 +136,11 @@ class Report:
         return [line for line in self.lines if line.member_id == member_id]
 
 
-def lines_of(pieces: Iterable[accrual.Piece]) -> list[Line]:
-    """Pieces gathered into lines, in a stable order."""
+def lines_of(
+    pieces: Iterable[accrual.Piece], topups: Iterable[accrual.TopUp] = ()
+) -> list[Line]:
+    """Pieces (and minimum-per-shift top-ups) gathered into lines, in a stable
+    order."""
     lines: dict[tuple, Line] = {}
     for p in pieces:
         h = p.holding
@@ -150,10 +155,21 @@ def lines_of(pieces: Iterable[accrual.Piece]) -> list[Line]:
         )
         line = lines.setdefault(line.key(), line)
         line.micros[p.per_second] = line.micros.get(p.per_second, 0) + p.micros
-        if h.shift_id is not None:
-            line.shift_ids.add(h.shift_id)
-        if h.override_id is not None:
-            line.override_ids.add(h.override_id)
+        _trace(line, h)
+    for t in topups:
+        h = t.holding
+        line = Line(
+            member_id=h.member_id,
+            rotation_id=h.rotation_id,
+            role=h.role,
+            kind=MINIMUM,
+            rate=t.rate,
+            multiplier=Decimal(1),
+            reason="minimum per shift",
+        )
+        line = lines.setdefault(line.key(), line)
+        line.topup += t.amount
+        _trace(line, h)
     return sorted(
         lines.values(),
         key=lambda ln: (
@@ -167,6 +183,13 @@ def lines_of(pieces: Iterable[accrual.Piece]) -> list[Line]:
             ln.reason,
         ),
     )
+
+
+def _trace(line: Line, h: accrual.Holding) -> None:
+    if h.shift_id is not None:
+        line.shift_ids.add(h.shift_id)
+    if h.override_id is not None:
+        line.override_ids.add(h.override_id)
 
 
 def _given_away(held: Sequence[accrual.Holding]) -> list[GivenAway]:
@@ -203,40 +226,85 @@ def _limit_micros(policy: PayPolicy | None) -> int | None:
     return int(Decimal(policy.cap_hours) * 3600 * 1_000_000)
 
 
-def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
-    """What each member of ``team`` accrued over [start, end) (aware instants),
-    from the team's effective schedule: priced, the two-roles rule, then the cap
-    (counted from the start of its period, which may lie before ``start``)."""
-    policy = PayPolicy.objects.filter(team=team).first()
-    rule = policy.two_roles if policy else PayPolicy.HIGHEST
-    since = _window_start(team, start, policy)
+@dataclass
+class _Accrued:
+    schedule: TeamSchedule
+    held: list[accrual.Holding]
+    paid: list[accrual.Piece]
+    unpaid: list[accrual.Piece]
+    rates: RateBook
+
+
+def _accrue(
+    team: Team, since: dt.datetime, end: dt.datetime, policy: PayPolicy | None
+) -> _Accrued:
+    """Priced holdings over [since, end), the two-roles rule and the cap applied."""
     schedule = team_schedule(team=team, start=since, end=end)
     held = accrual.holdings(schedule.per_rotation)
     local_first = schedule.start.astimezone(team.tz).date()
     local_last = schedule.end.astimezone(team.tz).date()
     days = calendar_for(team.pk).days(local_first, local_last)
-    pieces = accrual.price(held, tz=team.tz, rates=rate_book_for(team.pk), days=days)
-    paid, unpaid = accrual.two_roles(pieces, rule)
+    rates = rate_book_for(team.pk)
+    pieces = accrual.price(held, tz=team.tz, rates=rates, days=days)
+    paid, unpaid = accrual.two_roles(
+        pieces, policy.two_roles if policy else PayPolicy.HIGHEST
+    )
     paid, capped = accrual.cap(
         paid,
         limit_micros=_limit_micros(policy),
         period=policy.cap_period if policy else PayPolicy.QUARTER,
     )
-    start_utc = start.astimezone(dt.UTC)
+    return _Accrued(schedule, held, paid, unpaid + capped, rates)
+
+
+def _units_begin(
+    acc: _Accrued, start: dt.datetime, end: dt.datetime, since: dt.datetime
+) -> dt.datetime | None:
+    """The earliest start of a shift or override that ends in (start, end] and
+    began before ``since``: a minimum per shift needs all of it."""
+    if not acc.rates.has_minimum:
+        return None
+    return min(
+        (
+            h.unit_starts_at
+            for h in acc.held
+            if h.unit_starts_at is not None
+            and h.unit_starts_at < since
+            and start < accrual.unit_end(h) <= end
+        ),
+        default=None,
+    )
+
+
+def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
+    """What each member of ``team`` accrued over [start, end) (aware instants),
+    from the team's effective schedule: priced, the two-roles rule, the cap
+    (counted from the start of its period), then the minimum per shift for the
+    shifts and overrides that end in the range (counted from their start).  Both
+    may need accrual from before ``start``; only what lies in the range is paid
+    here."""
+    policy = PayPolicy.objects.filter(team=team).first()
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    since = _window_start(team, start, policy)
+    acc = _accrue(team, since, end, policy)
+    earlier = _units_begin(acc, start, end, since)
+    if earlier is not None:
+        acc = _accrue(team, _window_start(team, earlier, policy), end, policy)
+    topups = accrual.minimums(acc.paid, start=start, end=end)
     held = [
-        replace(h, starts_at=max(h.starts_at, start_utc))
-        for h in held
-        if h.ends_at > start_utc
+        replace(h, starts_at=max(h.starts_at, start))
+        for h in acc.held
+        if h.ends_at > start
     ]
     return Report(
         team=team,
-        start=start_utc,
-        end=schedule.end,
-        lines=lines_of(accrual.clip(paid, start_utc)),
+        start=start,
+        end=acc.schedule.end,
+        lines=lines_of(accrual.clip(acc.paid, start), topups),
         given_away=_given_away(held),
-        unpaid=accrual.clip(unpaid + capped, start_utc),
-        members=_members_of(schedule.members, held),
-        rotation_names={r.pk: r.name for r in schedule.rotations},
+        unpaid=accrual.clip(acc.unpaid, start),
+        members=_members_of(acc.schedule.members, held),
+        rotation_names={r.pk: r.name for r in acc.schedule.rotations},
     )
 
 
