@@ -155,3 +155,43 @@ def test_a_closed_month_in_jpy_reads_back_without_decimals(team, people, set_rat
     rows = month_statement(team=team, year=2026, month=1).rows
 
     assert {str(r.amount) for r in rows if r.username == "alice"} == {"10000"}
+
+
+def test_a_corrected_rate_in_a_closed_month_becomes_an_adjustment(
+    team, reference, set_rate
+):
+    month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    rate = set_rate(team, "primary", "600", effective_from=dt.date(2026, 1, 12))
+
+    february = month_statement(team=team, year=2026, month=2)
+
+    adjustments = sorted(
+        (r.username, r.amount) for r in february.rows if r.kind == "adjustment"
+    )
+    # From 12 January (local midnight) the primary week pays 600: the last 9 h of
+    # alice's week 1 (now two lines, 473.21 + 32.14 = 505.35, each rounded once:
+    # +5.35), charlie's week 2 and eve's week 3 (+100 each), bob's week 4 up to
+    # the month's end (5 days 15 h: 482.14 now, 401.79 paid: +80.35; adjustments
+    # are differences of rounded lines, so the payroll adds up to the new lines).
+    assert adjustments == [
+        ("alice", Decimal("5.35")),
+        ("bob", Decimal("80.35")),
+        ("charlie", Decimal("100.00")),
+        ("eve", Decimal("100.00")),
+    ]
+    assert all(
+        f"rate #{rate.pk} added" in r.note
+        for r in february.rows
+        if r.kind == "adjustment"
+    )
+
+
+def test_two_currencies_give_two_totals(team, reference, set_rate):
+    set_rate(team, "primary", "70000", "KES", rotation=reference)
+
+    statement = month_statement(team=team, year=2026, month=1)
+
+    assert row_totals(r for r in statement.rows if r.username == "alice") == [
+        ("alice", "KES", Decimal("70000.00")),
+        ("alice", "USD", Decimal("200.89")),
+    ]
