@@ -52,6 +52,17 @@ def round_amount(value: Fraction, currency: str) -> Decimal:
     return _half_up(value, digits).quantize(Decimal(1).scaleb(-digits))
 
 
+def shown_ratio(numerator: int, denominator: int) -> Decimal:
+    """``numerator / denominator`` shown like :func:`shown`, in integers."""
+    whole, rest = divmod(abs(numerator) * 10**SHOWN_DIGITS, denominator)
+    if 2 * rest >= denominator:
+        whole += 1
+    sign = -1 if numerator < 0 else 1
+    return Decimal(sign * whole).scaleb(-SHOWN_DIGITS).quantize(
+        Decimal(1).scaleb(-SHOWN_DIGITS)
+    )
+
+
 def shown(value: Fraction) -> Decimal:
     """An exact amount shown to :data:`SHOWN_DIGITS` places (for reading only)."""
     return _half_up(value, SHOWN_DIGITS).quantize(Decimal(1).scaleb(-SHOWN_DIGITS))

@@ -59,6 +59,7 @@ class RateBook:
             key: [r.effective_from for r in rates_]
             for key, rates_ in self._by_key.items()
         }
+        self._team_cache: dict[tuple[str, dt.date], Rate | None] = {}
         self.has_minimum = any(
             r.minimum_per_shift is not None
             for rates_ in self._by_key.values()
@@ -73,7 +74,14 @@ class RateBook:
         return self._by_key[key][i - 1] if i else None
 
     def rate(self, rotation_id: int, role: str, day: dt.date) -> Rate | None:
-        return self._latest((rotation_id, role), day) or self._latest((None, role), day)
+        own = self._latest((rotation_id, role), day)
+        if own is not None:
+            return own
+        # The team's rate: the same answer for every rotation without its own.
+        key = (role, day)
+        if key not in self._team_cache:
+            self._team_cache[key] = self._latest((None, role), day)
+        return self._team_cache[key]
 
 
 def rate_book_for(team_id: int) -> RateBook:

@@ -20,7 +20,7 @@ from functools import cached_property
 from scheduling.models import Member, PayPolicy, Team
 from scheduling.pay import accrual
 from scheduling.pay.calendar import calendar_for
-from scheduling.pay.money import round_amount, shown
+from scheduling.pay.money import round_amount, shown, shown_ratio
 from scheduling.pay.rates import Rate, RateBook, rate_book_for
 from scheduling.selectors import TeamSchedule, team_schedule
 
@@ -75,7 +75,7 @@ class Line:
 
     @property
     def hours(self) -> Decimal:
-        return shown(self.seconds / 3600)
+        return shown_ratio(sum(self.micros.values()), 3_600_000_000)
 
     def key(self) -> tuple:
         return (
@@ -290,7 +290,11 @@ def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
     earlier = _units_begin(acc, start, end, since)
     if earlier is not None:
         acc = _accrue(team, _window_start(team, earlier, policy), end, policy)
-    topups = accrual.minimums(acc.paid, start=start, end=end)
+    topups = (
+        accrual.minimums(acc.paid, start=start, end=end)
+        if acc.rates.has_minimum
+        else []
+    )
     held = [
         replace(h, starts_at=max(h.starts_at, start))
         for h in acc.held
