@@ -239,6 +239,7 @@ class StipendReportView(_PayView):
 
 def _statement_body(request: Request, st: MonthStatement) -> dict[str, Any]:
     rows = _visible_rows(request, st.rows)
+    staff, mine = user_is_staff(request.user), _member_id(request)
     return {
         "team": st.team.slug,
         "month": f"{st.month:%Y-%m}",
@@ -246,6 +247,19 @@ def _statement_body(request: Request, st: MonthStatement) -> dict[str, Any]:
         "closed_at": None if st.closed_at is None else st.closed_at.isoformat(),
         "totals": _totals(rows),
         "lines": [_row(r) for r in rows],
+        "given_away": [
+            {
+                "member": g.username,
+                "covered_by": g.covered_by,
+                "rotation": g.rotation_name,
+                "role": g.role,
+                "override": g.override_id,
+                "starts_at": g.starts_at.isoformat(),
+                "ends_at": g.ends_at.isoformat(),
+            }
+            for g in st.given_away
+            if staff or g.member_id == mine
+        ],
     }
 
 

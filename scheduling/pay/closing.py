@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,13 @@ from scheduling.models import (
     Team,
 )
 from scheduling.pay.money import minor_digits
-from scheduling.pay.statements import Row, month_bounds, rows_of, team_pay
+from scheduling.pay.statements import (
+    Report,
+    Row,
+    month_bounds,
+    rows_of,
+    team_pay,
+)
 
 ADJUSTMENT = PayLine.ADJUSTMENT
 
@@ -51,6 +57,50 @@ class MonthStatement:
     closed: bool
     closed_at: dt.datetime | None
     rows: list[Row]
+    # Open months: overrides under which someone else held a member's role (no
+    # money; explains a smaller line).  Not stored: a closed month shows none.
+    given_away: list[GivenAwayRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GivenAwayRow:
+    member_id: int
+    username: str
+    covered_by: str
+    rotation_name: str
+    role: str
+    override_id: int | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def given_away_rows(report: Report) -> list[GivenAwayRow]:
+    """The report's given-away stretches, adjacent ones of one override joined."""
+    out: list[GivenAwayRow] = []
+    for g in sorted(
+        report.given_away, key=lambda g: (g.member_id, g.override_id or 0, g.starts_at)
+    ):
+        row = GivenAwayRow(
+            member_id=g.member_id,
+            username=report.username(g.member_id),
+            covered_by=report.username(g.covered_by),
+            rotation_name=report.rotation_names.get(g.rotation_id, ""),
+            role=g.role,
+            override_id=g.override_id,
+            starts_at=g.starts_at,
+            ends_at=g.ends_at,
+        )
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and (last.member_id, last.override_id, last.role, last.covered_by)
+            == (row.member_id, row.override_id, row.role, row.covered_by)
+            and last.ends_at == row.starts_at
+        ):
+            out[-1] = replace(last, ends_at=row.ends_at)
+        else:
+            out.append(row)
+    return sorted(out, key=lambda r: (r.username, r.starts_at))
 
 
 def first_of(year: int, month: int) -> dt.date:
@@ -208,10 +258,11 @@ def month_statement(*, team: Team, year: int, month: int) -> MonthStatement:
             team, first, True, closed.closed_at, [_row_of_line(ln) for ln in lines]
         )
     start, end = month_bounds(team, year, month)
-    rows = rows_of(team_pay(team=team, start=start, end=end))
+    report = team_pay(team=team, start=start, end=end)
+    rows = rows_of(report)
     rows += _adjustments(team, first)
     rows.sort(key=lambda r: (r.username, r.currency, r.kind == ADJUSTMENT))
-    return MonthStatement(team, first, False, None, rows)
+    return MonthStatement(team, first, False, None, rows, given_away_rows(report))
 
 
 @transaction.atomic

@@ -195,3 +195,23 @@ def test_two_currencies_give_two_totals(team, reference, set_rate):
         ("alice", "KES", Decimal("70000.00")),
         ("alice", "USD", Decimal("200.89")),
     ]
+
+
+def test_an_open_month_lists_the_overrides_given_away(team, reference, cast):
+    override = late_override(reference, cast)
+
+    statement = month_statement(team=team, year=2026, month=1)
+
+    assert [
+        (g.username, g.covered_by, g.role, g.override_id, g.starts_at, g.ends_at)
+        for g in statement.given_away
+    ] == [
+        (
+            "alice",
+            "charlie",
+            "primary",
+            override.pk,
+            dt.datetime(2026, 1, 7, 9, tzinfo=NAIROBI),
+            dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
+        )
+    ]

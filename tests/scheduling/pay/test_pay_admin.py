@@ -39,7 +39,7 @@ def test_the_report_shows_the_table_and_a_chart_per_member(
     for name in ("alice", "bob", "charlie", "david", "eve", "frank"):
         assert f">{name}<" in svg, "a bar per member, labelled"
     # alice: 500 + 200.89 (see test_closing).
-    assert "<td>alice</td><td>USD</td><td class=\"num\">700.89</td>" in html
+    assert '<td>alice</td><td>USD</td><td class="num">700.89</td>' in html
 
 
 def test_the_csv_download(admin_client, team, reference):
@@ -92,3 +92,22 @@ def test_staff_who_may_only_view_cannot_close(client, team, reference):
 def test_an_unknown_team_is_a_404(admin_client, db):
     response = admin_client.get("/admin/scheduling/paymonth/report/999999/")
     assert response.status_code == 404
+
+
+def test_the_report_lists_overrides_given_away(admin_client, team, reference, cast):
+    from scheduling.overrides import override_create
+    from tests.cast import utc
+
+    override = override_create(
+        rotation=reference,
+        role="primary",
+        member=cast["charlie"],
+        starts_at=utc(2026, 1, 7, 6),
+        ends_at=utc(2026, 1, 9, 6),
+    )
+
+    html = admin_client.get(report_url(team), {"month": "2026-01"}).content.decode()
+
+    given = html.split('id="pay-given-away"')[1].split("</table>")[0]
+    assert "<td>alice</td><td>charlie</td>" in given
+    assert f"#{override.pk}</a>" in given
