@@ -120,10 +120,16 @@ def parse_month(raw: str) -> tuple[int, int]:
 
 
 def _visible_rows(request: Request, rows: Iterable[Row]) -> list[Row]:
-    """Staff see every line; a member only their own."""
+    """Staff see every line; a member only their own.  ``?member=<username>``
+    narrows to one member's statement (for a member: their own or nothing)."""
     if user_is_staff(request.user):
-        return list(rows)
-    return [r for r in rows if r.member_id == _member_id(request)]
+        visible = list(rows)
+    else:
+        visible = [r for r in rows if r.member_id == _member_id(request)]
+    wanted = request.query_params.get("member")
+    if wanted:
+        visible = [r for r in visible if r.username == wanted]
+    return visible
 
 
 def _member_id(request: Request) -> int | None:
@@ -168,6 +174,9 @@ def _wants_csv(request: Request) -> bool:
     return request.query_params.get("format") == "csv"
 
 
+_MEMBER = OpenApiParameter(
+    "member", str, required=False, description="one member's lines (username)"
+)
 _FORMAT = OpenApiParameter(
     "format", str, enum=["json", "csv"], required=False, description="csv: payroll"
 )
@@ -189,6 +198,7 @@ class StipendReportView(_PayView):
             OpenApiParameter("team", str, required=True),
             OpenApiParameter("from", str, required=True, description="date or ISO"),
             OpenApiParameter("to", str, required=True, description="date or ISO"),
+            _MEMBER,
             _FORMAT,
         ],
         responses={200: dict, 400: ERROR, 404: ERROR},
@@ -240,6 +250,7 @@ class StipendReportView(_PayView):
 def _statement_body(request: Request, st: MonthStatement) -> dict[str, Any]:
     rows = _visible_rows(request, st.rows)
     staff, mine = user_is_staff(request.user), _member_id(request)
+    wanted = request.query_params.get("member")
     return {
         "team": st.team.slug,
         "month": f"{st.month:%Y-%m}",
@@ -258,7 +269,7 @@ def _statement_body(request: Request, st: MonthStatement) -> dict[str, Any]:
                 "ends_at": g.ends_at.isoformat(),
             }
             for g in st.given_away
-            if staff or g.member_id == mine
+            if (staff or g.member_id == mine) and wanted in (None, "", g.username)
         ],
     }
 
@@ -270,6 +281,7 @@ class StipendStatementsView(_PayView):
         parameters=[
             OpenApiParameter("team", str, required=True),
             OpenApiParameter("month", str, required=True, description="YYYY-MM"),
+            _MEMBER,
             _FORMAT,
         ],
         responses={200: dict, 400: ERROR, 404: ERROR},

@@ -217,3 +217,13 @@ def test_an_outsider_cannot_tell_the_team_exists(reference, make_member):
 
     assert response.status_code == 404
     assert "payments" not in response.content.decode()
+
+
+def test_one_members_statement(staff, reference, cast):
+    bob = bearer_client(cast["bob"].user)
+
+    by_staff = staff.get(f"{URL}statements/?team=payments&month=2026-01&member=eve")
+    by_bob = bob.get(f"{URL}statements/?team=payments&month=2026-01&member=eve")
+
+    assert {ln["member"] for ln in by_staff.json()["lines"]} == {"eve"}
+    assert by_bob.json()["lines"] == [] and by_bob.json()["totals"] == []
