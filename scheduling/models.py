@@ -953,7 +953,7 @@ class PayLogEntry(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     action = models.CharField(max_length=8, choices=ACTION_CHOICES)
-    at = models.DateTimeField()
+    acted_at = models.DateTimeField()
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -964,8 +964,8 @@ class PayLogEntry(models.Model):
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["-at", "-id"]
+        ordering = ["-acted_at", "-id"]
         verbose_name_plural = "pay log entries"
 
     def __str__(self) -> str:
-        return f"{self.action} {self.team_id} {self.month:%Y-%m} at {self.at}"
+        return f"{self.action} {self.team_id} {self.month:%Y-%m} at {self.acted_at}"

@@ -199,7 +199,7 @@ class PayMonthAdmin(admin.ModelAdmin):
 
 @admin.register(PayLogEntry)
 class PayLogEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "team", "month", "action", "by", "note"]
+    list_display = ["acted_at", "team", "month", "action", "by", "note"]
     list_filter = ["team", "action"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

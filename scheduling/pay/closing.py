@@ -307,7 +307,7 @@ def month_close(
     pm.closed_at, pm.closed_by = now, by
     pm.save(update_fields=["closed_at", "closed_by"])
     PayLogEntry.objects.create(
-        team=team, month=first, action=PayLogEntry.CLOSE, at=now, by=by
+        team=team, month=first, action=PayLogEntry.CLOSE, acted_at=now, by=by
     )
     # What was stored (tests check that reading it back gives the same rows).
     return MonthStatement(team, first, True, now, statement.rows)
@@ -344,5 +344,10 @@ def month_reopen(
     pm.closed_at, pm.closed_by = None, None
     pm.save(update_fields=["closed_at", "closed_by"])
     PayLogEntry.objects.create(
-        team=team, month=first, action=PayLogEntry.REOPEN, at=now, by=by, note=note
+        team=team,
+        month=first,
+        action=PayLogEntry.REOPEN,
+        acted_at=now,
+        by=by,
+        note=note,
     )
