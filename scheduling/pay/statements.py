@@ -2,7 +2,8 @@
 
 A line gathers a member's pieces (see :mod:`scheduling.pay.accrual`) of one
 rotation, role, rate, multiplier and kind (``shift``: held as scheduled;
-``override``: held by covering someone).  Its amount is the exact sum of its
+``override``: held by covering someone; ``minimum``: top-ups to the minimum per
+shift).  Its amount is the exact sum of its
 pieces rounded half-up to the currency's minor unit, once; the difference is kept
 on the line (``rounding``).  Every line keeps the shifts and overrides behind it
 (the "why").
