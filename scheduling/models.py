@@ -628,6 +628,42 @@ class Unavailability(models.Model):
         indexes = [
             models.Index(
                 fields=["member", "ends_at", "starts_at"], name="unavailability_span"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} away {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ShiftChangeNotice(models.Model):
+    """A short-notice change to a member's on-call time, to be told by SMS.
+
+    Written by the scheduling services in the same transaction as the change (an
+    override, a swap, a roster change) when it moves someone's on-call time in
+    the next 24 hours; sent by the paging side (``alerts``), which claims each
+    row once (``claimed_at``) and records the outcome.  Calendar apps refresh a
+    subscription only every few hours, so a feed alone would tell them too late.
+    """
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="shift_notices"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=600)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["sent_at", "claimed_at"], name="shift_notice_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice to {self.member}: {self.text[:40]}"
+
 
 # --- on-call pay (the rules: scheduling/pay/) --------------------------------------
 
@@ -725,38 +761,6 @@ class StipendRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member} away {self.starts_at:%Y-%m-%d %H:%M}"
-
-
-class ShiftChangeNotice(models.Model):
-    """A short-notice change to a member's on-call time, to be told by SMS.
-
-    Written by the scheduling services in the same transaction as the change (an
-    override, a swap, a roster change) when it moves someone's on-call time in
-    the next 24 hours; sent by the paging side (``alerts``), which claims each
-    row once (``claimed_at``) and records the outcome.  Calendar apps refresh a
-    subscription only every few hours, so a feed alone would tell them too late.
-    """
-
-    member = models.ForeignKey(
-        Member, on_delete=models.CASCADE, related_name="shift_notices"
-    )
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    text = models.CharField(max_length=600)
-    created_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        indexes = [
-            models.Index(fields=["sent_at", "claimed_at"], name="shift_notice_unsent"),
-        ]
-
-    def __str__(self) -> str:
-        return f"notice to {self.member}: {self.text[:40]}"
-
         where = self.rotation.name if self.rotation_id and self.rotation else "team"
         return (
             f"{where} {self.role}: {self.amount} {self.currency} per {self.unit} "

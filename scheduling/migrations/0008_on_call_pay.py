@@ -11,7 +11,7 @@ import scheduling.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0006_ical_feeds'),
+        ('scheduling', '0007_out_of_office_and_notices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
