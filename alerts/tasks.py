@@ -35,6 +35,7 @@ from alerts.intake.unprocessable import deliveries_page_unprocessable
 from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
 from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_due_in, pages_send
+from alerts.paging.shift_notices import shift_notices_send
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,16 @@ def check_heartbeats() -> int:
 @shared_task(name="alerts.tasks.sweep_maintenance", ignore_result=True)
 def sweep_maintenance() -> int:
     return maintenance_sweep()
+
+
+@shared_task(name="alerts.tasks.send_shift_notices", ignore_result=True)
+def send_shift_notices() -> dict[str, int]:
+    """SMS the members whose on-call time a short-notice change moved.
+
+    Published by name by ``scheduling.notices`` once a change commits, and run
+    periodically for any publish that was lost.  Idempotent: each notice is
+    claimed once."""
+    return shift_notices_send(now=timezone.now())
 
 
 @shared_task(name="alerts.tasks.prune_deliveries", ignore_result=True)

@@ -46,8 +46,9 @@ def main() -> None:
                 stack.kill()
             times.append(took)
             errors = [line for line in after if ERROR.search(line)]
-            print(f"run {run + 1}: Ctrl-C to exit {took:.2f} s, "
-                  f"{len(errors)} error lines")
+            print(
+                f"run {run + 1}: Ctrl-C to exit {took:.2f} s, {len(errors)} error lines"
+            )
             for line in after:
                 print("   ", line)
         print(f"Ctrl-C to exit: min {min(times):.2f} s, max {max(times):.2f} s")

@@ -1,45 +1,70 @@
-"""Alertmanager intake benchmark: gunicorn + PostgreSQL + Redis + one Celery worker.
+"""Alertmanager intake benchmark, in the shape docker-compose runs.
 
-    make bench-intake            # or: .venv/bin/python bench/intake.py --help
+    make bench-intake                     # or: .venv/bin/python bench/intake.py --help
+    .venv/bin/python bench/intake.py --compare main   # this checkout vs main, one run
 
-Everything runs on loopback on this machine: a throwaway PostgreSQL cluster, a
-redis-server, gunicorn (2 sync workers, ``DEBUG=0``) and one Celery worker process
-(``--pool=solo``).  Payloads are the recorded ``a_single_firing`` body with the
-``service`` label (and so groupKey, labels and fingerprint) varied, so every request
-has the exact shape a real Alertmanager 0.25 sends.
+The stack is the compose configuration on loopback: a throwaway PostgreSQL with
+its stock settings (fsync and synchronous commit on), redis-server with the
+compose's append-only file, gunicorn started exactly as compose starts it
+(``gunicorn -c python:oncall.gunicorn_conf``: its worker class, access log and
+Prometheus multiprocess metrics, ``LOG_FORMAT=json``), the compose worker
+command (``celery -A oncall worker --loglevel=INFO``, prefork pool) and beat.
+``--tuned`` shows a faster configuration instead (PostgreSQL fsync off, redis
+without persistence, logging at WARNING); its figures are labelled "tuned".
 
-Phase 1, accept rate: wrk with 16 connections posts for ``--duration`` seconds,
-cycling over ``--groups`` distinct groups (so most posts are Alertmanager repeats, as
-in a storm), while the worker processes what arrives.  Prints accepted requests/s and
-latency percentiles, then how long the worker took to drain the backlog.
+Bodies follow a mix of what Alertmanager sends (bench/intake_payloads.py;
+``--mix``): byte-identical repeats, repeats with changed annotations or startsAt,
+alerts joining groups, partial resolves and new groups.  The load client is wrk
+with a Lua script rotating tens of thousands of distinct bodies; its own CPU is
+measured and printed.
 
-Phase 2, burst: 1,000 new groups posted by 16 concurrent clients; prints the time
-until all 1,000 are accepted, until all 1,000 incidents exist, and until each has its
-first page handed to the (console) transport.  The set-up is the demo organisation:
-every incident escalates to the on-call primary by SMS at once.
+For each run it prints:
 
-Targets (issue 4): >= 1,500 accepted/s, p99 <= 30 ms, burst -> incidents <= 10 s.
+1. accept rate and latency with keep-alive (as Alertmanager's HTTP client sends)
+   and without (``Connection: close``), and the CPU each part of the stack spent
+   per accepted webhook (web, worker, beat, PostgreSQL, redis, the client), the
+   worker's counted until it has drained the backlog;
+2. the worker's CPU per webhook for one kind at a time (identical repeats,
+   changed annotations, new groups);
+3. ``/healthz`` and ``/metrics`` requests per second, with and without keep-alive;
+4. a burst of new groups: when the last webhook was accepted, and how long after
+   it every incident existed and every first page had gone to the transport;
+5. with ``--soak SECONDS``: web and worker resident memory at the start and end of
+   a soak at the full accept rate.
+
+``--compare REF`` runs the same benchmark against a checkout of REF (a git
+worktree made for the purpose, the same virtualenv) right after this one,
+``--rounds`` times alternately, and prints both side by side with their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import json
 import os
+import re
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import psycopg  # noqa: E402
+from intake_payloads import Mix, parse_mix  # noqa: E402
 
 from tests.processes import (  # noqa: E402
-    CeleryWorker,
     PostgresServer,
     RedisServer,
     django_env,
@@ -50,16 +75,23 @@ from tests.processes import (  # noqa: E402
 )
 
 TOKEN = "bench-token-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
-TEMPLATE = REPO / "tests" / "fixtures" / "alertmanager" / "raw" / "a_single_firing.body"
+PATH = "/api/v1/alertmanager/"
+HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": "Alertmanager/0.25.0",
+    "Authorization": f"Bearer {TOKEN}",
+}
 
-WRK_SCRIPT = r"""
+# wrk: each thread walks its own stretch of the bodies, so the stream each
+# connection sends keeps the mix's order (a group exists before alerts join it).
+WRK_POST = r"""
 local bodies = dofile("%(bodies)s")
 local n = #bodies
-local counter = 0
 local threads = {}
+local nthreads = %(threads)d
 
 function setup(thread)
-  thread:set("offset", #threads * 7919)
+  thread:set("offset", #threads * math.floor(n / nthreads))
   table.insert(threads, thread)
 end
 
@@ -70,56 +102,38 @@ end
 request = function()
   counter = counter + 1
   local body = bodies[(counter %% n) + 1]
-  return wrk.format("POST", "%(path)s", {
-    ["Content-Type"] = "application/json",
-    ["User-Agent"] = "Alertmanager/0.25.0",
-    ["Authorization"] = "Bearer %(token)s",
-  }, body)
+  return wrk.format("POST", "%(path)s", {%(headers)s}, body)
 end
+"""
 
+WRK_GET = r"""
+request = function()
+  return wrk.format("GET", "%(path)s", {%(headers)s})
+end
+"""
+
+WRK_REPORT = r"""
 done = function(summary, latency, requests)
   local s = summary
   io.write(string.format(
-    "WRKJSON {\"requests\": %%d, \"duration_us\": %%d, \"non2xx\": %%d, " ..
-    "\"connect\": %%d, \"read\": %%d, \"write\": %%d, \"timeout\": %%d, " ..
-    "\"p50\": %%d, \"p90\": %%d, \"p95\": %%d, \"p99\": %%d, \"max\": %%d}\n",
+    "WRKJSON {\"requests\": %d, \"duration_us\": %d, \"non2xx\": %d, " ..
+    "\"connect\": %d, \"read\": %d, \"write\": %d, \"timeout\": %d, " ..
+    "\"p50\": %d, \"p90\": %d, \"p99\": %d, \"max\": %d}\n",
     s.requests, s.duration, s.errors.status, s.errors.connect, s.errors.read,
     s.errors.write, s.errors.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max))
 end
 """
 
-
-def am_fingerprint(labels: dict[str, str]) -> str:
-    from alerts.intake.parse import am_fingerprint as fp
-
-    return fp(labels)
-
-
-def payload_for(service: str) -> bytes:
-    """The recorded body with its service label replaced everywhere it appears."""
-    data = json.loads(TEMPLATE.read_bytes())
-    for alert in data["alerts"]:
-        alert["labels"]["service"] = service
-        alert["fingerprint"] = am_fingerprint(alert["labels"])
-    data["groupLabels"]["service"] = service
-    data["commonLabels"]["service"] = service
-    alertname = data["groupLabels"]["alertname"]
-    data["groupKey"] = f'{{}}:{{alertname="{alertname}", service="{service}"}}'
-    # Compact, like Go's encoder, with its trailing newline.
-    return (json.dumps(data, separators=(",", ":")) + "\n").encode()
-
-
 _TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_by_role(roots: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each part of the stack: each
-    role's root processes and all their descendants, read from /proc.  The
-    difference of two readings says where a phase's CPU went."""
+def _processes() -> tuple[dict[int, int], dict[int, tuple[float, int]]]:
+    """Every process's parent, and its CPU seconds and resident bytes."""
     parent: dict[int, int] = {}
-    used: dict[int, float] = {}
+    usage: dict[int, tuple[float, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -130,119 +144,162 @@ def cpu_by_role(roots: dict[str, list[int]]) -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         pid = int(entry.name)
         parent[pid] = int(fields[1])
-        used[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
-    seconds: dict[str, float] = {}
-    for role, pids in roots.items():
-        for pid in used:
-            ancestor = pid
-            while ancestor > 1 and ancestor not in pids:
-                ancestor = parent.get(ancestor, 0)
-            if ancestor in pids:
-                seconds[role] = seconds.get(role, 0.0) + used[pid]
-    return seconds
+        # utime + stime, and cutime + cstime: the CPU of children it has reaped
+        # (a PostgreSQL backend that exited), which /proc no longer lists.
+        cpu = sum(int(f) for f in fields[11:15]) / _TICKS
+        usage[pid] = (cpu, int(fields[21]) * _PAGE)
+    return parent, usage
 
 
-def lua_string(raw: bytes) -> str:
-    return "[==[" + raw.decode() + "]==]"
+def by_role(roots: dict[str, int]) -> dict[str, tuple[float, int]]:
+    """(CPU seconds so far, resident bytes now) per part of the stack: each
+    role's root process and all its descendants, read from /proc."""
+    parent, usage = _processes()
+    owner = {pid: role for role, pid in roots.items()}
+    totals: dict[str, tuple[float, int]] = {}
+    for pid, (cpu, rss) in usage.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor not in owner:
+            ancestor = parent.get(ancestor, 0)
+        if ancestor in owner:
+            role = owner[ancestor]
+            old_cpu, old_rss = totals.get(role, (0.0, 0))
+            totals[role] = (old_cpu + cpu, old_rss + rss)
+    return totals
 
 
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-
-    django.setup()
-
-
-def burst_phase(url: str, burst_size: int, connections: int) -> None:
-    """Phase 2: a burst of new groups, and how long until each is an incident
-    with its first page sent."""
-    from alerts.models import Incident, Page
-
-    burst = [payload_for(f"burst-{i:05d}") for i in range(burst_size)]
-    pending = list(reversed(burst))
-    lock = threading.Lock()
-    failures: list[str] = []
-
-    def client() -> None:
-        while True:
-            with lock:
-                if not pending:
-                    return
-                body = pending.pop()
-            status = post(url, body)
-            if status != 202:
-                failures.append(str(status))
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    accepted_after = time.monotonic() - started
-
-    def incidents() -> int:
-        return Incident.objects.filter(group_key__contains="burst-").count()
-
-    def paged() -> int:
-        return (
-            Page.objects.filter(
-                incident__group_key__contains="burst-", sent_at__isnull=False
-            )
-            .values("incident")
-            .distinct()
-            .count()
-        )
-
-    wait_until(lambda: incidents() >= burst_size, 600, "burst incidents", interval=0.05)
-    all_incidents = time.monotonic() - started
-    wait_until(lambda: paged() >= burst_size, 600, "first pages", interval=0.1)
-    all_paged = time.monotonic() - started
-    print(f"\nphase 2: burst of {burst_size} new groups, {connections} clients")
-    print(f"  all accepted after      {accepted_after:6.2f} s ({len(failures)} failed)")
-    print(
-        f"  all {burst_size} incidents after {all_incidents:6.2f} s   (target <= 10 s)"
-    )
-    print(
-        f"  all first pages sent after {all_paged:6.2f} s   (target <= 10 s; "
-        "console transport)"
-    )
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    parent, _ = _processes()
+    found = []
+    for pid in parent:
+        ancestor = pid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parent.get(ancestor, 0)
+        if ancestor == root:
+            found.append(pid)
+    return found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="phase 1 seconds")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--groups", type=int, default=200, help="phase 1 groups")
-    parser.add_argument("--burst", type=int, default=1000, help="phase 2 groups")
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep the work dir")
-    args = parser.parse_args()
-
-    if shutil.which("wrk") is None:
-        print(
-            "wrk is not installed: scripts/ensure-system-packages wrk", file=sys.stderr
-        )
-        return 2
-
-    workdir = Path(tempfile.mkdtemp(prefix="oncall-bench-"))
-    postgres = PostgresServer()
-    redis = RedisServer(workdir / "redis")
-    procs: list[subprocess.Popen] = []
-    worker: CeleryWorker | None = None
+@contextlib.contextmanager
+def paused(root: int) -> Iterator[None]:
+    """SIGSTOP a process tree for the block (SIGCONT after)."""
+    pids = descendants(root)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
     try:
-        postgres.start()
-        redis.start()
-        port = free_port()
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def profiled(args: argparse.Namespace, root: int, name: str) -> Iterator[None]:
+    """With ``--profile DIR``: py-spy samples the process tree during the block
+    (collapsed stacks in DIR/NAME.txt; its heaviest functions are printed)."""
+    if not args.profile:
+        yield
+        return
+    out = Path(args.profile) / f"{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(root),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+    print_profile(out)
+
+
+def print_profile(collapsed: Path, top: int = 12) -> None:
+    """The functions with the most samples (inclusive) in our code and Django's."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    if not collapsed.exists():
+        return
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in set(stack.split(";")):
+            if re.search(r"\((alerts|oncall|scheduling|django)/", frame):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"      profile {collapsed.name}: {total} samples; heaviest of ours:")
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"        {count / max(total, 1) * 100:5.1f}%  {frame[:110]}")
+
+
+def cpu_by_role(roots: dict[str, int]) -> dict[str, float]:
+    return {role: cpu for role, (cpu, _) in by_role(roots).items()}
+
+
+@contextlib.contextmanager
+def cpu_meter(roots: dict[str, int]) -> Iterator[dict[str, float]]:
+    """CPU seconds each role spent inside the ``with`` block (filled in at exit)."""
+    spent: dict[str, float] = {}
+    before = cpu_by_role(roots)
+    yield spent
+    after = cpu_by_role(roots)
+    for role, seconds in after.items():
+        spent[role] = seconds - before.get(role, 0.0)
+
+
+@dataclass
+class Shape:
+    tuned: bool
+    web_workers: int
+    worker_concurrency: int
+
+
+class Stack:
+    """The compose stack, started from one checkout of the project."""
+
+    def __init__(self, checkout: Path, shape: Shape) -> None:
+        self.checkout = checkout
+        self.shape = shape
+        self.workdir = Path(tempfile.mkdtemp(prefix="oncall-bench-"))
+        self.postgres = PostgresServer(durable=not shape.tuned)
+        self.redis = RedisServer(self.workdir / "redis", appendonly=not shape.tuned)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.port = free_port()
+        self.base = f"127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        prometheus = self.workdir / "prometheus"
+        prometheus.mkdir(exist_ok=True)
         env = django_env(
             DEBUG="0",
             SECRET_KEY="bench-secret-key-" + "x" * 40,
             ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=postgres.url(),
-            CELERY_BROKER_URL=f"{redis.url}/0",
-            LOG_LEVEL="WARNING",
-            ONCALL_DATA_DIR=str(workdir / "data"),
-            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            PUBLIC_BASE_URL=f"http://{self.base}",
+            DATABASE_URL=self.postgres.url(),
+            CELERY_BROKER_URL=f"{self.redis.url}/0",
+            CACHE_URL=f"{self.redis.url}/1",
+            LOG_FORMAT="json",
+            LOG_LEVEL="WARNING" if self.shape.tuned else "INFO",
+            PROMETHEUS_MULTIPROC_DIR=str(prometheus),
+            GUNICORN_WORKERS=str(self.shape.web_workers),
+            GUNICORN_BIND=self.base,
+            ONCALL_DATA_DIR=str(self.workdir / "data"),
             ONCALL_DEMO_TOKEN=TOKEN,
             PAGING_TRANSPORT="console",
             # Storm protection would hold all but the first few pages to one
@@ -250,217 +307,517 @@ def main() -> int:
             # to the transport on its own (the most work for the worker).
             STORM_MAX_PAGES="1000000",
         )
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=REPO,
-            env=env,
-            check=True,
+        env["PYTHONPATH"] = str(self.checkout)
+        return env
+
+    def _spawn(self, role: str, argv: list[str]) -> None:
+        log = open(self.workdir / f"{role}.log", "ab")  # closed with the process
+        self.procs[role] = subprocess.Popen(
+            argv,
+            cwd=self.checkout,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-        setup_django(env)
-        from django.db import connection
 
-        from alerts.models import Alert, Incident, WebhookDelivery
-        from oncall.demo import demo_load
-
-        # The demo organisation: its Alertmanager integration (token from
-        # ONCALL_DEMO_TOKEN), routes with the demo escalation policy (the on-call
-        # primary by SMS at once) and the paired rotation, so every new incident
-        # pages somebody through the console transport.
-        demo_load()
-        connection.close()
-
-        web_log = open(workdir / "gunicorn.log", "ab")
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--workers",
-                    str(args.web_workers),
-                    "--worker-class",
-                    "sync",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--backlog",
-                    "2048",
-                    "oncall.wsgi:application",
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=web_log,
-                stderr=subprocess.STDOUT,
+    def start(self) -> None:
+        self.postgres.start()
+        self.redis.start()
+        for command in (["migrate", "--noinput", "-v", "0"], ["oncall_demo"]):
+            # The demo command creates admin/admin and so asks for DEBUG.
+            debug = {"DEBUG": "1"} if command[0] == "oncall_demo" else {}
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=self.checkout,
+                env=self.env() | debug,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
-        )
-        wait_until(lambda: port_open(port), 30, "gunicorn")
-        worker = CeleryWorker(env, workdir / "worker.log")
-        worker.start()
-        wait_until(
-            lambda: "ready" in worker.log(), 60, "the Celery worker", interval=0.2
-        )
-        base = f"http://127.0.0.1:{port}"
-        path = "/api/v1/alertmanager/"
-
-        # Warm up: each gunicorn worker imports and connects before we measure.
-        warm = payload_for("warmup")
-        for _ in range(20):
-            post(base + path, warm)
-
-        load1, load5, _ = os.getloadavg()
-        print(
-            f"machine load average before the run: {load1:.2f} (1 min), "
-            f"{load5:.2f} (5 min): anything else running shares these CPUs"
-        )
-        print(
-            f"stack: gunicorn {args.web_workers} sync workers, PostgreSQL "
-            f"{postgres.bindir.parent.name}, redis, 1 Celery worker (solo); "
-            f"{os.cpu_count()} CPUs"
-        )
-
-        # --- phase 1 -----------------------------------------------------------
-        bodies = [payload_for(f"svc-{i:04d}") for i in range(args.groups)]
-        lua_bodies = workdir / "bodies.lua"
-        lua_bodies.write_text(
-            "return {\n" + ",\n".join(lua_string(b) for b in bodies) + "\n}\n"
-        )
-        script = workdir / "alertmanager.lua"
-        script.write_text(
-            WRK_SCRIPT % {"bodies": lua_bodies, "path": path, "token": TOKEN}
-        )
-        before = WebhookDelivery.objects.count()
-        connection.close()
-        roles = {
-            "gunicorn": [procs[0].pid],
-            "celery worker": [worker.proc.pid],
-            "postgresql": [postgres.pid()],
-            "redis": [redis.proc.pid],
-        }
-        cpu_before = cpu_by_role(roles)
-        children_before = os.times()
-        run = subprocess.run(
+        level = "WARNING" if self.shape.tuned else "INFO"
+        self._spawn(
+            "web",
             [
-                "wrk",
-                "-t",
-                "2",
+                sys.executable,
+                "-m",
+                "gunicorn",
                 "-c",
-                str(args.connections),
-                "-d",
-                f"{args.duration}s",
-                "--timeout",
-                "5s",
-                "-s",
-                str(script),
-                base + path,
+                "python:oncall.gunicorn_conf",
+                "oncall.wsgi:application",
             ],
-            capture_output=True,
-            text=True,
-            check=True,
         )
-        wrk_done = time.monotonic()
-        cpu_after = cpu_by_role(roles)
-        children_after = os.times()
-        # wrk has exited by now, so /proc no longer has it: its CPU is ours to reap.
-        cpu_after["wrk (client)"] = (
-            children_after.children_user
-            + children_after.children_system
-            - children_before.children_user
-            - children_before.children_system
+        self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "oncall",
+                "worker",
+                f"--loglevel={level}",
+                f"--concurrency={self.shape.worker_concurrency}",
+            ],
         )
-        line = next(x for x in run.stdout.splitlines() if x.startswith("WRKJSON "))
-        result = json.loads(line[len("WRKJSON ") :])
-        seconds = result["duration_us"] / 1e6
-        accepted = result["requests"] - result["non2xx"]
-        stored = WebhookDelivery.objects.count() - before
-        rate = accepted / seconds
-        print(
-            f"\nphase 1: {args.connections} clients, {args.duration}s, "
-            f"{args.groups} groups cycling (repeats)"
+        self._spawn(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "oncall",
+                "beat",
+                f"--loglevel={level}",
+                f"--schedule={self.workdir / 'celerybeat-schedule'}",
+            ],
         )
-        print(
-            f"  accepted {accepted} ({result['non2xx']} non-2xx, socket errors "
-            f"connect/read/write/timeout {result['connect']}/{result['read']}/"
-            f"{result['write']}/{result['timeout']}); stored {stored}"
-        )
-        print(f"  accepted/s      {rate:8.0f}   (target >= 1500)")
-        for p in ("p50", "p90", "p95", "p99"):
-            target = "   (target <= 30 ms)" if p == "p99" else ""
-            print(f"  latency {p}     {result[p] / 1000:8.1f} ms{target}")
-        print(f"  latency max     {result['max'] / 1000:8.1f} ms")
-        print(
-            f"  CPU used during the run ({seconds:.1f} s x {os.cpu_count()} CPUs "
-            f"= {seconds * (os.cpu_count() or 1):.1f} CPU-s available):"
-        )
-        for role in sorted(cpu_after, key=lambda r: -cpu_after[r]):
-            used = cpu_after[role] - cpu_before.get(role, 0.0)
-            per = used / accepted * 1000 if accepted else 0.0
-            print(
-                f"    {role:<14} {used:6.2f} CPU-s  {used / seconds * 100:5.0f}% "
-                f"of a CPU  {per:6.3f} ms per accepted webhook"
-            )
-
-        processed_at_end = WebhookDelivery.objects.filter(
-            processed_at__isnull=False
-        ).count()
-        backlog = WebhookDelivery.objects.filter(processed_at__isnull=True).count()
-        print(
-            f"  worker during the run: {processed_at_end} processed, "
-            f"{backlog} waiting when wrk stopped"
-        )
+        wait_until(lambda: port_open(self.port), 60, "gunicorn")
         wait_until(
             lambda: (
-                not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+                "ready" in (self.workdir / "worker.log").read_text(errors="replace")
             ),
-            3600,
-            "the worker to drain the backlog",
+            120,
+            "the Celery worker",
             interval=0.2,
         )
-        drained = time.monotonic() - wrk_done
-        total = WebhookDelivery.objects.count()
-        print(
-            f"  backlog drained {drained:.1f}s after wrk stopped; worker average "
-            f"{total / (seconds + drained):.0f} deliveries/s over the phase"
+
+    def roots(self) -> dict[str, int]:
+        return {
+            "web": self.procs["web"].pid,
+            "worker": self.procs["worker"].pid,
+            "beat": self.procs["beat"].pid,
+            "postgresql": self.postgres.pid(),
+            "redis": self.redis.proc.pid if self.redis.proc else 0,
+        }
+
+    def sql(self, query: str) -> int:
+        with psycopg.connect(self.postgres.url()) as conn:
+            row = conn.execute(query).fetchone()
+            return int(row[0]) if row else 0
+
+    def backlog(self) -> int:
+        return self.sql(
+            "SELECT count(*) FROM alerts_webhookdelivery WHERE processed_at IS NULL"
         )
-        groups = Incident.objects.filter(group_key__contains="svc-").count()
-        alerts = Alert.objects.filter(labels__service__startswith="svc-").count()
-        print(
-            f"  dedupe: {stored} posts over {args.groups} groups -> {groups} "
-            f"incidents, {alerts} alert rows (expected {args.groups} and "
-            f"{args.groups})"
-        )
 
-        # --- phase 2 -----------------------------------------------------------
-        connection.close()
-        burst_phase(base + path, args.burst, args.connections)
-        return 0
-    finally:
-        if worker is not None:
-            worker.stop()
-        for proc in procs:
-            stop(proc)
-        redis.stop()
-        postgres.destroy()
-        if args.keep:
-            print(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    def drain(self) -> None:
+        wait_until(lambda: self.backlog() == 0, 3600, "the backlog", interval=0.1)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            stop(proc, timeout=20)
+        self.redis.stop()
+        self.postgres.destroy()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def post(url: str, body: bytes) -> int:
-    request = urllib.request.Request(  # noqa: S310 - our own loopback URL
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {TOKEN}",
-            "User-Agent": "Alertmanager/0.25.0",
-        },
+def _lua_headers(headers: dict[str, str]) -> str:
+    return ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
+
+
+def wrk(
+    stack: Stack,
+    *,
+    path: str,
+    connections: int,
+    seconds: int,
+    keepalive: bool,
+    bodies: Path | None = None,
+) -> dict:
+    """One wrk run; its figures and its own CPU seconds."""
+    headers = dict(HEADERS) if bodies else {}
+    if not keepalive:
+        headers["Connection"] = "close"
+    values = {
+        "path": path,
+        "headers": _lua_headers(headers),
+        "bodies": bodies,
+        "threads": 2,
+    }
+    script = (WRK_POST if bodies else WRK_GET) % values + WRK_REPORT
+    script_file = stack.workdir / "wrk.lua"
+    script_file.write_text(script)
+    before = os.times()
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script_file),
+            f"http://{stack.base}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    after = os.times()
+    line = next(x for x in run.stdout.splitlines() if x.startswith("WRKJSON "))
+    result = json.loads(line[len("WRKJSON ") :])
+    result["seconds"] = result["duration_us"] / 1e6
+    result["ok"] = result["requests"] - result["non2xx"]
+    result["rate"] = result["ok"] / result["seconds"]
+    result["errors"] = sum(result[k] for k in ("connect", "read", "write", "timeout"))
+    # wrk has exited: its CPU is ours to reap from the children's times.
+    result["client_cpu"] = (after.children_user + after.children_system) - (
+        before.children_user + before.children_system
+    )
+    return result
+
+
+def post_all(stack: Stack, bodies: list[bytes], clients: int) -> float:
+    """POST every body with ``clients`` keep-alive connections; the time the last
+    one was accepted (monotonic)."""
+    pending = list(reversed(bodies))
+    lock = threading.Lock()
+    failures: list[int] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(stack.base, timeout=30)
+        while True:
+            with lock:
+                if not pending:
+                    break
+                body = pending.pop()
+            conn.request("POST", PATH, body=body, headers=HEADERS)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 202:
+                failures.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} webhooks refused: {sorted(set(failures))}")
+    return time.monotonic()
+
+
+def write_bodies(stack: Stack, bodies: list[bytes]) -> Path:
+    target = stack.workdir / "bodies.lua"
+    target.write_text(
+        "return {\n"
+        + ",\n".join("[==[" + b.decode() + "]==]" for b in bodies)
+        + "\n}\n"
+    )
+    return target
+
+
+def per_webhook(spent: dict[str, float], count: int) -> dict[str, float]:
+    return (
+        {role: seconds / count * 1000 for role, seconds in spent.items()}
+        if count
+        else {}
+    )
+
+
+def intake_phase(
+    stack: Stack, args: argparse.Namespace, mix: Mix, keepalive: bool
+) -> dict:
+    """wrk posts the mix; CPU per accepted webhook, the worker's until drained."""
+    seconds = args.duration if keepalive else max(5, args.duration // 2)
+    # More bodies than wrk can send, so no body is sent twice by rotation.
+    bodies = write_bodies(stack, mix.take(args.bodies))
+    roots = stack.roots()
+    name = "keepalive" if keepalive else "close"
+    with cpu_meter(roots) as spent, profiled(args, roots["worker"], f"worker-{name}"):
+        result = wrk(
+            stack,
+            path=PATH,
+            connections=args.connections,
+            seconds=seconds,
+            keepalive=keepalive,
+            bodies=bodies,
+        )
+        stopped = time.monotonic()
+        backlog = stack.backlog()
+        stack.drain()
+        result["drain_seconds"] = time.monotonic() - stopped
+    spent["client"] = result["client_cpu"]
+    result["backlog"] = backlog
+    result["cpu_ms"] = per_webhook(spent, result["ok"])
+    label = "keep-alive" if keepalive else "no keep-alive (Connection: close)"
+    print(f"\n  webhooks, {label}: {args.connections} connections, {seconds} s")
+    print(
+        f"    accepted/s   {result['rate']:8.0f}   ({result['non2xx']} non-2xx, "
+        f"{result['errors']} socket errors)"
+    )
+    print(
+        f"    latency      p50 {result['p50'] / 1000:.1f} ms  p90 "
+        f"{result['p90'] / 1000:.1f} ms  p99 {result['p99'] / 1000:.1f} ms  max "
+        f"{result['max'] / 1000:.1f} ms"
+    )
+    print(
+        f"    backlog when wrk stopped {backlog}, drained "
+        f"{result['drain_seconds']:.1f} s later"
+    )
+    print("    CPU per accepted webhook (worker counted until drained):")
+    for role, ms in sorted(result["cpu_ms"].items(), key=lambda kv: -kv[1]):
+        print(f"      {role:<11} {ms:7.3f} ms")
+    return result
+
+
+def kinds_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
+    """The worker's CPU per webhook for one kind of body at a time.
+
+    The worker is stopped (SIGSTOP) while the bodies are posted and let go once
+    all are stored, so what it spends is the cost of processing them in batches,
+    as during a storm, and not of polling an inbox that fills slowly.
+    """
+    costs: dict[str, float] = {}
+    roots = stack.roots()
+    print(
+        f"\n  CPU per webhook, one kind at a time ({args.per_kind} each; the worker "
+        "drains them as a backlog):"
+    )
+    # Groups of their own: a repeat re-sends exactly what was stored last.
+    own = Mix({"new_group": 1}, seed=3, prefix="kind")
+    for kind in ("new_group", "repeat", "annotations"):
+        if kind == "new_group":
+            bodies = [own.new_group() for _ in range(args.per_kind)]
+        else:
+            bodies = own.each_group(kind)
+        with cpu_meter({"web": roots["web"]}) as web:
+            with paused(roots["worker"]), profiled(args, roots["web"], f"web-{kind}"):
+                post_all(stack, bodies, clients=4)
+        with cpu_meter({"worker": roots["worker"]}) as worker:
+            with profiled(args, roots["worker"], f"worker-{kind}"):
+                stack.drain()
+        costs[kind] = worker.get("worker", 0.0) / len(bodies) * 1000
+        costs[f"web {kind}"] = web.get("web", 0.0) / len(bodies) * 1000
+        print(
+            f"    {kind:<12} worker {costs[kind]:6.3f} ms   web "
+            f"{costs[f'web {kind}']:6.3f} ms"
+        )
+    return costs
+
+
+def trivial_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    print("\n  trivial endpoints, requests/s (16 connections, 5 s):")
+    for path in ("/healthz", "/metrics"):
+        for keepalive in (True, False):
+            result = wrk(
+                stack, path=path, connections=16, seconds=5, keepalive=keepalive
+            )
+            key = f"{path} {'keep-alive' if keepalive else 'close'}"
+            rates[key] = result["rate"]
+            print(
+                f"    {key:<22} {result['rate']:8.0f}   p99 "
+                f"{result['p99'] / 1000:.1f} ms  ({result['non2xx']} non-2xx, "
+                f"{result['errors']} socket errors)"
+            )
+    return rates
+
+
+def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
+    """New groups at once: when are all incidents there, and all first pages out,
+    after the last webhook was accepted?"""
+    mix = Mix({"new_group": 1}, seed=7, prefix="burst")
+    bodies = mix.take(args.burst)
+    started = time.monotonic()
+    spy = profiled(args, stack.roots()["worker"], "worker-burst")
+    spy.__enter__()
+    last = post_all(stack, bodies, clients=args.connections)
+
+    def incidents() -> int:
+        return stack.sql(
+            "SELECT count(*) FROM alerts_incident WHERE group_key LIKE '%burst-%'"
+        )
+
+    def paged() -> int:
+        return stack.sql(
+            "SELECT count(DISTINCT p.incident_id) FROM alerts_page p JOIN "
+            "alerts_incident i ON i.id = p.incident_id WHERE i.group_key LIKE "
+            "'%burst-%' AND p.sent_at IS NOT NULL"
+        )
+
+    wait_until(lambda: incidents() >= args.burst, 600, "burst incidents", interval=0.02)
+    all_incidents = time.monotonic() - last
+    wait_until(lambda: paged() >= args.burst, 600, "first pages", interval=0.02)
+    all_paged = time.monotonic() - last
+    spy.__exit__(None, None, None)
+    figures = {
+        "accepted": last - started,
+        "incidents": all_incidents,
+        "pages": all_paged,
+    }
+    print(f"\n  burst: {args.burst} new groups, {args.connections} keep-alive clients")
+    print(f"    all accepted after       {figures['accepted']:6.2f} s")
+    print(f"    all incidents            {all_incidents:6.2f} s after the last webhook")
+    print(
+        f"    all first pages sent     {all_paged:6.2f} s after the last webhook "
+        "(console transport)"
+    )
+    return figures
+
+
+def soak_phase(stack: Stack, args: argparse.Namespace, mix: Mix) -> dict[str, float]:
+    roots = stack.roots()
+    start = by_role(roots)
+    bodies = write_bodies(stack, mix.take(args.bodies))
+    result = wrk(
+        stack,
+        path=PATH,
+        connections=args.connections,
+        seconds=args.soak,
+        keepalive=True,
+        bodies=bodies,
+    )
+    end = by_role(roots)
+    stack.drain()
+    print(f"\n  soak: {args.soak} s at {result['rate']:.0f} accepted/s")
+    figures: dict[str, float] = {}
+    for role in ("web", "worker"):
+        a, b = start[role][1] / 2**20, end[role][1] / 2**20
+        figures[f"rss {role} start"], figures[f"rss {role} end"] = a, b
+        print(f"    {role:<7} RSS {a:7.1f} MiB at the start, {b:7.1f} MiB at the end")
+    return figures
+
+
+def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
+    shape = Shape(args.tuned, args.web_workers, args.worker_concurrency)
+    stack = Stack(checkout, shape)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        stack.start()
+        mix = Mix(parse_mix(args.mix), seed=1)
+        # The groups that exist before we measure: repeats repeat something.
+        post_all(stack, [mix.new_group() for _ in range(args.groups)], clients=4)
+        stack.drain()
+        load1, _, _ = os.getloadavg()
+        name = "tuned" if args.tuned else "production shape"
+        print(
+            f"\n== {label} ({name}): {args.web_workers} web processes, "
+            f"{args.worker_concurrency} worker process(es); load average "
+            f"{load1:.2f} before the run on {os.cpu_count()} CPUs =="
+        )
+        figures: dict = {
+            "keepalive": intake_phase(stack, args, mix, True),
+            "close": intake_phase(stack, args, mix, False),
+        }
+        figures["kinds"] = kinds_phase(stack, args)
+        figures["trivial"] = trivial_phase(stack, args)
+        figures["burst"] = burst_phase(stack, args)
+        if args.soak:
+            figures["soak"] = soak_phase(stack, args, mix)
+        return figures
+    finally:
+        stack.stop()
+
+
+def summary(results: dict[str, list[dict]]) -> None:
+    labels = list(results)
+    rows: list[tuple[str, Callable[[dict], float]]] = [
+        ("accepted/s keep-alive", lambda f: f["keepalive"]["rate"]),
+        ("p99 ms keep-alive", lambda f: f["keepalive"]["p99"] / 1000),
+        ("accepted/s no keep-alive", lambda f: f["close"]["rate"]),
+        ("web CPU ms/webhook", lambda f: f["keepalive"]["cpu_ms"].get("web", 0)),
+        ("worker CPU ms/webhook", lambda f: f["keepalive"]["cpu_ms"].get("worker", 0)),
+        ("worker ms, repeat", lambda f: f["kinds"]["repeat"]),
+        ("worker ms, annotations", lambda f: f["kinds"]["annotations"]),
+        ("worker ms, new group", lambda f: f["kinds"]["new_group"]),
+        ("/healthz keep-alive /s", lambda f: f["trivial"]["/healthz keep-alive"]),
+        ("/metrics keep-alive /s", lambda f: f["trivial"]["/metrics keep-alive"]),
+        ("burst: all incidents s", lambda f: f["burst"]["incidents"]),
+        ("burst: all first pages s", lambda f: f["burst"]["pages"]),
+    ]
+    print("\n== summary (median over rounds) ==")
+    print(
+        f"  {'':<26}"
+        + "".join(f"{label[:22]:>24}" for label in labels)
+        + ("        ratio" if len(labels) == 2 else "")
+    )
+    for name, get in rows:
+        values = [statistics.median(get(f) for f in results[label]) for label in labels]
+        line = f"  {name:<26}" + "".join(f"{v:24.2f}" for v in values)
+        if len(values) == 2 and values[1]:
+            line += f"  {values[0] / values[1]:10.2f}x"
+        print(line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=20, help="keep-alive seconds")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--groups",
+        type=int,
+        default=200,
+        help="groups that exist before the measured phases",
+    )
+    parser.add_argument(
+        "--bodies", type=int, default=40000, help="distinct bodies wrk rotates over"
+    )
+    parser.add_argument(
+        "--mix",
+        default="realistic",
+        help="'realistic' or KIND=WEIGHT,... (bench/intake_payloads.py)",
+    )
+    parser.add_argument("--per-kind", type=int, default=1000)
+    parser.add_argument("--burst", type=int, default=1000, help="new groups at once")
+    parser.add_argument("--soak", type=int, default=0, help="soak seconds (0: none)")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-concurrency", type=int, default=1)
+    parser.add_argument(
+        "--tuned",
+        action="store_true",
+        help="fsync off, no redis persistence, logs at WARNING",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample the worker (and per kind, the web) with py-spy; collapsed "
+        "stacks go to DIR",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also run a checkout of REF (e.g. main) for comparison",
+    )
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    parse_mix(args.mix)
+    if shutil.which("wrk") is None:
+        print(
+            "wrk is not installed: scripts/ensure-system-packages wrk", file=sys.stderr
+        )
+        return 2
+
+    checkouts = {"this checkout": REPO}
+    refdir = None
+    if args.compare:
+        refdir = Path(tempfile.mkdtemp(prefix="oncall-bench-ref-")) / "checkout"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(refdir), args.compare],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        checkouts[args.compare] = refdir
+    results: dict[str, list[dict]] = {label: [] for label in checkouts}
+    try:
+        for _ in range(args.rounds):
+            for label, checkout in checkouts.items():
+                results[label].append(one_run(checkout, label, args))
+        summary(results)
+    finally:
+        if refdir is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(refdir)],
+                cwd=REPO,
+                check=False,
+                capture_output=True,
+            )
+    return 0
 
 
 if __name__ == "__main__":

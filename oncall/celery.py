@@ -79,6 +79,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "scheduling.tasks.materialize_shifts",
         "schedule": 3600.0,
     },
+    # Short-notice schedule changes not told yet (their publish was lost).
+    "alerts-send-shift-notices": {
+        "task": "alerts.tasks.send_shift_notices",
+        "schedule": 60.0,
+    },
+    # Members' out-of-office (PTO) calendars become their unavailability.
+    "fetch-out-of-office-calendars": {
+        "task": "scheduling.tasks.fetch_out_of_office_calendars",
+        "schedule": float(env_int("OOO_FETCH_INTERVAL_SECONDS", 900)),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

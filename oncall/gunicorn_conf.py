@@ -15,6 +15,17 @@ if TYPE_CHECKING:
 # what is reachable.
 bind = env_str("GUNICORN_BIND", "0.0.0.0:8000")
 workers = env_int("GUNICORN_WORKERS", 2)
+# Threads that keep connections alive.  Alertmanager, Prometheus and load
+# balancers reuse their connections; gunicorn's sync workers close each one after
+# its request, so every webhook and scrape paid for a new TCP connection.  With
+# gthread an idle keep-alive connection waits in the worker's poller, not in a
+# thread, and the threads serve whichever connection has a request.
+worker_class = "gthread"
+threads = env_int("GUNICORN_THREADS", 4)
+# Longer than the idle timeouts of the clients that keep connections (Go's HTTP
+# client, which Alertmanager and Prometheus use, drops idle ones after 90 s; an
+# AWS ALB after 60 s): the server should not be the side that closes first.
+keepalive = env_int("GUNICORN_KEEPALIVE_SECONDS", 95)
 timeout = 30
 accesslog = "-"
 # Webhook tokens in URL paths never reach the access log (oncall/log_redaction.py).

@@ -7,6 +7,7 @@ to start on the development secret key or without ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -331,6 +332,25 @@ ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
 ONCALL_SCHEDULE_HORIZON_WEEKS = env_int("ONCALL_SCHEDULE_HORIZON_WEEKS", 26)
 if ONCALL_SCHEDULE_HORIZON_WEEKS < 1:
     raise ImproperlyConfigured("ONCALL_SCHEDULE_HORIZON_WEEKS must be at least 1")
+
+# Out-of-office calendars (members' PTO iCal URLs), fetched every this many seconds.
+OOO_FETCH_INTERVAL_SECONDS = env_int("OOO_FETCH_INTERVAL_SECONDS", 900)
+OOO_FETCH_CONNECT_TIMEOUT = float(env_int("OOO_FETCH_CONNECT_TIMEOUT", 5))
+OOO_FETCH_READ_TIMEOUT = float(env_int("OOO_FETCH_READ_TIMEOUT", 10))
+# The whole fetch of one calendar, redirects included.
+OOO_FETCH_DEADLINE = float(env_int("OOO_FETCH_DEADLINE", 30))
+OOO_FETCH_MAX_BYTES = env_int("OOO_FETCH_MAX_BYTES", 2 * 1024 * 1024)
+# Loopback, private, link-local and reserved addresses are refused (a member's URL
+# must not reach inside our network) unless they lie in one of these networks
+# (CIDR, comma-separated; the tests allow 127.0.0.0/8 for their local server).
+OOO_FETCH_ALLOWED_NETWORKS = env_list("OOO_FETCH_ALLOWED_NETWORKS", [])
+for _cidr in OOO_FETCH_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OOO_FETCH_ALLOWED_NETWORKS: {_cidr!r} is not a network (CIDR)"
+        ) from None
 
 # The demo Alertmanager integration's token (manage.py oncall_demo); random if unset.
 ONCALL_DEMO_TOKEN = env_str("ONCALL_DEMO_TOKEN", "")

@@ -57,7 +57,13 @@ def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    """A throwaway redis-server on a free loopback port.
+
+    ``appendonly=True`` is the docker-compose configuration (an append-only file,
+    fsynced every second); the tests run without persistence.
+    """
+
+    def __init__(self, workdir: Path, *, appendonly: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -67,6 +73,7 @@ class RedisServer:
         self.binary = binary
         self.workdir = workdir
         self.port = free_port()
+        self.appendonly = appendonly
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -85,7 +92,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 "--dir",
                 str(self.workdir),
             ],
@@ -179,8 +186,12 @@ class PostgresServer:
     ``postgres`` system user that Debian's package creates.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         self.bindir = _postgres_bindir()
+        # durable=True keeps PostgreSQL's stock settings (fsync and full-page
+        # writes on), as docker-compose runs it; benchmarks of the production
+        # shape use it.
+        self.durable = durable
         # Its own directory under /tmp: pytest's tmp_path lives under a root-only
         # directory that the postgres user cannot enter.
         self.workdir = Path(tempfile.mkdtemp(prefix="oncall-pg-"))
@@ -225,6 +236,10 @@ class PostgresServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+        # fsync off is safe in the tests: only the server process dies in our
+        # crash tests, never the OS, so written WAL survives.  (synchronous_commit
+        # stays on: turning it off would lose commits on a crash-stop.)
+        durability = "" if self.durable else "-c fsync=off -c full_page_writes=off"
         self._ctl(
             "start",
             "-w",
@@ -233,11 +248,7 @@ class PostgresServer:
             "-l",
             str(self.workdir / "postgres.log"),
             "-o",
-            # fsync off is safe here: only the server process dies in our crash
-            # tests, never the OS, so written WAL survives.  (synchronous_commit
-            # stays on: turning it off would lose commits on a crash-stop.)
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-            f"-c full_page_writes=off "
+            f"-p {self.port} -c listen_addresses=127.0.0.1 {durability} "
             f"-c unix_socket_directories='{self.workdir}' -c max_connections=200",
         )
         self._psql_create_db("oncall")

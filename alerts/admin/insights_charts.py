@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pygal
+import pygal  # type: ignore[import-untyped]  # pygal ships no types
 from django.utils.safestring import SafeString, mark_safe
-from pygal.style import Style
+from pygal.style import Style  # type: ignore[import-untyped]
 
 from alerts.insights.heatmap import WEEKDAYS
 from alerts.insights.incident_figures import WeekFigures

@@ -22,6 +22,7 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
+from alerts.bulk_update import update_objects
 from alerts.incidents.state import (
     incident_open,
     incident_record_truncation,
@@ -214,8 +215,7 @@ def _upsert_alerts(
         # A concurrent worker inserting the same fingerprint makes this raise
         # IntegrityError; delivery_process retries and then updates its row.
         Alert.objects.bulk_create(created)
-    if updated:
-        Alert.objects.bulk_update(updated, ALERT_UPDATE_FIELDS)
+    update_objects(updated, ALERT_UPDATE_FIELDS)
     return changes, stale
 
 
@@ -373,8 +373,7 @@ def _link_alerts(
         entries.append(_change_entry(incident, change, now, linked=link is not None))
     if new_links:
         IncidentAlert.objects.bulk_create(new_links)
-    if changed_links:
-        IncidentAlert.objects.bulk_update(changed_links, ["status", "resolved_at"])
+    update_objects(changed_links, ["status", "resolved_at"])
     if entries:
         TimelineEntry.objects.bulk_create(entries)
     return len(new_links) + len(changed_links)

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from scheduling.access import members_visible, scoped_to_teams, teams_visible
 from scheduling.access.permissions import require_staff_config, scoped_or_404
+from scheduling.conflicts import unavailable_during
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
 from scheduling.resources.serializers import (
@@ -240,6 +241,9 @@ class RotationPreviewView(APIView):
                 **definition,
             )
         names = {m.pk: m.user.get_username() for m in participants}
+        away = unavailable_during(
+            [(s.member_id, s.starts_at, s.ends_at) for s in shifts]
+        )
         body = {
             "from": start,
             "to": end,
@@ -250,8 +254,9 @@ class RotationPreviewView(APIView):
                     "member": names[s.member_id],
                     "start": s.starts_at,
                     "end": s.ends_at,
+                    "unavailable": reasons,
                 }
-                for s in shifts
+                for s, reasons in zip(shifts, away, strict=True)
             ],
         }
         return Response(RotationPreviewSerializer(body).data)

@@ -37,6 +37,7 @@ from scheduling.models import (
     TeamMembership,
 )
 from scheduling.overrides import override_create
+from scheduling.pay.closing import month_close
 from scheduling.tokens import api_token_create
 from tests.api_client import bearer_client
 from tests.cast import utc
@@ -127,6 +128,7 @@ OWN_LIST = cells(outsider=200, member=200, staff=200)
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("team-oncall", "get"): READ,
     ("team-schedule", "get"): READ,
+    ("team-conflicts", "get"): READ,
     ("team-overrides", "get"): READ,
     ("team-overrides", "post"): CREATE,
     ("override-detail", "delete"): DELETE,
@@ -190,6 +192,13 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("report-alert-quality", "get"): LIST_BY_TEAM,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
+    # Pay: a member reads the team's report and statements (their own lines
+    # only: tests/scheduling/pay/test_pay_api.py); closing and reopening a month
+    # are staff's, refused before any team is looked up.
+    ("report-stipends", "get"): READ,
+    ("report-stipend-statements", "get"): READ,
+    ("report-stipends-close", "post"): cells(outsider=403, member=403, staff=201),
+    ("report-stipends-reopen", "post"): cells(outsider=403, member=403, staff=200),
 }
 
 
@@ -257,6 +266,8 @@ def world(payments, make_rotation, make_member, published) -> World:
         user=alice, name="spare", scopes=["read"], created_by=alice, now=utc(2026, 1, 1)
     ).token
     feed = feed_create(subject=people[0], owner=alice, created_by=alice).feed
+    # A closed month, for the reopen cells.
+    month_close(team=team, year=2025, month=12, now=utc(2026, 1, 2))
     return World(
         team=team,
         incident=incident,
@@ -286,6 +297,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
     paths = {
         "team-oncall": "/api/v1/teams/payments/oncall/",
         "team-schedule": "/api/v1/teams/payments/schedule/",
+        "team-conflicts": "/api/v1/teams/payments/conflicts/",
         "team-overrides": "/api/v1/teams/payments/overrides/",
         "override-detail": f"/api/v1/overrides/{world.override.pk}/",
         "incident-list": "/api/v1/incidents/?team=payments",
@@ -316,6 +328,14 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
+        "report-stipends": (
+            "/api/v1/reports/stipends/?team=payments&from=2026-01-01&to=2026-02-01"
+        ),
+        "report-stipend-statements": (
+            "/api/v1/reports/stipends/statements/?team=payments&month=2026-01"
+        ),
+        "report-stipends-close": "/api/v1/reports/stipends/close/",
+        "report-stipends-reopen": "/api/v1/reports/stipends/reopen/",
     }
     if (name, method) == ("rotation-detail", "delete"):
         paths[name] = f"/api/v1/rotations/{world.future_rotation.pk}/"
@@ -363,6 +383,12 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("contact-method-detail", "put"): {"phone": "+254700000503", "label": "work"},
         ("contact-method-detail", "patch"): {"sms": False},
         ("feed-list", "post"): {"team": "payments"},
+        ("report-stipends-close", "post"): {"team": "payments", "month": "2026-01"},
+        ("report-stipends-reopen", "post"): {
+            "team": "payments",
+            "month": "2025-12",
+            "note": "a rate was wrong",
+        },
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
