@@ -142,7 +142,6 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["alerts/admin.css"]}
-
     actions = ["rotate_token"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:

@@ -133,7 +133,8 @@ def alertmanager_snippets(token: str) -> dict[str, str]:
     route = "route:\n  receiver: oncall\nreceivers:\n- name: oncall\n"
     return {
         "path": (
-            f"{route}  webhook_configs:\n  - url: '{webhook_url(token)}'\n{common}"
+            f"{route}  webhook_configs:\n"
+            f"  - url: '{webhook_url(token)}'\n{common}"
         ),
         "bearer": (
             f"{route}  webhook_configs:\n"
