@@ -214,7 +214,9 @@ def test_an_operator_acknowledges_from_the_incident_page(stack, page):
     )
 
 
-def test_the_integration_page_fits_and_shows_the_config_without_the_token(stack, page):
+def test_the_integration_page_fits_and_shows_the_config_without_the_token(
+    stack, page
+):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(stack.url + "/admin/alerts/integration/")
     page.get_by_role("link", name="alertmanager").first.click()
@@ -250,7 +252,9 @@ def test_the_pay_report_shows_a_chart_and_downloads_the_csv(stack, page):
     page.wait_for_selector("#pay-chart img")
     screenshot(page, "pay-report")
     # The chart is an image the browser decoded (pygal's SVG), not a broken one.
-    width = page.evaluate("document.querySelector('#pay-chart img').naturalWidth")
+    width = page.evaluate(
+        "document.querySelector('#pay-chart img').naturalWidth"
+    )
     assert width > 0
     month = page.locator("#pay-state").inner_text().split(":")[0]
     shown = {
@@ -261,7 +265,9 @@ def test_the_pay_report_shows_a_chart_and_downloads_the_csv(stack, page):
     with page.expect_download() as download:
         page.locator("#pay-csv").click()
     assert download.value.suggested_filename == f"pay-payments-{month}.csv"
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    rows = list(
+        csv.DictReader(io.StringIO(Path(download.value.path()).read_text()))
+    )
 
     # What the page shows, what the CSV says and what the API answers agree.
     api = stack.api(
