@@ -420,6 +420,17 @@ if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
         "would be sent again"
     )
 
+# --- Handoff notes ----------------------------------------------------------------
+# Shift boundaries this far back still get their note (the periodic task was down).
+HANDOFF_LOOKBACK_HOURS = env_int("HANDOFF_LOOKBACK_HOURS", 24)
+# How long a link in a handoff SMS or email works (once).
+HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600)
+# Handoff notes go out by email too when the member's user has an address.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
+
 # --- Metrics and admin logins --------------------------------------------------
 # When set, /metrics answers only requests with "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

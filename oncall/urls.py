@@ -37,4 +37,5 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("ical/<str:token>.ics", ical_feed, name="ical-feed"),
     path("twilio/", include("alerts.webhooks.twilio_urls")),
+    path("handoffs/", include("alerts.member_pages.urls")),
 ]
