@@ -30,6 +30,8 @@ class HandoffError(Exception):
 
 
 def _member_id(user: Any) -> int | None:
+    if user is None or not user.is_authenticated:
+        return None
     member = Member.objects.filter(user=user).only("pk").first()
     return member.pk if member else None
 

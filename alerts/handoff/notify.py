@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -25,16 +26,31 @@ from scheduling.selectors import oncall_at
 logger = logging.getLogger(__name__)
 
 
-def _send(member: Member, *, subject: str, text: str) -> None:
-    """One SMS and, if the member has an address, one email.  A failure is
-    logged (never the text: it holds a link) and does not stop the other."""
+def _send(
+    member: Member,
+    *,
+    subject: str,
+    text: Callable[[str], str],
+    note: HandoffNote,
+    link: bool = True,
+) -> None:
+    """One SMS and, if the member has an address, one email, each with its own
+    single-use link to ``note`` (``text(url)``), so opening one leaves the other
+    working.  A failure is logged (never the text: it holds a link) and does not
+    stop the other."""
+
+    def url() -> str:
+        return link_create(note=note, member=member) if link else note_page_url(note)
+
     try:
-        get_transport().send_sms(to=member.phone, body=text, status_callback=None)
+        get_transport().send_sms(
+            to=member.phone, body=text(url()), status_callback=None
+        )
     except TransportError as exc:
         logger.warning("handoff SMS to member %s failed: %s", member.pk, exc)
     email = member.user.email
     if email:
-        send_mail(subject, text, None, [email])
+        send_mail(subject, text(url()), None, [email])
 
 
 def _claim(note: HandoffNote, field: str, now: dt.datetime, **where: object) -> bool:
@@ -68,24 +84,28 @@ def handoff_notify(*, note_id: int, now: dt.datetime) -> list[str]:
     if note.status == HandoffNote.Status.DRAFT and _claim(
         note, "outgoing_notified_at", now, status=HandoffNote.Status.DRAFT
     ):
-        link = link_create(note=note, member=note.outgoing)
         _send(
             note.outgoing,
+            note=note,
             subject=_title(note),
-            text=f"{_title(note)} ({note.team.slug}, {note.role}) is drafted: "
-            f"edit and submit it at {link}",
+            text=lambda url: (
+                f"{_title(note)} ({note.team.slug}, {note.role}) is "
+                f"drafted: edit and submit it at {url}"
+            ),
         )
         told.append(note.outgoing.username)
     if note.status == HandoffNote.Status.SUBMITTED and _claim(
         note, "notified_at", now, status=HandoffNote.Status.SUBMITTED
     ):
-        link = link_create(note=note, member=note.incoming)
         auto = " (submitted as drafted)" if note.auto_submitted else ""
         _send(
             note.incoming,
+            note=note,
             subject=_title(note),
-            text=f"{_title(note)} ({note.team.slug}, {note.role}){auto}: "
-            f"read and acknowledge it at {link}",
+            text=lambda url: (
+                f"{_title(note)} ({note.team.slug}, {note.role}){auto}: "
+                f"read and acknowledge it at {url}"
+            ),
         )
         told.append(note.incoming.username)
     return told
@@ -108,24 +128,32 @@ def handoff_remind(*, note: HandoffNote, now: dt.datetime) -> list[str]:
     if not _claim(note, "reminded_at", now, status=HandoffNote.Status.SUBMITTED):
         return []
     told = [note.incoming.username]
-    link = link_create(note=note, member=note.incoming)
     _send(
         note.incoming,
+        note=note,
         subject=f"Reminder: {_title(note)}",
-        text=f"Reminder: {_title(note)} ({note.team.slug}) is not acknowledged yet: "
-        f"{link}",
+        text=lambda url: (
+            f"Reminder: {_title(note)} ({note.team.slug}) is not "
+            f"acknowledged yet: {url}"
+        ),
     )
     secondary = oncall_at(team=note.team, at=note.boundary).secondary
     if secondary is not None and secondary.pk not in (
         note.incoming_id,
         note.outgoing_id,
     ):
+        minutes = int((now - note.boundary).total_seconds() // 60)
+        # The secondary gets the page itself (sign in), not a link: the note is
+        # neither from nor to them.
         _send(
             secondary,
+            note=note,
+            link=False,
             subject=f"Unacknowledged: {_title(note)}",
-            text=f"{_title(note)} ({note.team.slug}) is not acknowledged "
-            f"{int((now - note.boundary).total_seconds() // 60)} min after the "
-            f"shift change: {note_page_url(note)}",
+            text=lambda url: (
+                f"{_title(note)} ({note.team.slug}) is not acknowledged "
+                f"{minutes} min after the shift change: {url}"
+            ),
         )
         told.append(secondary.username)
     return told

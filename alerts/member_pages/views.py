@@ -32,6 +32,7 @@ from alerts.models import HandoffNote
 from scheduling.access import scoped_to_teams, user_is_staff
 from scheduling.models import Member
 
+MAX_ID = 2**63 - 1
 SESSION_KEY = "handoff_links"  # {note id: member id} opened through a link
 
 REFUSED = {
@@ -86,6 +87,8 @@ def _find(request: HttpRequest, pk: int) -> HandoffNote | None:
     """The note if the session holds a link to it or the user may read its team;
     None when nobody is signed in (the caller sends them to log in); a 404 when
     a signed-in user may not know it exists."""
+    if pk > MAX_ID:
+        raise Http404("no such handoff note")  # past the database's integer range
     note = _notes().filter(pk=pk).first()
     granted = request.session.get(SESSION_KEY, {})
     if note is not None and str(note.pk) in granted:
