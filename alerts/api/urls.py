@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts, integrations
+from alerts.api import contacts, handoffs, integrations
 from alerts.api import views as api
 
 urlpatterns = [
@@ -58,5 +58,19 @@ urlpatterns = [
     ),
     path(
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
+    path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
+    path(
+        "handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"
+    ),
+    path(
+        "handoffs/<int:pk>/submit/",
+        handoffs.HandoffSubmit.as_view(),
+        name="handoff-submit",
+    ),
+    path(
+        "handoffs/<int:pk>/acknowledge/",
+        handoffs.HandoffAcknowledge.as_view(),
+        name="handoff-acknowledge",
     ),
 ]

@@ -23,9 +23,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from alerts.handoff.actions import handoff_submit
+from alerts.handoff.draft import handoffs_draft_for
 from alerts.incidents.state import IncidentSpec, incident_open
 from alerts.intake.integrations import integration_create
-from alerts.models import ContactMethod, Incident, Integration
+from alerts.models import ContactMethod, HandoffNote, Incident, Integration
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -185,6 +187,13 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("feed-list", "post"): {**CREATE, "outsider": 400},
     ("feed-detail", "delete"): DELETE,
     ("feed-rotate", "post"): ACT,
+    # Handoff notes: read by the team; alice edits and submits the note she
+    # writes (charlie's), acknowledges the one addressed to her (frank's).
+    ("handoff-list-api", "get"): LIST_BY_TEAM,
+    ("handoff-detail", "get"): READ,
+    ("handoff-detail", "patch"): ACT,
+    ("handoff-submit", "post"): ACT,
+    ("handoff-acknowledge", "post"): ACT,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -207,6 +216,8 @@ class World:
     contact_method: ContactMethod  # alice's
     spare_token: ApiToken  # alice's, for the revoke cells
     feed: FeedToken  # alice's, for the revoke and rotate cells
+    note_from_alice: HandoffNote  # a draft, alice -> charlie
+    note_to_alice: HandoffNote  # submitted, frank -> alice
     clients: dict[str, APIClient]
 
 
@@ -263,6 +274,14 @@ def world(payments, make_rotation, make_member, published) -> World:
     feed = feed_create(subject=people[0], owner=alice, created_by=alice).feed
     # A closed month, for the reopen cells.
     month_close(team=team, year=2025, month=12, now=utc(2026, 1, 2))
+    [from_alice, _] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 12), end=utc(2026, 1, 12, 7)
+    )
+    [_, to_alice] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 26), end=utc(2026, 1, 26, 7)
+    )
+    assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
+    to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
     return World(
         team=team,
         incident=incident,
@@ -272,6 +291,8 @@ def world(payments, make_rotation, make_member, published) -> World:
         contact_method=contact,
         spare_token=spare,
         feed=feed,
+        note_from_alice=from_alice,
+        note_to_alice=to_alice,
         clients=clients,
     )
 
@@ -317,6 +338,12 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "feed-list": "/api/v1/feeds/",
         "feed-detail": f"/api/v1/feeds/{world.feed.pk}/",
         "feed-rotate": f"/api/v1/feeds/{world.feed.pk}/rotate/",
+        "handoff-list-api": "/api/v1/handoffs/?team=payments",
+        "handoff-detail": f"/api/v1/handoffs/{world.note_from_alice.pk}/",
+        "handoff-submit": f"/api/v1/handoffs/{world.note_from_alice.pk}/submit/",
+        "handoff-acknowledge": (
+            f"/api/v1/handoffs/{world.note_to_alice.pk}/acknowledge/"
+        ),
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
@@ -380,6 +407,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "month": "2025-12",
             "note": "a rate was wrong",
         },
+        ("handoff-detail", "patch"): {"tips": "watch the queue"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
