@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -879,11 +880,13 @@ class HandoffSettings(models.Model):
     )
     auto_submit_after = models.DurationField(
         default=timedelta(hours=4),
+        validators=[MinValueValidator(timedelta(0))],
         help_text="A draft not submitted this long after the boundary is submitted "
         "as drafted (and marked so).",
     )
     grace = models.DurationField(
         default=timedelta(minutes=30),
+        validators=[MinValueValidator(timedelta(0))],
         help_text="A note not acknowledged this long after the boundary re-notifies "
         "the incoming engineer and tells the rotation's secondary.",
     )
