@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -997,3 +998,106 @@ class HandoffLink(models.Model):
 
     def __str__(self) -> str:
         return f"link to handoff {self.note_id} for {self.member}"
+
+
+# --- written records: postmortems ---------------------------------------------------
+
+
+class Postmortem(models.Model):
+    """A blameless postmortem, drafted from a resolved incident (``incident``, at
+    most one postmortem each) and possibly covering more (``incidents``).
+
+    ``timeline`` is pre-filled from the incidents' timeline entries, a list of
+    ``{"at": ISO 8601 UTC, "incident": id, "kind": str, "text": str}`` in order;
+    the Markdown shows it in the team's zone (``alerts.postmortems.markdown``).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        FINAL = "final"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    incident = models.OneToOneField(
+        Incident,
+        on_delete=models.PROTECT,
+        related_name="postmortem",
+        help_text="The incident it was drafted from.",
+    )
+    incidents: models.ManyToManyField[Incident, Any] = models.ManyToManyField(
+        Incident, related_name="postmortems", blank=True
+    )
+    title = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
+    severity = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    impact = models.TextField(blank=True)
+    timeline = models.JSONField(default=list, blank=True)
+    root_cause = models.TextField(blank=True)
+    went_well = models.TextField("what went well", blank=True)
+    went_wrong = models.TextField("what went wrong", blank=True)
+    lessons = models.TextField("lessons learned", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Postmortem: {self.title}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ended_at - self.started_at
+
+
+class ActionItem(models.Model):
+    """Something to do so it does not happen again; tracked until done."""
+
+    class Priority(models.TextChoices):
+        P0 = "P0"
+        P1 = "P1"
+        P2 = "P2"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DONE = "done"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="action_items"
+    )
+    text = models.CharField(max_length=1000)
+    owner = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="action_items"
+    )
+    priority = models.CharField(max_length=2, choices=Priority, default=Priority.P1)
+    due = models.DateField(help_text="Overdue from the next day, in the team's zone.")
+    status = models.CharField(
+        max_length=8, choices=Status, default=Status.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the owner was told it is overdue (once).",
+    )
+
+    class Meta:
+        ordering = ["due", "priority", "id"]
+        indexes = [
+            models.Index(
+                fields=["due"],
+                condition=Q(status="open"),
+                name="alerts_actionitem_open_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.text}"

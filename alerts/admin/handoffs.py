@@ -14,7 +14,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from alerts.handoff.actions import HandoffError, handoff_submit
-from alerts.handoff.markdown import handoff_markdown, render_html
+from alerts.handoff.markdown import handoff_markdown
+from alerts.markdown import render_html
 from alerts.models import HandoffNote, HandoffSettings
 
 
@@ -101,7 +102,14 @@ class HandoffNoteAdmin(admin.ModelAdmin):
     def markdown(self, note: HandoffNote) -> SafeString:
         return format_html("<pre>{}</pre>", handoff_markdown(note))
 
-    @admin.action(description="Submit the selected drafts as drafted")
+    def has_submit_permission(self, request: HttpRequest) -> bool:
+        """Submitting is a change to the note, by whoever may change notes (the
+        change form itself stays read-only)."""
+        return request.user.has_perm("alerts.change_handoffnote")
+
+    @admin.action(
+        description="Submit the selected drafts as drafted", permissions=["submit"]
+    )
     def submit_as_drafted(
         self, request: HttpRequest, queryset: QuerySet[HandoffNote]
     ) -> None:

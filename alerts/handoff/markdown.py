@@ -1,34 +1,13 @@
-"""A note as Markdown (to paste into a wiki), and Markdown as HTML for the pages
-and the admin.
-
-Rendering uses markdown-it-py with raw HTML switched off: whatever an engineer
-typed is escaped, never interpreted, so a note cannot inject script into the
-admin.  Times are shown in the team's zone.
-"""
+"""A note as Markdown (to paste into a wiki; ``alerts.markdown`` renders it as
+safe HTML for the pages and the admin).  Times are shown in the team's zone."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 
-from markdown_it import MarkdownIt
-
+from alerts.markdown import escape as _escape
 from alerts.models import HandoffNote
-
-_renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
-
-
-def render_html(markdown: str) -> str:
-    """Safe HTML of ``markdown`` (raw HTML in it is escaped)."""
-    return _renderer.render(markdown)
-
-
-def _escape(text: str) -> str:
-    """Text as literal Markdown inline content (no accidental emphasis, links,
-    headings or HTML)."""
-    for ch in "\\`*_{}[]<>#|":
-        text = text.replace(ch, "\\" + ch)
-    return " ".join(text.split())
 
 
 def _local(value: str | dt.datetime, tz: zoneinfo.ZoneInfo) -> str:

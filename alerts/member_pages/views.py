@@ -27,7 +27,8 @@ from alerts.handoff.actions import (
     ongoing_text,
 )
 from alerts.handoff.links import LinkRefused, link_use
-from alerts.handoff.markdown import handoff_markdown, render_html
+from alerts.handoff.markdown import handoff_markdown
+from alerts.markdown import render_html
 from alerts.models import HandoffNote
 from scheduling.access import scoped_to_teams, user_is_staff
 from scheduling.models import Member
