@@ -39,6 +39,7 @@ from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
 from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_due_in, pages_send
 from alerts.paging.shift_notices import shift_notices_send
+from alerts.postmortems.items import action_items_remind_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -219,3 +220,12 @@ def handoff_sweep() -> dict[str, int]:
 @shared_task(name=queue.HANDOFF_NOTIFY, ignore_result=True)
 def handoff_notify_task(note_id: int) -> list[str]:
     return handoff_notify(note_id=note_id, now=timezone.now())
+
+
+# --- postmortems -------------------------------------------------------------------
+
+
+@shared_task(name="alerts.tasks.remind_overdue_action_items", ignore_result=True)
+def remind_overdue_action_items() -> int:
+    """Each owner told once per action item that went overdue (idempotent)."""
+    return len(action_items_remind_overdue(now=timezone.now()))

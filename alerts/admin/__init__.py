@@ -12,5 +12,6 @@ from alerts.admin import (  # noqa: F401  (imported to register the admins)
     incidents,
     integrations,
     maintenance,
+    postmortems,
     routes,
 )

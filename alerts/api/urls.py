@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts, handoffs, integrations
+from alerts.api import contacts, handoffs, integrations, postmortems
 from alerts.api import views as api
 
 urlpatterns = [
@@ -59,10 +59,28 @@ urlpatterns = [
     path(
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
     ),
-    path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
     path(
-        "handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"
+        "incidents/<int:pk>/postmortem/",
+        postmortems.IncidentPostmortem.as_view(),
+        name="incident-postmortem",
     ),
+    path(
+        "postmortems/overdue/",
+        postmortems.OverdueActionItems.as_view(),
+        name="postmortem-overdue",
+    ),
+    path(
+        "postmortems/<int:pk>/",
+        postmortems.PostmortemDetail.as_view(),
+        name="postmortem-detail",
+    ),
+    path(
+        "postmortems/<int:pk>/action-items/",
+        postmortems.PostmortemActionItems.as_view(),
+        name="postmortem-action-items",
+    ),
+    path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
+    path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
     path(
         "handoffs/<int:pk>/submit/",
         handoffs.HandoffSubmit.as_view(),

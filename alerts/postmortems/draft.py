@@ -81,13 +81,19 @@ def postmortem_for_incident(
 
 
 @transaction.atomic
+def postmortem_refresh(*, postmortem: Postmortem) -> None:
+    """After its incidents changed: the timeline and span again from all of them."""
+    linked = list(postmortem.incidents.all()) or [postmortem.incident]
+    postmortem.timeline = timeline_from(linked)
+    postmortem.started_at, postmortem.ended_at = _span(linked)
+    postmortem.save(update_fields=["timeline", "started_at", "ended_at"])
+
+
+@transaction.atomic
 def postmortem_link_incident(*, postmortem: Postmortem, incident: Incident) -> None:
     """Cover one more incident (same team): its entries join the timeline, and
     the span grows to include it."""
     if incident.team_id != postmortem.team_id:
         raise PostmortemError("the incident belongs to another team")
     postmortem.incidents.add(incident)
-    linked = list(postmortem.incidents.all())
-    postmortem.timeline = timeline_from(linked)
-    postmortem.started_at, postmortem.ended_at = _span(linked)
-    postmortem.save(update_fields=["timeline", "started_at", "ended_at"])
+    postmortem_refresh(postmortem=postmortem)

@@ -25,9 +25,16 @@ from rest_framework.views import APIView
 
 from alerts.handoff.actions import handoff_submit
 from alerts.handoff.draft import handoffs_draft_for
-from alerts.incidents.state import IncidentSpec, incident_open
+from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create
-from alerts.models import ContactMethod, HandoffNote, Incident, Integration
+from alerts.models import (
+    ContactMethod,
+    HandoffNote,
+    Incident,
+    Integration,
+    Postmortem,
+)
+from alerts.postmortems.draft import postmortem_for_incident
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -189,6 +196,12 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("feed-rotate", "post"): ACT,
     # Handoff notes: read by the team; alice edits and submits the note she
     # writes (charlie's), acknowledges the one addressed to her (frank's).
+    # Postmortems: drafted from a resolved incident (201), read by the team, action
+    # items added by its members; the overdue list is filtered by team.
+    ("incident-postmortem", "post"): CREATE,
+    ("postmortem-detail", "get"): READ,
+    ("postmortem-action-items", "post"): CREATE,
+    ("postmortem-overdue", "get"): LIST_BY_TEAM,
     ("handoff-list-api", "get"): LIST_BY_TEAM,
     ("handoff-detail", "get"): READ,
     ("handoff-detail", "patch"): ACT,
@@ -218,6 +231,8 @@ class World:
     feed: FeedToken  # alice's, for the revoke and rotate cells
     note_from_alice: HandoffNote  # a draft, alice -> charlie
     note_to_alice: HandoffNote  # submitted, frank -> alice
+    resolved: Incident  # resolved, no postmortem yet
+    postmortem: Postmortem  # of another resolved incident
     clients: dict[str, APIClient]
 
 
@@ -282,6 +297,25 @@ def world(payments, make_rotation, make_member, published) -> World:
     )
     assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
     to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
+    resolved = []
+    for name in ("DiskFull", "QueueBacklog"):
+        with transaction.atomic():
+            opened = incident_open(
+                integration=integration,
+                spec=IncidentSpec(
+                    group_key=f'{{}}:{{alertname="{name}"}}',
+                    title=name,
+                    team_id=team.pk,
+                    route_id=integration.routes.first().pk,
+                    routing="test",
+                    urgency="high",
+                    group_labels={"alertname": name},
+                    common_labels={"alertname": name},
+                    common_annotations={},
+                ),
+            )
+        resolved.append(incident_resolve(incident=opened, by=people[0]))
+    postmortem, _ = postmortem_for_incident(incident=resolved[1])
     return World(
         team=team,
         incident=incident,
@@ -293,6 +327,8 @@ def world(payments, make_rotation, make_member, published) -> World:
         feed=feed,
         note_from_alice=from_alice,
         note_to_alice=to_alice,
+        resolved=resolved[0],
+        postmortem=postmortem,
         clients=clients,
     )
 
@@ -338,6 +374,11 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "feed-list": "/api/v1/feeds/",
         "feed-detail": f"/api/v1/feeds/{world.feed.pk}/",
         "feed-rotate": f"/api/v1/feeds/{world.feed.pk}/rotate/",
+        "postmortem-detail": f"/api/v1/postmortems/{world.postmortem.pk}/",
+        "postmortem-action-items": (
+            f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
+        ),
+        "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
         "handoff-list-api": "/api/v1/handoffs/?team=payments",
         "handoff-detail": f"/api/v1/handoffs/{world.note_from_alice.pk}/",
         "handoff-submit": f"/api/v1/handoffs/{world.note_from_alice.pk}/submit/",
@@ -361,6 +402,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         action = name.removeprefix("incident-")
         suffix = "" if action == "detail" else f"{action}/"
         paths[name] = f"/api/v1/incidents/{incident}/{suffix}"
+    if name == "incident-postmortem":
+        paths[name] = f"/api/v1/incidents/{world.resolved.pk}/postmortem/"
     bodies = {
         ("team-overrides", "post"): {
             "rotation": "weekly",
@@ -408,6 +451,12 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "note": "a rate was wrong",
         },
         ("handoff-detail", "patch"): {"tips": "watch the queue"},
+        ("postmortem-action-items", "post"): {
+            "text": "Alert on queue depth",
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2026-02-01",
+        },
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
@@ -448,4 +497,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 1
+    # The open incident and the two resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3
