@@ -423,6 +423,10 @@ if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
 # --- Handoff notes ----------------------------------------------------------------
 # Shift boundaries this far back still get their note (the periodic task was down).
 HANDOFF_LOOKBACK_HOURS = env_int("HANDOFF_LOOKBACK_HOURS", 24)
+# Alertmanager's own URL (not its webhook's): handoff notes list the silences that
+# expire during the next shift.  Unset: none are read.
+ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "").rstrip("/")
+ALERTMANAGER_TIMEOUT_SECONDS = env_int("ALERTMANAGER_TIMEOUT_SECONDS", 5)
 # How long a link in a handoff SMS or email works (once).
 HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600)
 # Handoff notes go out by email too when the member's user has an address.

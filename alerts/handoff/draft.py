@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from alerts import queue
 from alerts.handoff.boundaries import Boundary, boundaries_between
+from alerts.handoff.silences import silences_expiring
 from alerts.models import (
     HandoffNote,
     HandoffSettings,
@@ -116,7 +117,8 @@ def maintenance_between(
     *, team: Team, start: dt.datetime, end: dt.datetime
 ) -> list[dict]:
     """Maintenance windows of the team (or its integrations) and overrides of its
-    rotations that overlap [start, end), in order of start."""
+    rotations that overlap [start, end), in order of start.  (Alertmanager's
+    silences come from ``silences.py``.)"""
     items: list[dict] = []
     windows = MaintenanceWindow.objects.filter(
         Q(team=team) | Q(integration__team=team), starts_at__lt=end, ends_at__gt=start
@@ -201,7 +203,8 @@ def handoff_draft(*, boundary: Boundary, role: str) -> HandoffNote | None:
         ),
         maintenance=maintenance_between(
             team=team, start=boundary.at, end=boundary.next_shift_end
-        ),
+        )
+        + silences_expiring(start=boundary.at, end=boundary.next_shift_end),
         ongoing=carried_over(
             rotation_id=boundary.rotation.pk, role=role, before=boundary.at
         ),
