@@ -143,4 +143,8 @@ def demo_load() -> DemoResult:
 
     created += demo_escalation_load(team=team)
 
+    from alerts.demo import demo_records_load
+
+    created += demo_records_load(team=team)
+
     return DemoResult(team=team, members=members, created=created, notes=notes)
