@@ -421,7 +421,9 @@ if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
     )
 
 # --- Handoff notes ----------------------------------------------------------------
-# Shift boundaries this far back still get their note (the periodic task was down).
+# Shift boundaries this far back still get their note (the periodic task was down),
+# and their notes are auto-submitted and reminded; older notes are history.  0 turns
+# the periodic handoff work off.
 HANDOFF_LOOKBACK_HOURS = env_int("HANDOFF_LOOKBACK_HOURS", 24)
 # Alertmanager's own URL (not its webhook's): handoff notes list the silences that
 # expire during the next shift.  Unset: none are read.

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from alerts import queue
-from alerts.handoff.draft import team_handoff_settings
+from alerts.handoff.draft import lookback_start, team_handoff_settings
 from alerts.handoff.notify import handoff_remind
 from alerts.models import HandoffNote
 from scheduling.access import user_is_staff
@@ -112,10 +112,14 @@ def handoff_acknowledge(*, note: HandoffNote, now: dt.datetime) -> HandoffNote:
 
 
 def handoffs_auto_submit(*, now: dt.datetime) -> list[HandoffNote]:
-    """Drafts past their team's ``auto_submit_after``: submitted as drafted."""
+    """Drafts past their team's ``auto_submit_after``: submitted as drafted.
+    Only within ``HANDOFF_LOOKBACK_HOURS`` of the boundary: older notes are
+    history, and nobody is woken for them."""
     done = []
     drafts = HandoffNote.objects.filter(
-        status=HandoffNote.Status.DRAFT, boundary__lt=now
+        status=HandoffNote.Status.DRAFT,
+        boundary__lt=now,
+        boundary__gt=lookback_start(now),
     ).select_related("team")
     for note in drafts:
         if note.boundary + team_handoff_settings(note.team).auto_submit_after > now:
@@ -132,7 +136,9 @@ def handoffs_remind(*, now: dt.datetime) -> list[HandoffNote]:
     were submitted, if later): remind once."""
     reminded = []
     waiting = HandoffNote.objects.filter(
-        status=HandoffNote.Status.SUBMITTED, reminded_at__isnull=True
+        status=HandoffNote.Status.SUBMITTED,
+        reminded_at__isnull=True,
+        boundary__gt=lookback_start(now),
     ).select_related("team", "incoming__user", "outgoing__user")
     for note in waiting:
         since = max(note.boundary, note.submitted_at or note.boundary)

@@ -181,9 +181,12 @@ def _merge(boundaries: Iterable[Boundary]) -> list[tuple[str, Boundary]]:
     return [(HandoffNote.Role.BOTH, b) for b in by_key.values()]
 
 
-def handoff_draft(*, boundary: Boundary, role: str) -> HandoffNote | None:
+def handoff_draft(
+    *, boundary: Boundary, role: str, quiet: bool = False
+) -> HandoffNote | None:
     """The note for ``boundary`` (in ``role``), pre-filled; None if it exists
-    already (the unique constraint said so)."""
+    already (the unique constraint said so).  The outgoing engineer is told on
+    commit, unless ``quiet`` (a note drafted as history, like the demo's)."""
     team = boundary.rotation.team
     note = HandoffNote(
         team=team,
@@ -209,12 +212,15 @@ def handoff_draft(*, boundary: Boundary, role: str) -> HandoffNote | None:
             rotation_id=boundary.rotation.pk, role=role, before=boundary.at
         ),
     )
+    if quiet:
+        note.outgoing_notified_at = note.drafted_at
     try:
         with transaction.atomic():
             note.save()
     except IntegrityError:
         return None  # drafted already, by an earlier or a concurrent run
-    queue.publish_on_commit(queue.HANDOFF_NOTIFY, note.pk)
+    if not quiet:
+        queue.publish_on_commit(queue.HANDOFF_NOTIFY, note.pk)
     return note
 
 
@@ -239,9 +245,17 @@ def handoffs_draft_for(
     return created
 
 
+def lookback_start(now: dt.datetime) -> dt.datetime:
+    """The periodic work (drafting, auto-submitting, reminding, catching up on
+    notifications) looks at boundaries after this; older notes are history."""
+    return now - dt.timedelta(hours=settings.HANDOFF_LOOKBACK_HOURS)
+
+
 def handoffs_draft_due(*, now: dt.datetime) -> list[HandoffNote]:
     """Every team's notes for boundaries in the last ``HANDOFF_LOOKBACK_HOURS``."""
-    start = now - dt.timedelta(hours=settings.HANDOFF_LOOKBACK_HOURS)
+    start = lookback_start(now)
+    if start >= now:
+        return []
     created: list[HandoffNote] = []
     for team in Team.objects.filter(rotations__isnull=False).distinct():
         created += handoffs_draft_for(team=team, start=start, end=now)

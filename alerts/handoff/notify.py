@@ -114,10 +114,14 @@ def handoff_notify(*, note_id: int, now: dt.datetime) -> list[str]:
 def handoffs_notify_pending(*, now: dt.datetime) -> int:
     """Notes whose notification was published but never done (broker down,
     worker died): the sweep's catch-up."""
-    pending = HandoffNote.objects.filter(
-        Q(status=HandoffNote.Status.DRAFT, outgoing_notified_at__isnull=True)
-        | Q(status=HandoffNote.Status.SUBMITTED, notified_at__isnull=True)
-    ).values_list("pk", flat=True)
+    pending = (
+        HandoffNote.objects.filter(
+            Q(status=HandoffNote.Status.DRAFT, outgoing_notified_at__isnull=True)
+            | Q(status=HandoffNote.Status.SUBMITTED, notified_at__isnull=True)
+        )
+        .filter(boundary__gt=now - dt.timedelta(hours=settings.HANDOFF_LOOKBACK_HOURS))
+        .values_list("pk", flat=True)
+    )
     return sum(len(handoff_notify(note_id=pk, now=now)) for pk in pending)
 
 

@@ -51,3 +51,10 @@ def test_the_demo_has_the_last_shift_changes_note_and_a_postmortem_draft():
     assert HandoffNote.objects.count() == 2
     assert Postmortem.objects.count() == 1
     assert Incident.objects.count() == 1
+
+
+def test_the_demo_notes_text_nobody(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("oncall_demo")
+    assert [p for p in published if "handoff" in p.name] == []
+    assert all(n.outgoing_notified_at is not None for n in HandoffNote.objects.all())

@@ -119,6 +119,10 @@ class Stack:
             PAGE_RETRY_BASE_SECONDS="1",
             PAGE_RETRY_MAX_SECONDS="2",
             STORM_BUNDLE_SECONDS="5",
+            # The periodic handoff work off: its notes (auto-submitted, reminded)
+            # would text the on-call people the paging scenarios count messages
+            # of.  The handoff scenario drives its note itself.
+            HANDOFF_LOOKBACK_HOURS="0",
         )
         env.update(self.extra_env)
         return env

@@ -222,3 +222,20 @@ def test_the_sweep_catches_up_on_notifications_never_sent(drafted, phones):
 def test_an_id_past_the_integer_range_is_a_404(client, cast):
     client.force_login(cast["alice"].user)
     assert client.get(f"/handoffs/{2**70}/").status_code == 404
+
+
+def test_notes_older_than_the_lookback_are_history(drafted, settings, phones):
+    settings.HANDOFF_LOOKBACK_HOURS = 24
+    days_later = FIRST_CHANGE + dt.timedelta(hours=25)
+    assert handoffs_auto_submit(now=days_later) == []
+    assert handoffs_notify_pending(now=days_later) == 0
+    note = handoff_submit(note=drafted["primary"], now=FIRST_CHANGE)
+    assert handoffs_remind(now=days_later) == []
+    note.refresh_from_db()
+    assert note.reminded_at is None
+
+
+def test_a_lookback_of_zero_turns_the_periodic_work_off(demo, settings):
+    settings.HANDOFF_LOOKBACK_HOURS = 0
+    assert handoffs_draft_due(now=FIRST_CHANGE + dt.timedelta(minutes=1)) == []
+    assert HandoffNote.objects.count() == 0
