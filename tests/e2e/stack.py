@@ -155,6 +155,12 @@ class Stack:
         )
         self.manage("shell", "-c", code)
 
+    def handoff_link(self) -> dict:
+        """:func:`tests.e2e.seed.handoff_link`: a link to the demo's handoff note."""
+        code = "from tests.e2e.seed import handoff_link; handoff_link()"
+        result = self.manage("shell", "-c", code)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
     def sms_bundles(self, phone: str) -> dict:
         """What the database says of this member's bundle SMS
         (:func:`tests.e2e.seed.sms_bundles`): ``unsettled`` (queued or sending)
