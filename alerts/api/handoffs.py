@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -91,6 +91,9 @@ class HandoffEditSerializer(serializers.Serializer):
 
 class HandoffFilterSerializer(serializers.Serializer):
     team = serializers.SlugField(required=False)
+    member = serializers.CharField(
+        required=False, max_length=150, help_text="notes from or to this username"
+    )
 
 
 class HandoffCursor(CursorPagination):
@@ -120,7 +123,8 @@ def _conflict(exc: HandoffError) -> Response:
 
 
 class HandoffList(generics.ListAPIView):
-    """Notes newest first; ``?team=<slug>`` for one team."""
+    """Notes newest first; ``?team=<slug>`` for one team, ``?member=<username>``
+    for the notes from or to one member (a member's history)."""
 
     serializer_class = HandoffSerializer
     pagination_class = HandoffCursor
@@ -139,6 +143,11 @@ class HandoffList(generics.ListAPIView):
             if not teams_visible(self.request.user).filter(slug=team).exists():
                 raise ValidationError({"team": [f"no team with slug {team!r}"]})
             notes = notes.filter(team__slug=team)
+        member = filters.validated_data.get("member")
+        if member:
+            notes = notes.filter(
+                Q(outgoing__user__username=member) | Q(incoming__user__username=member)
+            )
         return notes
 
 

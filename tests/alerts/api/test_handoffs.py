@@ -125,3 +125,12 @@ def test_an_unknown_or_huge_id_is_a_404(notes, cast):
     alice = bearer_client(cast["alice"].user)
     assert alice.get("/api/v1/handoffs/999999/").status_code == 404
     assert alice.post(f"/api/v1/handoffs/{2**70}/submit/").status_code == 404
+
+
+def test_a_members_history_is_the_notes_from_or_to_them(notes, cast):
+    body = bearer_client(cast["alice"].user).get("/api/v1/handoffs/?member=charlie")
+    rows = body.json()["results"]
+    assert [(r["outgoing"], r["incoming"]) for r in rows] == [
+        ("charlie", "eve"),
+        ("alice", "charlie"),
+    ]

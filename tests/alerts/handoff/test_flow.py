@@ -239,3 +239,18 @@ def test_a_lookback_of_zero_turns_the_periodic_work_off(demo, settings):
     settings.HANDOFF_LOOKBACK_HOURS = 0
     assert handoffs_draft_due(now=FIRST_CHANGE + dt.timedelta(minutes=1)) == []
     assert HandoffNote.objects.count() == 0
+
+
+def test_the_history_page_lists_mine_and_my_teams_notes(drafted, cast, client):
+    client.force_login(cast["charlie"].user)
+    page = client.get("/handoffs/?team=payments").content.decode()
+    mine = page[page.index("<h2>Mine</h2>") : page.index("<h2>Team payments</h2>")]
+    assert "alice → charlie" in mine
+    assert "bob → david" not in mine
+    assert "bob → david" in page[page.index("<h2>Team payments</h2>") :]
+    assert client.get("/handoffs/").status_code == 200
+
+
+def test_the_history_page_needs_a_login(client):
+    answer = client.get("/handoffs/")
+    assert answer.status_code == 302 and "/login/" in answer["Location"]
