@@ -123,7 +123,7 @@ def demo_escalation_load(*, team: Team) -> list[str]:
     return [f"escalation policy {policy}"] if made else []
 
 
-DEMO_INCIDENT_GROUP = '{}:{alertname="PaymentsAPIHighErrorRate"}#demo'
+DEMO_INCIDENT_GROUP = '{}:{alertname="LedgerSyncStalled"}#demo'
 
 
 def demo_records_load(*, team: Team, now: datetime | None = None) -> list[str]:
@@ -164,7 +164,7 @@ def _demo_incident(*, integration: Integration, now: datetime) -> Incident:
     local = (now - timedelta(days=3)).astimezone(integration.team.tz)
     opened = local.replace(hour=2, minute=13, second=0, microsecond=0)
     labels = {
-        "alertname": "PaymentsAPIHighErrorRate",
+        "alertname": "LedgerSyncStalled",
         "service": "payments-api",
         "severity": "critical",
     }
@@ -175,14 +175,14 @@ def _demo_incident(*, integration: Integration, now: datetime) -> Incident:
             integration=integration,
             spec=IncidentSpec(
                 group_key=DEMO_INCIDENT_GROUP,
-                title="PaymentsAPIHighErrorRate: 5xx above 5% for 10 minutes",
+                title="LedgerSyncStalled: ledger sync stalled for 10 minutes",
                 team_id=integration.team_id,
                 route_id=route.pk if route else None,
                 routing="demo",
                 urgency="high",
                 group_labels={"alertname": labels["alertname"]},
                 common_labels=labels,
-                common_annotations={"summary": "5xx above 5% for 10 minutes"},
+                common_annotations={"summary": "ledger sync stalled for 10 minutes"},
             ),
             at=opened,
         )

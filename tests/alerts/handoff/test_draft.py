@@ -15,7 +15,7 @@ from alerts.models import HandoffNote, HandoffSettings, MaintenanceWindow
 from scheduling.overrides import override_create
 from tests.alerts.conftest import drive, open_incident
 from tests.alerts.handoff.conftest import FIRST_CHANGE, SECOND_CHANGE
-from tests.cast import utc
+from tests.cast import integration_create, policy_create, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +185,37 @@ def test_no_boundary_no_note_before_the_rotation_starts(demo):
         handoffs_draft_for(team=team, start=utc(2026, 1, 1), end=utc(2026, 1, 5, 7))
         == []
     )
+
+
+def test_boundaries_and_sleep_hours_follow_local_time_across_dst(
+    make_team, make_rotation, phones
+):
+    # Berlin moves to summer time on Sunday 29 March 2026: the 09:00 handoff is
+    # 08:00 UTC on the 23rd and 07:00 UTC on the 30th.
+    team, people = make_team("berlin", time_zone="Europe/Berlin")
+    for member in people:
+        member.time_zone = "Europe/Berlin"
+        member.save()
+    rotation = make_rotation(
+        team, people, now=utc(2026, 3, 1), start_date=dt.date(2026, 3, 23)
+    )
+    integration = integration_create(team)
+    policy_create(team, {"target": "primary", "channel": "sms"}, team_default=True)
+    found = boundaries_between(
+        team=team, start=utc(2026, 3, 23, 9), end=utc(2026, 4, 1)
+    )
+    assert [(b.role, b.at) for b in found] == [
+        ("primary", utc(2026, 3, 30, 7)),
+        ("secondary", utc(2026, 3, 30, 7)),
+    ]
+    assert found[0].shift_start == utc(2026, 3, 23, 8)
+    # 05:30 UTC on the 29th is 07:30 in Berlin (asleep); 06:30 UTC is 08:30.
+    for at in (utc(2026, 3, 29, 5, 30), utc(2026, 3, 29, 6, 30)):
+        open_incident(integration, alertname=f"Probe{at.hour}", at=at)
+        drive(at)
+    assert len(phones.sent(to=people[0].phone)) == 2
+    notes = handoffs_draft_for(team=team, start=utc(2026, 3, 30), end=utc(2026, 3, 31))
+    primary = next(n for n in notes if n.role == "primary")
+    assert primary.pages["count"] == 2
+    assert primary.pages["sleep_hours"] == 1
+    assert rotation.pk == primary.rotation_id
