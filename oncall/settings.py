@@ -434,9 +434,11 @@ ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "").rstrip("/")
 ALERTMANAGER_TIMEOUT_SECONDS = env_int("ALERTMANAGER_TIMEOUT_SECONDS", 5)
 # How long a link in a handoff SMS or email works (once).
 HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600)
-# Handoff notes go out by email too when the member's user has an address.
+# Handoff notes go out by email too when the member's user has an address, once a
+# real backend is set.  Not Django's console backend by default: it would print
+# the notes' signed links to stdout, past the log redaction.
 EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -212,7 +212,9 @@ def test_an_operator_acknowledges_from_the_incident_page(stack, page):
     )
 
 
-def test_the_integration_page_fits_and_shows_the_config_without_the_token(stack, page):
+def test_the_integration_page_fits_and_shows_the_config_without_the_token(
+    stack, page
+):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(stack.url + "/admin/alerts/integration/")
     page.get_by_role("link", name="alertmanager").first.click()
