@@ -77,8 +77,12 @@ def handoff_edit(*, note: HandoffNote, ongoing: list[dict], tips: str) -> Handof
     locked = HandoffNote.objects.select_for_update().get(pk=note.pk)
     if locked.status != HandoffNote.Status.DRAFT:
         raise HandoffError(f"the note is {locked.status}: it can no longer change")
-    locked.ongoing = ongoing
-    locked.tips = tips[: MAX_TEXT * 5]
+    # NUL characters: PostgreSQL stores them in neither text nor jsonb.
+    locked.ongoing = [
+        {"text": str(i["text"]).replace("\x00", ""), "watch": bool(i.get("watch"))}
+        for i in ongoing
+    ]
+    locked.tips = tips.replace("\x00", "")[: MAX_TEXT * 5]
     locked.save(update_fields=["ongoing", "tips"])
     return locked
 

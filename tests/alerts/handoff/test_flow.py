@@ -254,3 +254,26 @@ def test_the_history_page_lists_mine_and_my_teams_notes(drafted, cast, client):
 def test_the_history_page_needs_a_login(client):
     answer = client.get("/handoffs/")
     assert answer.status_code == 302 and "/login/" in answer["Location"]
+
+
+def test_nul_characters_from_the_page_are_dropped_not_a_500(drafted, cast, client):
+    client.force_login(cast["alice"].user)
+    note = drafted["primary"]
+    answer = client.post(
+        f"/handoffs/{note.pk}/",
+        {"action": "save", "ongoing": "a\x00b", "tips": "c\x00d"},
+    )
+    assert answer.status_code == 302
+    note.refresh_from_db()
+    assert (note.ongoing, note.tips) == ([{"text": "ab", "watch": False}], "cd")
+
+
+def test_too_many_ongoing_issues_are_a_400_page(drafted, cast, client):
+    client.force_login(cast["alice"].user)
+    note = drafted["primary"]
+    answer = client.post(
+        f"/handoffs/{note.pk}/",
+        {"action": "save", "ongoing": "\n".join(f"item {n}" for n in range(51))},
+    )
+    assert answer.status_code == 400
+    assert "at most 50" in answer.content.decode()
