@@ -453,6 +453,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Failed admin logins per client address and user name before the login form
 # refuses to check passwords for ADMIN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
 ADMIN_LOGIN_MAX_FAILURES = 5
+# Engineers' own login (their handoff pages), and where it leads.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/handoffs/"
 ADMIN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 # --- Logging ------------------------------------------------------------------

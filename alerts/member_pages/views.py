@@ -127,7 +127,7 @@ def handoff_link(request: HttpRequest, token: str) -> HttpResponse:
 def handoff_note(request: HttpRequest, pk: int) -> HttpResponse:
     note = _find(request, pk)
     if note is None:
-        return redirect_to_login(request.get_full_path(), "admin:login")
+        return redirect_to_login(request.get_full_path())
     viewer = _Viewer(request, note)
     error = ""
     status = 200
@@ -180,7 +180,7 @@ def _refuse(text: str) -> HttpResponse:
 def handoff_list(request: HttpRequest) -> HttpResponse:
     """The signed-in member's notes (from or to them) and their teams' history."""
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), "admin:login")
+        return redirect_to_login(request.get_full_path())
     notes = scoped_to_teams(_notes(), user=request.user)
     team = request.GET.get("team", "")
     if team:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 
 from alerts import queue
 from alerts.handoff.actions import (
@@ -277,3 +278,39 @@ def test_too_many_ongoing_issues_are_a_400_page(drafted, cast, client):
     )
     assert answer.status_code == 400
     assert "at most 50" in answer.content.decode()
+
+
+def test_an_engineer_signs_in_at_login_and_reaches_their_note(drafted, cast, client):
+    user = cast["alice"].user
+    user.set_password("correct horse battery staple")
+    user.save()
+    note = drafted["primary"]
+    answer = client.get(f"/handoffs/{note.pk}/")
+    assert answer["Location"] == f"/login/?next=/handoffs/{note.pk}/"
+    assert client.get(answer["Location"]).status_code == 200
+    signed_in = client.post(
+        "/login/",
+        {
+            "username": "alice",
+            "password": "correct horse battery staple",
+            "next": f"/handoffs/{note.pk}/",
+        },
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == f"/handoffs/{note.pk}/"
+    page = client.get(f"/handoffs/{note.pk}/").content.decode()
+    assert 'value="submit"' in page
+
+
+def test_failed_engineer_logins_are_throttled(cast, client, settings):
+    user = cast["bob"].user
+    user.set_password("right")
+    user.save()
+    try:
+        for _ in range(settings.ADMIN_LOGIN_MAX_FAILURES):
+            client.post("/login/", {"username": "bob", "password": "wrong"})
+        refused = client.post("/login/", {"username": "bob", "password": "right"})
+        assert refused.status_code == 200
+        assert "Too many failed logins" in refused.content.decode()
+    finally:
+        cache.clear()  # the failure counter would outlive the test
