@@ -20,8 +20,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.models import ActionItem, Incident, Postmortem
-from alerts.postmortems.draft import PostmortemError, postmortem_for_incident
-from alerts.postmortems.items import action_item_add, action_items_overdue
+from alerts.postmortems.draft import (
+    PostmortemError,
+    postmortem_for_incident,
+    postmortem_update,
+)
+from alerts.postmortems.items import (
+    action_item_add,
+    action_item_update,
+    action_items_overdue,
+)
 from alerts.postmortems.markdown import postmortem_markdown
 from scheduling.access import incident_can_act, teams_visible
 from scheduling.access.permissions import require, scoped_or_404
@@ -88,6 +96,33 @@ class PostmortemSerializer(serializers.ModelSerializer):
         return postmortem_markdown(postmortem)
 
 
+class PostmortemEditSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500, required=False)
+    status = serializers.ChoiceField(choices=Postmortem.Status.choices, required=False)
+    severity = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    impact = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    root_cause = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True
+    )
+    went_well = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True
+    )
+    went_wrong = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True
+    )
+    lessons = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+
+
+class ActionItemEditSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=1000, required=False)
+    owner = serializers.CharField(max_length=150, required=False)
+    priority = serializers.ChoiceField(
+        choices=ActionItem.Priority.choices, required=False
+    )
+    due = serializers.DateField(required=False)
+    status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
+
+
 class OverdueFilterSerializer(serializers.Serializer):
     team = serializers.SlugField(required=False)
 
@@ -123,9 +158,52 @@ class IncidentPostmortem(APIView):
 
 
 class PostmortemDetail(APIView):
+    """The postmortem; ``PATCH`` writes its sections (or ``status``: final)."""
+
     @extend_schema(responses=PostmortemSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(PostmortemSerializer(_postmortem(request, pk)).data)
+
+    @extend_schema(request=PostmortemEditSerializer, responses=PostmortemSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        postmortem = _postmortem(request, pk)
+        require(request, incident_can_act, postmortem.incident)
+        body = PostmortemEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            postmortem_update(postmortem=postmortem, **body.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return Response(PostmortemSerializer(_postmortem(request, pk)).data)
+
+
+class ActionItemDetail(APIView):
+    """``PATCH`` an action item: done, a new due date, another owner, ..."""
+
+    @extend_schema(request=ActionItemEditSerializer, responses=ActionItemSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        item = scoped_or_404(
+            request,
+            ActionItem.objects.select_related("postmortem__incident", "owner__user"),
+            field="postmortem__team",
+            pk=pk if pk <= MAX_ID else 0,
+        )
+        require(request, incident_can_act, item.postmortem.incident)
+        body = ActionItemEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        if "owner" in fields:
+            owner = Member.objects.filter(
+                user__username=fields["owner"], teams=item.postmortem.team_id
+            ).first()
+            if owner is None:
+                raise ValidationError({"owner": ["no member of the team by that name"]})
+            fields["owner"] = owner
+        try:
+            item = action_item_update(item=item, now=timezone.now(), **fields)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return Response(ActionItemSerializer(item).data)
 
 
 class PostmortemActionItems(APIView):

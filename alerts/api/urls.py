@@ -75,6 +75,11 @@ urlpatterns = [
         name="postmortem-detail",
     ),
     path(
+        "postmortems/action-items/<int:pk>/",
+        postmortems.ActionItemDetail.as_view(),
+        name="action-item-detail",
+    ),
+    path(
         "postmortems/<int:pk>/action-items/",
         postmortems.PostmortemActionItems.as_view(),
         name="postmortem-action-items",

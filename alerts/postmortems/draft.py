@@ -97,3 +97,27 @@ def postmortem_link_incident(*, postmortem: Postmortem, incident: Incident) -> N
         raise PostmortemError("the incident belongs to another team")
     postmortem.incidents.add(incident)
     postmortem_refresh(postmortem=postmortem)
+
+
+SECTIONS = (
+    "title",
+    "status",
+    "severity",
+    "impact",
+    "root_cause",
+    "went_well",
+    "went_wrong",
+    "lessons",
+)
+
+
+def postmortem_update(*, postmortem: Postmortem, **fields: Any) -> Postmortem:
+    """Change the written sections (and ``status``: draft or final)."""
+    unknown = set(fields) - set(SECTIONS)
+    if unknown:
+        raise TypeError(f"not sections of a postmortem: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(postmortem, name, value)
+    postmortem.full_clean(exclude=["incident", "team", "created_by"])
+    postmortem.save(update_fields=list(fields) or None)
+    return postmortem

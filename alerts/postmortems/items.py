@@ -31,6 +31,28 @@ def action_item_add(
     return item
 
 
+ITEM_FIELDS = ("text", "owner", "priority", "due", "status")
+
+
+def action_item_update(
+    *, item: ActionItem, now: dt.datetime, **fields: object
+) -> ActionItem:
+    """Change an item.  Done records when; reopened forgets it.  A new due date
+    may make it overdue again later, so its owner may be told again then."""
+    unknown = set(fields) - set(ITEM_FIELDS)
+    if unknown:
+        raise TypeError(f"not fields of an action item: {sorted(unknown)}")
+    if "status" in fields and fields["status"] != item.status:
+        item.done_at = now if fields["status"] == ActionItem.Status.DONE else None
+    if "due" in fields and fields["due"] != item.due:
+        item.reminded_at = None
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.full_clean()
+    item.save()
+    return item
+
+
 def action_item_done(*, item: ActionItem, now: dt.datetime) -> ActionItem:
     ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.OPEN).update(
         status=ActionItem.Status.DONE, done_at=now

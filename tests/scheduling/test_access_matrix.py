@@ -28,6 +28,7 @@ from alerts.handoff.draft import handoffs_draft_for
 from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create
 from alerts.models import (
+    ActionItem,
     ContactMethod,
     HandoffNote,
     Incident,
@@ -35,6 +36,7 @@ from alerts.models import (
     Postmortem,
 )
 from alerts.postmortems.draft import postmortem_for_incident
+from alerts.postmortems.items import action_item_add
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -200,6 +202,8 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     # items added by its members; the overdue list is filtered by team.
     ("incident-postmortem", "post"): CREATE,
     ("postmortem-detail", "get"): READ,
+    ("postmortem-detail", "patch"): ACT,
+    ("action-item-detail", "patch"): ACT,
     ("postmortem-action-items", "post"): CREATE,
     ("postmortem-overdue", "get"): LIST_BY_TEAM,
     ("handoff-list-api", "get"): LIST_BY_TEAM,
@@ -233,6 +237,7 @@ class World:
     note_to_alice: HandoffNote  # submitted, frank -> alice
     resolved: Incident  # resolved, no postmortem yet
     postmortem: Postmortem  # of another resolved incident
+    action_item: ActionItem  # of that postmortem
     clients: dict[str, APIClient]
 
 
@@ -316,6 +321,13 @@ def world(payments, make_rotation, make_member, published) -> World:
             )
         resolved.append(incident_resolve(incident=opened, by=people[0]))
     postmortem, _ = postmortem_for_incident(incident=resolved[1])
+    action_item = action_item_add(
+        postmortem=postmortem,
+        text="Alert on queue depth",
+        owner=people[1],
+        priority="P1",
+        due=dt.date(2026, 2, 1),
+    )
     return World(
         team=team,
         incident=incident,
@@ -329,6 +341,7 @@ def world(payments, make_rotation, make_member, published) -> World:
         note_to_alice=to_alice,
         resolved=resolved[0],
         postmortem=postmortem,
+        action_item=action_item,
         clients=clients,
     )
 
@@ -379,6 +392,9 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
         ),
         "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
+        "action-item-detail": (
+            f"/api/v1/postmortems/action-items/{world.action_item.pk}/"
+        ),
         "handoff-list-api": "/api/v1/handoffs/?team=payments",
         "handoff-detail": f"/api/v1/handoffs/{world.note_from_alice.pk}/",
         "handoff-submit": f"/api/v1/handoffs/{world.note_from_alice.pk}/submit/",
@@ -451,6 +467,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "note": "a rate was wrong",
         },
         ("handoff-detail", "patch"): {"tips": "watch the queue"},
+        ("postmortem-detail", "patch"): {"root_cause": "a pool too small"},
+        ("action-item-detail", "patch"): {"status": "done"},
         ("postmortem-action-items", "post"): {
             "text": "Alert on queue depth",
             "owner": "bob",

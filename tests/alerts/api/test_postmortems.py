@@ -99,3 +99,39 @@ def test_action_items_and_the_overdue_list(
         answer = client.post(url, body)
         assert answer.status_code == 400, body
         assert field in str(answer.json()), body
+
+
+def test_sections_and_items_are_written_through_the_api(resolved, alice, bob):
+    client = bearer_client(alice.user)
+    pm = client.post(f"/api/v1/incidents/{resolved.pk}/postmortem/").json()["id"]
+    written = client.patch(
+        f"/api/v1/postmortems/{pm}/",
+        {"root_cause": "the pool was too small", "status": "final"},
+        format="json",
+    )
+    assert written.status_code == 200
+    assert written.json()["status"] == "final"
+    assert "## Root cause\n\nthe pool was too small" in written.json()["markdown"]
+    assert (
+        client.patch(f"/api/v1/postmortems/{pm}/", {"status": "x"}, format="json")
+    ).status_code == 400
+
+    item = client.post(
+        f"/api/v1/postmortems/{pm}/action-items/",
+        {
+            "text": "Raise the pool",
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2020-01-01",
+        },
+    ).json()
+    url = f"/api/v1/postmortems/action-items/{item['id']}/"
+    assert [i["id"] for i in client.get("/api/v1/postmortems/overdue/").json()] == [
+        item["id"]
+    ]
+    done = client.patch(url, {"status": "done"}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    assert client.get("/api/v1/postmortems/overdue/").json() == []
+    assert client.patch(url, {"owner": "zed"}, format="json").status_code == 400
+    moved = client.patch(url, {"owner": "alice", "due": "2999-01-01"}, format="json")
+    assert moved.json()["owner"] == "alice"

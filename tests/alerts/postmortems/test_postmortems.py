@@ -18,6 +18,7 @@ from alerts.postmortems.draft import (
 from alerts.postmortems.items import (
     action_item_add,
     action_item_done,
+    action_item_update,
     action_items_overdue,
     action_items_remind_overdue,
 )
@@ -143,3 +144,25 @@ def test_overdue_items_are_listed_and_their_owner_told_once(
         "| P0 | Alert on queue depth | bob | 2026-03-05 | open |"
         in postmortem_markdown(postmortem)
     )
+
+
+def test_a_new_due_date_may_remind_the_owner_again_once_overdue(
+    resolved, team, bob, phones
+):
+    postmortem, _ = postmortem_for_incident(incident=resolved)
+    item = action_item_add(
+        postmortem=postmortem,
+        text="Alert on queue depth",
+        owner=bob,
+        priority="P0",
+        due=dt.date(2026, 3, 5),
+    )
+    assert action_items_remind_overdue(now=utc(2026, 3, 6, 9)) == [item]
+    phones.expect_sms(to="bob", containing="due 2026-03-05")
+    action_item_update(item=item, now=utc(2026, 3, 6, 10), due=dt.date(2026, 3, 9))
+    assert action_items_remind_overdue(now=utc(2026, 3, 7, 9)) == []
+    assert action_items_remind_overdue(now=utc(2026, 3, 10, 9)) == [item]
+    phones.expect_sms(to="bob", containing="due 2026-03-09")
+    done = action_item_update(item=item, now=utc(2026, 3, 10, 10), status="done")
+    assert done.done_at == utc(2026, 3, 10, 10)
+    assert list(action_items_overdue(team=team, now=utc(2026, 3, 11))) == []
