@@ -242,13 +242,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two models have a "kind" (integrations, timeline entries) and two a "role"
-    # (shifts, handoff notes): name each enum.
+    # Models share field names with different choices ("kind", "role", "status"):
+    # name each enum.
     "ENUM_NAME_OVERRIDES": {
         "IntegrationKindEnum": "alerts.models.Integration.Kind",
         "TimelineKindEnum": "alerts.models.TimelineEntry.Kind",
         "HandoffRoleEnum": "alerts.models.HandoffNote.Role",
         "ShiftRoleEnum": "scheduling.models.Shift.ROLE_CHOICES",
+        "PostmortemStatusEnum": "alerts.models.Postmortem.Status",
+        "ActionItemStatusEnum": "alerts.models.ActionItem.Status",
     },
 }
 
