@@ -143,6 +143,10 @@ def demo_load() -> DemoResult:
 
     created += demo_escalation_load(team=team)
 
+    from alerts.demo import demo_records_load
+
+    created += demo_records_load(team=team)
+
     from alerts.demo.history import demo_history_load
 
     created += demo_history_load(team=team)

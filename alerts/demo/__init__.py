@@ -1,13 +1,25 @@
-"""The demo organisation's alerting: an Alertmanager integration with routes, and an
-escalation policy (called by ``manage.py oncall_demo``; never modifies what exists).
+"""The demo organisation's alerting: an Alertmanager integration with routes, an
+escalation policy, and the written records (a handoff note of the last shift
+change, a postmortem draft of a past incident).  Called by ``manage.py
+oncall_demo``; never modifies what exists.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
+from alerts.handoff.boundaries import boundaries_between
+from alerts.handoff.draft import handoff_draft
+from alerts.incidents.state import (
+    IncidentSpec,
+    incident_acknowledge,
+    incident_open,
+    incident_resolve,
+)
 from alerts.intake.integrations import (
     integration_create,
     integration_set_token,
@@ -15,8 +27,10 @@ from alerts.intake.integrations import (
     token_matches,
     webhook_url,
 )
-from alerts.models import EscalationPolicy, EscalationStep, Integration
+from alerts.models import EscalationPolicy, EscalationStep, Incident, Integration
+from alerts.postmortems.draft import postmortem_for_incident
 from scheduling.models import Team
+from scheduling.selectors import oncall_at
 
 DEMO_INTEGRATION = "alertmanager"
 
@@ -107,3 +121,78 @@ def demo_escalation_load(*, team: Team) -> list[str]:
     what is missing, never modifies what exists."""
     policy, made = demo_policy(team=team)
     return [f"escalation policy {policy}"] if made else []
+
+
+DEMO_INCIDENT_GROUP = '{}:{alertname="LedgerSyncStalled"}#demo'
+
+
+def demo_records_load(*, team: Team, now: datetime | None = None) -> list[str]:
+    """The demo's written records: the handoff notes of the rotation's last shift
+    change, and a postmortem draft of a resolved demo incident from three days
+    ago.  Creates what is missing, never changes what exists (the notes and the
+    postmortem are one per boundary and per incident by construction)."""
+    now = now or timezone.now()
+    created: list[str] = []
+    integration = Integration.objects.filter(team=team, name=DEMO_INTEGRATION).first()
+    if integration is not None:
+        incident = Incident.objects.filter(
+            integration=integration, group_key=DEMO_INCIDENT_GROUP
+        ).first()
+        if incident is None:
+            incident = _demo_incident(integration=integration, now=now)
+            created.append(f"incident #{incident.pk} (resolved)")
+        _, made = postmortem_for_incident(incident=incident)
+        if made:
+            created.append(f"postmortem draft of incident #{incident.pk}")
+
+    found = boundaries_between(team=team, start=now - timedelta(days=8), end=now)
+    if found:
+        last = max(b.at for b in found)
+        for boundary in (b for b in found if b.at == last):
+            # History: nobody is texted about a note of days ago.
+            note = handoff_draft(boundary=boundary, role=boundary.role, quiet=True)
+            if note is not None:
+                created.append(f"handoff note {note}")
+    return created
+
+
+def _demo_incident(*, integration: Integration, now: datetime) -> Incident:
+    """A high-urgency incident that opened three days ago at 02:13 team time,
+    acknowledged 4 minutes later by the primary of that moment, resolved 47
+    minutes after it opened.  No page goes out: it is acknowledged before the
+    transaction commits, which stops its escalation."""
+    local = (now - timedelta(days=3)).astimezone(integration.team.tz)
+    opened = local.replace(hour=2, minute=13, second=0, microsecond=0)
+    labels = {
+        "alertname": "LedgerSyncStalled",
+        "service": "payments-api",
+        "severity": "critical",
+    }
+    route = integration.routes.order_by("position", "pk").first()
+    who = oncall_at(team=integration.team, at=opened).primary
+    with transaction.atomic():
+        incident = incident_open(
+            integration=integration,
+            spec=IncidentSpec(
+                group_key=DEMO_INCIDENT_GROUP,
+                title="LedgerSyncStalled: ledger sync stalled for 10 minutes",
+                team_id=integration.team_id,
+                route_id=route.pk if route else None,
+                routing="demo",
+                urgency="high",
+                group_labels={"alertname": labels["alertname"]},
+                common_labels=labels,
+                common_annotations={"summary": "ledger sync stalled for 10 minutes"},
+            ),
+            at=opened,
+        )
+        incident_acknowledge(
+            incident=incident, by=who, via="demo", at=opened + timedelta(minutes=4)
+        )
+        return incident_resolve(
+            incident=incident,
+            by=who,
+            how="manual",
+            text="resolved (demo): rolled back the deploy",
+            at=opened + timedelta(minutes=47),
+        )

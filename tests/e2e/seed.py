@@ -185,3 +185,24 @@ def seed_time_off(username: str, starts_at: str, ends_at: str, summary: str) -> 
         summary=summary,
     )
     print(json.dumps({"unavailability": row.pk}))
+
+
+def handoff_link() -> None:
+    """A signed link for the outgoing engineer of the demo's latest primary
+    handoff note, made as the drafted-note SMS makes it (the demo drafts its
+    notes quietly, so nobody was texted one).  Prints the note, the link and
+    the incoming engineer's phone."""
+    from alerts.handoff.links import link_create
+    from alerts.models import HandoffNote
+
+    note = HandoffNote.objects.filter(team__slug="payments", role="primary").first()
+    assert note is not None, "the demo has no handoff note"
+    print(
+        json.dumps(
+            {
+                "note": note.pk,
+                "link": link_create(note=note, member=note.outgoing),
+                "incoming_phone": note.incoming.phone,
+            }
+        )
+    )

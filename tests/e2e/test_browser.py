@@ -304,3 +304,55 @@ def test_the_insights_page_shows_the_heatmap_and_a_flagged_week(stack, page):
     assert page.locator("#load svg.pygal-chart").is_visible()
     assert page.locator("#alert-quality").get_by_text("OrdersQueueStuck").is_visible()
     screenshot(page, "insights")
+
+
+def test_a_handoff_note_on_a_phone_from_link_to_acknowledgement(stack, seeded):
+    """The outgoing engineer opens the demo's note from their link on a phone,
+    edits and submits it; the incoming one gets an SMS (the stack's fake Twilio)
+    with their own link, opens it on a phone and acknowledges."""
+    import re
+
+    from tests.e2e.browser import PHONE
+
+    made = stack.handoff_link()
+    with browser_page(PHONE) as phone:
+        phone.goto(made["link"])
+        phone.wait_for_selector("#note")
+        assert "/handoffs/" in phone.url and "/link/" not in phone.url
+        assert "On-call handoff" in phone.locator("#note h1").inner_text()
+        phone.fill("#ongoing", "[watch] payments-api p99 creeping up")
+        phone.fill("#tips", "Restart the **ledger worker** if the queue backs up.")
+        screenshot(phone, "handoff-phone-draft")
+        # Nothing is wider than the phone's screen.
+        root = "document.documentElement"
+        widths = phone.evaluate(f"[{root}.scrollWidth, {root}.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        phone.get_by_role("button", name=re.compile("^Submit")).click()
+        phone.wait_for_selector("text=Status: submitted")
+        assert "ledger worker" in phone.locator("#note strong").all_inner_texts()
+        # The link was single-use: opening it again is refused with a page.
+        phone.goto(made["link"])
+        assert "already used" in phone.locator("h1").inner_text()
+
+    def handoff_texts() -> list:
+        # Only the handoff's: the incoming engineer may also be told of a
+        # short-notice schedule change (scheduling/notices.py).
+        return [
+            m
+            for m in stack.twilio.messages(made["incoming_phone"])
+            if "/handoffs/link/" in m.body
+        ]
+
+    wait_for(handoff_texts, 30, "the incoming engineer's SMS")
+    [sms] = handoff_texts()
+    link = re.search(r"https?://\S+/handoffs/link/\S+/", sms.body).group(0)
+    with browser_page(PHONE) as phone:
+        phone.goto(link)
+        phone.wait_for_selector("#note")
+        assert "p99 creeping up" in phone.locator("#note").inner_text()
+        phone.get_by_role("button", name=re.compile("^Acknowledge")).click()
+        phone.wait_for_selector("text=Status: acknowledged")
+        screenshot(phone, "handoff-phone-acknowledged")
+    note = stack.api("GET", f"/api/v1/handoffs/{made['note']}/").json()
+    assert note["status"] == "acknowledged"
+    assert "**watch** payments-api p99 creeping up" in note["markdown"]

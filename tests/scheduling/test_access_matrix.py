@@ -23,9 +23,20 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from alerts.incidents.state import IncidentSpec, incident_open
+from alerts.handoff.actions import handoff_submit
+from alerts.handoff.draft import handoffs_draft_for
+from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create
-from alerts.models import ContactMethod, Incident, Integration
+from alerts.models import (
+    ActionItem,
+    ContactMethod,
+    HandoffNote,
+    Incident,
+    Integration,
+    Postmortem,
+)
+from alerts.postmortems.draft import postmortem_for_incident
+from alerts.postmortems.items import action_item_add
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -190,6 +201,21 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("report-page-load", "get"): LIST_BY_TEAM,
     ("report-incidents", "get"): LIST_BY_TEAM,
     ("report-alert-quality", "get"): LIST_BY_TEAM,
+    # Handoff notes: read by the team; alice edits and submits the note she
+    # writes (charlie's), acknowledges the one addressed to her (frank's).
+    # Postmortems: drafted from a resolved incident (201), read by the team, action
+    # items added by its members; the overdue list is filtered by team.
+    ("incident-postmortem", "post"): CREATE,
+    ("postmortem-detail", "get"): READ,
+    ("postmortem-detail", "patch"): ACT,
+    ("action-item-detail", "patch"): ACT,
+    ("postmortem-action-items", "post"): CREATE,
+    ("postmortem-overdue", "get"): LIST_BY_TEAM,
+    ("handoff-list-api", "get"): LIST_BY_TEAM,
+    ("handoff-detail", "get"): READ,
+    ("handoff-detail", "patch"): ACT,
+    ("handoff-submit", "post"): ACT,
+    ("handoff-acknowledge", "post"): ACT,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -212,6 +238,11 @@ class World:
     contact_method: ContactMethod  # alice's
     spare_token: ApiToken  # alice's, for the revoke cells
     feed: FeedToken  # alice's, for the revoke and rotate cells
+    note_from_alice: HandoffNote  # a draft, alice -> charlie
+    note_to_alice: HandoffNote  # submitted, frank -> alice
+    resolved: Incident  # resolved, no postmortem yet
+    postmortem: Postmortem  # of another resolved incident
+    action_item: ActionItem  # of that postmortem
     clients: dict[str, APIClient]
 
 
@@ -268,6 +299,40 @@ def world(payments, make_rotation, make_member, published) -> World:
     feed = feed_create(subject=people[0], owner=alice, created_by=alice).feed
     # A closed month, for the reopen cells.
     month_close(team=team, year=2025, month=12, now=utc(2026, 1, 2))
+    [from_alice, _] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 12), end=utc(2026, 1, 12, 7)
+    )
+    [_, to_alice] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 26), end=utc(2026, 1, 26, 7)
+    )
+    assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
+    to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
+    resolved = []
+    for name in ("DiskFull", "QueueBacklog"):
+        with transaction.atomic():
+            opened = incident_open(
+                integration=integration,
+                spec=IncidentSpec(
+                    group_key=f'{{}}:{{alertname="{name}"}}',
+                    title=name,
+                    team_id=team.pk,
+                    route_id=integration.routes.first().pk,
+                    routing="test",
+                    urgency="high",
+                    group_labels={"alertname": name},
+                    common_labels={"alertname": name},
+                    common_annotations={},
+                ),
+            )
+        resolved.append(incident_resolve(incident=opened, by=people[0]))
+    postmortem, _ = postmortem_for_incident(incident=resolved[1])
+    action_item = action_item_add(
+        postmortem=postmortem,
+        text="Alert on queue depth",
+        owner=people[1],
+        priority="P1",
+        due=dt.date(2026, 2, 1),
+    )
     return World(
         team=team,
         incident=incident,
@@ -277,6 +342,11 @@ def world(payments, make_rotation, make_member, published) -> World:
         contact_method=contact,
         spare_token=spare,
         feed=feed,
+        note_from_alice=from_alice,
+        note_to_alice=to_alice,
+        resolved=resolved[0],
+        postmortem=postmortem,
+        action_item=action_item,
         clients=clients,
     )
 
@@ -326,6 +396,20 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "report-page-load": f"/api/v1/reports/page-load/?{REPORT_QUERY}",
         "report-incidents": f"/api/v1/reports/incidents/?{REPORT_QUERY}",
         "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
+        "postmortem-detail": f"/api/v1/postmortems/{world.postmortem.pk}/",
+        "postmortem-action-items": (
+            f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
+        ),
+        "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
+        "action-item-detail": (
+            f"/api/v1/postmortems/action-items/{world.action_item.pk}/"
+        ),
+        "handoff-list-api": "/api/v1/handoffs/?team=payments",
+        "handoff-detail": f"/api/v1/handoffs/{world.note_from_alice.pk}/",
+        "handoff-submit": f"/api/v1/handoffs/{world.note_from_alice.pk}/submit/",
+        "handoff-acknowledge": (
+            f"/api/v1/handoffs/{world.note_to_alice.pk}/acknowledge/"
+        ),
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
@@ -343,6 +427,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         action = name.removeprefix("incident-")
         suffix = "" if action == "detail" else f"{action}/"
         paths[name] = f"/api/v1/incidents/{incident}/{suffix}"
+    if name == "incident-postmortem":
+        paths[name] = f"/api/v1/incidents/{world.resolved.pk}/postmortem/"
     bodies = {
         ("team-overrides", "post"): {
             "rotation": "weekly",
@@ -389,6 +475,15 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "month": "2025-12",
             "note": "a rate was wrong",
         },
+        ("handoff-detail", "patch"): {"tips": "watch the queue"},
+        ("postmortem-detail", "patch"): {"root_cause": "a pool too small"},
+        ("action-item-detail", "patch"): {"status": "done"},
+        ("postmortem-action-items", "post"): {
+            "text": "Alert on queue depth",
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2026-02-01",
+        },
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
@@ -429,4 +524,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 1
+    # The open incident and the two resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3

@@ -10,7 +10,7 @@ import alerts.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0005_storm_call_bundles"),
+        ("alerts", "0006_handoff_notes_postmortems"),
         ("scheduling", "0006_ical_feeds"),
     ]
 
