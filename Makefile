@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
 
-.PHONY: bench-api bench-ical run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ bench-dev-stop: install-dev
 bench-embedded-paging: install-dev
 	$(PY) bench/embedded_paging.py
 
+## make bench-pay: a month's pay statements for 1,000 rotations (compute, close, read back; query counts)
+bench-pay: install-dev
+	$(PY) bench/pay_statements.py
+
 ## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
 bench-ical: install-dev
 	$(PY) bench/ical.py
@@ -83,3 +87,11 @@ bench-ical: install-dev
 ## make bench-api: GET /api/v1/incidents/?team= with 100,000 incidents on PostgreSQL
 bench-api: install-dev system-deps
 	$(PY) bench/api_incidents.py --postgres
+
+## make bench-ical-poll: unchanged-feed polls/s against gunicorn + PostgreSQL + Redis (1,000 tokens)
+bench-ical-poll: install-dev
+	$(PY) bench/ical_poll.py
+
+## make bench-insights: a team's quarter report and the org-wide alert quality on a year of history
+bench-insights: install-dev system-deps
+	$(PY) bench/insights.py --postgres

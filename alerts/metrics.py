@@ -1,4 +1,6 @@
-"""Scrape-time gauges: the inbox backlog, open incidents, escalation health.
+"""Scrape-time gauges: the inbox backlog, open incidents, escalation health, and
+the insights totals (pages per team and channel, sleep-hour pages, time to
+acknowledge).
 
 A growing backlog means the workers (or the broker) are not keeping up; failed
 deliveries need an operator.  Read from the database at scrape time, so every web
@@ -8,17 +10,29 @@ process reports the same truth.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import Count
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
+from alerts.insights.totals import (
+    TTA_BUCKETS,
+    pages_sent_by_team_and_channel,
+    sleep_pages_by_team,
+    tta_histogram_by_team,
+)
 from alerts.intake.inbox import unprocessed_count
 from alerts.models import OPEN_STATUSES, Escalation, Incident, Page
 
 
 class AlertsCollector(Collector):
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         backlog = GaugeMetricFamily(
             "oncall_webhook_deliveries_unprocessed",
             "Accepted Alertmanager webhooks not processed yet (pending) or given up "
@@ -78,3 +92,46 @@ class AlertsCollector(Collector):
         for status in ("queued", "sending", "held"):
             pending.add_metric([status], counts.get(status, 0))
         yield pending
+        yield from insights_metrics()
+
+
+def insights_metrics() -> Iterator[Any]:
+    """Labels: ``team`` and ``channel`` only (never an alert's labels), so the
+    series number about 2 × teams + teams + 10 × teams."""
+    from django.utils import timezone
+
+    sent = CounterMetricFamily(
+        "oncall_pages_sent",
+        "SMS and calls that went out (bundled pages each count), by the incident's "
+        "team and the channel.",
+        labels=["team", "channel"],
+    )
+    for (team, channel), n in sorted(pages_sent_by_team_and_channel().items()):
+        sent.add_metric([team, channel], n)
+    yield sent
+
+    sleep = GaugeMetricFamily(
+        "oncall_sleep_hour_pages_7d",
+        "Interruptions in the paged member's sleep hours (their zone, the team's "
+        "hours) over the last 7 days, by team.",
+        labels=["team"],
+    )
+    for team, n in sorted(sleep_pages_by_team(now=timezone.now()).items()):
+        sleep.add_metric([team], n)
+    yield sleep
+
+    tta = HistogramMetricFamily(
+        "oncall_incident_time_to_acknowledge_seconds",
+        "Opening to acknowledgement of acknowledged incidents, by team.",
+        labels=["team"],
+    )
+    for team, (cumulative, count, total) in sorted(tta_histogram_by_team().items()):
+        buckets = [
+            (_le(bound), n) for bound, n in zip(TTA_BUCKETS, cumulative, strict=True)
+        ]
+        tta.add_metric([team], [*buckets, ("+Inf", count)], total)
+    yield tta
+
+
+def _le(bound: float) -> str:
+    return floatToGoString(bound)  # "60.0", as the client library writes ``le``

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -907,3 +908,298 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"page {self.pk}: #{self.incident_id} {self.channel} to {self.member}"
+
+
+# --- written records: handoff notes -----------------------------------------------
+
+
+class HandoffSettings(models.Model):
+    """A team's handoff-note settings; a team without a row uses the defaults."""
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="handoff_settings"
+    )
+    merge_roles = models.BooleanField(
+        default=False,
+        help_text="One note per shift change for primary and secondary together "
+        "(from and to the primaries), instead of one per role.",
+    )
+    auto_submit_after = models.DurationField(
+        default=timedelta(hours=4),
+        validators=[MinValueValidator(timedelta(0))],
+        help_text="A draft not submitted this long after the boundary is submitted "
+        "as drafted (and marked so).",
+    )
+    grace = models.DurationField(
+        default=timedelta(minutes=30),
+        validators=[MinValueValidator(timedelta(0))],
+        help_text="A note not acknowledged this long after the boundary re-notifies "
+        "the incoming engineer and tells the rotation's secondary.",
+    )
+
+    class Meta:
+        verbose_name_plural = "handoff settings"
+
+    def __str__(self) -> str:
+        return f"handoff settings of {self.team}"
+
+
+class HandoffNote(models.Model):
+    """The note an outgoing on-call engineer leaves the incoming one at a shift
+    boundary.  Drafted by the periodic task (``alerts.handoff.draft``), edited and
+    submitted by the outgoing engineer, acknowledged by the incoming one.
+
+    ``open_incidents``, ``pages``, ``maintenance`` are snapshots taken when drafted
+    (lists and dicts of plain values, see ``alerts.handoff.draft``); ``ongoing`` is
+    a list of ``{"text": str, "watch": bool}``, edited by the outgoing engineer.
+    """
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary"
+        SECONDARY = "secondary"
+        BOTH = "both", "primary and secondary"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SUBMITTED = "submitted"
+        ACKNOWLEDGED = "acknowledged"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    rotation = models.ForeignKey(
+        "scheduling.Rotation", on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(max_length=16, choices=Role)
+    boundary = models.DateTimeField(help_text="The shift change (UTC inside).")
+    outgoing = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="handoffs_written"
+    )
+    incoming = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="handoffs_received"
+    )
+    shift_start = models.DateTimeField(help_text="When the outgoing shift began.")
+    next_shift_end = models.DateTimeField(help_text="When the incoming shift ends.")
+    status = models.CharField(
+        max_length=16, choices=Status, default=Status.DRAFT, db_index=True
+    )
+    open_incidents = models.JSONField(default=list, blank=True)
+    pages = models.JSONField(default=dict, blank=True)
+    maintenance = models.JSONField(default=list, blank=True)
+    ongoing = models.JSONField(default=list, blank=True)
+    tips = models.TextField(blank=True)
+    drafted_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    auto_submitted = models.BooleanField(
+        default=False, help_text="Submitted as drafted: nobody submitted it in time."
+    )
+    outgoing_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the outgoing engineer was told of it."
+    )
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the incoming engineer was notified."
+    )
+    reminded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the unacknowledged note was sent again (and the "
+        "secondary told).",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-boundary", "-id"]
+        constraints = [
+            # One note per boundary and role, however often or late the periodic
+            # task runs: the second insert fails here, not in a check-then-insert.
+            models.UniqueConstraint(
+                fields=["rotation", "role", "boundary"],
+                name="alerts_handoff_once_per_boundary",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["team", "-boundary"], name="alerts_handoff_team"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"On-call handoff ({self.role}): {self.outgoing} → {self.incoming}, "
+            f"{self.boundary:%Y-%m-%d %H:%M} UTC"
+        )
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class HandoffLink(models.Model):
+    """A single-use link to a note, sent by SMS or email.  The URL carries a
+    signed, timestamped ``nonce`` (``alerts.handoff.links``); this row is the
+    used-marker that makes it single-use."""
+
+    note = models.ForeignKey(HandoffNote, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"link to handoff {self.note_id} for {self.member}"
+
+
+# --- written records: postmortems ---------------------------------------------------
+
+
+class Postmortem(models.Model):
+    """A blameless postmortem, drafted from a resolved incident (``incident``, at
+    most one postmortem each) and possibly covering more (``incidents``).
+
+    ``timeline`` is pre-filled from the incidents' timeline entries, a list of
+    ``{"at": ISO 8601 UTC, "incident": id, "kind": str, "text": str}`` in order;
+    the Markdown shows it in the team's zone (``alerts.postmortems.markdown``).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        FINAL = "final"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    incident = models.OneToOneField(
+        Incident,
+        on_delete=models.PROTECT,
+        related_name="postmortem",
+        help_text="The incident it was drafted from.",
+    )
+    incidents: models.ManyToManyField[Incident, Any] = models.ManyToManyField(
+        Incident, related_name="postmortems", blank=True
+    )
+    title = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
+    severity = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    impact = models.TextField(blank=True)
+    timeline = models.JSONField(default=list, blank=True)
+    root_cause = models.TextField(blank=True)
+    went_well = models.TextField("what went well", blank=True)
+    went_wrong = models.TextField("what went wrong", blank=True)
+    lessons = models.TextField("lessons learned", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Postmortem: {self.title}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ended_at - self.started_at
+
+
+class ActionItem(models.Model):
+    """Something to do so it does not happen again; tracked until done."""
+
+    class Priority(models.TextChoices):
+        P0 = "P0"
+        P1 = "P1"
+        P2 = "P2"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DONE = "done"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="action_items"
+    )
+    text = models.CharField(max_length=1000)
+    owner = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="action_items"
+    )
+    priority = models.CharField(max_length=2, choices=Priority, default=Priority.P1)
+    due = models.DateField(help_text="Overdue from the next day, in the team's zone.")
+    status = models.CharField(
+        max_length=8, choices=Status, default=Status.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the owner was told it is overdue (once).",
+    )
+
+    class Meta:
+        ordering = ["due", "priority", "id"]
+        indexes = [
+            models.Index(
+                fields=["due"],
+                condition=Q(status="open"),
+                name="alerts_actionitem_open_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.text}"
+
+
+# --- insights ----------------------------------------------------------------------
+
+
+class InsightSettings(models.Model):
+    """A team's thresholds for the insights reports (``alerts/insights/``).
+
+    A team without a row uses the defaults below: PagerDuty's operational-review
+    hours (business 08:00-18:00 Monday to Friday, sleep 22:00-08:00, the rest
+    off-hours), DESIGN.md §7's expected load (above 10 pages an on-call week is
+    flagged), and a 10-minute flapping window.  Hours are read in each paged
+    member's own time zone.
+    """
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="insight_settings"
+    )
+    business_start = models.TimeField(default=time(8, 0))
+    business_end = models.TimeField(default=time(18, 0))
+    business_weekdays = models.CharField(
+        max_length=7,
+        default="12345",
+        validators=[validate_weekdays],
+        help_text="ISO weekday digits (1 = Monday ... 7 = Sunday).",
+    )
+    sleep_start = models.TimeField(
+        default=time(22, 0), help_text="Sleep hours start (every day)."
+    )
+    sleep_end = models.TimeField(
+        default=time(8, 0), help_text="Sleep hours end (the next morning)."
+    )
+    max_pages_per_week = models.PositiveIntegerField(
+        default=10, help_text="An on-call week with more pages is flagged."
+    )
+    max_sleep_interruptions_per_week = models.PositiveIntegerField(
+        default=2,
+        help_text="An on-call week with more sleep-hour interruptions is flagged.",
+    )
+    flap_window = models.DurationField(
+        default=timedelta(minutes=10),
+        help_text="An alert group firing again within this long after it resolved "
+        "counts as flapping.",
+    )
+
+    class Meta:
+        verbose_name_plural = "insight settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business_end__gt=models.F("business_start")),
+                name="alerts_insights_business_hours_order",
+                violation_error_message="Business hours must end after they start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"insight settings of {self.team}"

@@ -31,7 +31,10 @@ PROCESS_DELIVERY = "alerts.tasks.process_delivery"
 ESCALATION_ADVANCE = "alerts.tasks.escalation_advance"
 PAGE_SEND = "alerts.tasks.page_send"
 BUNDLE_SEND = "alerts.tasks.bundle_send"
-PUBLISHED = frozenset({PROCESS_DELIVERY, ESCALATION_ADVANCE, PAGE_SEND, BUNDLE_SEND})
+HANDOFF_NOTIFY = "alerts.tasks.handoff_notify"
+PUBLISHED = frozenset(
+    {PROCESS_DELIVERY, ESCALATION_ADVANCE, PAGE_SEND, BUNDLE_SEND, HANDOFF_NOTIFY}
+)
 
 # No countdown longer than this anywhere: on Redis a task whose ETA passes the
 # visibility timeout is delivered twice (DESIGN.md, escalation flow).

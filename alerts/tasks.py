@@ -26,6 +26,9 @@ from django.utils import timezone
 from alerts import queue
 from alerts.escalation.claims import escalations_claim, escalations_due_in
 from alerts.escalation.engine import escalations_advance, escalations_fire
+from alerts.handoff.actions import handoffs_auto_submit, handoffs_remind
+from alerts.handoff.draft import handoffs_draft_due
+from alerts.handoff.notify import handoff_notify, handoffs_notify_pending
 from alerts.incidents.maintenance import maintenance_sweep
 from alerts.intake.deadman import deadman_check
 from alerts.intake.drain import delivery_process
@@ -35,6 +38,8 @@ from alerts.intake.unprocessable import deliveries_page_unprocessable
 from alerts.paging.bundles import bundle_send, bundles_gather_and_claim
 from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_due_in, pages_send
+from alerts.paging.shift_notices import shift_notices_send
+from alerts.postmortems.items import action_items_remind_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,16 @@ def check_heartbeats() -> int:
 @shared_task(name="alerts.tasks.sweep_maintenance", ignore_result=True)
 def sweep_maintenance() -> int:
     return maintenance_sweep()
+
+
+@shared_task(name="alerts.tasks.send_shift_notices", ignore_result=True)
+def send_shift_notices() -> dict[str, int]:
+    """SMS the members whose on-call time a short-notice change moved.
+
+    Published by name by ``scheduling.notices`` once a change commits, and run
+    periodically for any publish that was lost.  Idempotent: each notice is
+    claimed once."""
+    return shift_notices_send(now=timezone.now())
 
 
 @shared_task(name="alerts.tasks.prune_deliveries", ignore_result=True)
@@ -180,3 +195,37 @@ def page_send_task(page_ids: int | list[int]) -> str:
 @shared_task(name=queue.BUNDLE_SEND, ignore_result=True)
 def bundle_send_task(bundle_id: int) -> str:
     return bundle_send(bundle_id=bundle_id)
+
+
+# --- handoff notes -----------------------------------------------------------------
+
+
+@shared_task(name="alerts.tasks.handoff_sweep", ignore_result=True)
+def handoff_sweep() -> dict[str, int]:
+    """Draft the notes of shift changes that passed (one per boundary and role,
+    however often or late this runs), submit forgotten drafts as drafted, remind
+    about unacknowledged notes, and catch up on notifications never sent."""
+    now = timezone.now()
+    drafted = handoffs_draft_due(now=now)
+    submitted = handoffs_auto_submit(now=now)
+    reminded = handoffs_remind(now=now)
+    return {
+        "drafted": len(drafted),
+        "auto_submitted": len(submitted),
+        "reminded": len(reminded),
+        "notified": handoffs_notify_pending(now=now),
+    }
+
+
+@shared_task(name=queue.HANDOFF_NOTIFY, ignore_result=True)
+def handoff_notify_task(note_id: int) -> list[str]:
+    return handoff_notify(note_id=note_id, now=timezone.now())
+
+
+# --- postmortems -------------------------------------------------------------------
+
+
+@shared_task(name="alerts.tasks.remind_overdue_action_items", ignore_result=True)
+def remind_overdue_action_items() -> int:
+    """Each owner told once per action item that went overdue (idempotent)."""
+    return len(action_items_remind_overdue(now=timezone.now()))

@@ -1,4 +1,5 @@
-"""A throttle on failed admin logins, per client address and user name.
+"""A throttle on failed logins (the admin's, and engineers' at ``/login/``), per
+client address and user name.
 
 After ``ADMIN_LOGIN_MAX_FAILURES`` failures the login form refuses to check the
 password of that user name from that address for ``ADMIN_LOGIN_LOCKOUT_SECONDS``
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -28,7 +30,7 @@ def _key(request: HttpRequest | None, username: str) -> str:
     return f"oncall:admin-login-failures:{digest}"
 
 
-class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+class _Throttled(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         key = _key(self.request, username)
@@ -47,3 +49,12 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             except ValueError:  # first failure: no counter yet
                 cache.set(key, 1, settings.ADMIN_LOGIN_LOCKOUT_SECONDS)
             raise
+
+
+class ThrottledAdminAuthenticationForm(_Throttled, AdminAuthenticationForm):
+    """The admin's login: staff only."""
+
+
+class ThrottledMemberAuthenticationForm(_Throttled):
+    """Engineers' login (``/login/``, for their handoff pages): any active user,
+    staff or not; the same failure counter as the admin's."""

@@ -9,8 +9,10 @@ class OncallConfig(AppConfig):
         # The project registers the apps' collectors: the apps never import oncall.
         from alerts.metrics import AlertsCollector
         from oncall.metrics import register_collector
+        from scheduling.metrics import SchedulingCollector
 
         register_collector(AlertsCollector())
+        register_collector(SchedulingCollector())
 
         from django.contrib import admin
 

@@ -73,11 +73,32 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "alerts.tasks.prune_deliveries",
         "schedule": 3600.0,
     },
+    # Handoff notes: drafted at each shift change that passed (idempotent: one per
+    # boundary and role), auto-submitted, reminded.  A minute late is fine.
+    "alerts-handoff-sweep": {
+        "task": "alerts.tasks.handoff_sweep",
+        "schedule": 60.0,
+    },
+    # Owners of postmortem action items that went overdue are told, once each.
+    "alerts-remind-overdue-action-items": {
+        "task": "alerts.tasks.remind_overdue_action_items",
+        "schedule": 3600.0,
+    },
     # Extends every rotation's materialized shifts to the horizon.  Hourly is plenty
     # (the horizon is weeks); rotation changes materialize at once anyway.
     "materialize-shifts": {
         "task": "scheduling.tasks.materialize_shifts",
         "schedule": 3600.0,
+    },
+    # Short-notice schedule changes not told yet (their publish was lost).
+    "alerts-send-shift-notices": {
+        "task": "alerts.tasks.send_shift_notices",
+        "schedule": 60.0,
+    },
+    # Members' out-of-office (PTO) calendars become their unavailability.
+    "fetch-out-of-office-calendars": {
+        "task": "scheduling.tasks.fetch_out_of_office_calendars",
+        "schedule": float(env_int("OOO_FETCH_INTERVAL_SECONDS", 900)),
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

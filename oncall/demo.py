@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -15,8 +16,10 @@ from django.db import transaction
 from scheduling.materialize import rotation_materialize
 from scheduling.models import (
     Member,
+    PayPolicy,
     Rotation,
     RotationParticipant,
+    StipendRate,
     Team,
     TeamMembership,
 )
@@ -52,6 +55,31 @@ class DemoResult:
     members: list[Member]
     created: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+# DESIGN.md §5: the demo rotation pays 500 USD a week primary, 250 secondary;
+# Kenyan public holidays (the team is in Nairobi).
+DEMO_RATES = [("primary", Decimal("500")), ("secondary", Decimal("250"))]
+
+
+def _demo_pay(team: Team, rotation: Rotation) -> list[str]:
+    created = []
+    for role, amount in DEMO_RATES:
+        _, made = StipendRate.objects.get_or_create(
+            team=team,
+            rotation=rotation,
+            role=role,
+            effective_from=rotation.start_date,
+            defaults={"amount": amount, "currency": "USD", "unit": StipendRate.WEEK},
+        )
+        if made:
+            created.append(f"{role} rate {amount} USD per week")
+    _, made = PayPolicy.objects.get_or_create(
+        team=team, defaults={"holiday_country": "KE"}
+    )
+    if made:
+        created.append("pay policy (Kenyan public holidays)")
+    return created
 
 
 @transaction.atomic
@@ -104,6 +132,7 @@ def demo_load() -> DemoResult:
         created.append(f"rotation {rotation.name}")
     # Cheap when already generated: only extends to the horizon.
     rotation_materialize(rotation=rotation)
+    created += _demo_pay(team, rotation)
 
     from alerts.demo import demo_alerts_load
 
@@ -113,5 +142,13 @@ def demo_load() -> DemoResult:
     from alerts.demo import demo_escalation_load
 
     created += demo_escalation_load(team=team)
+
+    from alerts.demo import demo_records_load
+
+    created += demo_records_load(team=team)
+
+    from alerts.demo.history import demo_history_load
+
+    created += demo_history_load(team=team)
 
     return DemoResult(team=team, members=members, created=created, notes=notes)

@@ -23,6 +23,9 @@ _PATTERNS = [
     re.compile(r"(/api/v1/alertmanager/)[^/?#\s\"']+"),
     # Calendar feed tokens (/ical/<token>.ics).
     re.compile(r"(/ical/)[^/?#\s\"'.]+"),
+    # Signed single-use links to handoff notes (/handoffs/link/<token>/), which
+    # also travel in SMS and email bodies that the console transports log.
+    re.compile(r"(/handoffs/link/)[^/?#\s\"']+"),
     # Query parameters named like secrets.
     re.compile(r"(?i)([?&](?:token|access_token|key|secret|password)=)[^&#\s\"']+"),
     # Credentials in headers that might be logged.

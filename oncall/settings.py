@@ -7,6 +7,7 @@ to start on the development secret key or without ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -246,10 +247,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "oncall.api_schema.local_times",
     ],
-    # Two models have a "kind" (integrations, timeline entries): name each enum.
+    # Models share field names with different choices ("kind", "role", "status",
+    # "urgency"): name each enum.
     "ENUM_NAME_OVERRIDES": {
         "IntegrationKindEnum": "alerts.models.Integration.Kind",
         "TimelineKindEnum": "alerts.models.TimelineEntry.Kind",
+        "HandoffRoleEnum": "alerts.models.HandoffNote.Role",
+        "ShiftRoleEnum": "scheduling.models.Shift.ROLE_CHOICES",
+        "PostmortemStatusEnum": "alerts.models.Postmortem.Status",
+        "ActionItemStatusEnum": "alerts.models.ActionItem.Status",
         # Routes may leave urgency to the severity label (""); incidents may not.
         "RouteUrgencyEnum": "alerts.models.Route.Urgency",
         "IncidentUrgencyEnum": "alerts.models.Incident.Urgency",
@@ -340,6 +346,25 @@ ONCALL_SCHEDULE_HORIZON_WEEKS = env_int("ONCALL_SCHEDULE_HORIZON_WEEKS", 26)
 if ONCALL_SCHEDULE_HORIZON_WEEKS < 1:
     raise ImproperlyConfigured("ONCALL_SCHEDULE_HORIZON_WEEKS must be at least 1")
 
+# Out-of-office calendars (members' PTO iCal URLs), fetched every this many seconds.
+OOO_FETCH_INTERVAL_SECONDS = env_int("OOO_FETCH_INTERVAL_SECONDS", 900)
+OOO_FETCH_CONNECT_TIMEOUT = float(env_int("OOO_FETCH_CONNECT_TIMEOUT", 5))
+OOO_FETCH_READ_TIMEOUT = float(env_int("OOO_FETCH_READ_TIMEOUT", 10))
+# The whole fetch of one calendar, redirects included.
+OOO_FETCH_DEADLINE = float(env_int("OOO_FETCH_DEADLINE", 30))
+OOO_FETCH_MAX_BYTES = env_int("OOO_FETCH_MAX_BYTES", 2 * 1024 * 1024)
+# Loopback, private, link-local and reserved addresses are refused (a member's URL
+# must not reach inside our network) unless they lie in one of these networks
+# (CIDR, comma-separated; the tests allow 127.0.0.0/8 for their local server).
+OOO_FETCH_ALLOWED_NETWORKS = env_list("OOO_FETCH_ALLOWED_NETWORKS", [])
+for _cidr in OOO_FETCH_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OOO_FETCH_ALLOWED_NETWORKS: {_cidr!r} is not a network (CIDR)"
+        ) from None
+
 # The demo Alertmanager integration's token (manage.py oncall_demo); random if unset.
 ONCALL_DEMO_TOKEN = env_str("ONCALL_DEMO_TOKEN", "")
 
@@ -408,12 +433,39 @@ if PAGE_SEND_LEASE_SECONDS <= TWILIO_TIMEOUT_SECONDS:
         "would be sent again"
     )
 
+# --- Handoff notes ----------------------------------------------------------------
+# Shift boundaries this far back still get their note (the periodic task was down),
+# and their notes are auto-submitted and reminded; older notes are history.  0 turns
+# the periodic handoff work off.
+HANDOFF_LOOKBACK_HOURS = env_int("HANDOFF_LOOKBACK_HOURS", 24)
+# Alertmanager's own URL (not its webhook's): handoff notes list the silences that
+# expire during the next shift.  Unset: none are read.
+ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "").rstrip("/")
+ALERTMANAGER_TIMEOUT_SECONDS = env_int("ALERTMANAGER_TIMEOUT_SECONDS", 5)
+# How long a link in a handoff SMS or email works (once).
+HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600)
+# Handoff notes go out by email too when the member's user has an address, once a
+# real backend is set.  Not Django's console backend by default: it would print
+# the notes' signed links to stdout, past the log redaction.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
 # --- Metrics and admin logins --------------------------------------------------
 # When set, /metrics answers only requests with "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Failed admin logins per client address and user name before the login form
 # refuses to check passwords for ADMIN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
 ADMIN_LOGIN_MAX_FAILURES = 5
+# Engineers' own login (their handoff pages), and where it leads.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/handoffs/"
 ADMIN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 # --- Logging ------------------------------------------------------------------

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oncall import health
+from oncall.admin_login import ThrottledMemberAuthenticationForm
 from scheduling.feed_views import ical_feed
 
 # There is no public site behind the admin: its "View site" link led to a 404.
@@ -37,4 +39,15 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("ical/<str:token>.ics", ical_feed, name="ical-feed"),
     path("twilio/", include("alerts.webhooks.twilio_urls")),
+    path("handoffs/", include("alerts.member_pages.urls")),
+    # Engineers sign in here for their handoff pages (the admin's login is for
+    # staff only); failures are throttled like the admin's.
+    path(
+        "login/",
+        LoginView.as_view(
+            authentication_form=ThrottledMemberAuthenticationForm,
+            template_name="member_pages/login.html",
+        ),
+        name="login",
+    ),
 ]

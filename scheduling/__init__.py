@@ -19,6 +19,12 @@ Interfaces (parse input, check access, call one service or selector, answer)
     ``feed_views.py``       ``/ical/<token>.ics``: a feed, for calendar apps
     ``feed_api.py``         ``/api/v1/feeds/``: make, list, revoke, rotate feeds
     ``feed_admin.py``       the admin's iCal feeds page (registered by apps.py)
+    ``pay_api.py``          ``/api/v1/reports/stipends/``: reports, statements,
+                            closing and reopening months
+    ``pay_admin.py``        rates, pay policies and holidays, closed months, the
+                            pay report page (registered by apps.py)
+    ``metrics.py``          Prometheus: stipends accrued this month (registered
+                            by oncall/apps.py)
     ``authentication.py``   ``Authorization: Bearer <token>`` (DRF)
     ``throttling.py``       per-token rate limits (DRF), 429 with Retry-After
     ``schema.py``           the Bearer scheme in the OpenAPI schema (loaded by
@@ -48,6 +54,8 @@ transaction each, called alike by the admin, the API and tasks)
     ``feeds.py``            iCal feed tokens, the same way; the poll lookup
     ``ical.py``             a feed's calendar from ``team_schedule``, written by
                             ``icalendar``; SEQUENCE kept in ``FeedEvent`` rows
+    ``pay/``                on-call pay: rates, accrual from ``team_schedule``,
+                            statements, closed months and adjustments, the CSV
 
 Selectors (reads)
     ``selectors.py``        ``oncall_at`` (*the* answer to who is on call),
@@ -64,7 +72,9 @@ Selectors (reads)
 Models
     ``models.py``           Team, Member, TeamMembership, Rotation,
                             RotationParticipant, Shift, Override, ApiToken,
-                            FeedToken, FeedEvent, ScheduleVersion
+                            FeedToken, FeedEvent, ScheduleVersion; pay:
+                            StipendRate, PayPolicy, PayHoliday, PayMonth,
+                            PayLine, PayLogEntry
     ``validators.py``       field validators (E.164 phone, time zone)
 
 Pure core (no database, no Django models; property-tested)
@@ -74,8 +84,4 @@ Pure core (no database, no Django models; property-tested)
                             to shifts -- the one resolver every view of the
                             schedule uses
     ``timeparse.py``        ISO 8601 instants that must carry an offset
-
-Homes reserved for coming work (not created until there is code for them)
-    ``pay/``                stipends: rates, statements, closed periods and
-                            adjustments, accrued from the effective schedule
 """

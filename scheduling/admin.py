@@ -17,25 +17,33 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from scheduling import plan
+from scheduling.access import team_can_edit_schedule, team_can_read
+from scheduling.conflicts import conflict_cover, unavailable_during
 from scheduling.forms import OverrideForm, SwapForm
 from scheduling.materialize import rotations_materialize
 from scheduling.models import (
     Member,
+    OutOfOfficeCalendar,
     Override,
     Rotation,
     RotationParticipant,
     Shift,
+    ShiftChangeNotice,
     Team,
     TeamMembership,
+    Unavailability,
 )
+from scheduling.out_of_office import ooo_calendar_fetch, ooo_calendar_set
 from scheduling.overrides import (
     override_create,
     override_delete,
@@ -44,6 +52,7 @@ from scheduling.overrides import (
     overrides_delete,
 )
 from scheduling.picture import schedule_picture
+from scheduling.rota_share import scheme_advice
 from scheduling.rotations import (
     rotation_changed,
     rotation_delete,
@@ -106,10 +115,62 @@ class TeamAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.schedule_view)
+        cover = self.admin_site.admin_view(self.cover_view)
         return [
             path("<path:object_id>/schedule/", view, name="scheduling_team_schedule"),
+            path("<path:object_id>/cover/", cover, name="scheduling_team_cover"),
             *super().get_urls(),
         ]
+
+    def cover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """One click on a conflict's suggestion: that member covers the conflict
+        by an override (``conflicts.conflict_cover``, through the overrides
+        service).  POST only; back to the picture with the outcome."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        team = self.get_object(request, unquote(object_id))
+        if team is None or not team_can_read(request.user, team):
+            raise Http404(f"no team with id {object_id!r}")
+        can_add = request.user.has_perm("scheduling.add_override")
+        if not (can_add and team_can_edit_schedule(request.user, team)):
+            raise PermissionDenied
+        picture = reverse("admin:scheduling_team_schedule", args=[team.pk])
+        query = urlencode(
+            {
+                "start": request.POST.get("start", "")[:10],
+                "weeks": request.POST.get("weeks", "")[:2],
+            }
+        )
+        back = HttpResponseRedirect(f"{picture}?{query}#conflicts")
+        member_id = request.POST.get("member", "")
+        cover = (
+            Member.objects.filter(pk=int(member_id)).first()
+            if member_id.isdigit() and len(member_id) < 12
+            else None
+        )
+        if cover is None:
+            self.message_user(request, "No such member.", messages.ERROR)
+            return back
+        try:
+            made = conflict_cover(
+                team=team,
+                key=request.POST.get("key", "")[:100],
+                cover=cover,
+                now=timezone.now(),
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return back
+        tz = team.tz
+        self.message_user(
+            request,
+            f"Override created: {made.member} is {made.role} of "
+            f"{made.rotation.name} from {_local(made.starts_at, tz)} to "
+            f"{_local(made.ends_at, tz)}.",
+            messages.SUCCESS,
+        )
+        return back
 
     @admin.display(description="schedule")
     def schedule_link(self, obj: Team) -> str:
@@ -153,18 +214,88 @@ class TeamAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/scheduling/team/schedule.html", context)
 
 
+class OutOfOfficeInline(admin.StackedInline):
+    """The member's out-of-office (PTO) calendar URL and how its last fetch went."""
+
+    model = OutOfOfficeCalendar
+    extra = 0
+    max_num = 1
+    fields = ["url", "last_fetch"]
+    readonly_fields = ["last_fetch"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    verbose_name = "out-of-office calendar"
+
+    @admin.display(description="last fetch")
+    def last_fetch(self, obj: OutOfOfficeCalendar) -> str:
+        return ooo_status(obj)
+
+
+def ooo_status(obj: OutOfOfficeCalendar) -> str:
+    if obj.pk is None or obj.fetched_at is None:
+        return "not fetched yet"
+    if obj.error:
+        return format_html(
+            '<strong style="color:#c92a2a">failed {}: {}</strong>',
+            _local(obj.error_at, obj.member.tz),
+            obj.error,
+        )
+    return f"fetched {_local(obj.succeeded_at, obj.member.tz)}"
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "phone", "time_zone", "active"]
+    list_display = ["user", "phone", "time_zone", "active", "out_of_office"]
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
-    readonly_fields = ["next_on_call"]
+    readonly_fields = ["next_on_call", "insights"]
+    inlines = [OutOfOfficeInline]
 
     def save_model(
         self, request: HttpRequest, obj: Member, form: Any, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
-        schedule_changed()  # names and phones are in the feeds
+        schedule_changed()  # names, phones and feed options are in the feeds
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not OutOfOfficeCalendar:
+            super().save_formset(request, form, formset, change)
+            return
+        # Through the service: a new URL forgets the old one's busy time.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = (
+            [],
+            [],
+            [],
+        )
+        for inline in formset.forms:
+            data = getattr(inline, "cleaned_data", {})
+            if data.get("DELETE"):
+                ooo_calendar_set(member=form.instance, url="")
+            elif inline.has_changed():
+                ooo_calendar_set(member=form.instance, url=data.get("url") or "")
+
+    @admin.display(description="out of office")
+    def out_of_office(self, obj: Member) -> str:
+        calendar = OutOfOfficeCalendar.objects.filter(member=obj).first()
+        return "-" if calendar is None else ooo_status(calendar)
+
+    @admin.display(description="insights")
+    def insights(self, obj: Member) -> str:
+        """Links to the page load of the member on each team's insights page (the
+        page is the alerts app's: named by URL, never imported)."""
+        if not obj.pk:
+            return "-"
+        links = [
+            format_html(
+                '<a href="{}#member-{}">{}</a>',
+                reverse("admin:alerts_team_insights", args=[team.pk]),
+                obj.username,
+                team.name,
+            )
+            for team in Team.objects.filter(teammembership__member=obj).order_by("slug")
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) or "-"
 
     @admin.display(description="next on call")
     def next_on_call(self, obj: Member) -> str:
@@ -280,7 +411,7 @@ class RotationAdmin(admin.ModelAdmin):
     search_fields = ["name", "team__slug", "team__name"]
     inlines = [RotationParticipantInline]
     actions = ["generate_shifts_now"]
-    readonly_fields = ["upcoming_shifts", "generated_until"]
+    readonly_fields = ["upcoming_shifts", "generated_until", "time_on_call"]
     change_form_template = "admin/scheduling/rotation/change_form.html"
     fieldsets = [
         (None, {"fields": ["team", "name", "scheme", "active", "layer"]}),
@@ -298,6 +429,7 @@ class RotationAdmin(admin.ModelAdmin):
             "Restriction (optional): covers only inside these local windows",
             {"fields": ["restrict_weekdays", ("restrict_start", "restrict_end")]},
         ),
+        ("Time on call", {"fields": ["time_on_call"]}),
         ("Upcoming", {"fields": ["upcoming_shifts", "generated_until"]}),
     ]
 
@@ -325,6 +457,13 @@ class RotationAdmin(admin.ModelAdmin):
         ]
 
     @admin.display(description="next 12 shifts (as saved)")
+    @admin.display(description="time on call")
+    def time_on_call(self, obj: Rotation) -> str:
+        """Each person's share of time on call that the scheme gives, plainly."""
+        if not obj.pk:
+            return "-"
+        return scheme_advice(roles=len(obj.roles), people=obj.participants.count())
+
     def upcoming_shifts(self, obj: Rotation) -> str:
         if not obj.pk:
             return "Use “Preview next 12 shifts” below to see them before saving."
@@ -484,7 +623,31 @@ def _holder(names: dict[int, str], row: plan.SlotPreview, role: str) -> str:
     return "-" if member_id is None else names.get(member_id, "-")
 
 
+def _preview_cell(name: str, away: list[str]) -> str:
+    """A previewed slot's holder, with a conflict marker when their out-of-office
+    calendar has them away during it."""
+    if not away:
+        return name
+    return format_html(
+        '{} <span class="conflict-flag" title="out of office: {}" '
+        'style="color:#c92a2a;font-weight:700">⚠ conflict</span>',
+        name,
+        ", ".join(away),
+    )
+
+
 def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str]) -> str:
+    roles = (plan.PRIMARY, plan.SECONDARY)
+    held = [(r, role, dict(r.roles).get(role)) for r in rows for role in roles]
+    away = iter(
+        unavailable_during(
+            [(m, r.slot.starts_at, r.slot.ends_at) for r, _, m in held if m is not None]
+        )
+    )
+    cells = [
+        "-" if m is None else _preview_cell(_holder(names, r, role), next(away))
+        for r, role, m in held
+    ]
     body = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{} h</td><td>{}</td><td>{}</td></tr>",
@@ -493,10 +656,10 @@ def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str])
                 _local(r.slot.starts_at, tz),
                 _local(r.slot.ends_at, tz),
                 f"{(r.slot.ends_at - r.slot.starts_at).total_seconds() / 3600:g}",
-                _holder(names, r, plan.PRIMARY),
-                _holder(names, r, plan.SECONDARY),
+                cells[2 * i],
+                cells[2 * i + 1],
             )
-            for r in rows
+            for i, r in enumerate(rows)
         ),
     )
     return format_html(
@@ -647,4 +810,74 @@ class ShiftAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutOfOfficeCalendar)
+class OutOfOfficeCalendarAdmin(admin.ModelAdmin):
+    """Every member's PTO calendar and its last fetch: failures stand out here."""
+
+    list_display = ["member", "fetched", "succeeded_at", "error", "error_at"]
+    list_filter = [("error", admin.EmptyFieldListFilter)]
+    search_fields = ["member__user__username"]
+    fields = ["member", "url", "fetched", "etag", "error", "error_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = ["member", "fetched", "etag", "error", "error_at"]
+    actions = ["fetch_now"]
+
+    @admin.display(description="last fetch")
+    def fetched(self, obj: OutOfOfficeCalendar) -> str:
+        return ooo_status(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # added on the member's page
+
+    def save_model(
+        self, request: HttpRequest, obj: OutOfOfficeCalendar, form: Any, change: bool
+    ) -> None:
+        url = obj.url
+        obj.url = OutOfOfficeCalendar.objects.get(pk=obj.pk).url
+        ooo_calendar_set(member=obj.member, url=url)
+
+    @admin.action(
+        description="Fetch the selected calendars now", permissions=["change"]
+    )
+    def fetch_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        failed = 0
+        for calendar in queryset.select_related("member"):
+            failed += not ooo_calendar_fetch(calendar=calendar, now=now).ok
+        self.message_user(
+            request, f"{queryset.count() - failed} fetched, {failed} failed."
+        )
+
+
+@admin.register(Unavailability)
+class UnavailabilityAdmin(admin.ModelAdmin):
+    """Busy time read from out-of-office calendars; read only (the calendar is the
+    source: edit it there)."""
+
+    list_display = ["member", "starts_at", "ends_at", "summary"]
+    list_filter = ["member"]
+    date_hierarchy = "starts_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ShiftChangeNotice)
+class ShiftChangeNoticeAdmin(admin.ModelAdmin):
+    """Short-notice changes told by SMS (``scheduling.notices``): read only."""
+
+    list_display = ["member", "team", "text", "created_at", "sent_at", "error"]
+    list_filter = ["team", ("sent_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -11,11 +11,13 @@ from rest_framework.views import APIView
 from scheduling.access import team_can_edit_schedule
 from scheduling.access.permissions import require, scoped_or_404, visible_team_or_404
 from scheduling.access.views import ERROR
+from scheduling.conflicts import team_conflicts
 from scheduling.effective import Holder
 from scheduling.models import Member, Override
 from scheduling.overrides import override_create, override_delete
 from scheduling.selectors import oncall_at, team_schedule
 from scheduling.serializers import (
+    ConflictsSerializer,
     OnCallQuerySerializer,
     OnCallSerializer,
     OverrideCreateSerializer,
@@ -100,6 +102,30 @@ class TeamScheduleView(APIView):
         ]
         body = {"team": team.slug, "from": start, "to": end, "segments": segments}
         return Response(ScheduleSerializer(body).data)
+
+
+class TeamConflictsView(APIView):
+    @extend_schema(
+        operation_id="team_conflicts",
+        summary="Effective on-call time that overlaps the holder's time off",
+        description=(
+            "Each stretch of [from, to) where the member effectively on call "
+            "(overrides and layers applied) is unavailable per their out-of-office "
+            "calendar, with suggested covers: members of the rotation who hold no "
+            "role of the team and are free for the whole stretch, fewest covered "
+            "hours in the last 90 days first. At most 92 days per request."
+        ),
+        parameters=[ScheduleQuerySerializer],
+        responses={200: ConflictsSerializer, 400: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        query = ScheduleQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        team = visible_team_or_404(request, slug)
+        start, end = query.validated_data["from"], query.validated_data["to"]
+        conflicts = team_conflicts(team=team, start=start, end=end, now=timezone.now())
+        body = {"team": team.slug, "from": start, "to": end, "conflicts": conflicts}
+        return Response(ConflictsSerializer(body).data)
 
 
 class TeamOverridesView(APIView):

@@ -7,5 +7,6 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         # schema: registers the Bearer scheme with drf-spectacular (schema.py).
-        # feed_admin: the iCal feeds' admin page, kept out of admin.py.
-        from scheduling import feed_admin, schema  # noqa: F401
+        # feed_admin, pay_admin: the iCal feeds' and pay pages, kept out of
+        # admin.py.
+        from scheduling import feed_admin, pay_admin, schema  # noqa: F401

@@ -15,7 +15,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from scheduling.feeds import feed_for_poll
-from scheduling.ical import feed_document
+from scheduling.ical import feed_document, feed_validators
 
 
 @gzip_page
@@ -27,6 +27,27 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     if poll is None:
         return HttpResponseNotFound(b"not found\n", content_type="text/plain")
+    known = feed_validators(feed=poll.feed, version=poll.version, now=now)
+    if known is not None and (
+        "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+    ):
+        # An unchanged feed polled conditionally: answered from the validators
+        # alone, without reading the body out of the cache.
+        etag, changed = known
+        empty = HttpResponse(content_type="text/calendar; charset=utf-8")
+        empty["ETag"] = etag
+        empty["Last-Modified"] = http_date(int(changed.timestamp()))
+        conditional = get_conditional_response(
+            request,
+            etag=etag,
+            last_modified=int(changed.timestamp()),
+            response=empty,
+        )
+        if conditional is not None and conditional is not empty:
+            patch_cache_control(
+                conditional, private=True, max_age=0, must_revalidate=True
+            )
+            return conditional
     doc = feed_document(feed=poll.feed, version=poll.version, now=now)
     last_modified = int(doc.last_modified.timestamp())
     response = HttpResponse(doc.body, content_type="text/calendar; charset=utf-8")

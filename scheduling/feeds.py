@@ -119,15 +119,19 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     (coarsely: see :data:`POLL_RESOLUTION`)."""
     digest = hash_feed_token(secret)
     version = ScheduleVersion.objects.filter(pk=ROW)
-    feed = (
+    # No joins and no ordering: an unchanged poll needs the token's own row (its
+    # scope is ids) and the version; a render (a cache miss, rare) loads the
+    # member, team or rotation when it needs them.  Compiling the joined query
+    # cost more than running it.
+    found = (
         FeedToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
         .annotate(
             schedule_version=Subquery(version.values("version")[:1]),
             schedule_changed_at=Subquery(version.values("changed_at")[:1]),
         )
-        .select_related("member__user", "team", "rotation__team")
-        .first()
+        .order_by()[:1]
     )
+    feed = next(iter(found), None)
     # The lookup is by an index on the hash; this compare is the constant-time
     # check that what was found is what was asked for.
     if feed is None or not hmac.compare_digest(feed.token_hash, digest):

@@ -27,6 +27,14 @@ higher ``SEQUENCE`` for :data:`CANCELLED_FOR`, so clients drop it.
 
 Window: from 30 days back (UTC midnight, so the body is stable all day) to the
 end of the materialized horizon.
+
+Cost.  A whole body is cached per scope, schedule version and day; a conditional
+poll that matches is answered from the cached validators alone.  On a miss, each
+VEVENT's bytes come from a per-process cache keyed on everything the event is
+made of (:func:`_block`), so ``to_ical`` runs only for events that changed.
+
+Options.  A member feed follows its member's options: busy instead of free, and a
+``VALARM`` before each shift; team and rotation feeds stay free and silent.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import icalendar
@@ -44,6 +53,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.urls import reverse
 from django.utils.text import slugify
+from icalendar.parser import Contentline
 
 from scheduling.effective import Holder, Segment
 from scheduling.models import FeedEvent, FeedToken, Member, Rotation, Shift, Team
@@ -58,7 +68,12 @@ REFRESH = dt.timedelta(hours=1)
 PRODID = "-//oncall//on-call schedule feed//EN"
 ROLE_TITLE = {PRIMARY: "Primary", SECONDARY: "Secondary"}
 # Bump when the rendering changes, so caches of the old rendering are not served.
-RENDERING = 1
+RENDERING = 2
+# Rendered VEVENT blocks kept per process (a few kB each): a few thousand
+# feeds' worth of events.
+BLOCK_CACHE_SIZE = 20_000
+BEGIN_EVENT = b"BEGIN:VEVENT\r\n"
+END_CALENDAR = b"END:VCALENDAR\r\n"
 
 
 @dataclass
@@ -209,7 +224,12 @@ def team_pieces(
     end = _horizon(rotations)
     if end is None or end <= start:
         return []
-    schedule = team_schedule(team=team, start=_fetch_start(team, start), end=end)
+    schedule = team_schedule(
+        team=team,
+        start=_fetch_start(team, start),
+        end=end,
+        only_rotation=rotation.pk if rotation is not None else None,
+    )
     if rotation is not None:
         segments = schedule.per_rotation.get(rotation.pk, [])
     else:
@@ -262,7 +282,7 @@ def feed_pieces(*, feed: FeedToken, start: dt.datetime) -> list[Piece]:
     )
 
 
-def _fingerprint(piece: Piece) -> str:
+def _fingerprint(piece: Piece, options: Options | None) -> str:
     raw = repr(
         (
             piece.starts_at.astimezone(UTC).isoformat(),
@@ -271,6 +291,9 @@ def _fingerprint(piece: Piece) -> str:
             piece.role,
             piece.summary,
             piece.description,
+            # Busy/free and the reminder are part of what a client stores: a
+            # change must raise SEQUENCE like any other.
+            *(() if options is None or options == Options() else (options,)),
         )
     )
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -278,7 +301,12 @@ def _fingerprint(piece: Piece) -> str:
 
 @transaction.atomic
 def feed_events_reconcile(
-    *, scope: str, pieces: Sequence[Piece], start: dt.datetime, stamp: dt.datetime
+    *,
+    scope: str,
+    pieces: Sequence[Piece],
+    start: dt.datetime,
+    stamp: dt.datetime,
+    options: Options | None = None,
 ) -> dict[str, FeedEvent]:
     """Bring the stored events of ``scope`` in line with ``pieces``: new ones at
     ``SEQUENCE`` 0, changed ones one higher, vanished ones cancelled (one higher).
@@ -292,7 +320,7 @@ def feed_events_reconcile(
     }
     new: list[FeedEvent] = []
     for piece in pieces:
-        fingerprint = _fingerprint(piece)
+        fingerprint = _fingerprint(piece, options)
         row = stored.get(piece.uid)
         values = {
             "fingerprint": fingerprint,
@@ -352,20 +380,69 @@ def feed_filename(feed: FeedToken) -> str:
     return f"{slugify(name) or 'feed'}-oncall.ics"
 
 
-def _event(row: FeedEvent, stamp: dt.datetime) -> icalendar.Event:
+@dataclass(frozen=True)
+class Options:
+    """A member's feed options (their own feed only: a team or rotation feed is
+    read by many, so it stays free and silent)."""
+
+    busy: bool = False
+    alarm_minutes: int | None = None
+
+
+def feed_options(feed: FeedToken) -> Options:
+    member = feed.member
+    if member is None:
+        return Options()
+    return Options(busy=member.feed_busy, alarm_minutes=member.feed_alarm_minutes)
+
+
+@lru_cache(maxsize=BLOCK_CACHE_SIZE)
+def _block(
+    uid: str,
+    sequence: int,
+    modified_at: dt.datetime,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    summary: str,
+    description: str,
+    status: str,
+    options: Options,
+) -> bytes:
+    """One VEVENT as icalendar writes it, without DTSTAMP (spliced in by
+    :func:`render`, as it moves with every schedule version while the rest of an
+    event does not).  Cached on everything it is made of, so an event is written
+    once per process however many versions and feeds show it: ``to_ical`` is
+    most of a render's cost."""
     event = icalendar.Event()
-    event.add("uid", row.uid)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", row.starts_at.astimezone(UTC))
-    event.add("dtend", row.ends_at.astimezone(UTC))
-    event.add("summary", row.summary)
-    event.add("sequence", row.sequence)
-    event.add("last-modified", row.modified_at.astimezone(UTC))
-    # Being on call is not being busy: a busy block would make Outlook and
-    # Google refuse meetings over a whole on-call week.
-    event.add("transp", "TRANSPARENT")
-    event.add("x-microsoft-cdo-busystatus", "FREE")
-    return event
+    event.add("uid", uid)
+    event.add("dtstart", starts_at.astimezone(UTC))
+    event.add("dtend", ends_at.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("sequence", sequence)
+    event.add("last-modified", modified_at.astimezone(UTC))
+    if options.busy:
+        event.add("transp", "OPAQUE")
+        event.add("x-microsoft-cdo-busystatus", "BUSY")
+    else:
+        # Being on call is not being busy: a busy block would make Outlook and
+        # Google refuse meetings over a whole on-call week.
+        event.add("transp", "TRANSPARENT")
+        event.add("x-microsoft-cdo-busystatus", "FREE")
+    if description:
+        event.add("description", description)
+    event.add("status", status)
+    if options.alarm_minutes and status == "CONFIRMED":
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", -dt.timedelta(minutes=options.alarm_minutes))
+        alarm.add("description", f"Starting in {options.alarm_minutes} min: {summary}")
+        event.add_component(alarm)
+    return event.to_ical()
+
+
+def _stamped(block: bytes, stamp_line: bytes) -> bytes:
+    head, rest = block[: len(BEGIN_EVENT)], block[len(BEGIN_EVENT) :]
+    return head + stamp_line + rest
 
 
 def render(
@@ -377,8 +454,10 @@ def render(
     now: dt.datetime,
 ) -> bytes:
     """The calendar, as bytes: live events in time order, then the cancelled ones
-    still announced."""
+    still announced.  Every line is written by ``icalendar``: the calendar's own
+    properties, each event (:func:`_block`) and the DTSTAMP line."""
     name, zone = _calendar_name(feed)
+    options = feed_options(feed)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -388,13 +467,31 @@ def render(
     cal.add("x-wr-timezone", zone)
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
+    stamp_line = (
+        Contentline.from_parts(
+            "DTSTAMP",
+            icalendar.Parameters(),
+            icalendar.vDatetime(stamp.astimezone(UTC)).to_ical().decode(),
+        ).to_ical()
+        + b"\r\n"
+    )
+    blocks: list[bytes] = []
     live = {p.uid for p in pieces}
     for piece in pieces:
         row = events[piece.uid]
-        event = _event(row, stamp)
-        event.add("description", piece.description)
-        event.add("status", "CONFIRMED")
-        cal.add_component(event)
+        blocks.append(
+            _block(
+                row.uid,
+                row.sequence,
+                row.modified_at,
+                row.starts_at,
+                row.ends_at,
+                row.summary,
+                piece.description,
+                "CONFIRMED",
+                options,
+            )
+        )
     cutoff = now - CANCELLED_FOR
     cancelled = sorted(
         (
@@ -405,10 +502,29 @@ def render(
         key=lambda e: (e.starts_at, e.uid),
     )
     for row in cancelled:
-        event = _event(row, stamp)
-        event.add("status", "CANCELLED")
-        cal.add_component(event)
-    return cal.to_ical()
+        blocks.append(
+            _block(
+                row.uid,
+                row.sequence,
+                row.modified_at,
+                row.starts_at,
+                row.ends_at,
+                row.summary,
+                "",
+                "CANCELLED",
+                options,
+            )
+        )
+    head = cal.to_ical()
+    if not head.endswith(END_CALENDAR):  # the writer's shape is what we splice into
+        raise RuntimeError("unexpected calendar serialization")
+    return b"".join(
+        [
+            head[: -len(END_CALENDAR)],
+            *(_stamped(b, stamp_line) for b in blocks),
+            END_CALENDAR,
+        ]
+    )
 
 
 def _cache_key(feed: FeedToken, version: Version, start: dt.datetime) -> str:
@@ -427,10 +543,31 @@ def feed_document(*, feed: FeedToken, version: Version, now: dt.datetime) -> Doc
     stamp = max(version.changed_at, start + WINDOW_BACK)
     pieces = feed_pieces(feed=feed, start=start)
     events = feed_events_reconcile(
-        scope=feed.scope, pieces=pieces, start=start, stamp=version.changed_at
+        scope=feed.scope,
+        pieces=pieces,
+        start=start,
+        stamp=version.changed_at,
+        options=feed_options(feed),
     )
     body = render(feed=feed, pieces=pieces, events=events, stamp=stamp, now=now)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     doc = Document(body, etag, stamp, feed_filename(feed))
-    cache.set(key, (doc.body, doc.etag, doc.last_modified, doc.filename), 24 * 3600)
+    cache.set_many(
+        {
+            key: (doc.body, doc.etag, doc.last_modified, doc.filename),
+            # The validators alone, so a conditional poll that matches is
+            # answered 304 without reading the body out of the cache.
+            key + ":v": (doc.etag, doc.last_modified),
+        },
+        24 * 3600,
+    )
     return doc
+
+
+def feed_validators(
+    *, feed: FeedToken, version: Version, now: dt.datetime
+) -> tuple[str, dt.datetime] | None:
+    """(ETag, Last-Modified) of the feed's calendar for ``version`` if it was
+    rendered already; None otherwise (then :func:`feed_document` renders it)."""
+    cached = cache.get(_cache_key(feed, version, window_start(now)) + ":v")
+    return None if cached is None else (cached[0], cached[1])

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from scheduling.models import Member, RotationParticipant, Team, TeamMembership
+from scheduling.version import schedule_changed
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,15 @@ def member_update(
     time_zone: str | None = None,
     active: bool | None = None,
     teams: Iterable[Team] | None = None,
+    feed_busy: bool | None = None,
+    feed_alarm_minutes: int | None = None,
 ) -> MemberChanged:
     """Change the given fields (None keeps a field) and, with ``teams``, make them
-    exactly the member's teams.  Saves only what differs."""
+    exactly the member's teams.  Saves only what differs.  ``feed_alarm_minutes``
+    of 0 turns the feed reminder off.
+
+    Names, phones, time zones and feed options are in the iCal feeds, so a
+    change bumps the schedule version (:func:`schedule_changed`)."""
     changed = False
     if name is not None and name.strip() != _full_name(member):
         first, last = _split_name(name)
@@ -111,22 +118,34 @@ def member_update(
             ) from None
         member.user.save(update_fields=["first_name", "last_name"])
         changed = True
-    fields = {"phone": phone, "time_zone": time_zone, "active": active}
-    dirty = [f for f, v in fields.items() if v is not None and getattr(member, f) != v]
+    fields = {
+        "phone": phone,
+        "time_zone": time_zone,
+        "active": active,
+        "feed_busy": feed_busy,
+    }
+    wanted: dict[str, object] = {f: v for f, v in fields.items() if v is not None}
+    if feed_alarm_minutes is not None:
+        wanted["feed_alarm_minutes"] = feed_alarm_minutes or None  # 0: off
+    dirty = [f for f, v in wanted.items() if getattr(member, f) != v]
     if dirty:
         for field in dirty:
-            setattr(member, field, fields[field])
+            setattr(member, field, wanted[field])
         member.full_clean(exclude=["user"])
         member.save(update_fields=dirty)
         changed = True
     if teams is not None:
         changed = membership_set(member=member, teams=teams) or changed
+    if changed:
+        schedule_changed()
     return MemberChanged(member=member, changed=changed)
 
 
 def membership_add(*, team: Team, member: Member) -> bool:
     """Put ``member`` in ``team``; False if they already were."""
     _, created = TeamMembership.objects.get_or_create(team=team, member=member)
+    if created:
+        schedule_changed()  # a member's feed shows their teams
     return created
 
 
@@ -150,6 +169,8 @@ def membership_remove(*, team: Team, member: Member) -> bool:
             }
         )
     deleted, _ = TeamMembership.objects.filter(team=team, member=member).delete()
+    if deleted:
+        schedule_changed()
     return bool(deleted)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils.text import slugify
 
@@ -66,6 +66,19 @@ class Member(models.Model):
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
     active = models.BooleanField(default=True)
+    # Feed options (the member's own feed and their share of team feeds).
+    feed_busy = models.BooleanField(
+        default=False,
+        help_text="Show on-call time as busy (TRANSP:OPAQUE) in calendar feeds "
+        "instead of free.",
+    )
+    feed_alarm_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Minutes before each shift for a calendar reminder (VALARM) in "
+        "feeds; empty for none.",
+    )
 
     class Meta:
         ordering = ["user__username"]
@@ -80,6 +93,10 @@ class Member(models.Model):
     @property
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class TeamMembership(models.Model):
@@ -592,3 +609,401 @@ class FeedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.uid} #{self.sequence}"
+
+
+class OutOfOfficeCalendar(models.Model):
+    """A member's external iCal feed of time off (a PTO or vacation calendar),
+    fetched periodically into :class:`Unavailability` rows.
+
+    The outcome of the last fetch is kept here for the admin: a failure's reason
+    and time, or the validator (``ETag``) of the last good body for the next
+    conditional request.
+    """
+
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, related_name="ooo_calendar"
+    )
+    url = models.URLField(
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="An http(s) iCal URL of the member's time off (PTO calendar).",
+    )
+    etag = models.CharField(max_length=200, blank=True, editable=False)
+    fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    succeeded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    error = models.CharField(max_length=300, blank=True, editable=False)
+    error_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "out-of-office calendar"
+
+    def __str__(self) -> str:
+        return f"out-of-office calendar of {self.member}"
+
+
+class Unavailability(models.Model):
+    """A busy interval of a member, from their out-of-office calendar."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="unavailabilities"
+    )
+    calendar = models.ForeignKey(
+        OutOfOfficeCalendar,
+        on_delete=models.CASCADE,
+        related_name="unavailabilities",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    summary = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "unavailabilities"
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["member", "ends_at", "starts_at"], name="unavailability_span"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} away {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ShiftChangeNotice(models.Model):
+    """A short-notice change to a member's on-call time, to be told by SMS.
+
+    Written by the scheduling services in the same transaction as the change (an
+    override, a swap, a roster change) when it moves someone's on-call time in
+    the next 24 hours; sent by the paging side (``alerts``), which claims each
+    row once (``claimed_at``) and records the outcome.  Calendar apps refresh a
+    subscription only every few hours, so a feed alone would tell them too late.
+    """
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="shift_notices"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=600)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["sent_at", "claimed_at"], name="shift_notice_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice to {self.member}: {self.text[:40]}"
+
+
+# --- on-call pay (the rules: scheduling/pay/) --------------------------------------
+
+
+def validate_currency(code: str) -> None:
+    """An ISO 4217 code that CLDR (through babel) knows, so its minor unit is known."""
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise ValidationError(f"{code!r} is not an ISO 4217 currency code (e.g. USD).")
+
+
+def validate_holiday_country(code: str) -> None:
+    import holidays
+
+    if code and code not in holidays.list_supported_countries():
+        raise ValidationError(
+            f"{code!r} is not a country the holidays package knows (e.g. KE, GB)."
+        )
+
+
+class StipendRate(models.Model):
+    """What holding a role pays, from a local date on (in the team's zone).
+
+    A rate belongs to a team or to one of its rotations; for a rotation, its own
+    rates win over the team's.  A new rate applies from its date: periods before
+    it never change.  Multipliers apply on weekends and public holidays; where
+    both apply the highest wins (never their product).
+    """
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    UNIT_CHOICES = [(HOUR, "per hour"), (DAY, "per day"), (WEEK, "per week")]
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="stipend_rates"
+    )
+    rotation = models.ForeignKey(
+        Rotation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stipend_rates",
+        help_text="Blank = every rotation of the team without a rate of its own.",
+    )
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=4, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(
+        max_length=3, validators=[validate_currency], help_text="ISO 4217, e.g. USD"
+    )
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES, default=WEEK)
+    effective_from = models.DateField(
+        help_text="Local date (team's zone) from which this rate applies."
+    )
+    weekend_multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=1,
+        validators=[MinValueValidator(0)],
+        help_text="On the team's weekend days (local).",
+    )
+    holiday_multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=1,
+        validators=[MinValueValidator(0)],
+        help_text="On public and operator-added holidays (local).",
+    )
+    minimum_per_shift = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Each shift or override held under this rate pays at least this "
+        "(in the rate's currency), e.g. a 2-hour override.  Blank = none.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__slug", "rotation_id", "role", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "rotation", "role", "effective_from"],
+                name="unique_stipend_rate",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "role", "effective_from"],
+                condition=models.Q(rotation__isnull=True),
+                name="unique_team_stipend_rate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.rotation.name if self.rotation_id and self.rotation else "team"
+        return (
+            f"{where} {self.role}: {self.amount} {self.currency} per {self.unit} "
+            f"from {self.effective_from}"
+        )
+
+    def clean(self) -> None:
+        if (
+            self.rotation_id is not None
+            and self.team_id is not None
+            and self.rotation is not None
+            and self.rotation.team_id != self.team_id
+        ):
+            raise ValidationError({"rotation": "The rotation is in another team."})
+
+
+class PayPolicy(models.Model):
+    """A team's pay settings: its calendar and the two-roles rule."""
+
+    HIGHEST = "highest"
+    BOTH = "both"
+    TWO_ROLES_CHOICES = [
+        (HIGHEST, "pay only the highest (primary before secondary)"),
+        (BOTH, "pay both"),
+    ]
+
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="pay_policy"
+    )
+    holiday_country = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text="ISO 3166 code for public holidays (e.g. KE); blank = none.",
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="e.g. ENG for England in GB."
+    )
+    weekend_days = models.CharField(
+        max_length=7,
+        default="56",
+        blank=True,
+        validators=[RegexValidator(r"^[0-6]*$", "digits 0 (Monday) to 6 (Sunday)")],
+        help_text="Local weekdays paid at the weekend multiplier (5 = Saturday, "
+        "6 = Sunday).",
+    )
+    two_roles = models.CharField(
+        max_length=8,
+        choices=TWO_ROLES_CHOICES,
+        default=HIGHEST,
+        help_text="When one person holds two roles or two rotations at once.",
+    )
+    MONTH = "month"
+    QUARTER = "quarter"
+    CAP_PERIOD_CHOICES = [(MONTH, "calendar month"), (QUARTER, "calendar quarter")]
+    cap_hours = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="At most this many paid hours per member and cap period (e.g. "
+        "672 = four weeks); time past it is held but not paid.  Blank = no cap.",
+    )
+    cap_period = models.CharField(
+        max_length=8, choices=CAP_PERIOD_CHOICES, default=QUARTER
+    )
+
+    class Meta:
+        verbose_name_plural = "pay policies"
+
+    def __str__(self) -> str:
+        return f"pay policy of {self.team}"
+
+    def clean(self) -> None:
+        import holidays
+
+        if self.holiday_subdivision and not self.holiday_country:
+            raise ValidationError(
+                {"holiday_subdivision": "A subdivision needs a country."}
+            )
+        if self.holiday_country and self.holiday_subdivision:
+            known = holidays.list_supported_countries().get(self.holiday_country, [])
+            if self.holiday_subdivision not in known:
+                raise ValidationError(
+                    {
+                        "holiday_subdivision": f"{self.holiday_country} has no "
+                        f"subdivision {self.holiday_subdivision!r}."
+                    }
+                )
+
+
+class PayHoliday(models.Model):
+    """A holiday an operator adds for one team (besides the country's)."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="pay_holidays"
+    )
+    date = models.DateField(help_text="Local date in the team's zone.")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["team__slug", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="unique_pay_holiday")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class PayMonth(models.Model):
+    """A team's calendar month (local) that an operator closed: its statements are
+    stored (:class:`PayLine`) and never recomputed.  Reopening deletes the stored
+    lines and clears ``closed_at``; both actions are logged (:class:`PayLogEntry`).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="pay_months")
+    month = models.DateField(help_text="The first day of the month.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["team__slug", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="unique_pay_month")
+        ]
+
+    def __str__(self) -> str:
+        state = "closed" if self.closed_at else "open"
+        return f"{self.team.slug} {self.month:%Y-%m} ({state})"
+
+
+class PayLine(models.Model):
+    """One stored line of a closed month's statement: as computed when the month
+    was closed, or an adjustment for a late change to an earlier closed month."""
+
+    SHIFT = "shift"
+    OVERRIDE = "override"
+    MINIMUM = "minimum"
+    ADJUSTMENT = "adjustment"
+    KIND_CHOICES = [
+        (SHIFT, "shift"),
+        (OVERRIDE, "override"),
+        (MINIMUM, "minimum per shift"),
+        (ADJUSTMENT, "adjustment"),
+    ]
+
+    pay_month = models.ForeignKey(
+        PayMonth, on_delete=models.CASCADE, related_name="lines"
+    )
+    position = models.PositiveIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rotation_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    rate = models.CharField(max_length=60, blank=True)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+    reason = models.CharField(max_length=120, blank=True)
+    hours = models.DecimalField(max_digits=14, decimal_places=6)
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    rounding = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    refers_to = models.DateField(
+        null=True, blank=True, help_text="Adjustments: the closed month changed."
+    )
+    note = models.CharField(max_length=500, blank=True)
+    shift_ids = models.JSONField(default=list)
+    override_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["pay_month", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.pay_month} #{self.position} {self.kind} {self.amount}"
+
+
+class PayLogEntry(models.Model):
+    """Who closed or reopened which month, when, and why."""
+
+    CLOSE = "close"
+    REOPEN = "reopen"
+    ACTION_CHOICES = [(CLOSE, "close"), (REOPEN, "reopen")]
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    action = models.CharField(max_length=8, choices=ACTION_CHOICES)
+    acted_at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-acted_at", "-id"]
+        verbose_name_plural = "pay log entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.team_id} {self.month:%Y-%m} at {self.acted_at}"

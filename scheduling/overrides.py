@@ -24,6 +24,7 @@ from django.db import transaction
 
 from scheduling.effective import sweep
 from scheduling.models import Member, Override, Rotation
+from scheduling.notices import shift_changes_noticed
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.selectors import team_rows
 from scheduling.version import schedule_changed
@@ -175,15 +176,16 @@ def override_create(
         ends_at=ends_at,
     )
     schedule_changed()
-    return Override.objects.create(
-        rotation=rotation,
-        role=role,
-        member=member,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        reason=reason,
-        created_by=created_by,
-    )
+    with shift_changes_noticed(team=rotation.team):
+        return Override.objects.create(
+            rotation=rotation,
+            role=role,
+            member=member,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+            created_by=created_by,
+        )
 
 
 @transaction.atomic
@@ -200,7 +202,8 @@ def override_update(*, override: Override, **fields: Any) -> Override:
         ends_at=override.ends_at,
         exclude=[override.pk],
     )
-    override.save()
+    with shift_changes_noticed(team=override.rotation.team):
+        override.save()
     schedule_changed()
     return override
 
@@ -238,19 +241,20 @@ def override_swap(
     )
     swap_id = uuid.uuid4()
     schedule_changed()
-    made_first, made_second = (
-        Override.objects.create(
-            rotation=rotation,
-            role=spec.role,
-            member=spec.member,
-            starts_at=spec.starts_at,
-            ends_at=spec.ends_at,
-            reason=reason,
-            created_by=created_by,
-            swap_id=swap_id,
+    with shift_changes_noticed(team=rotation.team):
+        made_first, made_second = (
+            Override.objects.create(
+                rotation=rotation,
+                role=spec.role,
+                member=spec.member,
+                starts_at=spec.starts_at,
+                ends_at=spec.ends_at,
+                reason=reason,
+                created_by=created_by,
+                swap_id=swap_id,
+            )
+            for spec in (first, second)
         )
-        for spec in (first, second)
-    )
     return made_first, made_second
 
 
@@ -258,10 +262,11 @@ def override_swap(
 def override_delete(*, override: Override) -> int:
     """Delete an override, and its other half if it is part of a swap.  What it
     replaced applies again at once: overrides never touched the shifts."""
-    if override.swap_id is not None:
-        deleted, _ = Override.objects.filter(swap_id=override.swap_id).delete()
-    else:
-        deleted, _ = Override.objects.filter(pk=override.pk).delete()
+    with shift_changes_noticed(team=override.rotation.team):
+        if override.swap_id is not None:
+            deleted, _ = Override.objects.filter(swap_id=override.swap_id).delete()
+        else:
+            deleted, _ = Override.objects.filter(pk=override.pk).delete()
     schedule_changed()
     return deleted
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from scheduling.conflicts import Conflict, team_conflicts
 from scheduling.effective import Holder, Segment
 from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY, wall_to_utc
@@ -53,10 +54,40 @@ class Bar:
 
 
 @dataclass
+class Mark:
+    """A conflict drawn over a bar: the holder is unavailable for this stretch."""
+
+    left: float
+    width: float
+    title: str
+
+
+@dataclass
 class Lane:
     label: str
     sublabel: str
     bars: list[Bar] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class CoverChoice:
+    member_id: int
+    name: str
+    hours: str
+
+
+@dataclass
+class ConflictRow:
+    """A conflict listed under the picture, with its one-click covers."""
+
+    key: str
+    who: str
+    role: str
+    rotation: str
+    when: str
+    reasons: str
+    covers: list[CoverChoice]
 
 
 @dataclass
@@ -100,6 +131,7 @@ class Picture:
     now_until: str = ""
     now_primary_color: str = ""
     now_secondary_color: str = ""
+    conflicts: list[ConflictRow] = field(default_factory=list)
 
 
 def _parse_start(raw: str | None, today: dt.date) -> dt.date:
@@ -151,6 +183,10 @@ def schedule_picture(
     schedule = team_schedule(team=team, start=t0, end=t1)
     canvas = _Canvas.of(tz=tz, t0=t0, t1=t1, members=schedule.members)
     current = oncall_at(team=team, at=now)
+    conflicts = team_conflicts(team=team, start=t0, end=t1, now=now, schedule=schedule)
+    groups = _groups(canvas, schedule)
+    if groups:
+        _mark(canvas, groups[0], conflicts)
     return Picture(
         team=team,
         start=t0,
@@ -158,7 +194,8 @@ def schedule_picture(
         start_date=start_date,
         weeks=n_weeks,
         days=_days(canvas, start_date, end_date, today=today, n_weeks=n_weeks),
-        groups=_groups(canvas, schedule),
+        groups=groups,
+        conflicts=[_conflict_row(canvas, c) for c in conflicts],
         now_left=canvas.pos(now) if t0 <= now < t1 else None,
         now_label=_fmt(now, tz),
         now=current,
@@ -291,6 +328,42 @@ def _bar_title(
         why = getattr(stint.holder.override, "reason", "") or "no reason given"
         lines.append(f"override: {why}")
     return "\n".join(lines)
+
+
+def _mark(canvas: _Canvas, effective: LaneGroup, conflicts: list[Conflict]) -> None:
+    """Conflict marks on the "On call" group's lanes (primary, secondary)."""
+    lanes = dict(zip((PRIMARY, SECONDARY), effective.lanes, strict=False))
+    for c in conflicts:
+        lane = lanes.get(c.role)
+        if lane is None:
+            continue
+        a, b = c.starts_at, c.ends_at
+        why = ", ".join(c.reasons) or "out of office"
+        lane.marks.append(
+            Mark(
+                left=canvas.pos(a),
+                width=max(canvas.pos(b) - canvas.pos(a), 0.6),
+                title=(
+                    f"Conflict: {c.member.display_name} is unavailable ({why})\n"
+                    f"{_fmt(a, canvas.tz)} → {_fmt(b, canvas.tz)}"
+                ),
+            )
+        )
+
+
+def _conflict_row(canvas: _Canvas, c: Conflict) -> ConflictRow:
+    return ConflictRow(
+        key=c.key,
+        who=c.member.display_name,
+        role=c.role,
+        rotation=c.rotation.name,
+        when=f"{_fmt(c.starts_at, canvas.tz)} → {_fmt(c.ends_at, canvas.tz)}",
+        reasons=", ".join(c.reasons) or "out of office",
+        covers=[
+            CoverChoice(s.member.pk, s.member.display_name, f"{s.covered_hours:g} h")
+            for s in c.suggestions
+        ],
+    )
 
 
 def _groups(canvas: _Canvas, schedule: TeamSchedule) -> list[LaneGroup]:

@@ -32,6 +32,7 @@ from scheduling.models import (
     Team,
     TeamMembership,
 )
+from scheduling.notices import shift_changes_noticed
 from scheduling.version import schedule_changed
 
 
@@ -70,7 +71,10 @@ def rotation_changed(
     roster).  A definition that cannot generate is reported in ``skipped`` and
     leaves the stored shifts alone."""
     schedule_changed()  # the name is in rotation feeds, even if no shift moves
-    return rotation_materialize(rotation=rotation, now=now)
+    # The stored shifts still say who held what before the change (only
+    # materializing rewrites them), so this sees who the change moves.
+    with transaction.atomic(), shift_changes_noticed(team=rotation.team):
+        return rotation_materialize(rotation=rotation, now=now)
 
 
 def rotation_has_history(*, rotation: Rotation, now: dt.datetime | None = None) -> bool:

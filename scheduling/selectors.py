@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Max, Min, Prefetch, Q
 
@@ -208,29 +209,76 @@ def team_rows(
 
 @dataclass
 class TeamSchedule:
+    """A team's rows over [start, end) and, computed on first use (each reader
+    needs one or both), its effective schedule:
+
+    - ``effective``: the team's answer (layers and overrides applied);
+    - ``per_rotation``: each rotation with its own overrides (what pay reads).
+    """
+
     team: Team
     start: dt.datetime
     end: dt.datetime
     rotations: list[Rotation]
-    effective: list[Segment]  # the team's answer (layers and overrides applied)
-    per_rotation: dict[int, list[Segment]]  # each rotation with its overrides
     members: dict[int, Member]
+    shifts: list[Shift]
+    overrides: list[Override]
+    only_rotation: int | None = None
+
+    @cached_property
+    def effective(self) -> list[Segment]:
+        return team_timeline(
+            [r.pk for r in self.rotations],
+            self.shifts,
+            self.overrides,
+            self.start,
+            self.end,
+        )
+
+    @cached_property
+    def per_rotation(self) -> dict[int, list[Segment]]:
+        # Grouped once: filtering every row per rotation costs rotations x rows,
+        # which a team of 1,000 rotations notices (bench/pay_statements.py).
+        shifts: dict[int, list[Shift]] = {}
+        for s in self.shifts:
+            shifts.setdefault(s.rotation_id, []).append(s)
+        overrides: dict[int, list[Override]] = {}
+        for o in self.overrides:
+            overrides.setdefault(o.rotation_id, []).append(o)
+        return {
+            r.pk: rotation_timeline(
+                r.pk,
+                shifts.get(r.pk, []),
+                overrides.get(r.pk, []),
+                self.start,
+                self.end,
+            )
+            for r in self.rotations
+            if self.only_rotation in (None, r.pk)
+        }
 
 
-def team_schedule(*, team: Team, start: dt.datetime, end: dt.datetime) -> TeamSchedule:
-    """The team's effective schedule over [start, end), for pictures and reports."""
+def team_schedule(
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    only_rotation: int | None = None,
+) -> TeamSchedule:
+    """The team's effective schedule over [start, end), for pictures and reports.
+
+    Both timelines are computed on first use; ``per_rotation`` holds every
+    rotation's own timeline, or only that of ``only_rotation`` (a rotation's
+    feed)."""
     rotations, shifts, overrides = team_rows(team=team, start=start, end=end)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    precedence = [r.pk for r in rotations]
-    effective = team_timeline(precedence, shifts, overrides, start, end)
-    per_rotation = {
-        r.pk: rotation_timeline(r.pk, shifts, overrides, start, end) for r in rotations
-    }
     ids = {s.member_id for s in shifts} | {o.member_id for o in overrides}
     members = {
         m.pk: m for m in Member.objects.filter(pk__in=ids).select_related("user")
     }
-    return TeamSchedule(team, start, end, rotations, effective, per_rotation, members)
+    return TeamSchedule(
+        team, start, end, rotations, members, shifts, overrides, only_rotation
+    )
 
 
 def next_shift_for(*, member: Member, after: dt.datetime) -> MemberShift | None:

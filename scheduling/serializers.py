@@ -111,6 +111,36 @@ class ScheduleSerializer(serializers.Serializer):
     segments = SegmentSerializer(many=True)
 
 
+class SuggestionSerializer(serializers.Serializer):
+    member = OnCallMemberSerializer()
+    covered_hours_90d = serializers.FloatField(
+        source="covered_hours",
+        help_text="Hours this member held a role of the team in the last 90 days.",
+    )
+
+
+class ConflictSerializer(serializers.Serializer):
+    member = OnCallMemberSerializer()
+    role = serializers.CharField()
+    rotation = serializers.CharField(source="rotation.name")
+    rotation_id = serializers.IntegerField(source="rotation.pk")
+    start = serializers.DateTimeField(source="starts_at")
+    end = serializers.DateTimeField(source="ends_at")
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="The busy events' summaries."
+    )
+    suggestions = SuggestionSerializer(
+        many=True, help_text="Free members of the rotation, fewest hours first."
+    )
+
+
+class ConflictsSerializer(serializers.Serializer):
+    team = serializers.SlugField()
+    vars()["from"] = serializers.DateTimeField()
+    to = serializers.DateTimeField()
+    conflicts = ConflictSerializer(many=True)
+
+
 class OverrideSerializer(serializers.ModelSerializer):
     rotation = serializers.CharField(source="rotation.name")
     member = serializers.CharField(source="member.username")

@@ -4,11 +4,18 @@ from django.urls import path
 
 from scheduling.api import (
     OverrideDetailView,
+    TeamConflictsView,
     TeamOnCallView,
     TeamOverridesView,
     TeamScheduleView,
 )
 from scheduling.feed_api import FeedDetailView, FeedListView, FeedRotateView
+from scheduling.pay_api import (
+    StipendCloseView,
+    StipendReopenView,
+    StipendReportView,
+    StipendStatementsView,
+)
 from scheduling.resources.members import MemberDetailView, MemberListView
 from scheduling.resources.rotations import (
     RotationDetailView,
@@ -44,6 +51,11 @@ urlpatterns = [
         "teams/<slug:slug>/schedule/", TeamScheduleView.as_view(), name="team-schedule"
     ),
     path(
+        "teams/<slug:slug>/conflicts/",
+        TeamConflictsView.as_view(),
+        name="team-conflicts",
+    ),
+    path(
         "teams/<slug:slug>/overrides/",
         TeamOverridesView.as_view(),
         name="team-overrides",
@@ -54,4 +66,20 @@ urlpatterns = [
     path("feeds/", FeedListView.as_view(), name="feed-list"),
     path("feeds/<int:pk>/", FeedDetailView.as_view(), name="feed-detail"),
     path("feeds/<int:pk>/rotate/", FeedRotateView.as_view(), name="feed-rotate"),
+    path("reports/stipends/", StipendReportView.as_view(), name="report-stipends"),
+    path(
+        "reports/stipends/statements/",
+        StipendStatementsView.as_view(),
+        name="report-stipend-statements",
+    ),
+    path(
+        "reports/stipends/close/",
+        StipendCloseView.as_view(),
+        name="report-stipends-close",
+    ),
+    path(
+        "reports/stipends/reopen/",
+        StipendReopenView.as_view(),
+        name="report-stipends-reopen",
+    ),
 ]

@@ -8,8 +8,11 @@ package registers every model admin (Django's admin autodiscovery imports it).
 from alerts.admin import (  # noqa: F401  (imported to register the admins)
     deliveries,
     escalation,
+    handoffs,
     incidents,
+    insights,
     integrations,
     maintenance,
+    postmortems,
     routes,
 )

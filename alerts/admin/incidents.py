@@ -40,6 +40,7 @@ from alerts.models import (
     IncidentAlert,
     TimelineEntry,
 )
+from alerts.postmortems.draft import PostmortemError, postmortem_for_incident
 from scheduling.models import Member
 
 
@@ -113,7 +114,7 @@ class IncidentAdmin(admin.ModelAdmin):
     # The inlines and fields below are what a view-only change form would show;
     # the incident page (change_view) replaces that form.
     inlines = [IncidentAlertInline, TimelineInline, PageInline]
-    actions = ["acknowledge", "resolve", escalate_now]
+    actions = ["acknowledge", "resolve", escalate_now, "draft_postmortem"]
     fields = readonly_fields = (
         "escalation_state",
         "figures",
@@ -328,6 +329,32 @@ class IncidentAdmin(admin.ModelAdmin):
             except IncidentStateError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
         self.message_user(request, f"Acknowledged {done} incident(s).")
+
+    @admin.action(
+        description="Draft a postmortem of the selected resolved incidents",
+        permissions=["change"],
+    )
+    def draft_postmortem(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> None:
+        for incident in queryset:
+            try:
+                postmortem, created = postmortem_for_incident(
+                    incident=incident, by=request.user
+                )
+            except PostmortemError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                continue
+            url = reverse("admin:alerts_postmortem_change", args=[postmortem.pk])
+            self.message_user(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    "Drafted" if created else "Already drafted:",
+                    url,
+                    postmortem,
+                ),
+            )
 
     @admin.action(description="Resolve the selected incidents", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:

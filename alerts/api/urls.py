@@ -1,11 +1,21 @@
 """The alerts app's API: integrations, routes, escalation policies, maintenance
-windows, members' contact methods, incidents."""
+windows, members' contact methods, incidents, handoff notes, postmortems and the
+insights reports (``/api/v1/reports/...``)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from alerts.api import contacts, integrations, maintenance, policies, routes
+from alerts.api import (
+    contacts,
+    handoffs,
+    integrations,
+    maintenance,
+    policies,
+    postmortems,
+    reports,
+    routes,
+)
 from alerts.api import views as api
 
 urlpatterns = [
@@ -81,5 +91,57 @@ urlpatterns = [
     ),
     path(
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
+    path(
+        "reports/page-load/",
+        reports.PageLoadReport.as_view(),
+        name="report-page-load",
+    ),
+    path(
+        "reports/incidents/",
+        reports.IncidentsReport.as_view(),
+        name="report-incidents",
+    ),
+    path(
+        "reports/alert-quality/",
+        reports.AlertQualityReport.as_view(),
+        name="report-alert-quality",
+    ),
+    path(
+        "incidents/<int:pk>/postmortem/",
+        postmortems.IncidentPostmortem.as_view(),
+        name="incident-postmortem",
+    ),
+    path(
+        "postmortems/overdue/",
+        postmortems.OverdueActionItems.as_view(),
+        name="postmortem-overdue",
+    ),
+    path(
+        "postmortems/<int:pk>/",
+        postmortems.PostmortemDetail.as_view(),
+        name="postmortem-detail",
+    ),
+    path(
+        "postmortems/action-items/<int:pk>/",
+        postmortems.ActionItemDetail.as_view(),
+        name="action-item-detail",
+    ),
+    path(
+        "postmortems/<int:pk>/action-items/",
+        postmortems.PostmortemActionItems.as_view(),
+        name="postmortem-action-items",
+    ),
+    path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
+    path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
+    path(
+        "handoffs/<int:pk>/submit/",
+        handoffs.HandoffSubmit.as_view(),
+        name="handoff-submit",
+    ),
+    path(
+        "handoffs/<int:pk>/acknowledge/",
+        handoffs.HandoffAcknowledge.as_view(),
+        name="handoff-acknowledge",
     ),
 ]

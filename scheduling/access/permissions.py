@@ -113,7 +113,8 @@ def by_key_or_404(queryset: QuerySet[M], key: str, *, slug_field: str = "slug") 
     digits -- so a team whose slug is "42" stays reachable by its slug.  A 404
     otherwise."""
     obj = queryset.filter(**{slug_field: key}).first()
-    if obj is None and key.isdigit() and len(key) < 19:
+    # isascii: str.isdigit() is true for "²", which int() refuses.
+    if obj is None and key.isascii() and key.isdigit() and len(key) < 19:
         obj = queryset.filter(pk=int(key)).first()
     if obj is None:
         raise Http404("not found")

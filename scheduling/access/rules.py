@@ -162,12 +162,14 @@ def team_can_configure(user: User | None, team: Team | None = None) -> bool:
 
 # What a member may change on their own profile; the rest (name, active, teams)
 # is staff's, because it decides who gets paged for what.
-MEMBER_SELF_FIELDS = frozenset({"phone", "time_zone"})
+MEMBER_SELF_FIELDS = frozenset(
+    {"phone", "time_zone", "feed_busy", "feed_alarm_minutes"}
+)
 
 
 def member_can_change(user: User | None, member: Member, fields: set[str]) -> bool:
     """Change ``fields`` of ``member``'s profile: staff anything, the member
-    their own phone and time zone."""
+    their own phone, time zone and feed options."""
     if user_is_staff(user):
         return True
     return member_can_manage(user, member) and fields <= MEMBER_SELF_FIELDS

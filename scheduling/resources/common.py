@@ -37,7 +37,11 @@ class InstantFormField(forms.Field):
         try:
             return parse_instant(str(value))
         except InstantError as exc:
-            raise forms.ValidationError(str(exc)) from None
+            # The message quotes the input; as a parameter, a "%" in it is text
+            # (django-filter formats messages with their params: "%00" was a 500).
+            raise forms.ValidationError(
+                "%(problem)s", params={"problem": str(exc)}
+            ) from None
 
 
 class InstantFilter(django_filters.Filter):

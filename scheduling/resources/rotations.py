@@ -30,6 +30,7 @@ from scheduling.access.permissions import (
     scoped_or_404,
 )
 from scheduling.access.views import ObjectView
+from scheduling.conflicts import unavailable_during
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
 from scheduling.resources.serializers import (
@@ -236,6 +237,9 @@ class RotationPreviewView(APIView):
                 **definition,
             )
         names = {m.pk: m.user.get_username() for m in participants}
+        away = unavailable_during(
+            [(s.member_id, s.starts_at, s.ends_at) for s in shifts]
+        )
         body = {
             "from": start,
             "to": end,
@@ -246,8 +250,9 @@ class RotationPreviewView(APIView):
                     "member": names[s.member_id],
                     "start": s.starts_at,
                     "end": s.ends_at,
+                    "unavailable": reasons,
                 }
-                for s in shifts
+                for s, reasons in zip(shifts, away, strict=True)
             ],
         }
         return Response(RotationPreviewSerializer(body).data)

@@ -53,7 +53,17 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Member
-        fields = ["id", "username", "name", "phone", "time_zone", "active", "teams"]
+        fields = [
+            "id",
+            "username",
+            "name",
+            "phone",
+            "time_zone",
+            "active",
+            "teams",
+            "feed_busy",
+            "feed_alarm_minutes",
+        ]
         read_only_fields = fields
 
     def get_teams(self, member: Member) -> list[str]:
@@ -95,6 +105,17 @@ class MemberPutSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     teams = TeamSlugsField()
     active = serializers.BooleanField()
+    feed_busy = serializers.BooleanField(
+        required=False,
+        help_text="Show on-call time as busy in the member's own iCal feed.",
+    )
+    feed_alarm_minutes = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=7 * 24 * 60,
+        help_text="A reminder this many minutes before each shift in the member's "
+        "own iCal feed; 0 for none.",
+    )
 
 
 # --- rotations ---------------------------------------------------------------
@@ -210,6 +231,11 @@ class PlannedShiftSerializer(serializers.Serializer):
     member = serializers.CharField(help_text="username")
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+    unavailable = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the member is out of office during the shift (their "
+        "out-of-office calendar's events); empty when free: a conflict otherwise.",
+    )
 
 
 class RotationPreviewSerializer(serializers.Serializer):

@@ -67,3 +67,42 @@ def test_metrics_show_the_inbox_backlog_and_open_incidents(client, webhook):
         (("status", "triggered"), ("team", "payments"), ("urgency", "high")),
     )
     assert found[key] == 1
+
+
+def test_pages_sleep_hour_pages_and_time_to_acknowledge_per_team(
+    client, integration, policy, alice, phones
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.incidents.state import incident_acknowledge
+
+    alice.time_zone = "UTC"
+    alice.save()
+    now = timezone.now()
+    incident = open_incident(integration, at=now)
+    drive(now)
+    phones.expect_sms(to="alice", containing=f"#{incident.pk} [CRIT]")
+    incident_acknowledge(incident=incident, by=alice, at=now + timedelta(minutes=4))
+
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(client.get("/metrics").content.decode())
+    }
+    [sent] = [
+        s for s in families["oncall_pages_sent"].samples if s.name.endswith("_total")
+    ]
+    assert (sent.labels, sent.value) == ({"team": "payments", "channel": "sms"}, 1.0)
+    [sleep] = families["oncall_sleep_hour_pages_7d"].samples
+    hour = now.hour
+    assert sleep.value == (1.0 if hour >= 22 or hour < 8 else 0.0)
+    tta = {
+        (s.name, s.labels.get("le")): s.value
+        for s in families["oncall_incident_time_to_acknowledge_seconds"].samples
+    }
+    name = "oncall_incident_time_to_acknowledge_seconds"
+    assert tta[(f"{name}_bucket", "60.0")] == 0.0
+    assert tta[(f"{name}_bucket", "300.0")] == 1.0
+    assert tta[(f"{name}_count", None)] == 1.0
+    assert tta[(f"{name}_sum", None)] == 240.0

@@ -32,8 +32,12 @@ def chromium_path() -> str:
     raise RuntimeError("chromium is not installed; `make test` installs it")
 
 
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}  # a common phone, in CSS pixels
+
+
 @contextmanager
-def browser_page() -> Iterator:
+def browser_page(viewport: dict | None = None) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="oncall-chromium-")
@@ -43,7 +47,7 @@ def browser_page() -> Iterator:
             executable_path=chromium_path(),
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
+            viewport=viewport or DESKTOP,
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()

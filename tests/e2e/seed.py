@@ -163,3 +163,46 @@ def unprocessed_deliveries(containing: str) -> None:
         processed_at__isnull=True, body__contains=containing
     )
     print(json.dumps({"unprocessed": waiting.count()}))
+
+
+def seed_time_off(username: str, starts_at: str, ends_at: str, summary: str) -> None:
+    """Give ``username`` this busy time, as their out-of-office calendar's fetch
+    would have stored it (the fetch itself is tested against a loopback server
+    in tests/scheduling/ooo/)."""
+    from datetime import datetime
+
+    from scheduling.models import Member, OutOfOfficeCalendar, Unavailability
+
+    member = Member.objects.get(user__username=username)
+    calendar, _ = OutOfOfficeCalendar.objects.get_or_create(
+        member=member, defaults={"url": "http://127.0.0.1:9/never-fetched.ics"}
+    )
+    row = Unavailability.objects.create(
+        member=member,
+        calendar=calendar,
+        starts_at=datetime.fromisoformat(starts_at),
+        ends_at=datetime.fromisoformat(ends_at),
+        summary=summary,
+    )
+    print(json.dumps({"unavailability": row.pk}))
+
+
+def handoff_link() -> None:
+    """A signed link for the outgoing engineer of the demo's latest primary
+    handoff note, made as the drafted-note SMS makes it (the demo drafts its
+    notes quietly, so nobody was texted one).  Prints the note, the link and
+    the incoming engineer's phone."""
+    from alerts.handoff.links import link_create
+    from alerts.models import HandoffNote
+
+    note = HandoffNote.objects.filter(team__slug="payments", role="primary").first()
+    assert note is not None, "the demo has no handoff note"
+    print(
+        json.dumps(
+            {
+                "note": note.pk,
+                "link": link_create(note=note, member=note.outgoing),
+                "incoming_phone": note.incoming.phone,
+            }
+        )
+    )

@@ -119,6 +119,10 @@ class Stack:
             PAGE_RETRY_BASE_SECONDS="1",
             PAGE_RETRY_MAX_SECONDS="2",
             STORM_BUNDLE_SECONDS="5",
+            # The periodic handoff work off: its notes (auto-submitted, reminded)
+            # would text the on-call people the paging scenarios count messages
+            # of.  The handoff scenario drives its note itself.
+            HANDOFF_LOOKBACK_HOURS="0",
         )
         env.update(self.extra_env)
         return env
@@ -150,6 +154,12 @@ class Stack:
             f"seed_policy({steps!r}, repeat={repeat})"
         )
         self.manage("shell", "-c", code)
+
+    def handoff_link(self) -> dict:
+        """:func:`tests.e2e.seed.handoff_link`: a link to the demo's handoff note."""
+        code = "from tests.e2e.seed import handoff_link; handoff_link()"
+        result = self.manage("shell", "-c", code)
+        return json.loads(result.stdout.strip().splitlines()[-1])
 
     def sms_bundles(self, phone: str) -> dict:
         """What the database says of this member's bundle SMS

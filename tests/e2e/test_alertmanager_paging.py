@@ -171,3 +171,68 @@ def test_partial_resolve_and_repeats_through_real_alertmanager(stack, seeded, tm
         )
     finally:
         am.stop()
+
+
+def test_a_postmortem_of_a_paged_incident_has_its_timeline_in_local_time(
+    stack, alertmanager
+):
+    """An incident from a real Alertmanager, paged, acknowledged and resolved, gets
+    a postmortem draft whose timeline is the incident's, in order, at the team's
+    local times; an action item past its due date is in the overdue list."""
+    from zoneinfo import ZoneInfo
+
+    primary, _ = stack.oncall()
+    firing = alert("PostmortemProbe")
+    alertmanager.post_alerts([firing])
+    wait_for(lambda: incident_titled(stack, "PostmortemProbe"), 20, "the incident")
+    number = incident_titled(stack, "PostmortemProbe")["id"]
+    wait_for(
+        lambda: any(f"#{number}" in m.body for m in stack.twilio.messages(primary)),
+        15,
+        "the primary's SMS",
+    )
+    assert stack.api("POST", f"/api/v1/incidents/{number}/ack/").status == 200
+    early = stack.api("POST", f"/api/v1/incidents/{number}/postmortem/")
+    assert early.status == 409  # not resolved yet
+    alertmanager.post_alerts([resolved(firing)])
+    wait_for(
+        lambda: (
+            stack.api("GET", f"/api/v1/incidents/{number}/").json()["status"]
+            == "resolved"
+        ),
+        20,
+        "the incident to resolve",
+    )
+
+    made = stack.api("POST", f"/api/v1/incidents/{number}/postmortem/")
+    assert made.status == 201, made.body
+    postmortem = made.json()
+    entries = stack.api("GET", f"/api/v1/incidents/{number}/timeline/?page_size=500")
+    incident_timeline = [(e["at"], e["kind"]) for e in entries.json()["results"]]
+    ats = [e["at"] for e in postmortem["timeline"]]
+    assert ats == sorted(ats)
+    kinds = [e["kind"] for e in postmortem["timeline"]]
+    assert {"opened", "page", "acknowledged", "resolved"} <= set(kinds)
+    assert kinds.index("acknowledged") < kinds.index("resolved")
+    assert len(kinds) == len(incident_timeline)
+    nairobi = ZoneInfo("Africa/Nairobi")
+    for entry in postmortem["timeline"]:
+        local = datetime.fromisoformat(entry["at"]).astimezone(nairobi)
+        assert (
+            f"{local:%Y-%m-%d %H:%M:%S} EAT · #{number} · {entry['kind']}"
+            in (postmortem["markdown"])
+        )
+
+    item = stack.api(
+        "POST",
+        f"/api/v1/postmortems/{postmortem['id']}/action-items/",
+        {
+            "text": "Alert on ledger lag",
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2020-01-01",
+        },
+    )
+    assert item.status == 201, item.body
+    overdue = stack.api("GET", "/api/v1/postmortems/overdue/?team=payments").json()
+    assert "Alert on ledger lag" in [i["text"] for i in overdue]

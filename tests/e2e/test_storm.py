@@ -101,7 +101,9 @@ def test_an_alert_storm_opens_one_incident_per_group_and_bundles_pages(
     assert sent_in < 60, f"the storm took {sent_in:.1f} s to send"
 
     def storm_incidents() -> int:
-        return len(stack.incidents(since="2000-01-01T00:00Z"))
+        # Only the storm's: the demo organisation has a generated month of history.
+        found = stack.incidents(since="2000-01-01T00:00Z")
+        return len([i for i in found if i["title"].startswith("Storm")])
 
     wait_for(lambda: storm_incidents() >= GROUPS, 120, "200 incidents")
     all_in = time.monotonic() - started

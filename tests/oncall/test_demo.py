@@ -63,3 +63,38 @@ def test_demo_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("oncall_demo")
+
+
+@pytest.mark.django_db
+def test_demo_pays_500_and_250_dollars_a_week(client):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from scheduling.models import StipendRate
+    from scheduling.pay.statements import team_pay
+
+    call_command("oncall_demo")
+    call_command("oncall_demo")  # idempotent: no second set of rates
+    team = Team.objects.get(slug="payments")
+    assert sorted(
+        StipendRate.objects.values_list("role", "amount", "currency", "unit")
+    ) == [
+        ("primary", 500, "USD", "week"),
+        ("secondary", 250, "USD", "week"),
+    ]
+    nairobi = ZoneInfo("Africa/Nairobi")
+    report = team_pay(
+        team=team,
+        start=dt.datetime(2026, 1, 5, 9, tzinfo=nairobi),
+        end=dt.datetime(2026, 2, 16, 9, tzinfo=nairobi),
+    )
+    people = ("alice", "bob", "charlie", "david", "eve", "frank")
+    assert {(report.username(m), str(a)) for m, _, a in report.totals()} == {
+        (name, "750.00") for name in people
+    }
+    # A new user finds the pay report from the team page.
+    assert client.login(username="admin", password="admin")
+    page = client.get(f"/admin/scheduling/team/{team.pk}/change/")
+    report_url = f"/admin/scheduling/paymonth/report/{team.pk}/"
+    assert report_url in page.content.decode()
+    assert client.get(report_url).status_code == 200

@@ -142,3 +142,13 @@ def test_the_filter_rewrites_a_record_with_arguments():
     )
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "GET /ical/[redacted].ics HTTP/1.1 404"
+
+
+def test_it_redacts_handoff_links_in_paths_and_sms_lines():
+    line = '127.0.0.1 - - "GET /handoffs/link/IkFp:1xY:hlDt_x-9/ HTTP/1.1" 302 0'
+    assert redact(line) == (
+        '127.0.0.1 - - "GET /handoffs/link/[redacted]/ HTTP/1.1" 302 0'
+    )
+    sms = "SMS to +254700000001: read it at http://h/handoffs/link/IkFp:1xY:hl/"
+    assert "IkFp" not in redact(sms)
+    assert redact("GET /handoffs/42/ 200") == "GET /handoffs/42/ 200"

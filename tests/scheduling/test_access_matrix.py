@@ -23,16 +23,23 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from alerts.incidents.state import IncidentSpec, incident_open
+from alerts.handoff.actions import handoff_submit
+from alerts.handoff.draft import handoffs_draft_for
+from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create, route_add
 from alerts.models import (
+    ActionItem,
     ContactMethod,
     EscalationPolicy,
+    HandoffNote,
     Incident,
     Integration,
     MaintenanceWindow,
+    Postmortem,
     Route,
 )
+from alerts.postmortems.draft import postmortem_for_incident
+from alerts.postmortems.items import action_item_add
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -44,6 +51,7 @@ from scheduling.models import (
     TeamMembership,
 )
 from scheduling.overrides import override_create
+from scheduling.pay.closing import month_close
 from scheduling.tokens import api_token_create
 from tests.api_client import bearer_client
 from tests.cast import policy_create, utc
@@ -134,6 +142,7 @@ OWN_LIST = cells(outsider=200, member=200, staff=200)
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("team-oncall", "get"): READ,
     ("team-schedule", "get"): READ,
+    ("team-conflicts", "get"): READ,
     ("team-overrides", "get"): READ,
     ("team-overrides", "post"): CREATE,
     ("override-detail", "delete"): DELETE,
@@ -211,8 +220,35 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("feed-list", "post"): {**CREATE, "outsider": 400},
     ("feed-detail", "delete"): DELETE,
     ("feed-rotate", "post"): ACT,
+    # Reports: scoped to the teams the caller reads; another team's is the 400
+    # of an unknown one, like the incident list's filter.
+    ("report-page-load", "get"): LIST_BY_TEAM,
+    ("report-incidents", "get"): LIST_BY_TEAM,
+    ("report-alert-quality", "get"): LIST_BY_TEAM,
+    # Handoff notes: read by the team; alice edits and submits the note she
+    # writes (charlie's), acknowledges the one addressed to her (frank's).
+    # Postmortems: drafted from a resolved incident (201), read by the team, action
+    # items added by its members; the overdue list is filtered by team.
+    ("incident-postmortem", "post"): CREATE,
+    ("postmortem-detail", "get"): READ,
+    ("postmortem-detail", "patch"): ACT,
+    ("action-item-detail", "patch"): ACT,
+    ("postmortem-action-items", "post"): CREATE,
+    ("postmortem-overdue", "get"): LIST_BY_TEAM,
+    ("handoff-list-api", "get"): LIST_BY_TEAM,
+    ("handoff-detail", "get"): READ,
+    ("handoff-detail", "patch"): ACT,
+    ("handoff-submit", "post"): ACT,
+    ("handoff-acknowledge", "post"): ACT,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
+    # Pay: a member reads the team's report and statements (their own lines
+    # only: tests/scheduling/pay/test_pay_api.py); closing and reopening a month
+    # are staff's, refused before any team is looked up.
+    ("report-stipends", "get"): READ,
+    ("report-stipend-statements", "get"): READ,
+    ("report-stipends-close", "post"): cells(outsider=403, member=403, staff=201),
+    ("report-stipends-reopen", "post"): cells(outsider=403, member=403, staff=200),
 }
 
 
@@ -230,6 +266,11 @@ class World:
     policy: EscalationPolicy
     window: MaintenanceWindow
     spare_integration: Integration  # no incidents: staff may delete it
+    note_from_alice: HandoffNote  # a draft, alice -> charlie
+    note_to_alice: HandoffNote  # submitted, frank -> alice
+    resolved: Incident  # resolved, no postmortem yet
+    postmortem: Postmortem  # of another resolved incident
+    action_item: ActionItem  # of that postmortem
     clients: dict[str, APIClient]
 
 
@@ -295,6 +336,42 @@ def world(payments, make_rotation, make_member, published) -> World:
         reason="upgrade",
     )
     spare = integration_create(team=team, name="spare").integration
+    # A closed month, for the reopen cells.
+    month_close(team=team, year=2025, month=12, now=utc(2026, 1, 2))
+    [from_alice, _] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 12), end=utc(2026, 1, 12, 7)
+    )
+    [_, to_alice] = handoffs_draft_for(
+        team=team, start=utc(2026, 1, 26), end=utc(2026, 1, 26, 7)
+    )
+    assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
+    to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
+    resolved = []
+    for name in ("DiskFull", "QueueBacklog"):
+        with transaction.atomic():
+            opened = incident_open(
+                integration=integration,
+                spec=IncidentSpec(
+                    group_key=f'{{}}:{{alertname="{name}"}}',
+                    title=name,
+                    team_id=team.pk,
+                    route_id=integration.routes.first().pk,
+                    routing="test",
+                    urgency="high",
+                    group_labels={"alertname": name},
+                    common_labels={"alertname": name},
+                    common_annotations={},
+                ),
+            )
+        resolved.append(incident_resolve(incident=opened, by=people[0]))
+    postmortem, _ = postmortem_for_incident(incident=resolved[1])
+    action_item = action_item_add(
+        postmortem=postmortem,
+        text="Alert on queue depth",
+        owner=people[1],
+        priority="P1",
+        due=dt.date(2026, 2, 1),
+    )
     return World(
         team=team,
         incident=incident,
@@ -308,10 +385,16 @@ def world(payments, make_rotation, make_member, published) -> World:
         policy=policy,
         window=window,
         spare_integration=spare,
+        note_from_alice=from_alice,
+        note_to_alice=to_alice,
+        resolved=resolved[0],
+        postmortem=postmortem,
+        action_item=action_item,
         clients=clients,
     )
 
 
+REPORT_QUERY = "team=payments&from=2026-01-01&to=2026-01-31"
 TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
 WINDOW_BODY = {
     "team": "payments",
@@ -333,6 +416,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
     paths = {
         "team-oncall": "/api/v1/teams/payments/oncall/",
         "team-schedule": "/api/v1/teams/payments/schedule/",
+        "team-conflicts": "/api/v1/teams/payments/conflicts/",
         "team-overrides": "/api/v1/teams/payments/overrides/",
         "override-detail": f"/api/v1/overrides/{world.override.pk}/",
         "incident-list": "/api/v1/incidents/?team=payments",
@@ -366,8 +450,33 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ),
         "maintenance-window-list": "/api/v1/maintenance-windows/?team=payments",
         "maintenance-window-detail": f"/api/v1/maintenance-windows/{world.window.pk}/",
+        "report-page-load": f"/api/v1/reports/page-load/?{REPORT_QUERY}",
+        "report-incidents": f"/api/v1/reports/incidents/?{REPORT_QUERY}",
+        "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
+        "postmortem-detail": f"/api/v1/postmortems/{world.postmortem.pk}/",
+        "postmortem-action-items": (
+            f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
+        ),
+        "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
+        "action-item-detail": (
+            f"/api/v1/postmortems/action-items/{world.action_item.pk}/"
+        ),
+        "handoff-list-api": "/api/v1/handoffs/?team=payments",
+        "handoff-detail": f"/api/v1/handoffs/{world.note_from_alice.pk}/",
+        "handoff-submit": f"/api/v1/handoffs/{world.note_from_alice.pk}/submit/",
+        "handoff-acknowledge": (
+            f"/api/v1/handoffs/{world.note_to_alice.pk}/acknowledge/"
+        ),
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
+        "report-stipends": (
+            "/api/v1/reports/stipends/?team=payments&from=2026-01-01&to=2026-02-01"
+        ),
+        "report-stipend-statements": (
+            "/api/v1/reports/stipends/statements/?team=payments&month=2026-01"
+        ),
+        "report-stipends-close": "/api/v1/reports/stipends/close/",
+        "report-stipends-reopen": "/api/v1/reports/stipends/reopen/",
     }
     if (name, method) in {("integration-detail", m) for m in ("put", "patch")}:
         paths[name] = f"/api/v1/integrations/{world.incident.integration.slug}/"
@@ -379,6 +488,8 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         action = name.removeprefix("incident-")
         suffix = "" if action == "detail" else f"{action}/"
         paths[name] = f"/api/v1/incidents/{incident}/{suffix}"
+    if name == "incident-postmortem":
+        paths[name] = f"/api/v1/incidents/{world.resolved.pk}/postmortem/"
     bodies = {
         ("team-overrides", "post"): {
             "rotation": "weekly",
@@ -447,6 +558,21 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         ("maintenance-window-list", "post"): WINDOW_BODY,
         ("maintenance-window-detail", "put"): WINDOW_BODY,
         ("maintenance-window-detail", "patch"): {"reason": "longer upgrade"},
+        ("report-stipends-close", "post"): {"team": "payments", "month": "2026-01"},
+        ("report-stipends-reopen", "post"): {
+            "team": "payments",
+            "month": "2025-12",
+            "note": "a rate was wrong",
+        },
+        ("handoff-detail", "patch"): {"tips": "watch the queue"},
+        ("postmortem-detail", "patch"): {"root_cause": "a pool too small"},
+        ("action-item-detail", "patch"): {"status": "done"},
+        ("postmortem-action-items", "post"): {
+            "text": "Alert on queue depth",
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2026-02-01",
+        },
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
@@ -487,4 +613,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 1
+    # The open incident and the two resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3

@@ -101,3 +101,12 @@ def test_members_see_themselves_and_teammates_and_manage_only_themselves(cast):
     assert access.member_can_manage(alice, cast.alice)
     assert not access.member_can_manage(alice, cast.bob)
     assert access.member_can_manage(cast.staff, cast.zoe)
+
+
+def test_a_key_of_unicode_digits_is_a_404_not_an_id(payments):
+    # "²".isdigit() is True but int("²") raises: found by the no-5xx fuzzing.
+    from tests.api_client import bearer_client
+
+    staff = get_user_model().objects.create_user("ops-digits", is_staff=True)
+    answer = bearer_client(staff).get("/api/v1/teams/%C2%B2/members/")
+    assert answer.status_code == 404

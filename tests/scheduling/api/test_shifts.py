@@ -60,3 +60,10 @@ def test_an_outsider_sees_no_shifts_and_cannot_name_the_team(rotation, make_team
     assert api.get("/api/v1/shifts/").json()["results"] == []
     assert api.get("/api/v1/shifts/?team=payments").status_code == 400
     assert api.get("/api/v1/shifts/?member=alice").status_code == 400
+
+
+def test_a_time_with_a_percent_sign_is_refused_not_a_500(staff_api, rotation):
+    # "%00" in the message once reached django-filter's "message % params".
+    response = staff_api.get("/api/v1/shifts/", {"from": "%00"})
+    assert response.status_code == 400
+    assert "%00" in str(response.json())

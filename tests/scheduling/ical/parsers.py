@@ -70,6 +70,25 @@ default_calendar = oncall
 
 def with_khal(body: bytes, workdir: Path, start: dt.date, days: int) -> list[Ev]:
     """Import the feed into a fresh khal calendar and list what khal shows."""
+    listed = khal_lines(body, workdir, start, days, "{uid}|{start}|{end}|{status}")
+    events = []
+    for line in listed:
+        uid, a, b, status = line.split("|")
+        events.append(
+            Ev(
+                uid,
+                dt.datetime.fromisoformat(a).replace(tzinfo=UTC),
+                dt.datetime.fromisoformat(b).replace(tzinfo=UTC),
+                status.strip() or "CONFIRMED",
+            )
+        )
+    return sorted(events)
+
+
+def khal_lines(
+    body: bytes, workdir: Path, start: dt.date, days: int, fmt: str
+) -> list[str]:
+    """Import the feed into a fresh khal calendar; khal's listing in ``fmt``."""
     vdir = workdir / "vdir"
     vdir.mkdir(parents=True)
     config = workdir / "khal.conf"
@@ -93,22 +112,11 @@ def with_khal(body: bytes, workdir: Path, start: dt.date, days: int) -> list[Ev]
             "--day-format",
             "",
             "--format",
-            "{uid}|{start}|{end}|{status}",
+            fmt,
             start.isoformat(),
             f"{days}d",
         ],
         check=True,
         **run,
     ).stdout
-    events = []
-    for line in filter(None, listed.splitlines()):
-        uid, a, b, status = line.split("|")
-        events.append(
-            Ev(
-                uid,
-                dt.datetime.fromisoformat(a).replace(tzinfo=UTC),
-                dt.datetime.fromisoformat(b).replace(tzinfo=UTC),
-                status.strip() or "CONFIRMED",
-            )
-        )
-    return sorted(events)
+    return [line for line in listed.splitlines() if line]

@@ -147,3 +147,27 @@ def test_the_secret_is_not_stored_nor_logged(team_feed, caplog):
     assert issued.feed.token_hash in out.getvalue()
     assert "/ical/" in caplog.text  # the 404 was logged ...
     assert issued.secret not in caplog.text  # ... without the secret
+
+
+def test_a_matching_poll_reads_only_the_validators_from_the_cache(
+    team_feed, monkeypatch
+):
+    from django.core.cache import cache
+
+    issued, _, _ = team_feed
+    client = Client()
+    first = client.get(_path(issued.secret))
+    read: list[str] = []
+    real_get = cache.get
+
+    def get(key, *args, **kwargs):
+        read.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", get)
+    again = client.get(_path(issued.secret), HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+    assert again["Last-Modified"] == first["Last-Modified"]
+    assert len(read) == 1 and read[0].endswith(":v")  # not the body's key

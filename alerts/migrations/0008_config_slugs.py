@@ -36,7 +36,7 @@ def _fill(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("alerts", "0005_storm_call_bundles")]
+    dependencies = [("alerts", "0007_insight_settings")]
 
     operations = [
         migrations.AddField(

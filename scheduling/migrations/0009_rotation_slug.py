@@ -23,7 +23,7 @@ def _fill(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scheduling", "0006_ical_feeds")]
+    dependencies = [("scheduling", "0008_on_call_pay")]
 
     operations = [
         # A plain column first: PostgreSQL would make the SlugField's index twice.

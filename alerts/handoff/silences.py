@@ -1,0 +1,84 @@
+"""Alertmanager silences that expire during the next shift, for the handoff note's
+upcoming-maintenance section: when a silence ends, whatever it hid pages again.
+
+Read from Alertmanager's API v2 (``GET /api/v2/silences``) at ``ALERTMANAGER_URL``
+with ``requests``; nothing is read when it is unset.  One Alertmanager serves every
+team, so every team's note lists the silences (Alertmanager knows no teams).  If it
+cannot be read, the note says so instead of silently showing none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import requests
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+LIVE_STATES = ("active", "pending")
+
+
+def _matchers(matchers: list[dict]) -> str:
+    ops = {(False, True): "=", (False, False): "!=", (True, True): "=~"}
+    parts = []
+    for m in matchers:
+        op = ops.get((bool(m.get("isRegex")), bool(m.get("isEqual", True))), "!~")
+        parts.append(f"{m.get('name', '')}{op}\"{m.get('value', '')}\"")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def silences_expiring(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """Live silences whose end falls in (start, end], as maintenance items."""
+    base = settings.ALERTMANAGER_URL
+    if not base:
+        return []
+    try:
+        response = requests.get(
+            f"{base}/api/v2/silences", timeout=settings.ALERTMANAGER_TIMEOUT_SECONDS
+        )
+        response.raise_for_status()
+        silences = response.json()
+        if not isinstance(silences, list):
+            raise ValueError("not a list of silences")
+    except (requests.RequestException, ValueError) as exc:
+        logger.warning("could not read Alertmanager silences: %s", exc)
+        return [
+            {
+                "kind": "silence",
+                "starts_at": start.isoformat(),
+                "ends_at": start.isoformat(),
+                "text": "Alertmanager silences could not be read: check them by hand",
+            }
+        ]
+    items = []
+    for silence in silences:
+        try:
+            state = silence["status"]["state"]
+            ends = _instant(silence["endsAt"])
+            starts = _instant(silence["startsAt"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if state not in LIVE_STATES or not (start < ends <= end):
+            continue
+        comment = str(silence.get("comment", "")).strip()
+        by = str(silence.get("createdBy", "")).strip()
+        text = f"Alertmanager silence {_matchers(silence.get('matchers') or [])} ends"
+        if comment:
+            text += f": {comment}"
+        if by:
+            text += f" (by {by})"
+        items.append(
+            {
+                "kind": "silence",
+                "starts_at": starts.astimezone(dt.UTC).isoformat(),
+                "ends_at": ends.astimezone(dt.UTC).isoformat(),
+                "text": text,
+            }
+        )
+    return items

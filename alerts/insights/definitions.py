@@ -1,0 +1,32 @@
+"""The figures' definitions in a sentence each: the API answers carry them and the
+insights page prints them in its footer (the README says the same, at length)."""
+
+from __future__ import annotations
+
+PAGE_LOAD_DEFINITIONS = {
+    "pages": "interruptions: one SMS or call that went out; the same page over "
+    "several channels once; a storm bundle once per delivery",
+    "incidents": "distinct incidents the member was paged about",
+    "acknowledged": "of those, the ones the member acknowledged",
+    "escalated_past": "pages after which the policy paged somebody else before "
+    "anyone acknowledged",
+    "sleep_interruptions": "pages in the member's sleep hours, in their own zone",
+    "tta_median_seconds": "first page to the member's acknowledgement (median)",
+    "oncall_hours": "hours as primary plus secondary, from the effective schedule",
+    "weeks": "Monday 00:00 to Monday 00:00 in the team's time zone",
+}
+INCIDENT_DEFINITIONS = {
+    "mtta_seconds": "opening to acknowledgement, over acknowledged incidents",
+    "mttr_seconds": "opening to resolution, over resolved incidents",
+    "mtbf_seconds": "(last opening - first opening) / (openings - 1), per service",
+    "median, p90": "continuous percentiles (PostgreSQL percentile_cont)",
+    "period": "incidents opened in [from, to)",
+}
+ALERT_QUALITY_DEFINITIONS = {
+    "pages": "interruptions the incidents caused (pages sent in bundles each count)",
+    "auto_resolved": "resolved before anyone acknowledged them",
+    "flapping": "fired again within the flap window after resolving (a new "
+    "incident of the group, or a reopen)",
+    "sleep_share": "share of the pages in the paged member's sleep hours",
+    "period": "incidents opened in [from, to)",
+}

@@ -1,0 +1,255 @@
+"""MTTA, MTTR, MTBF: how fast incidents are answered and fixed, how often they come.
+
+Over the incidents *opened* in [start, end) (a reopened incident is one incident):
+
+* **MTTA** (``mtta``): opening → acknowledgement (``acknowledged_at``), over the
+  acknowledged incidents.  A reopened incident's acknowledgement is the one after
+  its reopening, measured from its first opening;
+* **MTTR** (``mttr``): opening → resolution, over the resolved incidents;
+* each as ``mean``, ``median`` and ``p90`` (continuous percentiles, as
+  PostgreSQL's ``percentile_cont``), and the ``count`` they are taken over;
+* **MTBF** (``mtbf``, per service): the mean time between two openings of the
+  service's incidents, (last opening − first opening) / (openings − 1); none
+  for a service with fewer than two incidents;
+* counts by urgency (``high``, ``low``).
+
+A service is the incident's ``service`` label (common labels, else group labels;
+empty when it has none).  Every figure is one ``GROUP BY`` in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, TruncWeek
+
+from alerts.insights.sql import duration_percentile, without_jit
+from alerts.models import Incident
+from scheduling.models import Team
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A duration's distribution over ``count`` incidents."""
+
+    count: int
+    mean: dt.timedelta | None
+    median: dt.timedelta | None
+    p90: dt.timedelta | None
+
+    def seconds(self) -> dict[str, float | int | None]:
+        def s(value: dt.timedelta | None) -> float | None:
+            return None if value is None else round(value.total_seconds(), 3)
+
+        return {
+            "count": self.count,
+            "mean": s(self.mean),
+            "median": s(self.median),
+            "p90": s(self.p90),
+        }
+
+
+@dataclass(frozen=True)
+class Figures:
+    incidents: int
+    high: int
+    low: int
+    mtta: Spread
+    mttr: Spread
+
+
+@dataclass(frozen=True)
+class ServiceFigures(Figures):
+    service: str
+    mtbf: dt.timedelta | None
+
+
+@dataclass(frozen=True)
+class GroupFigures(Figures):
+    """The figures of one route or one integration."""
+
+    name: str
+    integration: str
+
+
+@dataclass(frozen=True)
+class IncidentReport:
+    start: dt.datetime
+    end: dt.datetime
+    overall: Figures
+    services: list[ServiceFigures]
+    routes: list[GroupFigures]
+    integrations: list[GroupFigures]
+
+
+def label(name: str) -> Any:
+    """An incident's label ``name``: common labels, else group labels, else ''."""
+    return Coalesce(
+        KeyTextTransform(name, "common_labels"),
+        KeyTextTransform(name, "group_labels"),
+        Value(""),
+        output_field=TextField(),
+    )
+
+
+TTA = ExpressionWrapper(F("acknowledged_at") - F("opened_at"), DurationField())
+TTR = ExpressionWrapper(F("resolved_at") - F("opened_at"), DurationField())
+
+
+def _aggregates() -> dict[str, Any]:
+    acked = Q(acknowledged_at__isnull=False)
+    resolved = Q(resolved_at__isnull=False)
+    return {
+        "incidents": Count("id"),
+        "high": Count("id", filter=Q(urgency=Incident.Urgency.HIGH)),
+        "low": Count("id", filter=Q(urgency=Incident.Urgency.LOW)),
+        "tta_n": Count("id", filter=acked),
+        "tta_mean": Avg(TTA, filter=acked, output_field=DurationField()),
+        "tta_median": duration_percentile(TTA, 0.5, filter=acked),
+        "tta_p90": duration_percentile(TTA, 0.9, filter=acked),
+        "ttr_n": Count("id", filter=resolved),
+        "ttr_mean": Avg(TTR, filter=resolved, output_field=DurationField()),
+        "ttr_median": duration_percentile(TTR, 0.5, filter=resolved),
+        "ttr_p90": duration_percentile(TTR, 0.9, filter=resolved),
+    }
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "incidents": row["incidents"],
+        "high": row["high"],
+        "low": row["low"],
+        "mtta": Spread(
+            row["tta_n"], row["tta_mean"], row["tta_median"], row["tta_p90"]
+        ),
+        "mttr": Spread(
+            row["ttr_n"], row["ttr_mean"], row["ttr_median"], row["ttr_p90"]
+        ),
+    }
+
+
+def incidents_in(
+    *, teams: QuerySet[Team], start: dt.datetime, end: dt.datetime
+) -> QuerySet[Incident]:
+    return Incident.objects.filter(
+        team__in=teams, opened_at__gte=start, opened_at__lt=end
+    ).order_by()
+
+
+@without_jit
+def incident_figures(
+    *,
+    teams: QuerySet[Team],
+    start: dt.datetime,
+    end: dt.datetime,
+    service: str | None = None,
+) -> IncidentReport:
+    """MTTA, MTTR and counts for the incidents of ``teams`` opened in [start, end)
+    (only ``service``'s when given): overall, per service (with MTBF), per route
+    and per integration.  Four ``GROUP BY``s."""
+    incidents = incidents_in(teams=teams, start=start, end=end).annotate(
+        service=label("service")
+    )
+    if service is not None:
+        incidents = incidents.filter(service=service)
+    overall = incidents.aggregate(**_aggregates())
+    per_service = (
+        incidents.values("service")
+        .annotate(**_aggregates(), first=Min("opened_at"), last=Max("opened_at"))
+        .order_by("service")
+    )
+    services = [
+        ServiceFigures(
+            **_figures(row),
+            service=row["service"],
+            mtbf=(row["last"] - row["first"]) / (row["incidents"] - 1)
+            if row["incidents"] > 1
+            else None,
+        )
+        for row in per_service
+    ]
+    per_route = (
+        incidents.values(
+            "route_id", "route__name", "route__position", "integration__name"
+        )
+        .annotate(**_aggregates())
+        .order_by("integration__name", "route__position", "route_id")
+    )
+    routes = [
+        GroupFigures(
+            **_figures(row),
+            name=_route_name(row),
+            integration=row["integration__name"],
+        )
+        for row in per_route
+    ]
+    per_integration = (
+        incidents.values("integration_id", "integration__name")
+        .annotate(**_aggregates())
+        .order_by("integration__name", "integration_id")
+    )
+    integrations = [
+        GroupFigures(
+            **_figures(row),
+            name=row["integration__name"],
+            integration=row["integration__name"],
+        )
+        for row in per_integration
+    ]
+    return IncidentReport(
+        start, end, Figures(**_figures(overall)), services, routes, integrations
+    )
+
+
+def _route_name(row: dict[str, Any]) -> str:
+    if row["route_id"] is None:
+        return "(no route)"
+    return row["route__name"] or f"route {row['route__position']}"
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    week: dt.date  # the Monday, in the zone asked for
+    incidents: int
+    mtta: Spread
+    mttr: Spread
+
+
+@without_jit
+def incident_trend(
+    *, teams: QuerySet[Team], start: dt.datetime, end: dt.datetime, tz: dt.tzinfo
+) -> list[WeekFigures]:
+    """MTTA and MTTR per week (Monday 00:00 in ``tz``) of the incidents opened in
+    [start, end).  One ``GROUP BY``."""
+    rows = (
+        incidents_in(teams=teams, start=start, end=end)
+        .annotate(week=TruncWeek("opened_at", tzinfo=tz))
+        .values("week")
+        .annotate(**_aggregates())
+        .order_by("week")
+    )
+    return [
+        WeekFigures(
+            row["week"].date(),
+            row["incidents"],
+            _figures(row)["mtta"],
+            _figures(row)["mttr"],
+        )
+        for row in rows
+    ]

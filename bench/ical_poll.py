@@ -1,0 +1,273 @@
+"""Steady-state feed polling: gunicorn + PostgreSQL + Redis (the feed cache).
+
+    .venv/bin/python bench/ical_poll.py [--tokens 1000] [--duration 10]
+
+Everything runs on loopback on this machine: a throwaway PostgreSQL cluster, a
+redis-server (``CACHE_URL``, where rendered feeds are kept) and gunicorn
+(``--web-workers`` sync workers, ``DEBUG=0``).  The demo's team and six people
+on the paired weekly rotation; ``--tokens`` feed tokens spread over the team's
+feed and the six member feeds.  Each token is fetched once (a render per scope,
+then the cache), then wrk polls all of them in turn for ``--duration`` seconds:
+once without ``If-None-Match`` (200s from the cache), once with each token's
+ETag (304s).  Then the database work of one unchanged poll: the statements a
+poll runs (counted in-process, against the same PostgreSQL) and PostgreSQL's
+plan for the token lookup.
+
+Target (issue 14): unchanged polls >= 1,500/s on 2 cores; one indexed lookup
+per unchanged poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.processes import (  # noqa: E402
+    PostgresServer,
+    RedisServer,
+    django_env,
+    free_port,
+    port_open,
+    stop,
+    wait_until,
+)
+
+WRK_SCRIPT = r"""
+local paths = dofile("%(paths)s")
+local n = #paths
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("offset", #threads * 7919)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = offset
+end
+
+request = function()
+  counter = counter + 1
+  local p = paths[(counter %% n) + 1]
+  local headers = {["User-Agent"] = "Google-Calendar-Importer"}
+  if %(conditional)s then headers["If-None-Match"] = p[2] end
+  return wrk.format("GET", p[1], headers)
+end
+
+done = function(summary, latency, requests)
+  local s = summary
+  io.write(string.format(
+    "WRKJSON {\"requests\": %%d, \"duration_us\": %%d, \"non2xx\": %%d, " ..
+    "\"p50\": %%d, \"p99\": %%d}\n",
+    s.requests, s.duration, s.errors.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def make_feeds(count: int) -> list[str]:
+    """The cast's team with its rotation, and ``count`` feed secrets."""
+    from django.contrib.auth import get_user_model
+
+    from scheduling.feeds import feed_create
+    from tests import cast
+
+    team = cast.team_create(people=cast.PEOPLE)
+    members = list(team.members.order_by("user__username"))
+    cast.rotation_starting_now(team, members)
+    owner = get_user_model().objects.create_user("feedbench", is_staff=True)
+    subjects = [team, *members]
+    return [
+        feed_create(
+            subject=subjects[i % len(subjects)], owner=owner, created_by=owner
+        ).secret
+        for i in range(count)
+    ]
+
+
+def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            base + "/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in run.stdout.splitlines() if x.startswith("WRKJSON "))
+    return json.loads(line[len("WRKJSON ") :])
+
+
+def poll_queries(secret: str, etag: str) -> None:
+    """The statements one unchanged poll runs, and the lookup's plan."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    path = f"/ical/{secret}.ics"
+    client.get(path, HTTP_USER_AGENT="Google-Calendar-Importer")  # warm
+    for label, headers in (("200", {}), ("304", {"HTTP_IF_NONE_MATCH": etag})):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(
+                path, HTTP_USER_AGENT="Google-Calendar-Importer", **headers
+            )
+        print(
+            f"  unchanged poll answered {response.status_code} (expected {label}): "
+            f"{len(queries.captured_queries)} SQL statement(s)"
+        )
+    [lookup] = queries.captured_queries
+    print(f"  the statement: {lookup['sql'][:160]}…")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + lookup["sql"])
+        plan = [row[0] for row in cursor.fetchall()]
+    print("  PostgreSQL's plan:")
+    for row in plan:
+        print(f"    {row}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed", file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="oncall-bench-ical-"))
+    postgres = PostgresServer()
+    redis = RedisServer(workdir / "redis")
+    web: subprocess.Popen | None = None
+    try:
+        postgres.start()
+        redis.start()
+        port = free_port()
+        env = django_env(
+            DEBUG="0",
+            SECRET_KEY="bench-secret-key-" + "x" * 40,
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=postgres.url(),
+            CACHE_URL=f"{redis.url}/1",
+            LOG_LEVEL="WARNING",
+            ONCALL_DATA_DIR=str(workdir / "data"),
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            API_THROTTLE_RATE="",
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=REPO,
+            env=env,
+            check=True,
+        )
+        setup_django(env)
+        from django.db import connection
+
+        secrets = make_feeds(args.tokens)
+        connection.close()
+        log = open(workdir / "gunicorn.log", "ab")
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(args.web_workers),
+                "--worker-class",
+                "sync",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--backlog",
+                "2048",
+                "oncall.wsgi:application",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: port_open(port), 30, "gunicorn")
+        base = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        paths: list[tuple[str, str]] = []
+        for secret in secrets:
+            path = f"/ical/{secret}.ics"
+            with urllib.request.urlopen(base + path, timeout=30) as answer:  # noqa: S310
+                paths.append((path, answer.headers["ETag"]))
+        print(
+            f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
+            f"bodies, first fetched in {time.monotonic() - started:.1f} s"
+        )
+        lua_paths = workdir / "paths.lua"
+        lua_paths.write_text(
+            "return {\n"
+            + ",\n".join(f'{{"{p}", {json.dumps(e)}}}' for p, e in paths)
+            + "\n}\n"
+        )
+        load1, _, _ = os.getloadavg()
+        print(
+            f"stack: gunicorn {args.web_workers} sync workers, PostgreSQL, redis "
+            f"cache; {os.cpu_count()} CPUs; load average before: {load1:.2f}"
+        )
+        for label, conditional in (
+            ("200 (no If-None-Match)", "false"),
+            ("304", "true"),
+        ):
+            script = workdir / f"poll-{conditional}.lua"
+            script.write_text(
+                WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional}
+            )
+            result = wrk(base, script, args.duration, args.connections)
+            seconds = result["duration_us"] / 1e6
+            print(
+                f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
+                f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
+                f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
+                f"{result['non2xx']}"
+            )
+        print("database work per unchanged poll (in-process, same PostgreSQL):")
+        poll_queries(secrets[0], paths[0][1])
+        connection.close()
+    finally:
+        if web is not None:
+            stop(web)
+        redis.stop()
+        postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Accrual: who earned what, second by second, from the effective schedule.
+
+Pure functions on the output of the one resolver (:mod:`scheduling.effective`,
+through :func:`scheduling.selectors.team_schedule`): nothing here computes a
+schedule of its own.  Each rotation pays its own roles -- whoever holds a role in
+the rotation's effective schedule (overrides and swaps applied) earns the
+rotation's rate for it, inactive members included.
+
+Steps: :func:`holdings` (who held which role of which rotation, when) ->
+:func:`price` (split at the team's local midnights; the rate and the multiplier of
+each local day) -> :func:`two_roles` (a member holding two roles at once: the
+team's rule).  Amounts stay exact :class:`~fractions.Fraction` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from scheduling.pay.calendar import WEEKEND
+from scheduling.pay.money import exact
+from scheduling.pay.rates import Rate, RateBook
+from scheduling.plan import PRIMARY
+
+BOTH = "both"
+HIGHEST = "highest"
+_MICRO = dt.timedelta(microseconds=1)
+
+
+def seconds(start: dt.datetime, end: dt.datetime) -> Fraction:
+    """Exact seconds in [start, end) (to the microsecond the database keeps)."""
+    return Fraction((end - start) // _MICRO, 1_000_000)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A member held ``role`` of ``rotation_id`` over [starts_at, ends_at)."""
+
+    member_id: int
+    rotation_id: int
+    role: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    shift_id: int | None
+    override_id: int | None
+    # Whom the rotation had in the role (differs from member_id under an override).
+    scheduled_member_id: int
+    # The shift or override row the holding comes from (for the minimum per
+    # shift): its key and bounds.  Defaults: the holding itself.
+    unit: tuple = ()
+    unit_starts_at: dt.datetime | None = None
+    unit_ends_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A holding within one local day, priced."""
+
+    holding: Holding
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    day: dt.date
+    rate: Rate
+    multiplier: Decimal
+    reason: str  # why the multiplier ("weekend", "holiday: ..."), "" for none
+    per_second: Fraction  # rate x multiplier, exact
+
+    @property
+    def micros(self) -> int:
+        return (self.ends_at - self.starts_at) // _MICRO
+
+    @property
+    def seconds(self) -> Fraction:
+        return Fraction(self.micros, 1_000_000)
+
+    @property
+    def amount(self) -> Fraction:
+        return self.per_second * self.seconds
+
+
+def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
+    """Every role holder of every rotation's effective timeline
+    (:attr:`scheduling.selectors.TeamSchedule.per_rotation`)."""
+    out: list[Holding] = []
+    for rotation_id, segments in per_rotation.items():
+        for seg in segments:
+            for role, holder in zip(
+                ("primary", "secondary"), seg.resolution.roles(), strict=True
+            ):
+                if holder is None:
+                    continue
+                ov = holder.override
+                row = holder.shift if ov is None else ov
+                out.append(
+                    Holding(
+                        member_id=holder.member_id,
+                        rotation_id=rotation_id,
+                        role=role,
+                        starts_at=seg.starts_at,
+                        ends_at=seg.ends_at,
+                        # ``id``: None for a planned (unstored) shift.
+                        shift_id=getattr(holder.shift, "id", None),
+                        override_id=None if ov is None else ov.id,
+                        scheduled_member_id=holder.shift.member_id,
+                        unit=(
+                            "shift" if ov is None else "override",
+                            rotation_id,
+                            role,
+                            holder.member_id,
+                            row.starts_at,
+                            getattr(row, "id", None),
+                        ),
+                        unit_starts_at=row.starts_at,
+                        unit_ends_at=row.ends_at,
+                    )
+                )
+    return out
+
+
+def local_days(
+    start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> Iterable[tuple[dt.date, dt.datetime, dt.datetime]]:
+    """The local days [midnight, next midnight) of ``tz`` that [start, end)
+    touches, in UTC."""
+    day = start.astimezone(tz).date()
+    while True:
+        a = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+        nxt = day + dt.timedelta(days=1)
+        b = dt.datetime.combine(nxt, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+        if a >= end:
+            return
+        yield day, a, b
+        day = nxt
+
+
+class _DayBounds:
+    """:func:`local_days` with each day's bounds worked out once."""
+
+    def __init__(self, tz: zoneinfo.ZoneInfo) -> None:
+        self.tz = tz
+        self._bounds: dict[dt.date, tuple[dt.datetime, dt.datetime]] = {}
+
+    def _of(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        if day not in self._bounds:
+            nxt = day + dt.timedelta(days=1)
+            self._bounds[day] = (
+                dt.datetime.combine(day, dt.time(0), tzinfo=self.tz).astimezone(dt.UTC),
+                dt.datetime.combine(nxt, dt.time(0), tzinfo=self.tz).astimezone(dt.UTC),
+            )
+        return self._bounds[day]
+
+    def touching(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> Iterable[tuple[dt.date, dt.datetime, dt.datetime]]:
+        day = start.astimezone(self.tz).date()
+        while True:
+            a, b = self._of(day)
+            if a >= end:
+                return
+            yield day, a, b
+            day += dt.timedelta(days=1)
+
+
+def _multiplier(rate: Rate, kinds: Sequence[str]) -> tuple[Decimal, str]:
+    """The highest multiplier of the kinds that apply (never their product)."""
+    best, why = Decimal(1), ""
+    for kind in kinds:
+        m = rate.weekend_multiplier if kind == WEEKEND else rate.holiday_multiplier
+        if m != 1 and (why == "" or m > best):
+            best, why = m, kind
+    return best, why
+
+
+def price(
+    held: Iterable[Holding],
+    *,
+    tz: zoneinfo.ZoneInfo,
+    rates: RateBook,
+    days: Mapping[dt.date, Sequence[str]],
+) -> list[Piece]:
+    """Holdings split at local midnights and priced; what no rate covers is left
+    out (an unpaid role)."""
+    out: list[Piece] = []
+    # A few distinct values, met thousands of times: Fractions are slow to make.
+    per_second: dict[tuple[int, int, Decimal], Fraction] = {}
+    day_bounds = _DayBounds(tz)
+    rate_of: dict[tuple[int, str, dt.date], Rate | None] = {}
+    for h in held:
+        for day, a, b in day_bounds.touching(h.starts_at, h.ends_at):
+            found = (h.rotation_id, h.role, day)
+            if found not in rate_of:
+                rate_of[found] = rates.rate(h.rotation_id, h.role, day)
+            rate = rate_of[found]
+            if rate is None:
+                continue
+            multiplier, reason = _multiplier(rate, days.get(day, ()))
+            day_seconds = int((b - a).total_seconds())
+            key = (rate.id, day_seconds, multiplier)
+            if key not in per_second:
+                per_second[key] = rate.per_second(day_seconds) * exact(multiplier)
+            out.append(
+                Piece(
+                    holding=h,
+                    starts_at=max(a, h.starts_at),
+                    ends_at=min(b, h.ends_at),
+                    day=day,
+                    rate=rate,
+                    multiplier=multiplier,
+                    reason=reason,
+                    per_second=per_second[key],
+                )
+            )
+    return out
+
+
+def _rank(piece: Piece) -> tuple[int, Fraction, int]:
+    # Primary before secondary; then the better paid; then the older rotation.
+    role = 1 if piece.holding.role == PRIMARY else 0
+    return (role, piece.per_second, -piece.holding.rotation_id)
+
+
+def two_roles(pieces: Iterable[Piece], rule: str) -> tuple[list[Piece], list[Piece]]:
+    """Apply the team's rule to a member holding two roles at once: ``both`` pays
+    every piece; ``highest`` pays, at each instant, only the highest-ranked piece
+    (primary before secondary, then the higher pay per second, then the older
+    rotation).  Returns (paid, not paid) pieces, cut where the overlap starts and
+    ends."""
+    pieces = list(pieces)
+    if rule == BOTH:
+        return pieces, []
+    by_member: dict[int, list[Piece]] = {}
+    for p in pieces:
+        by_member.setdefault(p.holding.member_id, []).append(p)
+    paid: list[Piece] = []
+    unpaid: list[Piece] = []
+    for mine in by_member.values():
+        mine.sort(key=lambda p: p.starts_at)
+        cluster: list[Piece] = []
+        reach: dt.datetime | None = None
+        for p in mine:
+            if reach is not None and p.starts_at >= reach:
+                _resolve_cluster(cluster, paid, unpaid)
+                cluster, reach = [], None
+            cluster.append(p)
+            reach = p.ends_at if reach is None else max(reach, p.ends_at)
+        _resolve_cluster(cluster, paid, unpaid)
+    return paid, unpaid
+
+
+def _resolve_cluster(
+    cluster: list[Piece], paid: list[Piece], unpaid: list[Piece]
+) -> None:
+    if len(cluster) <= 1:
+        paid.extend(cluster)
+        return
+    bounds = sorted({p.starts_at for p in cluster} | {p.ends_at for p in cluster})
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        active = [p for p in cluster if p.starts_at <= a and p.ends_at >= b]
+        if not active:
+            continue
+        best = max(active, key=_rank)
+        for p in active:
+            part = replace(p, starts_at=a, ends_at=b)
+            (paid if p is best else unpaid).append(part)
+    # Adjacent parts of one piece stay separate pieces: their sum is the same.
+
+
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The first day of the calendar month or quarter holding ``day``."""
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown cap period {period!r}")
+
+
+def cap(
+    pieces: Iterable[Piece], *, limit_micros: int | None, period: str
+) -> tuple[list[Piece], list[Piece]]:
+    """At most ``limit_micros`` of paid time per member and cap period (local
+    calendar month or quarter of each piece's day), first come first paid; the
+    piece that reaches the cap is cut there.  Time paid twice under the
+    two-roles rule ``both`` counts twice.  Returns (paid, not paid)."""
+    pieces = list(pieces)
+    if limit_micros is None:
+        return pieces, []
+    used: dict[tuple[int, dt.date], int] = {}
+    paid: list[Piece] = []
+    unpaid: list[Piece] = []
+    order = sorted(
+        pieces,
+        key=lambda p: (p.starts_at, p.ends_at, p.holding.rotation_id, p.holding.role),
+    )
+    for p in order:
+        key = (p.holding.member_id, period_start(p.day, period))
+        room = limit_micros - used.get(key, 0)
+        if room <= 0:
+            unpaid.append(p)
+        elif p.micros <= room:
+            paid.append(p)
+            used[key] = used.get(key, 0) + p.micros
+        else:
+            cut = p.starts_at + room * _MICRO
+            paid.append(replace(p, ends_at=cut))
+            unpaid.append(replace(p, starts_at=cut))
+            used[key] = limit_micros
+    return paid, unpaid
+
+
+def clip(pieces: Iterable[Piece], start: dt.datetime) -> list[Piece]:
+    """The parts of ``pieces`` from ``start`` on."""
+    out = []
+    for p in pieces:
+        if p.ends_at <= start:
+            continue
+        out.append(p if p.starts_at >= start else replace(p, starts_at=start))
+    return out
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """What a shift or override lacked to reach its rate's minimum per shift."""
+
+    holding: Holding  # the unit's first paid piece's holding
+    rate: Rate
+    amount: Fraction
+
+
+def unit_end(h: Holding) -> dt.datetime:
+    return h.unit_ends_at or h.ends_at
+
+
+def minimums(
+    paid: Iterable[Piece], *, start: dt.datetime, end: dt.datetime
+) -> list[TopUp]:
+    """Top-ups for the shifts and overrides that end in (start, end] and paid
+    less than the minimum of the rate in force where they began.  ``paid`` must
+    hold each such unit's pieces from its start (after the two-roles rule and the
+    cap: a unit with nothing paid gets no minimum)."""
+    units: dict[tuple, list[Piece]] = {}
+    for p in paid:
+        if start < unit_end(p.holding) <= end:
+            units.setdefault(p.holding.unit or (id(p.holding),), []).append(p)
+    out = []
+    for pieces in units.values():
+        first = min(pieces, key=lambda p: p.starts_at)
+        floor = first.rate.minimum_per_shift
+        if floor is None:
+            continue
+        got = sum(
+            (p.amount for p in pieces if p.rate.currency == first.rate.currency),
+            Fraction(0),
+        )
+        if got < exact(floor):
+            out.append(TopUp(first.holding, first.rate, exact(floor) - got))
+    return out
