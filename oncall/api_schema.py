@@ -34,3 +34,40 @@ def local_times(result: dict, generator: Any, request: Any, public: bool) -> dic
     """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: see the module's docstring."""
     _local_times(result)
     return result
+
+
+# The answers any operation of the API may give besides its own, all in the one
+# JSON error shape (oncall/api_errors.py).  Documented once here rather than on
+# each view, so an operation added tomorrow is documented too.
+STANDARD_ERRORS = {
+    "400": "The request is invalid: `detail` says what is wrong, field by field.",
+    "401": "No credentials, or a token that is unknown, revoked or expired.",
+    "403": "Not allowed: the token lacks the scope, or the object is the caller's "
+    "to see but not to change.",
+    "404": "No such object, or one the caller may not know exists.",
+    "429": "Too many requests: retry after `Retry-After` seconds.",
+}
+_METHODS = {"get", "put", "patch", "post", "delete"}
+
+
+def error_responses(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: every ``/api/v1/``
+    operation documents the standard error answers it does not document itself."""
+    from scheduling.access.views import ERROR
+
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in STANDARD_ERRORS.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR}},
+                    },
+                )
+    return result

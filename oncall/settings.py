@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "oncall.api_schema.local_times",
+        "oncall.api_schema.error_responses",
     ],
     # Models share field names with different choices ("kind", "role", "status",
     # "urgency"): name each enum.

@@ -12,13 +12,16 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from alerts.demo import DEMO_INTEGRATION
 from alerts.incidents.maintenance import maintenance_create
 from alerts.intake.integrations import integration_for_token, route_add
 from alerts.models import (
     ContactMethod,
     EscalationPolicy,
+    Incident,
     Integration,
     MaintenanceWindow,
+    Postmortem,
     Route,
 )
 from oncall.demo import demo_load
@@ -47,7 +50,7 @@ def organisation(settings):
     settings.ONCALL_DEMO_TOKEN = "config-test-token-0123456789abcdef"
     demo_load()
     team = Team.objects.get(slug="payments")
-    integration = Integration.objects.get(team=team)
+    integration = Integration.objects.get(team=team, name=DEMO_INTEGRATION)
     route = route_add(integration=integration, team=team, matchers=['env=~"prod|dr"'])
     route.escalation_policy = EscalationPolicy.objects.get(team=team)
     route.save()
@@ -60,6 +63,9 @@ def organisation(settings):
 
 
 def _empty_the_database() -> None:
+    # The demo's history: incidents keep their integration (PROTECT).
+    Postmortem.objects.all().delete()
+    Incident.objects.all().delete()
     MaintenanceWindow.objects.all().delete()
     Route.objects.all().delete()
     Integration.objects.all().delete()
@@ -84,7 +90,10 @@ def test_export_then_apply_to_an_empty_database_exports_the_same(
     assert "created team payments" in output
     # The new integration's token is printed once, and it works.
     token = output.split("shown this once: ")[1].split()[0]
-    assert integration_for_token(token) == Integration.objects.get().pk
+    assert (
+        integration_for_token(token)
+        == Integration.objects.get(name=DEMO_INTEGRATION).pk
+    )
     assert export() == first
     assert Shift.objects.filter(rotation__team__slug="payments").exists()
 

@@ -35,3 +35,23 @@ def test_the_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     text = out.read_text()
     assert "scheme: bearer" in text and "/api/v1/incidents/{id}/ack/" in text
+
+
+def test_every_operation_documents_the_standard_errors_in_the_one_shape(client):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    operations = [
+        (path, method, operation)
+        for path, item in paths.items()
+        if path.startswith("/api/v1/")
+        for method, operation in item.items()
+        if method in {"get", "put", "patch", "post", "delete"}
+    ]
+    assert len(operations) > 50
+    for path, method, operation in operations:
+        for code in ("400", "401", "403", "404", "429"):
+            answer = operation["responses"].get(code)
+            assert answer is not None, f"{method.upper()} {path}: no {code}"
+            schema = answer["content"]["application/json"]["schema"]
+            assert "error" in schema.get("properties", {}) or "$ref" in schema, (
+                f"{method.upper()} {path} {code}: {schema}"
+            )
