@@ -48,6 +48,31 @@ class TeamOnCallView(APIView):
             )
         ],
         responses={200: OnCallSerializer, 400: ERROR, 404: ERROR},
+        examples=[
+            OpenApiExample(
+                "alice primary, bob secondary",
+                value={
+                    "team": "payments",
+                    "time_zone": "Africa/Nairobi",
+                    "at": "2026-01-14T06:00:00Z",
+                    "primary": {
+                        "username": "alice",
+                        "name": "Alice",
+                        "phone": "+254700000001",
+                    },
+                    "secondary": {
+                        "username": "bob",
+                        "name": "Bob",
+                        "phone": "+254700000002",
+                    },
+                    "shift_start": "2026-01-12T06:00:00Z",
+                    "shift_end": "2026-01-19T06:00:00Z",
+                    "override": False,
+                    "rotation": "weekly",
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request, slug: str) -> Response:
         query = OnCallQuerySerializer(data=request.query_params)
@@ -160,6 +185,20 @@ class TeamOverridesView(APIView):
         ),
         request=OverrideCreateSerializer,
         responses={201: OverrideSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+        examples=[
+            OpenApiExample(
+                "charlie covers Wednesday to Friday",
+                value={
+                    "rotation": "weekly",
+                    "role": "primary",
+                    "member": "charlie",
+                    "start": "2026-01-14T09:00:00+03:00",
+                    "end": "2026-01-16T09:00:00+03:00",
+                    "reason": "alice at a wedding",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, slug: str) -> Response:
         team = visible_team_or_404(request, slug)
