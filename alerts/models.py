@@ -9,6 +9,7 @@ every accepted webhook is a row before we answer 2xx, and processing reads it ba
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -1203,3 +1204,200 @@ class InsightSettings(models.Model):
 
     def __str__(self) -> str:
         return f"insight settings of {self.team}"
+
+
+# --- SLOs and error budgets --------------------------------------------------------
+
+LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+
+
+def validate_match_labels(value: Any) -> None:
+    """``{"service": "payments-api"}``: label names as Prometheus spells them,
+    string values; an incident belongs to the service when its common labels
+    carry every one of them."""
+    if not isinstance(value, dict) or not value:
+        raise ValidationError('give at least one label, e.g. {"service": "api"}')
+    for name, wanted in value.items():
+        if not isinstance(name, str) or not re.match(LABEL_NAME, name):
+            raise ValidationError(f"{name!r} is not a label name")
+        if not isinstance(wanted, str) or not wanted:
+            raise ValidationError(f"label {name!r} needs a non-empty string value")
+
+
+class Service(models.Model):
+    """Something a team ships and deploys; its incidents are those whose common
+    labels carry all of ``match_labels``."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
+    match_labels = models.JSONField(
+        default=dict,
+        validators=[validate_match_labels],
+        help_text='Labels an incident must carry, e.g. {"service": "payments-api"}.',
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class SLO(models.Model):
+    """An objective for a service over a window, with its error-budget policy.
+
+    The policy's defaults are the usual ones: more than half the budget left,
+    deploy freely; between a quarter and a half (both included), at most
+    ``limited_deploys_per_day`` deploys a day; under a quarter, freeze.
+    """
+
+    class Window(models.TextChoices):
+        ROLLING_28D = "rolling_28d", "rolling 28 days"
+        ROLLING_30D = "rolling_30d", "rolling 30 days"
+        CALENDAR_MONTH = "calendar_month", "calendar month (team time zone)"
+
+    class Source(models.TextChoices):
+        INCIDENT_TIME = "incident_time", "incident time"
+        PROMETHEUS_RATIO = "prometheus_ratio", "Prometheus good/total ratio"
+
+    class Urgency(models.TextChoices):
+        HIGH = "high", "high-urgency incidents"
+        ANY = "any", "any incident"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="slos")
+    name = models.CharField(max_length=200)
+    objective = models.DecimalField(
+        max_digits=7,
+        decimal_places=5,
+        help_text="Percent of good time or events, e.g. 99.9.",
+        validators=[MinValueValidator(0)],
+    )
+    window = models.CharField(max_length=16, choices=Window, default=Window.ROLLING_30D)
+    source = models.CharField(
+        max_length=20, choices=Source, default=Source.INCIDENT_TIME
+    )
+    incident_urgency = models.CharField(
+        max_length=8,
+        choices=Urgency,
+        default=Urgency.HIGH,
+        help_text="Incident-time SLIs: which incidents count as bad time.",
+    )
+    good_query = models.TextField(
+        blank=True, help_text="Prometheus ratio SLIs: PromQL rate of good events."
+    )
+    total_query = models.TextField(
+        blank=True, help_text="Prometheus ratio SLIs: PromQL rate of all events."
+    )
+    allow_above = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=0.5,
+        help_text="Budget left (fraction) above which deploys are allowed freely.",
+    )
+    freeze_below = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=0.25,
+        help_text="Budget left (fraction) under which deploys are frozen.",
+    )
+    limited_deploys_per_day = models.PositiveIntegerField(
+        default=1, help_text="Deploys a day (team time zone) while limited."
+    )
+
+    class Meta:
+        verbose_name = "SLO"
+        ordering = ["service__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "name"], name="alerts_slo_one_name_per_service"
+            ),
+            models.CheckConstraint(
+                condition=Q(objective__gt=0) & Q(objective__lt=100),
+                name="alerts_slo_objective_percent",
+                violation_error_message="The objective is a percentage below 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(freeze_below__lte=models.F("allow_above")),
+                name="alerts_slo_policy_order",
+                violation_error_message="Freeze below must not exceed allow above.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug}: {self.name}"
+
+    def clean(self) -> None:
+        if self.source == self.Source.PROMETHEUS_RATIO and not (
+            self.good_query.strip() and self.total_query.strip()
+        ):
+            raise ValidationError(
+                "A Prometheus ratio SLI needs a good query and a total query."
+            )
+
+
+class SLOEvaluation(models.Model):
+    """One evaluation of an SLO: what the deploy gate and the API read.
+
+    ``stale`` marks an evaluation that could not be computed (its source failed):
+    the figures are then copied from the last good one, and ``error`` says why.
+    """
+
+    slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="evaluations")
+    evaluated_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    budget_seconds = models.FloatField(
+        help_text="Bad time the objective allows over the whole window."
+    )
+    bad_seconds = models.FloatField(help_text="Bad time spent so far in the window.")
+    budget_remaining = models.FloatField(
+        help_text="Fraction of the budget left (negative when overspent)."
+    )
+    burn_1h = models.FloatField(null=True, blank=True)
+    burn_6h = models.FloatField(null=True, blank=True)
+    decision = models.CharField(max_length=8)
+    stale = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_at", "-id"]
+        indexes = [
+            # The gate reads the latest evaluation of an SLO.
+            models.Index(
+                fields=["slo", "-evaluated_at", "-id"], name="alerts_sloeval_latest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slo} at {self.evaluated_at:%Y-%m-%d %H:%M}: {self.decision}"
+
+
+class Deploy(models.Model):
+    """A deploy that CI/CD recorded through the API (the limited rule counts them)."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="deploys"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    ref = models.CharField(max_length=200, blank=True, help_text="Version or commit.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decision = models.CharField(
+        max_length=8, help_text="The gate's decision when the deploy was recorded."
+    )
+    break_glass = models.BooleanField(
+        default=False, help_text="Recorded by staff against the gate's decision."
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug} deploy at {self.at:%Y-%m-%d %H:%M}"

@@ -40,6 +40,7 @@ from alerts.paging.claims import pages_claim
 from alerts.paging.send import pages_due_in, pages_send
 from alerts.paging.shift_notices import shift_notices_send
 from alerts.postmortems.items import action_items_remind_overdue
+from alerts.slos.evaluate import slos_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -229,3 +230,9 @@ def handoff_notify_task(note_id: int) -> list[str]:
 def remind_overdue_action_items() -> int:
     """Each owner told once per action item that went overdue (idempotent)."""
     return len(action_items_remind_overdue(now=timezone.now()))
+
+
+@shared_task(name="alerts.tasks.evaluate_slos", ignore_result=True)
+def evaluate_slos() -> int:
+    """Every SLO's budget and burn rates, stored for the deploy gate."""
+    return slos_evaluate(now=timezone.now())

@@ -69,6 +69,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "alerts.tasks.escalation_sweep",
         "schedule": float(env_int("ESCALATION_SWEEP_SECONDS", 5)),
     },
+    # SLOs: budgets and burn rates stored for the deploy gate (alerts/slos/).
+    "alerts-evaluate-slos": {
+        "task": "alerts.tasks.evaluate_slos",
+        "schedule": float(env_int("SLO_EVALUATION_SECONDS", 60)),
+    },
     "alerts-prune-deliveries": {
         "task": "alerts.tasks.prune_deliveries",
         "schedule": 3600.0,

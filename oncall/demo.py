@@ -151,4 +151,9 @@ def demo_load() -> DemoResult:
 
     created += demo_history_load(team=team)
 
+    # After the history: the SLO's first evaluation counts its incidents.
+    from alerts.demo.slos import demo_slos_load
+
+    created += demo_slos_load(team=team)
+
     return DemoResult(team=team, members=members, created=created, notes=notes)

@@ -195,9 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["scheduling.throttling.PerTokenRateThrottle"],
     # Signed in, and an API token may only do what its scopes allow; the views
     # scope every lookup to the caller's teams (scheduling/access/).
-    "DEFAULT_PERMISSION_CLASSES": [
-        "scheduling.access.permissions.SignedInWithScope"
-    ],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduling.access.permissions.SignedInWithScope"],
     # Bounded in size and nesting (oncall/api_parsers.py); forms as DRF parses them.
     "DEFAULT_PARSER_CLASSES": [
         "oncall.api_parsers.JSONParser",
@@ -341,6 +339,16 @@ ALERTMANAGER_DELIVERY_RETENTION_DAYS = env_int(
     "ALERTMANAGER_DELIVERY_RETENTION_DAYS", 14
 )
 
+# --- SLOs and the deploy gate ----------------------------------------------------
+# How often every SLO is evaluated (the gate answers from the stored evaluation).
+SLO_EVALUATION_SECONDS = env_int("SLO_EVALUATION_SECONDS", 60)
+# An evaluation older than this is stale: the gate says so (and freezes when
+# failing closed).
+SLO_STALE_AFTER_SECONDS = env_int("SLO_STALE_AFTER_SECONDS", 300)
+# Stale or missing evaluation: answer from the last figures with a warning
+# (fail-open, the default) or freeze (fail-closed).
+SLO_GATE_FAIL_CLOSED = env_bool("SLO_GATE_FAIL_CLOSED", False)
+
 # --- Scheduling -----------------------------------------------------------------
 # How far ahead shifts are materialized (the periodic task keeps extending it).
 ONCALL_SCHEDULE_HORIZON_WEEKS = env_int("ONCALL_SCHEDULE_HORIZON_WEEKS", 26)
@@ -448,9 +456,7 @@ HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600
 # Handoff notes go out by email too when the member's user has an address, once a
 # real backend is set.  Not Django's console backend by default: it would print
 # the notes' signed links to stdout, past the log redaction.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
-)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
