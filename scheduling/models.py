@@ -445,7 +445,10 @@ class ApiToken(models.Model):
 
     READ = "read"
     WRITE = "write"
-    SCOPE_SETS = ([READ], [READ, WRITE])
+    # Only GET /api/v1/services/<slug>/deploy-gate: what a CI job needs, no more.
+    DEPLOY_GATE = "deploy-gate"
+    SCOPES = (READ, WRITE, DEPLOY_GATE)
+    SCOPE_SETS = ([READ], [READ, WRITE], [DEPLOY_GATE])
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"

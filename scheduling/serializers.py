@@ -203,8 +203,9 @@ class OverrideCreateSerializer(serializers.Serializer):
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="what the token is for")
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=[ApiToken.READ, ApiToken.WRITE]),
-        help_text='["read"] or ["read", "write"]',
+        child=serializers.ChoiceField(choices=list(ApiToken.SCOPES)),
+        help_text='["read"], ["read", "write"], or ["deploy-gate"] (only the '
+        "deploy gate's GET, for CI)",
     )
     expires_at = InstantField(
         required=False, allow_null=True, help_text="ISO 8601 with offset; optional."

@@ -37,9 +37,14 @@ def _check_scopes(scopes: list[str]) -> list[str]:
     allowed = [sorted(s) for s in ApiToken.SCOPE_SETS]
     if wanted not in allowed:
         raise ValidationError(
-            {"scopes": ['use ["read"] or ["read", "write"] (write needs read)']}
+            {
+                "scopes": [
+                    'use ["read"], ["read", "write"] (write needs read) or '
+                    '["deploy-gate"] (alone)'
+                ]
+            }
         )
-    return [s for s in (ApiToken.READ, ApiToken.WRITE) if s in wanted]
+    return [s for s in ApiToken.SCOPES if s in wanted]
 
 
 def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:

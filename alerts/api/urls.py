@@ -1,6 +1,6 @@
 """The alerts app's API: integrations, routes, escalation policies, maintenance
-windows, members' contact methods, incidents, handoff notes, postmortems and the
-insights reports (``/api/v1/reports/...``)."""
+windows, members' contact methods, incidents, handoff notes, postmortems, SLOs and the
+deploy gate, and the insights reports (``/api/v1/reports/...``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from alerts.api import (
     postmortems,
     reports,
     routes,
+    slos,
 )
 from alerts.api import views as api
 
@@ -132,6 +133,17 @@ urlpatterns = [
         postmortems.PostmortemActionItems.as_view(),
         name="postmortem-action-items",
     ),
+    path(
+        "services/<str:slug>/deploy-gate",
+        slos.ServiceDeployGate.as_view(),
+        name="service-deploy-gate",
+    ),
+    path(
+        "services/<str:slug>/deploys/",
+        slos.ServiceDeploys.as_view(),
+        name="service-deploys",
+    ),
+    path("slos/", slos.SLOList.as_view(), name="slo-list"),
     path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
     path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
     path(

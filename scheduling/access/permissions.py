@@ -3,9 +3,10 @@
 ``SignedInWithScope`` is the API's default permission class (settings):
 anonymous requests get a 401, and a request authenticated by an API token may
 only do what the token's scopes allow (``read`` for safe methods, ``write`` for
-the rest; a 403 otherwise).  Views then look objects up through the scoped
-helpers here, so an object of a team the caller cannot read is a 404, and ask
-the write rules for a 403.
+the rest; a 403 otherwise); a view's ``read_scopes`` adds narrower scopes that
+may read it (the deploy gate's ``deploy-gate``).  Views then look objects up
+through the scoped helpers here, so an object of a team the caller cannot read
+is a 404, and ask the write rules for a 403.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class SignedInWithScope(BasePermission):
         if scopes is None:
             return True
         needed = _needed_scope(request.method or "GET")
+        # A view may also accept narrower read scopes (the deploy gate takes
+        # "deploy-gate"), never for a write.
+        if needed == READ and scopes & frozenset(getattr(view, "read_scopes", ())):
+            return True
         if needed not in scopes:
             self.message = f"this token lacks the {needed!r} scope"
             return False

@@ -214,3 +214,27 @@ def status(client, fake, recorded, value: str, **extra):
         **extra,
     }
     return signed_post(client, fake, recorded.status_callback, params)
+
+
+# --- SLOs (tests/alerts/slos/, tests/alerts/api/test_slos_api.py) -------------
+
+
+@pytest.fixture
+def service(team):
+    """``payments-api`` of ``payments``: incidents labelled service=payments-api."""
+    from alerts.slos.setup import service_create
+
+    return service_create(
+        slug="payments-api",
+        name="Payments API",
+        team=team,
+        match_labels={"service": "payments-api"},
+    )
+
+
+@pytest.fixture
+def slo(service):
+    """99.9 % over a rolling 30 days: 43.2 minutes of budget."""
+    from alerts.slos.setup import slo_create
+
+    return slo_create(service=service, name="availability", objective="99.9")

@@ -40,6 +40,7 @@ from alerts.models import (
 )
 from alerts.postmortems.draft import postmortem_for_incident
 from alerts.postmortems.items import action_item_add
+from alerts.slos.setup import service_create
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -240,6 +241,11 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("handoff-detail", "patch"): ACT,
     ("handoff-submit", "post"): ACT,
     ("handoff-acknowledge", "post"): ACT,
+    # SLOs: the gate is read by the team (and by a deploy-gate token:
+    # tests/alerts/api/test_slos_api.py); recording a deploy is a write.
+    ("service-deploy-gate", "get"): READ,
+    ("service-deploys", "post"): CREATE,
+    ("slo-list", "get"): OWN_LIST,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -372,6 +378,13 @@ def world(payments, make_rotation, make_member, published) -> World:
         priority="P1",
         due=dt.date(2026, 2, 1),
     )
+    # No SLO, so the gate allows: the deploy cells are about access alone.
+    service_create(
+        slug="payments-api",
+        name="Payments API",
+        team=team,
+        match_labels={"service": "payments-api"},
+    )
     return World(
         team=team,
         incident=incident,
@@ -467,6 +480,9 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "handoff-acknowledge": (
             f"/api/v1/handoffs/{world.note_to_alice.pk}/acknowledge/"
         ),
+        "service-deploy-gate": "/api/v1/services/payments-api/deploy-gate",
+        "service-deploys": "/api/v1/services/payments-api/deploys/",
+        "slo-list": "/api/v1/slos/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
@@ -573,6 +589,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "priority": "P1",
             "due": "2026-02-01",
         },
+        ("service-deploys", "post"): {"ref": "v1.2.3"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }

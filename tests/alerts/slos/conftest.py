@@ -1,16 +1,15 @@
-"""Incidents of the ``payments-api`` service, opened and resolved at chosen times."""
+"""Incidents of the ``payments-api`` service, opened and resolved at chosen times
+(the ``service`` and ``slo`` fixtures are in tests/alerts/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 
-import pytest
 from django.db import transaction
 
 from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.models import Incident, Integration
-from alerts.slos.setup import service_create, slo_create
 
 _n = itertools.count()
 
@@ -46,19 +45,3 @@ def service_incident(
     if resolved is not None:
         incident = incident_resolve(incident=incident, how="manual", at=resolved)
     return incident
-
-
-@pytest.fixture
-def service(team):
-    return service_create(
-        slug="payments-api",
-        name="Payments API",
-        team=team,
-        match_labels={"service": "payments-api"},
-    )
-
-
-@pytest.fixture
-def slo(service):
-    """99.9 % over a rolling 30 days: 43.2 minutes of budget."""
-    return slo_create(service=service, name="availability", objective="99.9")
