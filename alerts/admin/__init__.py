@@ -15,4 +15,5 @@ from alerts.admin import (  # noqa: F401  (imported to register the admins)
     maintenance,
     postmortems,
     routes,
+    slos,
 )
