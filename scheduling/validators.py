@@ -22,7 +22,8 @@ def validate_time_zone(value: str) -> None:
     """An IANA time zone name known to zoneinfo, e.g. Africa/Nairobi."""
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # OSError: a name too long for a file name (zoneinfo looks it up on disk).
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(
             "%(value)s is not an IANA time zone (e.g. Europe/Berlin)",
             params={"value": value},
