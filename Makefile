@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
-TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager chromium khal
+TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager prometheus chromium khal
 
 .PHONY: bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 

@@ -303,6 +303,7 @@ class Incident(models.Model):
         ALERTMANAGER = "alertmanager", "Alertmanager"
         HEARTBEAT = "heartbeat", "dead man's switch"
         UNPROCESSABLE = "unprocessable", "a webhook that could not be processed"
+        SLO_BURN = "slo_burn", "an SLO's error budget burning too fast"
 
     integration = models.ForeignKey(
         Integration, on_delete=models.PROTECT, related_name="incidents"
@@ -1209,6 +1210,9 @@ class InsightSettings(models.Model):
 # --- SLOs and error budgets --------------------------------------------------------
 
 LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+# A Prometheus ratio SLI's queries are counter selectors: the evaluator wraps them
+# in increase(...[window]) and the exported rules in rate(...[5m]).
+COUNTER_SELECTOR = r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?"
 
 
 def validate_match_labels(value: Any) -> None:
@@ -1235,6 +1239,15 @@ class Service(models.Model):
         default=dict,
         validators=[validate_match_labels],
         help_text='Labels an incident must carry, e.g. {"service": "payments-api"}.',
+    )
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Burn-rate incidents follow this integration's routes and "
+        "escalation; empty: the team's first enabled integration.",
     )
 
     class Meta:
@@ -1284,10 +1297,13 @@ class SLO(models.Model):
         help_text="Incident-time SLIs: which incidents count as bad time.",
     )
     good_query = models.TextField(
-        blank=True, help_text="Prometheus ratio SLIs: PromQL rate of good events."
+        blank=True,
+        help_text="Prometheus ratio SLIs: the counter of good events, as a "
+        'selector (http_requests_total{code!~"5.."}).',
     )
     total_query = models.TextField(
-        blank=True, help_text="Prometheus ratio SLIs: PromQL rate of all events."
+        blank=True,
+        help_text="Prometheus ratio SLIs: the counter of all events, as a selector.",
     )
     allow_above = models.DecimalField(
         max_digits=4,
@@ -1328,12 +1344,18 @@ class SLO(models.Model):
         return f"{self.service.slug}: {self.name}"
 
     def clean(self) -> None:
-        if self.source == self.Source.PROMETHEUS_RATIO and not (
-            self.good_query.strip() and self.total_query.strip()
-        ):
-            raise ValidationError(
-                "A Prometheus ratio SLI needs a good query and a total query."
-            )
+        if self.source != self.Source.PROMETHEUS_RATIO:
+            return
+        errors = {}
+        for name in ("good_query", "total_query"):
+            value = getattr(self, name).strip()
+            if not re.fullmatch(COUNTER_SELECTOR, value):
+                errors[name] = (
+                    "a counter's selector, e.g. "
+                    'http_requests_total{job="api",code!~"5.."}'
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class SLOEvaluation(models.Model):

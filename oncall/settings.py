@@ -350,6 +350,13 @@ SLO_STALE_AFTER_SECONDS = env_int("SLO_STALE_AFTER_SECONDS", 300)
 # Stale or missing evaluation: answer from the last figures with a warning
 # (fail-open, the default) or freeze (fail-closed).
 SLO_GATE_FAIL_CLOSED = env_bool("SLO_GATE_FAIL_CLOSED", False)
+# Prometheus ratio SLIs are queried here (its HTTP API), with basic auth or a
+# bearer token when set.
+PROMETHEUS_URL = env_str("PROMETHEUS_URL", "")
+PROMETHEUS_USERNAME = env_str("PROMETHEUS_USERNAME", "")
+PROMETHEUS_PASSWORD = env_str("PROMETHEUS_PASSWORD", "")
+PROMETHEUS_BEARER_TOKEN = env_str("PROMETHEUS_BEARER_TOKEN", "")
+PROMETHEUS_TIMEOUT_SECONDS = env_int("PROMETHEUS_TIMEOUT_SECONDS", 10)
 
 # --- Scheduling -----------------------------------------------------------------
 # How far ahead shifts are materialized (the periodic task keeps extending it).

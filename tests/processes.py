@@ -391,3 +391,83 @@ class AlertmanagerServer:
             stop(self.proc)
             self.proc = None
             self._log.close()
+
+
+class PrometheusServer:
+    """A real Prometheus (Debian package ``prometheus``) on a free loopback port,
+    serving the samples backfilled into its TSDB before it starts.
+
+    ``openmetrics`` is the OpenMetrics text of the history (counters with
+    timestamps); ``promtool tsdb create-blocks-from openmetrics`` turns it into
+    blocks, so a test queries a known past at a chosen ``time=`` instead of
+    waiting for scrapes.
+    """
+
+    def __init__(self, workdir: Path, openmetrics: str) -> None:
+        binary = shutil.which("prometheus")
+        promtool = shutil.which("promtool")
+        if binary is None or promtool is None:
+            raise RuntimeError("prometheus is not installed; `make test` installs it")
+        self.binary = binary
+        self.promtool = promtool
+        self.workdir = workdir
+        self.openmetrics = openmetrics
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import urllib.request
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        data = self.workdir / "data"
+        if not data.exists():
+            source = self.workdir / "history.om"
+            source.write_text(self.openmetrics)
+            subprocess.run(
+                [
+                    self.promtool,
+                    "tsdb",
+                    "create-blocks-from",
+                    "openmetrics",
+                    str(source),
+                    str(data),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        config = self.workdir / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+        self._log = open(self.workdir / "prometheus.log", "ab")  # closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={data}",
+                "--storage.tsdb.retention.time=30d",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "prometheus to be ready")
+
+    def log(self) -> str:
+        return (self.workdir / "prometheus.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+            self._log.close()

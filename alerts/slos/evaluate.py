@@ -1,7 +1,9 @@
 """Evaluate SLOs and store the result: what the deploy gate and the API read.
 
 Incident-time SLIs count as bad every second during which the service had an
-open incident (of the SLO's urgency); overlapping incidents count once.  The
+open incident (of the SLO's urgency); overlapping incidents count once.
+Prometheus ratio SLIs count the share of bad events, ``1 - good/total`` of the
+counters' increase over the window, queried at ``now`` (``prometheus.py``).  The
 periodic task (``alerts.tasks.evaluate_slos``) calls :func:`slos_evaluate`; it
 is idempotent in effect (each run stores a fresh evaluation of the same facts)
 and prunes evaluations past :data:`RETENTION`.
@@ -18,12 +20,15 @@ from django.utils import timezone
 from alerts.models import OPEN_STATUSES, SLO, Incident, Service, SLOEvaluation
 from alerts.slos.budget import (
     Policy,
+    Window,
     budget_remaining,
     budget_seconds,
     burn_rate,
     covered_seconds,
     window_at,
 )
+from alerts.slos.burn import WINDOWS, burn_alerts_apply
+from alerts.slos.prometheus import PrometheusError, prometheus_query
 
 logger = logging.getLogger(__name__)
 
@@ -69,25 +74,52 @@ def _bad_intervals(
 def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation | None:
     """Evaluate one SLO at ``now`` and store the evaluation.
 
-    Returns ``None`` for an SLO whose source is not evaluated here (Prometheus
-    ratio SLIs are not evaluated yet: nothing is stored, so the gate says "not
-    evaluated" rather than showing made-up figures).
+    A Prometheus ratio SLI also opens and resolves its burn-rate incidents
+    (``burn.py``).  When Prometheus fails, the last good evaluation is stored
+    again marked ``stale`` with the error, and incidents are left as they are;
+    with no good evaluation yet, nothing is stored (``None``).
     """
     now = now or timezone.now()
-    if slo.source != SLO.Source.INCIDENT_TIME:
-        logger.info("SLO %s: %s SLIs are not evaluated yet", slo.pk, slo.source)
-        return None
     window = window_at(slo.window, now, slo.service.team.time_zone)
+    budget = budget_seconds(slo.objective, window.length)
+    if slo.source == SLO.Source.PROMETHEUS_RATIO:
+        try:
+            elapsed = (now - window.start).total_seconds()
+            bad = _error_ratio(slo, elapsed, now) * elapsed
+            burns = {
+                w: burn_rate(
+                    bad_share=_error_ratio(slo, w.total_seconds(), now),
+                    objective_percent=slo.objective,
+                )
+                for w in WINDOWS
+            }
+        except PrometheusError as exc:
+            return _stale(slo, now, str(exc))
+        hour, six = dt.timedelta(hours=1), dt.timedelta(hours=6)
+        evaluation = _store(slo, now, window, budget, bad, burns[hour], burns[six])
+        burn_alerts_apply(slo=slo, burns=burns, now=now)
+        return evaluation
     six_hours_ago = now - dt.timedelta(hours=6)
     intervals = _bad_intervals(slo, min(window.start, six_hours_ago), now)
     bad = covered_seconds(intervals, window.start, now)
-    budget = budget_seconds(slo.objective, window.length)
-    remaining = budget_remaining(budget=budget, spent=bad)
-    burns = {}
+    burns_1h_6h = []
     for hours in (1, 6):
         span = dt.timedelta(hours=hours)
         share = covered_seconds(intervals, now - span, now) / span.total_seconds()
-        burns[hours] = burn_rate(bad_share=share, objective_percent=slo.objective)
+        burns_1h_6h.append(burn_rate(bad_share=share, objective_percent=slo.objective))
+    return _store(slo, now, window, budget, bad, *burns_1h_6h)
+
+
+def _store(
+    slo: SLO,
+    now: dt.datetime,
+    window: Window,
+    budget: float,
+    bad: float,
+    burn_1h: float,
+    burn_6h: float,
+) -> SLOEvaluation:
+    remaining = budget_remaining(budget=budget, spent=bad)
     return SLOEvaluation.objects.create(
         slo=slo,
         evaluated_at=now,
@@ -96,9 +128,42 @@ def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation |
         budget_seconds=budget,
         bad_seconds=bad,
         budget_remaining=remaining,
-        burn_1h=burns[1],
-        burn_6h=burns[6],
+        burn_1h=burn_1h,
+        burn_6h=burn_6h,
         decision=policy_of(slo).decide(remaining),
+    )
+
+
+def _error_ratio(slo: SLO, seconds: float, now: dt.datetime) -> float:
+    """The share of bad events over the ``seconds`` before ``now``; no traffic
+    (no series, or no events: 0/0) is no error."""
+    span = f"{max(int(seconds), 1)}s"
+    query = (
+        f"1 - sum(increase({slo.good_query}[{span}]))"
+        f" / sum(increase({slo.total_query}[{span}]))"
+    )
+    value = prometheus_query(query, at=now)
+    return 0.0 if value is None else min(max(value, 0.0), 1.0)
+
+
+def _stale(slo: SLO, now: dt.datetime, error: str) -> SLOEvaluation | None:
+    logger.warning("SLO %s not evaluated: %s", slo.pk, error)
+    last = slo.evaluations.filter(stale=False).order_by("-evaluated_at", "-id").first()
+    if last is None:
+        return None
+    return SLOEvaluation.objects.create(
+        slo=slo,
+        evaluated_at=now,
+        window_start=last.window_start,
+        window_end=last.window_end,
+        budget_seconds=last.budget_seconds,
+        bad_seconds=last.bad_seconds,
+        budget_remaining=last.budget_remaining,
+        burn_1h=last.burn_1h,
+        burn_6h=last.burn_6h,
+        decision=last.decision,
+        stale=True,
+        error=f"{error} (figures of {last.evaluated_at:%Y-%m-%d %H:%M:%S} UTC)",
     )
 
 
