@@ -97,11 +97,12 @@ def burn_alerts_apply(
     """Open the incidents of the tiers that fire, resolve those that stopped;
     returns what it did ("opened page #12", ...).  Idempotent: an open incident of
     a tier is never opened twice (the one-open-per-group constraint)."""
+    firing = firing_tiers(burns)
     integration = _integration(slo)
     if integration is None:
-        logger.warning("SLO %s burns but its team has no integration", slo.pk)
+        if firing:
+            logger.warning("SLO %s burns but its team has no integration", slo.pk)
         return []
-    firing = firing_tiers(burns)
     done = []
     for tier in (PAGE, TICKET):
         incident = _open_incident(integration, slo, tier)
