@@ -8,6 +8,8 @@
   the gate says no.  Staff may break glass with a reason.
 * ``GET /api/v1/slos/``: the SLOs of the teams the caller reads, each with its
   latest ``budget_remaining``.
+* ``GET /api/v1/slos/rules.yaml``: their burn-rate alerts as a Prometheus rules
+  file (``alerts.slos.rules``).
 
 Access as for incidents: another team's service is a 404; recording a deploy is a
 write (a read-only token: 403).
@@ -15,13 +17,18 @@ write (a read-only token: 403).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +36,7 @@ from rest_framework.views import APIView
 from alerts.models import SLO, Deploy, Service, SLOEvaluation
 from alerts.slos.budget import DECISIONS
 from alerts.slos.gate import DeployRefused, Gate, deploy_gate, deploy_record
+from alerts.slos.rules import slo_rules_yaml
 from scheduling.access import incident_can_act, scoped_to_teams, user_is_staff
 from scheduling.access.permissions import require, scoped_or_404
 from scheduling.access.views import Cursor, service_errors
@@ -252,4 +260,41 @@ class SLOList(generics.ListAPIView):
             ),
             user=self.request.user,
             field="service__team",
+        )
+
+
+class YAMLRenderer(BaseRenderer):
+    """Errors as YAML for a client that accepts only YAML."""
+
+    media_type = "application/yaml"
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+
+
+class SLORules(APIView):
+    # JSON first: errors answer JSON unless the client asks for YAML only.
+    renderer_classes = [JSONRenderer, YAMLRenderer]
+
+    @extend_schema(
+        operation_id="slos_rules",
+        summary="The burn-rate alerts of your ratio SLOs as a Prometheus rules file",
+        responses={(200, "application/yaml"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        slos = scoped_to_teams(
+            SLO.objects.select_related("service").order_by("pk"),
+            user=request.user,
+            field="service__team",
+        )
+        # The file as it is, whatever the client accepts (renderers are for errors).
+        return HttpResponse(
+            slo_rules_yaml(slos), content_type="application/yaml; charset=utf-8"
         )

@@ -144,6 +144,7 @@ urlpatterns = [
         name="service-deploys",
     ),
     path("slos/", slos.SLOList.as_view(), name="slo-list"),
+    path("slos/rules.yaml", slos.SLORules.as_view(), name="slo-rules"),
     path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
     path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
     path(

@@ -246,6 +246,7 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("service-deploy-gate", "get"): READ,
     ("service-deploys", "post"): CREATE,
     ("slo-list", "get"): OWN_LIST,
+    ("slo-rules", "get"): OWN_LIST,
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -483,6 +484,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "service-deploy-gate": "/api/v1/services/payments-api/deploy-gate",
         "service-deploys": "/api/v1/services/payments-api/deploys/",
         "slo-list": "/api/v1/slos/",
+        "slo-rules": "/api/v1/slos/rules.yaml",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
