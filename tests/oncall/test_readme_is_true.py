@@ -60,6 +60,7 @@ def test_the_files_it_names_exist() -> None:
         re.findall(r"`((?:alerts|scheduling|oncall|bench|scripts)/[\w./-]*)`", README)
     )
     named.discard("alertmanager.yml")  # Alertmanager's configuration, not ours
+    named = {n for n in named if not n.startswith("/api/")}  # URLs, not files
     missing = [
         name
         for name in sorted(named)
