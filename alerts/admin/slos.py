@@ -4,18 +4,11 @@ rates and decision at the latest stored evaluation (``alerts.slos``)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from alerts.models import SLO, Deploy, Service, SLOEvaluation
-
-
-def _latest(field: str) -> Subquery:
-    return Subquery(
-        SLOEvaluation.objects.filter(slo=OuterRef("pk"))
-        .order_by("-evaluated_at", "-id")
-        .values(field)[:1]
-    )
+from alerts.models import SLO, Deploy, Service
+from alerts.slos.evaluate import slos_with_latest
 
 
 @admin.register(Service)
@@ -53,41 +46,30 @@ class SLOAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SLO]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("service")
-            .annotate(
-                _budget=_latest("budget_remaining"),
-                _burn_1h=_latest("burn_1h"),
-                _burn_6h=_latest("burn_6h"),
-                _decision=_latest("decision"),
-                _evaluated_at=_latest("evaluated_at"),
-            )
-        )
+        return slos_with_latest()
 
-    @admin.display(description="budget left", ordering="_budget")
+    @admin.display(description="budget left", ordering="latest_budget_remaining")
     def budget_left(self, slo: SLO) -> str:
-        value = getattr(slo, "_budget", None)
+        value = getattr(slo, "latest_budget_remaining", None)
         return "not evaluated" if value is None else f"{value:.1%}"
 
     @admin.display(description="burn 1 h")
     def burn_1h(self, slo: SLO) -> str:
-        value = getattr(slo, "_burn_1h", None)
+        value = getattr(slo, "latest_burn_1h", None)
         return "" if value is None else f"{value:.2f}×"
 
     @admin.display(description="burn 6 h")
     def burn_6h(self, slo: SLO) -> str:
-        value = getattr(slo, "_burn_6h", None)
+        value = getattr(slo, "latest_burn_6h", None)
         return "" if value is None else f"{value:.2f}×"
 
     @admin.display(description="decision")
     def decision(self, slo: SLO) -> str:
-        return getattr(slo, "_decision", None) or ""
+        return getattr(slo, "latest_decision", None) or ""
 
-    @admin.display(description="evaluated at", ordering="_evaluated_at")
+    @admin.display(description="evaluated at", ordering="latest_evaluated_at")
     def evaluated_at(self, slo: SLO) -> object:
-        return getattr(slo, "_evaluated_at", None)
+        return getattr(slo, "latest_evaluated_at", None)
 
 
 @admin.register(Deploy)

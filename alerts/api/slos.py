@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -33,8 +33,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.models import SLO, Deploy, Service, SLOEvaluation
+from alerts.models import SLO, Deploy, Service
 from alerts.slos.budget import DECISIONS
+from alerts.slos.evaluate import slos_with_latest
 from alerts.slos.gate import DeployRefused, Gate, deploy_gate, deploy_record
 from alerts.slos.rules import slo_rules_yaml
 from scheduling.access import incident_can_act, scoped_to_teams, user_is_staff
@@ -194,26 +195,30 @@ class ServiceDeploys(APIView):
         return Response(DeploySerializer(deploy).data, status=status.HTTP_201_CREATED)
 
 
-def _latest(field: str) -> Subquery:
-    return Subquery(
-        SLOEvaluation.objects.filter(slo=OuterRef("pk"))
-        .order_by("-evaluated_at", "-id")
-        .values(field)[:1]
-    )
-
-
 class SLOSerializer(serializers.ModelSerializer):
     service = serializers.CharField(source="service.slug", read_only=True)
     team = serializers.CharField(source="service.team.slug", read_only=True)
     budget_remaining = serializers.FloatField(
+        source="latest_budget_remaining",
         read_only=True,
         allow_null=True,
         help_text="fraction of the error budget left at the latest evaluation",
     )
-    burn_1h = serializers.FloatField(read_only=True, allow_null=True)
-    burn_6h = serializers.FloatField(read_only=True, allow_null=True)
-    decision = serializers.CharField(read_only=True, allow_null=True)
-    evaluated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    burn_1h = serializers.FloatField(
+        source="latest_burn_1h", read_only=True, allow_null=True
+    )
+    burn_6h = serializers.FloatField(
+        source="latest_burn_6h", read_only=True, allow_null=True
+    )
+    decision = serializers.CharField(
+        source="latest_decision", read_only=True, allow_null=True
+    )
+    evaluated_at = serializers.DateTimeField(
+        source="latest_evaluated_at", read_only=True, allow_null=True
+    )
+    stale = serializers.BooleanField(
+        source="latest_stale", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = SLO
@@ -230,6 +235,7 @@ class SLOSerializer(serializers.ModelSerializer):
             "burn_6h",
             "decision",
             "evaluated_at",
+            "stale",
         ]
         read_only_fields = fields
 
@@ -251,13 +257,7 @@ class SLOList(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[SLO]:
         return scoped_to_teams(
-            SLO.objects.select_related("service__team").annotate(
-                budget_remaining=_latest("budget_remaining"),
-                burn_1h=_latest("burn_1h"),
-                burn_6h=_latest("burn_6h"),
-                decision=_latest("decision"),
-                evaluated_at=_latest("evaluated_at"),
-            ),
+            slos_with_latest(),
             user=self.request.user,
             field="service__team",
         )

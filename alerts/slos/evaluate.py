@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, SLO, Incident, Service, SLOEvaluation
@@ -172,11 +172,37 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     stored = 0
     for slo in SLO.objects.select_related("service__team"):
-        if slo_evaluate(slo=slo, now=now) is not None:
-            stored += 1
+        try:
+            if slo_evaluate(slo=slo, now=now) is not None:
+                stored += 1
+        except Exception:
+            # One SLO's failure (a bug, a database hiccup) must not starve the
+            # others: logged, and tried again next cycle.
+            logger.exception("SLO %s: evaluation failed", slo.pk)
     SLOEvaluation.objects.filter(evaluated_at__lt=now - RETENTION).delete()
     return stored
 
 
 def latest_evaluation(*, slo: SLO) -> SLOEvaluation | None:
     return slo.evaluations.order_by("-evaluated_at", "-id").first()
+
+
+def _latest(field: str) -> Subquery:
+    return Subquery(
+        SLOEvaluation.objects.filter(slo=OuterRef("pk"))
+        .order_by("-evaluated_at", "-id")
+        .values(field)[:1]
+    )
+
+
+def slos_with_latest() -> QuerySet[SLO]:
+    """Every SLO with its latest evaluation's figures as ``latest_*`` (None when
+    never evaluated): one query for the API's list, the admin and /metrics."""
+    return SLO.objects.select_related("service__team").annotate(
+        latest_budget_remaining=_latest("budget_remaining"),
+        latest_burn_1h=_latest("burn_1h"),
+        latest_burn_6h=_latest("burn_6h"),
+        latest_decision=_latest("decision"),
+        latest_evaluated_at=_latest("evaluated_at"),
+        latest_stale=_latest("stale"),
+    )

@@ -106,3 +106,26 @@ def test_pages_sleep_hour_pages_and_time_to_acknowledge_per_team(
     assert tta[(f"{name}_bucket", "300.0")] == 1.0
     assert tta[(f"{name}_count", None)] == 1.0
     assert tta[(f"{name}_sum", None)] == 240.0
+
+
+def test_each_evaluated_slos_budget_and_burn_rates_show(client, slo, service):
+    from alerts.slos.evaluate import slo_evaluate
+    from alerts.slos.setup import slo_create
+
+    slo_create(service=service, name="never evaluated", objective="99")
+    slo_evaluate(slo=slo)
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(client.get("/metrics").content.decode())
+    }
+    [budget] = families["oncall_slo_budget_remaining"].samples
+    assert (budget.labels, budget.value) == (
+        {"service": "payments-api", "slo": "availability"},
+        1.0,
+    )
+    burns = {
+        s.labels["window"]: s.value for s in families["oncall_slo_burn_rate"].samples
+    }
+    assert burns == {"1h": 0.0, "6h": 0.0}
+    [stale] = families["oncall_slo_evaluation_stale"].samples
+    assert stale.value == 0.0
