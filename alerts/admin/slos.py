@@ -78,7 +78,6 @@ class DeployAdmin(admin.ModelAdmin):
 
     list_display = ["service", "at", "ref", "by", "decision", "break_glass"]
     list_filter = ["service", "break_glass", "decision"]
-    date_hierarchy = "at"
     readonly_fields = [
         "service",
         "at",

@@ -24,7 +24,6 @@ import yaml
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -263,6 +262,26 @@ class SLOList(generics.ListAPIView):
         )
 
 
+# The rules file's shape, as Prometheus reads it.
+RULES_FILE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "rules": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["name", "rules"],
+            },
+        }
+    },
+    "required": ["groups"],
+}
+
+
 class YAMLRenderer(BaseRenderer):
     """Errors as YAML for a client that accepts only YAML."""
 
@@ -286,7 +305,7 @@ class SLORules(APIView):
     @extend_schema(
         operation_id="slos_rules",
         summary="The burn-rate alerts of your ratio SLOs as a Prometheus rules file",
-        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        responses={(200, "application/yaml"): RULES_FILE},
     )
     def get(self, request: Request) -> HttpResponse:
         slos = scoped_to_teams(

@@ -27,12 +27,13 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from alerts.insights.windows import SLEEP, windows_for
 from alerts.models import SLO, Deploy, Incident, Service, SLOEvaluation, TimelineEntry
 from alerts.slos.budget import ALLOW, FREEZE, LIMITED
-from alerts.slos.evaluate import latest_evaluation, policy_of, service_open_incidents
+from alerts.slos.evaluate import policy_of, service_open_incidents
 from scheduling.selectors import oncall_at
 
 logger = logging.getLogger(__name__)
@@ -74,13 +75,23 @@ class Gate:
 def _worst(service: Service) -> tuple[SLO | None, SLOEvaluation | None]:
     """The SLO with the least budget left, and its latest evaluation; an SLO
     never evaluated counts as the worst (nothing is known about it)."""
+    # Two queries whatever the number of SLOs: the gate is a hot path.
+    latest = SLOEvaluation.objects.filter(slo=OuterRef("pk")).order_by(
+        "-evaluated_at", "-id"
+    )
+    slos = list(
+        SLO.objects.filter(service=service)
+        .annotate(latest_id=Subquery(latest.values("id")[:1]))
+        .order_by("pk")
+    )
+    never = [slo for slo in slos if slo.latest_id is None]
+    if never:
+        return never[0], None
+    evaluations = SLOEvaluation.objects.filter(pk__in=[s.latest_id for s in slos])
+    by_slo = {slo.pk: slo for slo in slos}
     worst: tuple[SLO | None, SLOEvaluation | None] = (None, None)
-    for slo in service.slos.all():
-        evaluation = latest_evaluation(slo=slo)
-        if evaluation is None:
-            return slo, None
-        if worst[1] is None or evaluation.budget_remaining < worst[1].budget_remaining:
-            worst = (slo, evaluation)
+    for evaluation in evaluations.order_by("budget_remaining", "slo_id")[:1]:
+        worst = (by_slo[evaluation.slo_id], evaluation)
     return worst
 
 
