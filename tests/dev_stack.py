@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -109,6 +110,23 @@ class DevStack:
                 return
             if time.monotonic() > deadline or not self._collect(0.2):
                 raise RuntimeError("the dev stack did not start:\n" + text[-4000:])
+
+    def wait_idle(self, timeout: float = 180) -> None:
+        """Until every task the worker has received has finished (succeeded or
+        raised).  Beat's first periodic tasks may reach a worker that was slow to
+        start; a Ctrl-C in the middle of one waits for it (warm shutdown), which
+        on a loaded machine can outlast honcho's 5 s."""
+        deadline = time.monotonic() + timeout
+        received = re.compile(r"Task \S+\[([0-9a-f-]+)\] received")
+        finished = re.compile(r"Task \S+\[([0-9a-f-]+)\] (succeeded|raised|failed)")
+        while True:
+            lines = [line for _, line in self.log]
+            pending = {m.group(1) for x in lines if (m := received.search(x))}
+            pending -= {m.group(1) for x in lines if (m := finished.search(x))}
+            if not pending:
+                return
+            if time.monotonic() > deadline or not self._collect(0.2):
+                raise RuntimeError(f"tasks still running: {sorted(pending)}")
 
     def wait_for_line(self, needle: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
