@@ -28,11 +28,12 @@ class SourceClient:
         base_url: str,
         headers: dict[str, str],
         name: str,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.name = name
-        self.sleep = sleep  # injectable: tests assert the wait, never sleep
+        # Looked up when used: tests replace ``time.sleep`` and assert the wait.
+        self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.waits: list[float] = []
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),

@@ -396,13 +396,14 @@ def pagerduty_read(
         pid = _ref(service.get("escalation_policy"), "service escalation policy")
         if pid not in policy_team:
             continue
+        service_slug = _sid("pd", _ref(service, "service"))
         integrations.append({
-            "slug": _sid("pd", _ref(service, "service")),
+            "slug": service_slug,
             "team": policy_team[pid],
             "name": service.get("name") or service["id"],
             "enabled": service.get("status") != "disabled",
             "routes": [{
-                "slug": "catch-all",
+                "slug": f"{service_slug}-catch-all",
                 "team": policy_team[pid],
                 "escalation_policy": _sid("pd", pid),
                 "matchers": [],
