@@ -149,8 +149,12 @@ def _phones(user: dict[str, Any]) -> list[dict[str, Any]]:
         number = f"+{method.get('country_code', '')}{method.get('address', '')}"
         entry = by_number.setdefault(
             number,
-            {"phone": number, "label": method.get("label", ""), "sms": False,
-             "voice": False},
+            {
+                "phone": number,
+                "label": method.get("label", ""),
+                "sms": False,
+                "voice": False,
+            },
         )
         entry["sms" if kind == "sms_contact_method" else "voice"] = True
     return list(by_number.values())
@@ -178,8 +182,9 @@ def _restriction(
     if not isinstance(length, int) or not 0 < length < DAY:
         return "a restriction of a day or longer (ours: a window within a day)"
     start = dt.time.fromisoformat(str(starts.pop()))
-    end = (dt.datetime.combine(dt.date(2000, 1, 3), start)
-           + dt.timedelta(seconds=length)).time()
+    end = (
+        dt.datetime.combine(dt.date(2000, 1, 3), start) + dt.timedelta(seconds=length)
+    ).time()
     kinds = {r.get("type") for r in restrictions}
     if kinds == {"daily_restriction"}:
         return "", start, end
@@ -190,8 +195,13 @@ def _restriction(
 
 
 def _layer_rotation(
-    *, schedule: dict[str, Any], layer: dict[str, Any], number: int, team: str,
-    usernames: dict[str, str], now: dt.datetime,
+    *,
+    schedule: dict[str, Any],
+    layer: dict[str, Any],
+    number: int,
+    team: str,
+    usernames: dict[str, str],
+    now: dt.datetime,
 ) -> dict[str, Any] | str:
     """A primary-only rotation for one layer, or why it cannot be one."""
     tz = zoneinfo.ZoneInfo(schedule["time_zone"])
@@ -232,13 +242,23 @@ def _layer_rotation(
 
 
 def _combined(
-    primary: dict[str, Any], secondary: dict[str, Any],
-    p_rotation: dict[str, Any], s_rotation: dict[str, Any],
+    primary: dict[str, Any],
+    secondary: dict[str, Any],
+    p_rotation: dict[str, Any],
+    s_rotation: dict[str, Any],
 ) -> dict[str, Any] | None:
     """One paired or follow rotation equal to a one-layer primary and a one-layer
     secondary schedule, when there is one."""
-    same = ("shift_length", "shift_unit", "start_date", "handoff_time",
-            "time_zone", "restrict_weekdays", "restrict_start", "restrict_end")
+    same = (
+        "shift_length",
+        "shift_unit",
+        "start_date",
+        "handoff_time",
+        "time_zone",
+        "restrict_weekdays",
+        "restrict_start",
+        "restrict_end",
+    )
     if any(p_rotation[k] != s_rotation[k] for k in same):
         return None
     p, s = p_rotation["participants"], s_rotation["participants"]
@@ -255,9 +275,12 @@ def _combined(
         ids = tuple(range(len(people)))
         ok = all(
             dict(plan.assignment(scheme, ids, k))
-            == {plan.PRIMARY: people.index(p[k % n]),
-                plan.SECONDARY: people.index(s[k % len(s)])}
-            if p[k % n] in people and s[k % len(s)] in people else False
+            == {
+                plan.PRIMARY: people.index(p[k % n]),
+                plan.SECONDARY: people.index(s[k % len(s)]),
+            }
+            if p[k % n] in people and s[k % len(s)] in people
+            else False
             for k in range(max(cycle, len(people)))
         )
         if ok:
@@ -271,198 +294,293 @@ def _combined(
     return None
 
 
+@dataclass
+class _Reading:
+    """What planning gathers as it goes."""
+
+    now: dt.datetime
+    horizon: dt.timedelta
+    team_slug: dict[str, str]
+    usernames: dict[str, str]
+    schedules: dict[str, dict[str, Any]]
+    problems: list[str] = field(default_factory=list)
+    rotations: list[dict[str, Any]] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    teams: list[TeamPlan] = field(default_factory=list)
+    overrides: list[OverridePlan] = field(default_factory=list)
+    used_schedules: set[str] = field(default_factory=set)
+    member_teams: dict[str, set[str]] = field(default_factory=dict)
+    team_zone: dict[str, str] = field(default_factory=dict)
+    policy_team: dict[str, str] = field(default_factory=dict)
+
+
 def pagerduty_read(
-    *, client: SourceClient, team: str | None = None,
-    now: dt.datetime, horizon: dt.timedelta = dt.timedelta(weeks=8),
+    *,
+    client: SourceClient,
+    team: str | None = None,
+    now: dt.datetime,
+    horizon: dt.timedelta = dt.timedelta(weeks=8),
 ) -> ImportReport:
     """Read the source and plan the import; nothing is written."""
-    problems: list[str] = []
-    users = list(client.offset_pages("/users", "users", {"include[]": "contact_methods"}))
+    users = list(
+        client.offset_pages("/users", "users", {"include[]": "contact_methods"})
+    )
     teams = {_ref(t, "team"): t for t in client.offset_pages("/teams", "teams")}
     policies = list(client.offset_pages("/escalation_policies", "escalation_policies"))
     services = list(client.offset_pages("/services", "services"))
-    schedule_ids = [_ref(s, "schedule") for s in client.offset_pages("/schedules", "schedules")]
-
+    schedule_ids = [
+        _ref(s, "schedule") for s in client.offset_pages("/schedules", "schedules")
+    ]
     wanted = [
-        tid for tid, t in teams.items()
+        tid
+        for tid, t in teams.items()
         if team is None or team in (tid, t.get("name"), _slug(str(t.get("name"))))
     ]
     if team is not None and not wanted:
         raise ImportFailed(f"{SOURCE} has no team {team!r}")
-    team_slug = {tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted}
+    r = _Reading(
+        now=now,
+        horizon=horizon,
+        team_slug={tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted},
+        usernames={},
+        schedules={sid: _schedule(client, sid) for sid in schedule_ids},
+    )
+    user_by_id = _read_users(users, r)
+    for policy in policies:
+        _plan_policy(client, policy, r, only_team=team is not None)
+    _report_unused_schedules(r, only_team=team is not None)
+    document = {
+        "teams": [
+            {
+                "slug": s,
+                "name": teams[t].get("name") or s,
+                "time_zone": r.team_zone.get(s, "UTC"),
+            }
+            for t, s in r.team_slug.items()
+        ],
+        "members": _plan_members(user_by_id, r),
+        "rotations": r.rotations,
+        "escalation_policies": r.policies,
+        "integrations": _plan_integrations(services, r),
+    }
+    return ImportReport(document, r.overrides, r.teams, r.problems)
 
-    usernames: dict[str, str] = {}
-    user_by_id: dict[str, dict[str, Any]] = {}
+
+def _schedule(client: SourceClient, sid: str) -> dict[str, Any]:
+    schedule = client.get(f"/schedules/{sid}").get("schedule")
+    if not isinstance(schedule, dict) or not isinstance(
+        schedule.get("schedule_layers"), list
+    ):
+        raise SourceError(f"{SOURCE}: /schedules/{sid} has no schedule_layers")
+    return schedule
+
+
+def _read_users(users: list[dict[str, Any]], r: _Reading) -> dict[str, dict]:
+    user_by_id = {}
     for user in users:
         uid = _ref(user, "user")
-        phones = _phones(user)
-        if not phones:
-            problems.append(
+        if not _phones(user):
+            r.problems.append(
                 f"user {user.get('email') or uid}: no phone or SMS contact method "
                 "(ours pages by phone); not imported"
             )
             continue
-        usernames[uid] = _username(user)
+        r.usernames[uid] = _username(user)
         user_by_id[uid] = user
+    return user_by_id
 
-    schedules: dict[str, dict[str, Any]] = {}
-    for sid in schedule_ids:
-        body = client.get(f"/schedules/{sid}")
-        schedule = body.get("schedule")
-        if not isinstance(schedule, dict) or not isinstance(
-            schedule.get("schedule_layers"), list
-        ):
-            raise SourceError(f"{SOURCE}: /schedules/{sid} has no schedule_layers")
-        schedules[sid] = schedule
 
-    rotations: list[dict[str, Any]] = []
-    team_plans: list[TeamPlan] = []
-    policies_doc: list[dict[str, Any]] = []
-    overrides: list[OverridePlan] = []
-    used_schedules: set[str] = set()
-    member_teams: dict[str, set[str]] = {}
-    team_zone: dict[str, str] = {}
-    policy_team: dict[str, str] = {}
+def _plan_policy(
+    client: SourceClient, policy: dict[str, Any], r: _Reading, *, only_team: bool
+) -> None:
+    pid = _ref(policy, "escalation policy")
+    owners = [_ref(t, "policy team") for t in policy.get("teams") or []]
+    owner = next((t for t in owners if t in r.team_slug), None)
+    if owner is None:
+        if not only_team:
+            r.problems.append(
+                f"escalation policy {policy.get('name')!r}: belongs to no team "
+                "(ours: every policy belongs to a team); not imported"
+            )
+        return
+    slug = r.team_slug[owner]
+    r.policy_team[pid] = slug
+    first_of_team = all(tp.slug != slug for tp in r.teams)
+    role_of: dict[str, str] = {}
+    if first_of_team:
+        role_of = _plan_team_schedule(client, policy, slug, r)
+    r.policies.append(
+        _policy(
+            policy,
+            slug,
+            first_of_team,
+            role_of,
+            r.usernames,
+            r.problems,
+            r.member_teams,
+        )
+    )
 
-    for policy in policies:
-        pid = _ref(policy, "escalation policy")
-        owners = [_ref(t, "policy team") for t in policy.get("teams") or []]
-        owner = next((t for t in owners if t in team_slug), None)
-        if owner is None:
-            if team is None:
-                problems.append(
-                    f"escalation policy {policy.get('name')!r}: belongs to no team "
-                    "(ours: every policy belongs to a team); not imported"
-                )
+
+def _plan_team_schedule(
+    client: SourceClient, policy: dict[str, Any], slug: str, r: _Reading
+) -> dict[str, str]:
+    """The team's rotations from its first policy's first two rules; the role
+    each imported schedule holds."""
+    level = [
+        [
+            t["id"]
+            for t in rule.get("targets") or []
+            if t.get("type") == "schedule_reference"
+        ]
+        for rule in (policy.get("escalation_rules") or [])[:2]
+    ]
+    primary_id = level[0][0] if level and level[0] else None
+    secondary_id = level[1][0] if len(level) > 1 and level[1] else None
+    if primary_id is None:
+        r.problems.append(
+            f"team {slug}: its first escalation policy's first rule targets "
+            "no schedule; no rotation imported"
+        )
+        return {}
+    role_of = {primary_id: plan.PRIMARY}
+    made, combined = _team_rotations(
+        slug=slug,
+        primary=r.schedules[primary_id],
+        secondary=r.schedules.get(secondary_id or ""),
+        usernames=r.usernames,
+        now=r.now,
+        problems=r.problems,
+    )
+    r.rotations.extend(made)
+    r.used_schedules.add(primary_id)
+    if secondary_id:
+        r.used_schedules.add(secondary_id)
+        if combined:
+            role_of[secondary_id] = plan.SECONDARY
+    r.team_zone[slug] = r.schedules[primary_id]["time_zone"]
+    for rotation in made:
+        for username in rotation["participants"]:
+            r.member_teams.setdefault(username, set()).add(slug)
+    r.teams.append(
+        TeamPlan(slug, _ref(policy, "policy"), primary_id, secondary_id, combined)
+    )
+    slugs = [rotation["slug"] for rotation in made]
+    for sid, role in role_of.items():
+        r.overrides += _overrides(
+            client,
+            r.schedules[sid],
+            role,
+            slugs,
+            r.usernames,
+            r.now,
+            r.now + r.horizon,
+            r.problems,
+        )
+    return role_of
+
+
+def _report_unused_schedules(r: _Reading, *, only_team: bool) -> None:
+    for sid, schedule in r.schedules.items():
+        if sid in r.used_schedules:
             continue
-        slug = team_slug[owner]
-        policy_team[pid] = slug
-        rules = policy.get("escalation_rules") or []
-        first_of_team = all(tp.slug != slug for tp in team_plans)
-        role_of: dict[str, str] = {}
-        if first_of_team:
-            level = [
-                [t["id"] for t in r.get("targets") or [] if t.get("type") == "schedule_reference"]
-                for r in rules[:2]
-            ]
-            primary_id = level[0][0] if level and level[0] else None
-            secondary_id = level[1][0] if len(level) > 1 and level[1] else None
-            if primary_id is None:
-                problems.append(
-                    f"team {slug}: its first escalation policy's first rule targets "
-                    "no schedule; no rotation imported"
-                )
-            else:
-                role_of[primary_id] = plan.PRIMARY
-                made, combined = _team_rotations(
-                    slug=slug, primary=schedules[primary_id],
-                    secondary=schedules.get(secondary_id or ""),
-                    usernames=usernames, now=now, problems=problems,
-                )
-                rotations.extend(made)
-                used_schedules.add(primary_id)
-                if secondary_id:
-                    used_schedules.add(secondary_id)
-                    if combined:
-                        role_of[secondary_id] = plan.SECONDARY
-                team_zone[slug] = schedules[primary_id]["time_zone"]
-                for rotation in made:
-                    for username in rotation["participants"]:
-                        member_teams.setdefault(username, set()).add(slug)
-                team_plans.append(TeamPlan(slug, pid, primary_id, secondary_id, combined))
-                for sid, role in role_of.items():
-                    slugs = [r["slug"] for r in made]
-                    overrides += _overrides(
-                        client, schedules[sid], role, slugs, usernames, now,
-                        now + horizon, problems,
-                    )
-        policies_doc.append(
-            _policy(policy, slug, first_of_team, role_of, usernames, problems,
-                    member_teams)
+        owners = {_ref(t, "schedule team") for t in schedule.get("teams") or []}
+        if only_team and not owners & set(r.team_slug):
+            continue
+        r.problems.append(
+            f"schedule {schedule.get('name')!r}: not the primary or secondary of a "
+            "team's first escalation policy (ours: one schedule per team); "
+            "not imported"
         )
 
-    for sid, schedule in schedules.items():
-        if sid not in used_schedules and (team is None or any(
-            _ref(t, "schedule team") in team_slug for t in schedule.get("teams") or []
-        )):
-            problems.append(
-                f"schedule {schedule.get('name')!r}: not the primary or secondary of a "
-                "team's first escalation policy (ours: one schedule per team); "
-                "not imported"
-            )
 
+def _plan_integrations(
+    services: list[dict[str, Any]], r: _Reading
+) -> list[dict[str, Any]]:
     integrations = []
     for service in services:
         pid = _ref(service.get("escalation_policy"), "service escalation policy")
-        if pid not in policy_team:
+        if pid not in r.policy_team:
             continue
         service_slug = _sid("pd", _ref(service, "service"))
-        integrations.append({
-            "slug": service_slug,
-            "team": policy_team[pid],
-            "name": service.get("name") or service["id"],
-            "enabled": service.get("status") != "disabled",
-            "routes": [{
-                "slug": f"{service_slug}-catch-all",
-                "team": policy_team[pid],
-                "escalation_policy": _sid("pd", pid),
-                "matchers": [],
-            }],
-        })
-        if service.get("status") == "disabled":
-            problems.append(
+        team = r.policy_team[pid]
+        disabled = service.get("status") == "disabled"
+        integrations.append(
+            {
+                "slug": service_slug,
+                "team": team,
+                "name": service.get("name") or service["id"],
+                "enabled": not disabled,
+                "routes": [
+                    {
+                        "slug": f"{service_slug}-catch-all",
+                        "team": team,
+                        "escalation_policy": _sid("pd", pid),
+                        "matchers": [],
+                    }
+                ],
+            }
+        )
+        if disabled:
+            r.problems.append(
                 f"service {service.get('name')!r}: disabled there, imported disabled"
             )
+    return integrations
 
-    for uid, username in usernames.items():
-        for ref in user_by_id[uid].get("teams") or []:
-            if ref.get("id") in team_slug:
-                member_teams.setdefault(username, set()).add(team_slug[ref["id"]])
+
+def _plan_members(
+    user_by_id: dict[str, dict[str, Any]], r: _Reading
+) -> list[dict[str, Any]]:
+    for uid, username in r.usernames.items():
+        for team_ref in user_by_id[uid].get("teams") or []:
+            if team_ref.get("id") in r.team_slug:
+                r.member_teams.setdefault(username, set()).add(
+                    r.team_slug[team_ref["id"]]
+                )
     members = []
-    for uid, username in sorted(usernames.items(), key=lambda kv: kv[1]):
-        if username not in member_teams:
-            continue  # not in any imported team
+    for uid, username in sorted(r.usernames.items(), key=lambda kv: kv[1]):
+        if username not in r.member_teams:
+            continue  # in no imported team
         user = user_by_id[uid]
         phones = _phones(user)
-        members.append({
-            "username": username,
-            "name": user.get("name") or username,
-            "phone": phones[0]["phone"],
-            "time_zone": user.get("time_zone") or "UTC",
-            "teams": sorted(member_teams[username]),
-            "contact_methods": phones,
-        })
-
-    document = {
-        "teams": [
-            {"slug": s, "name": teams[t].get("name") or s,
-             "time_zone": team_zone.get(s, "UTC")}
-            for t, s in team_slug.items()
-        ],
-        "members": members,
-        "rotations": rotations,
-        "escalation_policies": policies_doc,
-        "integrations": integrations,
-    }
-    return ImportReport(document, overrides, team_plans, problems)
+        members.append(
+            {
+                "username": username,
+                "name": user.get("name") or username,
+                "phone": phones[0]["phone"],
+                "time_zone": user.get("time_zone") or "UTC",
+                "teams": sorted(r.member_teams[username]),
+                "contact_methods": phones,
+            }
+        )
+    return members
 
 
 def _team_rotations(
-    *, slug: str, primary: dict[str, Any], secondary: dict[str, Any] | None,
-    usernames: dict[str, str], now: dt.datetime, problems: list[str],
+    *,
+    slug: str,
+    primary: dict[str, Any],
+    secondary: dict[str, Any] | None,
+    usernames: dict[str, str],
+    now: dt.datetime,
+    problems: list[str],
 ) -> tuple[list[dict[str, Any]], bool]:
     layers = primary["schedule_layers"]
     # The API lists the layers top first (the layer that wins is first).
     made: list[dict[str, Any]] = []
     for index, layer in enumerate(layers):
         rotation = _layer_rotation(
-            schedule=primary, layer=layer, number=len(layers) - index, team=slug,
-            usernames=usernames, now=now,
+            schedule=primary,
+            layer=layer,
+            number=len(layers) - index,
+            team=slug,
+            usernames=usernames,
+            now=now,
         )
         if isinstance(rotation, str):
             problems.append(
-                f"schedule {primary['name']!r} layer {layer.get('name')!r}: {rotation}; "
-                "not imported"
+                f"schedule {primary['name']!r} layer {layer.get('name')!r}: "
+                f"{rotation}; not imported"
             )
         else:
             made.append(rotation)
@@ -471,8 +589,12 @@ def _team_rotations(
     s_layers = secondary["schedule_layers"]
     if len(layers) == 1 == len(s_layers) and len(made) == 1:
         s_rotation = _layer_rotation(
-            schedule=secondary, layer=s_layers[0], number=1, team=slug,
-            usernames=usernames, now=now,
+            schedule=secondary,
+            layer=s_layers[0],
+            number=1,
+            team=slug,
+            usernames=usernames,
+            now=now,
         )
         if isinstance(s_rotation, dict):
             combined = _combined(primary, secondary, made[0], s_rotation)
@@ -488,8 +610,13 @@ def _team_rotations(
 
 
 def _overrides(
-    client: SourceClient, schedule: dict[str, Any], role: str, slugs: list[str],
-    usernames: dict[str, str], since: dt.datetime, until: dt.datetime,
+    client: SourceClient,
+    schedule: dict[str, Any],
+    role: str,
+    slugs: list[str],
+    usernames: dict[str, str],
+    since: dt.datetime,
+    until: dt.datetime,
     problems: list[str],
 ) -> list[OverridePlan]:
     body = client.get(
@@ -498,7 +625,9 @@ def _overrides(
     )
     items = body.get("overrides")
     if not isinstance(items, list):
-        raise SourceError(f"{SOURCE}: /schedules/{schedule['id']}/overrides has no list")
+        raise SourceError(
+            f"{SOURCE}: /schedules/{schedule['id']}/overrides has no list"
+        )
     found = []
     for item in items:
         oid = _ref(item, "override")
@@ -510,13 +639,20 @@ def _overrides(
         if uid not in usernames:
             problems.append(f"override {oid}: its user could not be imported")
             continue
-        found.append(OverridePlan(oid, slugs, role, usernames[uid], max(start, since), end))
+        found.append(
+            OverridePlan(oid, slugs, role, usernames[uid], max(start, since), end)
+        )
     return found
 
 
 def _policy(
-    policy: dict[str, Any], team: str, default: bool, role_of: dict[str, str],
-    usernames: dict[str, str], problems: list[str], member_teams: dict[str, set[str]],
+    policy: dict[str, Any],
+    team: str,
+    default: bool,
+    role_of: dict[str, str],
+    usernames: dict[str, str],
+    problems: list[str],
+    member_teams: dict[str, set[str]],
 ) -> dict[str, Any]:
     steps = []
     previous = 0
@@ -559,7 +695,10 @@ class _DryRun(Exception):
 
 
 def pagerduty_apply(
-    *, report: ImportReport, client: SourceClient, now: dt.datetime,
+    *,
+    report: ImportReport,
+    client: SourceClient,
+    now: dt.datetime,
     dry_run: bool = False,
 ) -> ImportReport:
     """Apply the plan (one transaction), then compare who is on call with the
@@ -588,17 +727,28 @@ def _apply_overrides(report: ImportReport) -> int:
             rotation = Rotation.objects.get(slug=slug)
             reason = f"pagerduty:{item.source_id}"
             existing = Override.objects.filter(rotation=rotation, reason=reason).first()
-            fields = {"member": member, "starts_at": item.starts_at,
-                      "ends_at": item.ends_at}
             try:
                 if existing is None:
-                    override_create(rotation=rotation, role=item.role, reason=reason,
-                                    **fields)
+                    override_create(
+                        rotation=rotation,
+                        role=item.role,
+                        reason=reason,
+                        member=member,
+                        starts_at=item.starts_at,
+                        ends_at=item.ends_at,
+                    )
                     written += 1
                 elif (existing.member_id, existing.starts_at, existing.ends_at) != (
-                    member.pk, item.starts_at, item.ends_at
+                    member.pk,
+                    item.starts_at,
+                    item.ends_at,
                 ):
-                    override_update(override=existing, **fields)
+                    override_update(
+                        override=existing,
+                        member=member,
+                        starts_at=item.starts_at,
+                        ends_at=item.ends_at,
+                    )
                     written += 1
             except ValidationError as exc:
                 report.problems.append(
@@ -607,7 +757,9 @@ def _apply_overrides(report: ImportReport) -> int:
     return written
 
 
-def _holders(entries: Iterable[dict[str, Any]], schedule: str, at: dt.datetime) -> set[str]:
+def _holders(
+    entries: Iterable[dict[str, Any]], schedule: str, at: dt.datetime
+) -> set[str]:
     found = set()
     for entry in entries:
         if (entry.get("schedule") or {}).get("id") != schedule:
@@ -629,37 +781,45 @@ def pagerduty_check(
     start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start += dt.timedelta(hours=1)
     until = start + dt.timedelta(hours=CHECK_HOURS)
-    usernames = {
-        u["id"]: _username(u)
-        for u in client.offset_pages("/users", "users")
-    }
+    usernames = {u["id"]: _username(u) for u in client.offset_pages("/users", "users")}
     checks = []
     for tp in report.teams:
-        entries = list(client.offset_pages("/oncalls", "oncalls", {
-            "escalation_policy_ids[]": tp.policy_id,
-            "since": start.isoformat(), "until": until.isoformat(),
-        }))
+        entries = list(
+            client.offset_pages(
+                "/oncalls",
+                "oncalls",
+                {
+                    "escalation_policy_ids[]": tp.policy_id,
+                    "since": start.isoformat(),
+                    "until": until.isoformat(),
+                },
+            )
+        )
         team = Team.objects.get(slug=tp.slug)
         agree, bad = 0, []
         for h in range(CHECK_HOURS):
             at = start + dt.timedelta(hours=h)
-            theirs_p = {usernames.get(u, u) for u in _holders(entries, tp.primary_schedule, at)}
+            theirs_p = {
+                usernames.get(u, u) for u in _holders(entries, tp.primary_schedule, at)
+            }
             ours = oncall_at(team=team, at=at)
             ours_p = {ours.primary.username} if ours.primary else set()
             same = theirs_p == ours_p
             theirs_s: set[str] = set()
             ours_s: set[str] = set()
             if tp.secondary_schedule and tp.secondary_in_rotation:
-                theirs_s = {usernames.get(u, u) for u in _holders(
-                    entries, tp.secondary_schedule, at)}
+                theirs_s = {
+                    usernames.get(u, u)
+                    for u in _holders(entries, tp.secondary_schedule, at)
+                }
                 ours_s = {ours.secondary.username} if ours.secondary else set()
                 same = same and theirs_s == ours_s
             if same:
                 agree += 1
             else:
                 bad.append(
-                    f"{at:%Y-%m-%d %H:%M}Z: {SOURCE} {sorted(theirs_p)}/{sorted(theirs_s)}"
-                    f", ours {sorted(ours_p)}/{sorted(ours_s)}"
+                    f"{at:%Y-%m-%d %H:%M}Z: {SOURCE} {sorted(theirs_p)}/"
+                    f"{sorted(theirs_s)}, ours {sorted(ours_p)}/{sorted(ours_s)}"
                 )
         note = "" if tp.secondary_in_rotation else "primary only compared"
         checks.append(Check(tp.slug, agree, CHECK_HOURS, bad, note))

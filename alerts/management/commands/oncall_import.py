@@ -15,6 +15,7 @@ from django.utils import timezone
 from alerts.importers.client import SourceError
 from alerts.importers.pagerduty import (
     ImportFailed,
+    ImportReport,
     pagerduty_apply,
     pagerduty_client,
     pagerduty_read,
@@ -49,22 +50,30 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} (nothing was written)") from None
         finally:
             client.close()
+        self._print(report, dry_run=options["dry_run"])
+
+    def _print(self, report: ImportReport, *, dry_run: bool) -> None:
         out = self.stdout.write
-        if options["dry_run"]:
+        if dry_run:
             out("dry run: nothing was written; the plan:")
             for section, entries in report.document.items():
                 for entry in entries:
                     key = entry.get("slug") or entry.get("username")
                     out(f"  {section}: {key} ({entry.get('name', '')})")
             out(f"  overrides: {len(report.overrides)}")
+        verb = "would create" if dry_run else "created"
         for created in report.created:
-            out(f"{'would create' if options['dry_run'] else 'created'} {created}")
-        if not options["dry_run"]:
+            out(f"{verb} {created}")
+        if not dry_run:
             out(f"overrides written: {report.overrides_written}")
             if not report.created and not report.overrides_written:
                 out("nothing changed")
         for slug, token in report.tokens.items():
             out(f"integration {slug}: its token, shown this once: {token}")
+        self._print_checks(report)
+
+    def _print_checks(self, report: ImportReport) -> None:
+        out = self.stdout.write
         for check in report.checks:
             note = f" ({check.note})" if check.note else ""
             out(f"faithfulness {check.line()}{note}")

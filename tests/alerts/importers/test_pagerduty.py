@@ -22,6 +22,7 @@ from alerts.importers.pagerduty import (
 from alerts.models import EscalationPolicy, Integration
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.selectors import oncall_at
+from tests.alerts.importers.fake_pagerduty import TOKEN
 from tests.alerts.importers.pagerduty_org import organisation, uid
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def fake():
     server.server_close()
 
 
-def run_import(fake, *, token="good-token", team=None, dry_run=False):
+def run_import(fake, *, token=TOKEN, team=None, dry_run=False):
     client = pagerduty_client(url=fake.url, token=token)
     try:
         report = pagerduty_read(client=client, team=team, now=NOW)
@@ -74,15 +75,19 @@ def test_it_imports_the_organisation_and_agrees_at_every_hour(fake, waits):
     # Two schedules that are one paired rotation in our model (DESIGN §7).
     payments = Rotation.objects.get(team__slug="payments")
     assert payments.scheme == "paired"
-    assert [p.member.username for p in payments.rotationparticipant_set.order_by("position")] == [
-        "alice", "bob", "charlie", "david", "eve", "frank"
-    ]
+    assert [
+        p.member.username for p in payments.rotationparticipant_set.order_by("position")
+    ] == ["alice", "bob", "charlie", "david", "eve", "frank"]
     assert (payments.time_zone, payments.handoff_weekday, payments.handoff_time) == (
-        "Europe/London", 0, dt.time(9, 0)
+        "Europe/London",
+        0,
+        dt.time(9, 0),
     )
     platform = Rotation.objects.filter(team__slug="platform").order_by("-layer")
-    assert [(r.layer, r.scheme, r.restrict_weekdays, r.restrict_start, r.restrict_end)
-            for r in platform] == [
+    assert [
+        (r.layer, r.scheme, r.restrict_weekdays, r.restrict_start, r.restrict_end)
+        for r in platform
+    ] == [
         (2, "primary_only", "01234", dt.time(8, 0), dt.time(20, 0)),
         (1, "primary_only", "", None, None),
     ]
@@ -90,22 +95,29 @@ def test_it_imports_the_organisation_and_agrees_at_every_hour(fake, waits):
     # Escalation: delays are "after the previous step"; targets by role.
     policy = EscalationPolicy.objects.get(slug="pd-pep1")
     assert policy.team_default and policy.repeat == 2
-    assert [(s.target, s.delay, s.member and s.member.username)
-            for s in policy.steps.order_by("position")] == [
+    assert [
+        (s.target, s.delay, s.member and s.member.username)
+        for s in policy.steps.order_by("position")
+    ] == [
         ("primary", dt.timedelta(0), None),
         ("secondary", dt.timedelta(minutes=10), None),
         ("member", dt.timedelta(minutes=15), "frank"),
     ]
     assert policy.repeat_after == dt.timedelta(minutes=30)
-    platform_steps = EscalationPolicy.objects.get(slug="pd-pep2").steps.order_by("position")
-    assert [(s.target, s.delay, s.member and s.member.username) for s in platform_steps] == [
+    platform_steps = EscalationPolicy.objects.get(slug="pd-pep2").steps.order_by(
+        "position"
+    )
+    assert [
+        (s.target, s.delay, s.member and s.member.username) for s in platform_steps
+    ] == [
         ("primary", dt.timedelta(0), None),
         ("member", dt.timedelta(minutes=15), "heidi"),
         ("member", dt.timedelta(minutes=10), "grace"),
         ("member", dt.timedelta(0), "judy"),
     ]
     assert set(Integration.objects.values_list("slug", "team__slug")) == {
-        ("pd-psv1", "payments"), ("pd-psv2", "platform")
+        ("pd-psv1", "payments"),
+        ("pd-psv2", "platform"),
     }
 
     # People: phone and SMS methods on one number become one contact method.
@@ -117,14 +129,18 @@ def test_it_imports_the_organisation_and_agrees_at_every_hour(fake, waits):
 
     # Future overrides only (one on Payments, one on each Platform layer).
     assert sorted(Override.objects.values_list("reason", flat=True)) == [
-        "pagerduty:PO1", "pagerduty:PO2", "pagerduty:PO2"
+        "pagerduty:PO1",
+        "pagerduty:PO2",
+        "pagerduty:PO2",
     ]
 
     # What our model cannot hold is listed, with the reason.
     text = "\n".join(report.problems)
     assert "mallory@example.com: no phone" in text
     assert "'Platform DB weekend': not the primary or secondary" in text
-    assert "'Platform DB' rule 1: target schedule_reference PSDB has no equivalent" in text
+    assert (
+        "'Platform DB' rule 1: target schedule_reference PSDB has no equivalent" in text
+    )
 
 
 def test_the_weekly_handoff_follows_london_across_the_dst_change(fake, waits):
@@ -140,7 +156,10 @@ def test_the_weekly_handoff_follows_london_across_the_dst_change(fake, waits):
         assert oncall_at(team=team, at=at).primary.username == _name(
             fake, fake.who("PSPRI", at)
         )
-    assert oncall_at(team=team, at=before).primary != oncall_at(team=team, at=after).primary
+    assert (
+        oncall_at(team=team, at=before).primary
+        != oncall_at(team=team, at=after).primary
+    )
 
 
 def _name(fake, user_id: str) -> str:
@@ -152,13 +171,18 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
     # A change in the source after the import: the check sees it, hour by hour.
     start = NOW + dt.timedelta(days=20, hours=1)
     fake.overrides["PSPRI"].append(
-        {"id": "PO9", "start": start.isoformat(),
-         "end": (start + dt.timedelta(hours=3)).isoformat(),
-         "user": {"id": uid("judy"), "type": "user_reference"}}
+        {
+            "id": "PO9",
+            "start": start.isoformat(),
+            "end": (start + dt.timedelta(hours=3)).isoformat(),
+            "user": {"id": uid("judy"), "type": "user_reference"},
+        }
     )
-    client = pagerduty_client(url=fake.url, token="good-token")
+    client = pagerduty_client(url=fake.url, token=TOKEN)
     try:
-        checks = {c.team: c for c in pagerduty_check(report=report, client=client, now=NOW)}
+        checks = {
+            c.team: c for c in pagerduty_check(report=report, client=client, now=NOW)
+        }
     finally:
         client.close()
     assert (checks["payments"].agree, checks["platform"].agree) == (1341, 1344)
@@ -167,11 +191,15 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
 
 
 def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
-    monkeypatch.setattr("alerts.management.commands.oncall_import.timezone.now", lambda: NOW)
+    monkeypatch.setattr(
+        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
+    )
     first = command("pagerduty", "--url", fake.url, "--token", "good-token")
     assert "created team payments" in first
     assert "faithfulness payments: 1344/1344 hours agree" in first
-    assert "faithfulness platform: 1344/1344 hours agree (primary only compared)" in first
+    assert (
+        "faithfulness platform: 1344/1344 hours agree (primary only compared)" in first
+    )
     assert "- user mallory@example.com: no phone" in first
     with writes() as w:
         second = command("pagerduty", "--url", fake.url, "--token", "good-token")
@@ -183,7 +211,9 @@ def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
 def test_a_changed_override_is_updated_not_duplicated(fake, waits):
     run_import(fake)
     moved = fake.overrides["PSFTS"][0]
-    moved["end"] = (dt.datetime.fromisoformat(moved["end"]) + dt.timedelta(hours=1)).isoformat()
+    moved["end"] = (
+        dt.datetime.fromisoformat(moved["end"]) + dt.timedelta(hours=1)
+    ).isoformat()
     report = run_import(fake)
     assert report.overrides_written == 2  # the one override, on both layers
     assert Override.objects.filter(reason="pagerduty:PO2").count() == 2
@@ -191,7 +221,9 @@ def test_a_changed_override_is_updated_not_duplicated(fake, waits):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(fake, waits, monkeypatch):
-    monkeypatch.setattr("alerts.management.commands.oncall_import.timezone.now", lambda: NOW)
+    monkeypatch.setattr(
+        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
+    )
     out = command("pagerduty", "--url", fake.url, "--token", "good-token", "--dry-run")
     assert "dry run: nothing was written" in out
     assert "rotations: pd-pspri (Payments primary + Payments secondary)" in out
@@ -207,7 +239,9 @@ def test_one_team_only(fake, waits):
 
 
 def test_bad_credentials_write_nothing(fake, waits):
-    with pytest.raises(CommandError, match="refused the token .401.*nothing was written"):
+    with pytest.raises(
+        CommandError, match="refused the token .401.*nothing was written"
+    ):
         command("pagerduty", "--url", fake.url, "--token", "wrong")
     assert not Team.objects.exists()
 
