@@ -211,6 +211,9 @@ def _layer_rotation(
     restricted = _restriction(layer.get("restrictions") or [])
     if isinstance(restricted, str):
         return restricted
+    begins = _instant(layer.get("start"), "layer start")
+    if begins > now:
+        return f"it starts later, at {begins:%Y-%m-%d %H:%M}Z (ours: from the start)"
     end = layer.get("end")
     if end and _instant(end, "layer end") <= now:
         return "it has ended"
@@ -385,7 +388,10 @@ def _read_users(users: list[dict[str, Any]], r: _Reading) -> dict[str, dict]:
                 "(ours pages by phone); not imported"
             )
             continue
-        r.usernames[uid] = _username(user)
+        username = _username(user)
+        if username in r.usernames.values():  # same local part, other domain
+            username = f"{username}-{uid.lower()}"
+        r.usernames[uid] = username
         user_by_id[uid] = user
     return user_by_id
 
@@ -543,13 +549,25 @@ def _plan_members(
             continue  # in no imported team
         user = user_by_id[uid]
         phones = _phones(user)
+        teams = set(r.member_teams[username])
+        # Someone already here keeps their other teams and numbers: the
+        # document's lists are exact, and an import only adds.
+        existing = Member.objects.filter(user__username=username).first()
+        if existing is not None:
+            teams |= {t.slug for t in existing.teams.all()}
+            numbers = {p["phone"] for p in phones}
+            phones += [
+                {"phone": c.phone, "label": c.label, "sms": c.sms, "voice": c.voice}
+                for c in existing.contact_methods.order_by("position", "pk")
+                if c.phone not in numbers
+            ]
         members.append(
             {
                 "username": username,
                 "name": user.get("name") or username,
                 "phone": phones[0]["phone"],
                 "time_zone": user.get("time_zone") or "UTC",
-                "teams": sorted(r.member_teams[username]),
+                "teams": sorted(teams),
                 "contact_methods": phones,
             }
         )

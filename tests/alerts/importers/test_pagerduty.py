@@ -268,3 +268,32 @@ def test_a_malformed_answer_writes_nothing(fake, waits, path, body, problem):
     with pytest.raises(SourceError, match=problem):
         run_import(fake)
     assert not Team.objects.exists()
+
+
+def test_someone_already_here_keeps_their_other_teams_and_numbers(fake, waits):
+    from alerts.paging.contacts import contact_method_create
+    from scheduling.members import member_create
+
+    search = Team.objects.create(slug="search", name="Search", time_zone="UTC")
+    alice = member_create(
+        username="alice", name="Alice Here", phone="+15550100", teams=[search]
+    )
+    contact_method_create(member=alice, phone="+15550199", label="desk", position=0)
+    run_import(fake)
+    alice.refresh_from_db()
+    assert sorted(t.slug for t in alice.teams.all()) == ["payments", "search"]
+    assert list(alice.contact_methods.values_list("phone", flat=True)) == [
+        "+447700900000",
+        "+15550199",
+    ]
+
+
+def test_a_layer_that_starts_later_is_reported(fake, waits):
+    later = NOW + dt.timedelta(days=7)
+    fake.schedule("PSFTS")["schedule_layers"][0]["start"] = later.isoformat()
+    report = run_import(fake)
+    assert any(
+        "'Platform follow-the-sun' layer 'Europe daytime': it starts later" in p
+        for p in report.problems
+    )
+    assert Rotation.objects.filter(team__slug="platform").count() == 1
