@@ -37,7 +37,7 @@ from alerts.importers.client import SourceClient, SourceError
 from scheduling import plan
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.overrides import override_create, override_update
-from scheduling.selectors import oncall_at
+from scheduling.selectors import oncall_at, team_rows
 
 SOURCE = "PagerDuty"
 WEEK = 7 * 86400
@@ -65,6 +65,19 @@ class OverridePlan:
     username: str
     starts_at: dt.datetime
     ends_at: dt.datetime
+    # Under way already: its start is cut to now, so a later run, cutting at a
+    # later now, must not take the different start for a change.
+    started: bool = False
+
+    def same_as(self, override: Override, member: Member) -> bool:
+        start_same = override.starts_at == self.starts_at or (
+            self.started and override.starts_at <= self.starts_at
+        )
+        return (
+            start_same
+            and override.ends_at == self.ends_at
+            and override.member_id == member.pk
+        )
 
 
 @dataclass
@@ -325,6 +338,24 @@ def pagerduty_read(
     horizon: dt.timedelta = dt.timedelta(weeks=8),
 ) -> ImportReport:
     """Read the source and plan the import; nothing is written."""
+    try:
+        return _read(client=client, team=team, now=now, horizon=horizon)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A field missing or of the wrong type in an answer (an unknown time
+        # zone is a KeyError too): the source's data, not our bug, to report.
+        raise SourceError(
+            f"{SOURCE}: an answer is not in the documented shape "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _read(
+    *,
+    client: SourceClient,
+    team: str | None,
+    now: dt.datetime,
+    horizon: dt.timedelta,
+) -> ImportReport:
     users = list(
         client.offset_pages("/users", "users", {"include[]": "contact_methods"})
     )
@@ -658,7 +689,9 @@ def _overrides(
             problems.append(f"override {oid}: its user could not be imported")
             continue
         found.append(
-            OverridePlan(oid, slugs, role, usernames[uid], max(start, since), end)
+            OverridePlan(
+                oid, slugs, role, usernames[uid], max(start, since), end, start < since
+            )
         )
     return found
 
@@ -737,12 +770,26 @@ def pagerduty_apply(
     return report
 
 
+def _holds_role(item: OverridePlan, rotation: Rotation) -> bool:
+    _, shifts, _ = team_rows(team=rotation.team, start=item.starts_at, end=item.ends_at)
+    return any(s.rotation_id == rotation.pk and s.role == item.role for s in shifts)
+
+
 def _apply_overrides(report: ImportReport) -> int:
+    """A source override goes on every layer (rotation) it is about that has
+    shifts in its time: whichever layer is on top then, it applies there."""
     written = 0
     for item in report.overrides:
         member = Member.objects.get(user__username=item.username)
-        for slug in item.rotation_slugs:
-            rotation = Rotation.objects.get(slug=slug)
+        rotations = [Rotation.objects.get(slug=slug) for slug in item.rotation_slugs]
+        covering = [r for r in rotations if _holds_role(item, r)]
+        if not covering:
+            report.problems.append(
+                f"override {item.source_id}: no imported layer has a {item.role} "
+                "then (an override here changes who, never adds coverage)"
+            )
+        for rotation in covering:
+            slug = rotation.slug
             reason = f"pagerduty:{item.source_id}"
             existing = Override.objects.filter(rotation=rotation, reason=reason).first()
             try:
@@ -756,15 +803,12 @@ def _apply_overrides(report: ImportReport) -> int:
                         ends_at=item.ends_at,
                     )
                     written += 1
-                elif (existing.member_id, existing.starts_at, existing.ends_at) != (
-                    member.pk,
-                    item.starts_at,
-                    item.ends_at,
-                ):
+                elif not item.same_as(existing, member):
+                    keep_start = item.started and existing.starts_at <= item.starts_at
                     override_update(
                         override=existing,
                         member=member,
-                        starts_at=item.starts_at,
+                        starts_at=existing.starts_at if keep_start else item.starts_at,
                         ends_at=item.ends_at,
                     )
                     written += 1

@@ -48,11 +48,11 @@ def fake():
     server.server_close()
 
 
-def run_import(fake, *, token=TOKEN, team=None, dry_run=False):
+def run_import(fake, *, token=TOKEN, team=None, dry_run=False, now=NOW):
     client = pagerduty_client(url=fake.url, token=token)
     try:
-        report = pagerduty_read(client=client, team=team, now=NOW)
-        return pagerduty_apply(report=report, client=client, now=NOW, dry_run=dry_run)
+        report = pagerduty_read(client=client, team=team, now=now)
+        return pagerduty_apply(report=report, client=client, now=now, dry_run=dry_run)
     finally:
         client.close()
 
@@ -297,3 +297,28 @@ def test_a_layer_that_starts_later_is_reported(fake, waits):
         for p in report.problems
     )
     assert Rotation.objects.filter(team__slug="platform").count() == 1
+
+
+def test_an_override_under_way_is_not_rewritten_an_hour_later(fake, waits):
+    fake.overrides["PSFTS"].append(
+        {
+            "id": "PO7",
+            "start": (NOW - dt.timedelta(hours=2)).isoformat(),
+            "end": (NOW + dt.timedelta(hours=5)).isoformat(),
+            "user": {"id": uid("judy"), "type": "user_reference"},
+        }
+    )
+    first = run_import(fake)
+    # Monday 01:00-06:00 Berlin: only the around-the-clock layer has shifts.
+    assert Override.objects.filter(reason="pagerduty:PO7").count() == 1
+    assert not [p for p in first.problems if "PO7" in p]
+    later = run_import(fake, now=NOW + dt.timedelta(hours=1))
+    assert later.overrides_written == 0
+    assert {c.agree for c in later.checks} == {1344}
+
+
+def test_a_schedule_without_a_time_zone_is_a_clear_error(fake, waits):
+    del fake.schedule("PSPRI")["time_zone"]
+    with pytest.raises(SourceError, match="not in the documented shape .KeyError"):
+        run_import(fake)
+    assert not Team.objects.exists()
