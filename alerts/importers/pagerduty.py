@@ -37,7 +37,7 @@ from alerts.importers.client import SourceClient, SourceError
 from scheduling import plan
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.overrides import override_create, override_update
-from scheduling.selectors import oncall_at, team_rows
+from scheduling.selectors import team_rows, team_schedule
 
 SOURCE = "PagerDuty"
 WEEK = 7 * 86400
@@ -111,6 +111,7 @@ class ImportReport:
     overrides_written: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
+    usernames: dict[str, str] = field(default_factory=dict)  # source id -> ours
 
 
 class ImportFailed(Exception):
@@ -397,7 +398,9 @@ def _read(
         "escalation_policies": r.policies,
         "integrations": _plan_integrations(services, r),
     }
-    return ImportReport(document, r.overrides, r.teams, r.problems)
+    return ImportReport(
+        document, r.overrides, r.teams, r.problems, usernames=r.usernames
+    )
 
 
 def _schedule(client: SourceClient, sid: str) -> dict[str, Any]:
@@ -838,12 +841,12 @@ def _holders(
 def pagerduty_check(
     *, report: ImportReport, client: SourceClient, now: dt.datetime
 ) -> list[Check]:
-    """Who is on call in the source (``/oncalls``) against ours (``oncall_at``,
-    the one effective-schedule resolver), at every hour of the next 8 weeks."""
+    """Who is on call in the source (``/oncalls``) against ours (the one
+    effective-schedule resolver, through ``team_schedule``), at every hour of the
+    next 8 weeks."""
     start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start += dt.timedelta(hours=1)
     until = start + dt.timedelta(hours=CHECK_HOURS)
-    usernames = {u["id"]: _username(u) for u in client.offset_pages("/users", "users")}
     checks = []
     for tp in report.teams:
         entries = list(
@@ -857,32 +860,48 @@ def pagerduty_check(
                 },
             )
         )
-        team = Team.objects.get(slug=tp.slug)
-        agree, bad = 0, []
+        schedule = team_schedule(
+            team=Team.objects.get(slug=tp.slug), start=start, end=until
+        )
+        segments = schedule.effective  # in order, tiling what is covered
+
+        def username(
+            holder: Any, members: dict[int, Member] = schedule.members
+        ) -> set[str]:
+            return set() if holder is None else {members[holder.member_id].username}
+
+        agree, bad, n = 0, [], 0
+        compare_secondary = bool(tp.secondary_schedule and tp.secondary_in_rotation)
         for h in range(CHECK_HOURS):
             at = start + dt.timedelta(hours=h)
+            while n < len(segments) and segments[n].ends_at <= at:
+                n += 1
+            here = (
+                segments[n]
+                if n < len(segments) and segments[n].starts_at <= at
+                else None
+            )
+            ours_p = username(here.resolution.primary) if here else set()
+            ours_s = username(here.resolution.secondary) if here else set()
             theirs_p = {
-                usernames.get(u, u) for u in _holders(entries, tp.primary_schedule, at)
+                report.usernames.get(u, u)
+                for u in _holders(entries, tp.primary_schedule, at)
             }
-            ours = oncall_at(team=team, at=at)
-            ours_p = {ours.primary.username} if ours.primary else set()
-            same = theirs_p == ours_p
             theirs_s: set[str] = set()
-            ours_s: set[str] = set()
-            if tp.secondary_schedule and tp.secondary_in_rotation:
+            if compare_secondary and tp.secondary_schedule:
                 theirs_s = {
-                    usernames.get(u, u)
+                    report.usernames.get(u, u)
                     for u in _holders(entries, tp.secondary_schedule, at)
                 }
-                ours_s = {ours.secondary.username} if ours.secondary else set()
-                same = same and theirs_s == ours_s
-            if same:
+            else:
+                ours_s = set()
+            if (theirs_p, theirs_s) == (ours_p, ours_s):
                 agree += 1
             else:
                 bad.append(
                     f"{at:%Y-%m-%d %H:%M}Z: {SOURCE} {sorted(theirs_p)}/"
                     f"{sorted(theirs_s)}, ours {sorted(ours_p)}/{sorted(ours_s)}"
                 )
-        note = "" if tp.secondary_in_rotation else "primary only compared"
+        note = "" if compare_secondary else "primary only compared"
         checks.append(Check(tp.slug, agree, CHECK_HOURS, bad, note))
     return checks
