@@ -80,6 +80,7 @@ class FakePagerDuty:
         self.rate_limit_next = "/users"  # one 429 on the first request there
         self.broken: dict[str, str] = {}  # path -> body served instead
         self.requests: list[str] = []
+        self._oncalls: list[dict[str, Any]] = []
         self.page_limit = 2  # small pages: pagination is exercised
 
     # --- the final schedule ---------------------------------------------------
@@ -185,14 +186,14 @@ class FakePagerDuty:
             "/services": ("services", self.services),
         }
         if path == "/oncalls":
-            key, items = (
-                "oncalls",
-                self.oncalls(
+            # Computed for the first page, served from that for the next ones.
+            if int(one("offset") or 0) == 0:
+                self._oncalls = self.oncalls(
                     query.get("escalation_policy_ids[]", []),
                     _parse(one("since")),
                     _parse(one("until")),
-                ),
-            )
+                )
+            key, items = "oncalls", self._oncalls
         elif path in collections:
             key, items = collections[path]
             if path == "/users" and "contact_methods" not in query.get("include[]", []):
