@@ -322,3 +322,13 @@ def test_a_schedule_without_a_time_zone_is_a_clear_error(fake, waits):
     with pytest.raises(SourceError, match="not in the documented shape .KeyError"):
         run_import(fake)
     assert not Team.objects.exists()
+
+
+def test_a_value_our_model_refuses_says_where_and_writes_nothing(fake, waits):
+    fake.users[1]["time_zone"] = "Mars/Olympus"
+    with pytest.raises(CommandError) as failed:
+        command("pagerduty", "--url", fake.url, "--token", TOKEN)
+    message = str(failed.value)
+    assert message.startswith("members[1].time_zone: ")
+    assert "Mars/Olympus" in message and message.endswith("(nothing was written)")
+    assert not Team.objects.exists() and not Member.objects.exists()
