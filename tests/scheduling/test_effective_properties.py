@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
@@ -131,6 +132,28 @@ def test_the_latest_override_wins_where_it_applies_cleanly(data):
             assert holder.member_id == max(covering, key=lambda o: o.id).member_id
 
 
+class Covering:
+    """Rows covering an instant, by binary search per role: rows of one role never
+    overlap, so at most one per role covers it.  (A list comprehension per
+    segment was segments x rows: minutes for an hourly layer over a weekly one.)"""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.by_role: dict[str, list[Row]] = {}
+        for row in sorted(rows, key=lambda r: r.starts_at):
+            self.by_role.setdefault(row.role, []).append(row)
+        self.starts = {r: [x.starts_at for x in v] for r, v in self.by_role.items()}
+
+    def at(self, at: dt.datetime, role: str | None = None) -> list[Row]:
+        found = []
+        for name, rows in self.by_role.items():
+            if role not in (None, name):
+                continue
+            i = bisect.bisect_right(self.starts[name], at) - 1
+            if i >= 0 and rows[i].starts_at <= at < rows[i].ends_at:
+                found.append(rows[i])
+        return found
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_the_higher_layer_wins_and_coverage_is_the_union(data):
@@ -142,16 +165,15 @@ def test_the_higher_layer_wins_and_coverage_is_the_union(data):
     assert union((s.starts_at, s.ends_at) for s in timeline) == union(
         (max(s.starts_at, start), s.ends_at) for s in low + high
     )
+    high_covering, low_covering = Covering(high), Covering(low)
     for seg in timeline:
         at = seg.starts_at
-        high_here = [s for s in high if s.starts_at <= at < s.ends_at]
+        high_here = high_covering.at(at)
         res = seg.resolution
         assert res.primary.rotation_id == (2 if high_here else 1)
         if res.secondary is not None:
             assert res.secondary.member_id != res.primary.member_id
-        lower_secondary = [
-            s for s in low if s.role == SECONDARY and s.starts_at <= at < s.ends_at
-        ]
+        lower_secondary = low_covering.at(at, SECONDARY)
         if (
             high_here
             and p_high.scheme == PRIMARY_ONLY
