@@ -23,6 +23,7 @@ from alerts.models import (
     MaintenanceWindow,
     Postmortem,
     Route,
+    Service,
 )
 from oncall.demo import demo_load
 from scheduling.models import Member, Rotation, Shift, Team
@@ -66,6 +67,7 @@ def _empty_the_database() -> None:
     # The demo's history: incidents keep their integration (PROTECT).
     Postmortem.objects.all().delete()
     Incident.objects.all().delete()
+    Service.objects.all().delete()  # the demo's SLO service (not configuration)
     MaintenanceWindow.objects.all().delete()
     Route.objects.all().delete()
     Integration.objects.all().delete()
