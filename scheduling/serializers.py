@@ -3,14 +3,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduling.access import members_visible
+from scheduling.access.api_fields import InstantField
 from scheduling.models import ApiToken, Member, Override, Rotation, Team
 from scheduling.selectors import OnCallAt
-from scheduling.timeparse import InstantError, parse_instant
 
 
 class OnCallQuerySerializer(serializers.Serializer):
@@ -51,25 +49,6 @@ class OnCallSerializer(serializers.Serializer):
         if instance.rotation is None:
             data["rotation"] = None
         return data
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class InstantField(serializers.Field):
-    """An ISO 8601 instant with a UTC offset; naive or malformed input is a 400
-    naming the problem (see ``scheduling.timeparse``)."""
-
-    default_error_messages = {"invalid": "{message}"}
-
-    def to_internal_value(self, data: object) -> dt.datetime:
-        if not isinstance(data, str):
-            self.fail("invalid", message="expected an ISO 8601 string")
-        try:
-            return parse_instant(data)
-        except InstantError as exc:
-            self.fail("invalid", message=str(exc))
-
-    def to_representation(self, value: dt.datetime) -> str:
-        return serializers.DateTimeField().to_representation(value)
 
 
 class ScheduleQuerySerializer(serializers.Serializer):

@@ -3,27 +3,24 @@ integration or a policy in a body or a filter (one the caller may not read is
 answered like one that does not exist: a 400 naming the field), instants that
 refuse naive times, and filter sets that know who asks.
 
-(``scheduling.resources.common`` has the scheduling side's twins; this app may
-not import that package -- see the import contracts.)
+(The instant fields and ``CallerFilterSet`` come from ``scheduling.access.api_fields``,
+shared with the scheduling side's resources.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import django_filters
-from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import EscalationPolicy, Integration
 from scheduling.access import scoped_to_teams, teams_visible
+from scheduling.access.api_fields import CallerFilterSet as CallerFilterSet
+from scheduling.access.api_fields import InstantField as InstantField
+from scheduling.access.api_fields import InstantFilter as InstantFilter
 from scheduling.models import Team
-from scheduling.timeparse import InstantError, parse_instant
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -61,49 +58,6 @@ def policy_named(
     if found is None:
         raise serializers.ValidationError({field: [f"no policy with slug {slug!r}"]})
     return found
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class InstantField(serializers.Field):
-    """An ISO 8601 instant with a UTC offset; naive or malformed input is a 400
-    naming the problem (``scheduling.timeparse``)."""
-
-    default_error_messages = {"invalid": "{message}"}
-
-    def to_internal_value(self, data: object) -> dt.datetime:
-        if not isinstance(data, str):
-            self.fail("invalid", message="expected an ISO 8601 string")
-        try:
-            return parse_instant(data)
-        except InstantError as exc:
-            self.fail("invalid", message=str(exc))
-
-    def to_representation(self, value: dt.datetime) -> str:
-        return serializers.DateTimeField().to_representation(value)
-
-
-class InstantFormField(forms.Field):
-    def to_python(self, value: Any) -> dt.datetime | None:
-        if value in (None, ""):
-            return None
-        try:
-            return parse_instant(str(value))
-        except InstantError as exc:
-            # As a parameter, a "%" in the quoted input is text (django-filter
-            # formats messages with their params: "%00" was a 500).
-            raise forms.ValidationError(
-                "%(problem)s", params={"problem": str(exc)}
-            ) from None
-
-
-class InstantFilter(django_filters.Filter):
-    field_class = InstantFormField
-
-
-class CallerFilterSet(django_filters.FilterSet):
-    @property
-    def caller(self) -> User:
-        return None if self.request is None else self.request.user
 
 
 def seconds(value: dt.timedelta) -> int:

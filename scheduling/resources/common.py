@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import django_filters
-from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
+
+from scheduling.access.api_fields import CallerFilterSet as CallerFilterSet
+from scheduling.access.api_fields import InstantFilter as InstantFilter
 
 # The error shape and service errors live with the one detail view, which the
 # alerts app's resources use too (it may not import this package).
 from scheduling.access.views import ERROR as ERROR
 from scheduling.access.views import Cursor
 from scheduling.access.views import service_errors as service_errors
-from scheduling.timeparse import InstantError, parse_instant
 
 
 class CursorPage(Cursor):
@@ -26,36 +23,6 @@ class CursorPage(Cursor):
     missing.  ``?cursor=`` from ``next``/``previous``; ``?page_size=`` up to 500."""
 
     ordering = ("starts_at", "id")
-
-
-class InstantFormField(forms.Field):
-    """An ISO 8601 instant with an offset; naive input is refused, saying so."""
-
-    def to_python(self, value: Any) -> dt.datetime | None:
-        if value in (None, ""):
-            return None
-        try:
-            return parse_instant(str(value))
-        except InstantError as exc:
-            # The message quotes the input; as a parameter, a "%" in it is text
-            # (django-filter formats messages with their params: "%00" was a 500).
-            raise forms.ValidationError(
-                "%(problem)s", params={"problem": str(exc)}
-            ) from None
-
-
-class InstantFilter(django_filters.Filter):
-    field_class = InstantFormField
-
-
-class CallerFilterSet(django_filters.FilterSet):
-    """A filter set whose filters depend on who asks."""
-
-    @property
-    def caller(self) -> AbstractBaseUser | AnonymousUser | None:
-        # DRF's DjangoFilterBackend always passes the request; a filter set made
-        # without one is asked by nobody, and the access rules show nobody's teams.
-        return None if self.request is None else self.request.user
 
 
 class StableOrdering(OrderingFilter):
