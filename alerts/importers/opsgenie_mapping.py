@@ -1,0 +1,238 @@
+"""How one Opsgenie object becomes one of ours, or why it cannot: pure
+functions over the REST API v2's documented shapes (no HTTP, no database).
+
+Used by :mod:`alerts.importers.opsgenie`, which reads the source and writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Any
+
+from alerts.importers.client import SourceError
+from scheduling import plan
+
+SOURCE = "Opsgenie"
+UNITS = {"hourly": plan.HOURS, "daily": plan.DAYS, "weekly": plan.WEEKS}
+DAYS = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
+
+
+def sid(source_id: str) -> str:
+    """Our slug for an Opsgenie id: a later run finds the object by it."""
+    return f"og-{source_id.lower()}"
+
+
+def instant(value: Any, what: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise SourceError(f"{SOURCE}: {what} has no UTC offset: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+def ident(obj: Any, what: str) -> str:
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        raise SourceError(f"{SOURCE}: {what} has no id")
+    return obj["id"]
+
+
+# --- people ---------------------------------------------------------------------
+
+
+def username_of(user: dict[str, Any]) -> str:
+    """Opsgenie's ``username`` is the user's email; ours is its local part."""
+    local = str(user.get("username") or "").split("@")[0].lower()
+    return re.sub(r"[^a-z0-9._-]+", "-", local).strip("-") or sid(user["id"])
+
+
+def e164(to: Any) -> str | None:
+    """Opsgenie writes numbers as ``<country code>-<number>`` ("1-5551234567");
+    E.164 is ``+15551234567``.  None when it is not a number we can call."""
+    if not isinstance(to, str):
+        return None
+    text = re.sub(r"[\s().]", "", to)
+    match = re.fullmatch(r"\+?([1-9]\d{0,2})-(\d{4,14})", text)
+    number = (
+        "+" + match[1] + match[2]
+        if match
+        else text
+        if re.fullmatch(r"\+[1-9]\d{6,14}", text)
+        else ""
+    )
+    return number if 8 <= len(number) <= 16 else None
+
+
+def phones(
+    contacts: list[dict[str, Any]], who: str, problems: list[str]
+) -> list[dict[str, Any]]:
+    """SMS and voice contacts as our contact methods, one per number."""
+    by_number: dict[str, dict[str, Any]] = {}
+    for contact in contacts:
+        method = contact.get("method")
+        if method not in ("sms", "voice"):
+            continue  # email and the mobile app: we page by phone only
+        if (contact.get("status") or {}).get("enabled") is False:
+            problems.append(f"user {who}: {method} contact disabled there; skipped")
+            continue
+        number = e164(contact.get("to"))
+        if number is None:
+            problems.append(
+                f"user {who}: {method} contact {contact.get('to')!r} is not a "
+                "phone number we can write in E.164; skipped"
+            )
+            continue
+        entry = by_number.setdefault(
+            number, {"phone": number, "label": "", "sms": False, "voice": False}
+        )
+        entry[method] = True
+    return list(by_number.values())
+
+
+# --- rotations -------------------------------------------------------------------
+
+
+def _clock(hour: Any, minute: Any) -> dt.time:
+    return dt.time(int(hour) % 24, int(minute or 0))
+
+
+def restriction(
+    time_restriction: dict[str, Any] | None,
+) -> tuple[str, dt.time | None, dt.time | None] | str:
+    """(weekdays, start, end) for a ``timeRestriction`` our one daily window
+    can hold, or the reason it cannot.  An end at or before the start runs past
+    midnight, in both models."""
+    if not time_restriction:
+        return "", None, None
+    kind = time_restriction.get("type")
+    if kind == "time-of-day":
+        r = time_restriction["restriction"]
+        return (
+            "",
+            _clock(r["startHour"], r["startMin"]),
+            _clock(r["endHour"], r["endMin"]),
+        )
+    if kind != "weekday-and-time-of-day":
+        return f"a time restriction of type {kind!r}"
+    windows = time_restriction.get("restrictions") or []
+    if not windows:
+        return "", None, None
+    starts = {_clock(w["startHour"], w["startMin"]) for w in windows}
+    ends = {_clock(w["endHour"], w["endMin"]) for w in windows}
+    if len(starts) != 1 or len(ends) != 1:
+        return "windows of different times on different days (ours: one window)"
+    start, end = starts.pop(), ends.pop()
+    days = []
+    for w in windows:
+        first, last = DAYS.index(w["startDay"]), DAYS.index(w["endDay"])
+        if (last - first) % 7 != (1 if end <= start else 0):
+            return (
+                f"a window from {w['startDay']} to {w['endDay']} (ours: a window "
+                "within a day, or past one midnight)"
+            )
+        days.append(first)
+    return "".join(str(d) for d in sorted(set(days))), start, end
+
+
+def _people(source: dict[str, Any], usernames: dict[str, str]) -> list[str] | str:
+    """The rotation's order as our usernames, or why it cannot be ours."""
+    people = []
+    for participant in source.get("participants") or []:
+        kind = participant.get("type")
+        if kind == "none":
+            return (
+                "a 'none' participant, a turn with nobody on call (ours: every "
+                "turn has someone)"
+            )
+        if kind != "user":
+            return (
+                f"a participant of type {kind!r} (ours: a rotation rolls people, "
+                "not teams or escalations)"
+            )
+        if participant.get("id") not in usernames:
+            return "a user who could not be imported"
+        people.append(usernames[participant["id"]])
+    if not people:
+        return "no participants"
+    if len(set(people)) != len(people):
+        return "someone twice in the order (ours: each person once)"
+    return people
+
+
+def rotation(
+    *,
+    schedule: dict[str, Any],
+    source: dict[str, Any],
+    layer: int,
+    team: str,
+    usernames: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any] | str:
+    """A primary-only rotation for one Opsgenie rotation, or why it cannot be
+    one.  Opsgenie turns hand off at ``startDate``'s wall-clock time in the
+    schedule's zone (so across DST too); so do ours."""
+    tz = zoneinfo.ZoneInfo(schedule["timezone"])
+    unit = UNITS.get(source.get("type", ""))
+    if unit is None:
+        return f"a rotation type {source.get('type')!r}"
+    length = int(source.get("length") or 1)
+    if not 0 < length <= 32767:
+        return f"a length of {length}"
+    people = _people(source, usernames)
+    if isinstance(people, str):
+        return people
+    restricted = restriction(source.get("timeRestriction"))
+    if isinstance(restricted, str):
+        return restricted
+    begins = instant(source.get("startDate"), "rotation startDate")
+    if begins > now:
+        return f"it starts later, at {begins:%Y-%m-%d %H:%M}Z (ours: from the start)"
+    if source.get("endDate"):
+        ends = instant(source["endDate"], "rotation endDate")
+        if ends <= now:
+            return "it has ended"
+        return f"it ends at {ends:%Y-%m-%d %H:%M}Z (ours: rotations do not end)"
+    local = begins.astimezone(tz)
+    weekdays, start, end = restricted
+    return {
+        "slug": sid(source["id"]),
+        "team": team,
+        "name": f"{schedule['name']} / {source.get('name') or source['id']}",
+        "scheme": plan.PRIMARY_ONLY,
+        "participants": people,
+        "shift_length": length,
+        "shift_unit": unit,
+        "start_date": local.date().isoformat(),
+        "handoff_time": local.time().isoformat(),
+        "handoff_weekday": local.weekday() if unit == plan.WEEKS else None,
+        "time_zone": schedule["timezone"],
+        "layer": layer,
+        "restrict_weekdays": weekdays,
+        "restrict_start": None if start is None else start.isoformat(),
+        "restrict_end": None if end is None else end.isoformat(),
+    }
+
+
+# --- escalation --------------------------------------------------------------------
+
+
+def delay_minutes(rule: dict[str, Any]) -> int:
+    """A rule's delay, counted (in Opsgenie) from when the alert was created."""
+    delay = rule.get("delay") or {}
+    unit = delay.get("timeUnit", "minutes")
+    if unit not in MINUTES:
+        raise SourceError(f"{SOURCE}: an escalation delay in {unit!r}")
+    return int(delay.get("timeAmount") or 0) * MINUTES[unit]
