@@ -211,7 +211,7 @@ def _escalation_of(
 ) -> dict[str, Any] | None:
     owned = [e for e in escalations if (e.get("ownerTeam") or {}).get("id") == tid]
     named = [e for e in owned if e.get("name") == f"{name}_escalation"]
-    return (named or owned or [None])[0]
+    return next(iter(named or owned), None)
 
 
 def _plan_team(
@@ -292,8 +292,8 @@ def _plan_schedules(
             r.problems.append(
                 f"schedule {secondary['name']!r} (team {slug}'s secondary): not a "
                 "paired or follow partner of the primary schedule (ours: the "
-                "secondary comes from the primary's rotation); not imported, and "
-                "the escalation's rule to it pages our secondary"
+                "secondary comes from the primary's rotation); not imported, nor "
+                "is the escalation's rule to it"
             )
     r.rotations.extend(made)
     r.team_zone[slug] = primary["timezone"]

@@ -7,12 +7,13 @@ source, hour by hour, over the next 8 weeks.  A second run writes nothing."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from alerts.importers.client import SourceError
+from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.opsgenie import opsgenie_apply, opsgenie_client, opsgenie_read
 from alerts.importers.pagerduty import (
     ImportFailed,
@@ -30,7 +31,12 @@ DEFAULT_URLS = {
 }
 # Each source's (client, read, apply): the same shapes, so the admin's import
 # task can call them as this command does.
-IMPORTERS = {
+Importer = tuple[
+    Callable[..., SourceClient],
+    Callable[..., ImportReport],
+    Callable[..., ImportReport],
+]
+IMPORTERS: dict[str, Importer] = {
     "opsgenie": (opsgenie_client, opsgenie_read, opsgenie_apply),
     "pagerduty": (pagerduty_client, pagerduty_read, pagerduty_apply),
 }
