@@ -385,3 +385,20 @@ def test_a_value_our_model_refuses_says_where_and_writes_nothing(fake, waits):
     assert message.startswith("members[1].time_zone: ")
     assert "Mars/Olympus" in message and message.endswith("(nothing was written)")
     assert not Team.objects.exists() and not Member.objects.exists()
+
+
+def test_a_secondary_that_is_not_a_partner_is_reported_with_its_rule(fake, waits):
+    secondary = fake.schedule(oid("Payments_secondary"))["rotations"][0]
+    secondary["type"] = "daily"  # turns of a day under weekly primaries
+    report = run_import(fake)
+    text = "\n".join(report.problems)
+    assert "schedule 'Payments_secondary' (team payments's secondary)" in text
+    assert "'Payments_escalation' rule 2: a schedule that is not the team's" in text
+    assert [s[0] for s in steps(f"og-{oid('Payments_escalation')}")] == [
+        "primary",
+        "member",
+    ]
+    payments = Rotation.objects.get(team__slug="payments")
+    assert payments.scheme == "primary_only"
+    check = next(c for c in report.checks if c.team == "payments")
+    assert (check.agree, check.note) == (1344, "primary only compared")
