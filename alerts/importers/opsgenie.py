@@ -286,7 +286,7 @@ def _plan_schedules(
                     name=f"{primary['name']} + {secondary['name']}",
                 )
                 made, combined = [both], True
-                slug_of = dict.fromkeys({**slug_of, **s_slug_of}, both["slug"])
+                slug_of = dict.fromkeys({**slug_of, **s_slug_of}, [both["slug"]])
                 role_of[secondary["id"]] = plan.SECONDARY
         if not combined:
             r.problems.append(
@@ -316,16 +316,16 @@ def _plan_schedules(
 
 def _schedule_rotations(
     schedule: dict[str, Any], team: str, r: _Reading, *, report: bool = True
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Each rotation of the schedule as ours (first listed on top), and the
-    slug each imported Opsgenie rotation id became."""
+    slugs each imported Opsgenie rotation id became."""
     if schedule.get("enabled") is False:
         r.problems.append(f"schedule {schedule['name']!r}: disabled; not imported")
         return [], {}
     sources = schedule.get("rotations") or []
     made, slug_of = [], {}
     for index, source in enumerate(sources):
-        rotation = og.rotation(
+        rotations = og.rotation(
             schedule=schedule,
             source=source,
             layer=len(sources) - index,
@@ -333,15 +333,15 @@ def _schedule_rotations(
             usernames=r.usernames,
             now=r.now,
         )
-        if isinstance(rotation, str):
+        if isinstance(rotations, str):
             if report:
                 r.problems.append(
                     f"schedule {schedule['name']!r} rotation "
-                    f"{source.get('name')!r}: {rotation}; not imported"
+                    f"{source.get('name')!r}: {rotations}; not imported"
                 )
             continue
-        made.append(rotation)
-        slug_of[source["id"]] = rotation["slug"]
+        made += rotations
+        slug_of[source["id"]] = [rotation["slug"] for rotation in rotations]
     return made, slug_of
 
 
@@ -349,7 +349,7 @@ def _overrides(
     client: SourceClient,
     schedule: dict[str, Any],
     role: str,
-    slug_of: dict[str, str],
+    slug_of: dict[str, list[str]],
     r: _Reading,
 ) -> list[OverridePlan]:
     """The schedule's overrides that end after now.  One naming rotations goes
@@ -371,8 +371,8 @@ def _overrides(
             )
             continue
         named = [og.ident(x, "override rotation") for x in item.get("rotations") or []]
-        slugs = sorted({slug_of[x] for x in named if x in slug_of}) or (
-            [] if named else sorted(set(slug_of.values()))
+        slugs = sorted(
+            {slug for x in (named or slug_of) for slug in slug_of.get(x, [])}
         )
         if not slugs:
             r.problems.append(

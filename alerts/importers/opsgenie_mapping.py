@@ -105,46 +105,68 @@ def phones(
 # --- rotations -------------------------------------------------------------------
 
 
-def _clock(hour: Any, minute: Any) -> dt.time:
-    return dt.time(int(hour) % 24, int(minute or 0))
+Window = tuple[str, dt.time | None, dt.time | None]  # weekdays, start, end
+WEEK_MINUTES = 7 * 1440
 
 
-def restriction(
-    time_restriction: dict[str, Any] | None,
-) -> tuple[str, dt.time | None, dt.time | None] | str:
-    """(weekdays, start, end) for a ``timeRestriction`` our one daily window
-    can hold, or the reason it cannot.  An end at or before the start runs past
-    midnight, in both models."""
+def _pieces(window: dict[str, Any]) -> list[tuple[int, int, int]]:
+    """A weekday window as (weekday, start minute, end minute) pieces our daily
+    windows can hold (shorter than a day; an end past 1440 is past midnight):
+    itself when shorter than a day, else twelve-hour pieces from its start (a
+    window of exactly 24 hours is one ours refuses: it would end as it starts)."""
+    start = DAYS.index(window["startDay"]) * 1440 + (
+        int(window["startHour"]) * 60 + int(window.get("startMin") or 0)
+    )
+    end = DAYS.index(window["endDay"]) * 1440 + (
+        int(window["endHour"]) * 60 + int(window.get("endMin") or 0)
+    )
+    length = (end - start) % WEEK_MINUTES or WEEK_MINUTES
+    step = length if length < 1440 else 720
+    pieces = []
+    while length > 0:
+        part = min(length, step)
+        day, minute = divmod(start % WEEK_MINUTES, 1440)
+        pieces.append((day, minute, minute + part))
+        start, length = start + part, length - part
+    return pieces
+
+
+def _time(minute: int) -> dt.time:
+    return dt.time((minute // 60) % 24, minute % 60)
+
+
+def restriction(time_restriction: dict[str, Any] | None) -> list[Window] | str:
+    """Our (weekdays, start, end) windows for a ``timeRestriction``: one for a
+    ``time-of-day`` one; for ``weekday-and-time-of-day``, one per distinct
+    time of day, windows of a day or more cut in twelve hours from their start
+    (Friday 20:00 to Monday 08:00 is 20:00-08:00 on Friday, Saturday and
+    Sunday, 08:00-20:00 on Saturday and Sunday).  Each becomes a rotation of
+    its own with the same turns, so the same person holds them all.  An end
+    before the start runs past midnight, in both models."""
     if not time_restriction:
-        return "", None, None
+        return [("", None, None)]
     kind = time_restriction.get("type")
     if kind == "time-of-day":
         r = time_restriction["restriction"]
-        return (
-            "",
-            _clock(r["startHour"], r["startMin"]),
-            _clock(r["endHour"], r["endMin"]),
-        )
+        return [
+            (
+                "",
+                dt.time(int(r["startHour"]) % 24, int(r.get("startMin") or 0)),
+                dt.time(int(r["endHour"]) % 24, int(r.get("endMin") or 0)),
+            )
+        ]
     if kind != "weekday-and-time-of-day":
         return f"a time restriction of type {kind!r}"
-    windows = time_restriction.get("restrictions") or []
-    if not windows:
-        return "", None, None
-    starts = {_clock(w["startHour"], w["startMin"]) for w in windows}
-    ends = {_clock(w["endHour"], w["endMin"]) for w in windows}
-    if len(starts) != 1 or len(ends) != 1:
-        return "windows of different times on different days (ours: one window)"
-    start, end = starts.pop(), ends.pop()
-    days = []
-    for w in windows:
-        first, last = DAYS.index(w["startDay"]), DAYS.index(w["endDay"])
-        if (last - first) % 7 != (1 if end <= start else 0):
-            return (
-                f"a window from {w['startDay']} to {w['endDay']} (ours: a window "
-                "within a day, or past one midnight)"
-            )
-        days.append(first)
-    return "".join(str(d) for d in sorted(set(days))), start, end
+    groups: dict[tuple[dt.time, dt.time], set[int]] = {}
+    for window in time_restriction.get("restrictions") or []:
+        for day, start, end in _pieces(window):
+            groups.setdefault((_time(start), _time(end)), set()).add(day)
+    if not groups:
+        return [("", None, None)]
+    return [
+        ("".join(str(d) for d in sorted(days)), start, end)
+        for (start, end), days in sorted(groups.items())
+    ]
 
 
 def _people(source: dict[str, Any], usernames: dict[str, str]) -> list[str] | str:
@@ -180,10 +202,11 @@ def rotation(
     team: str,
     usernames: dict[str, str],
     now: dt.datetime,
-) -> dict[str, Any] | str:
-    """A primary-only rotation for one Opsgenie rotation, or why it cannot be
-    one.  Opsgenie turns hand off at ``startDate``'s wall-clock time in the
-    schedule's zone (so across DST too); so do ours."""
+) -> list[dict[str, Any]] | str:
+    """Primary-only rotations for one Opsgenie rotation (one per restriction
+    window time, see :func:`restriction`), or why it cannot be ours.  Opsgenie
+    turns hand off at ``startDate``'s wall-clock time in the schedule's zone (so
+    across DST too); so do ours."""
     tz = zoneinfo.ZoneInfo(schedule["timezone"])
     unit = UNITS.get(source.get("type", ""))
     if unit is None:
@@ -194,9 +217,9 @@ def rotation(
     people = _people(source, usernames)
     if isinstance(people, str):
         return people
-    restricted = restriction(source.get("timeRestriction"))
-    if isinstance(restricted, str):
-        return restricted
+    windows = restriction(source.get("timeRestriction"))
+    if isinstance(windows, str):
+        return windows
     begins = instant(source.get("startDate"), "rotation startDate")
     if begins > now:
         return f"it starts later, at {begins:%Y-%m-%d %H:%M}Z (ours: from the start)"
@@ -206,24 +229,29 @@ def rotation(
             return "it has ended"
         return f"it ends at {ends:%Y-%m-%d %H:%M}Z (ours: rotations do not end)"
     local = begins.astimezone(tz)
-    weekdays, start, end = restricted
-    return {
-        "slug": sid(source["id"]),
-        "team": team,
-        "name": f"{schedule['name']} / {source.get('name') or source['id']}",
-        "scheme": plan.PRIMARY_ONLY,
-        "participants": people,
-        "shift_length": length,
-        "shift_unit": unit,
-        "start_date": local.date().isoformat(),
-        "handoff_time": local.time().isoformat(),
-        "handoff_weekday": local.weekday() if unit == plan.WEEKS else None,
-        "time_zone": schedule["timezone"],
-        "layer": layer,
-        "restrict_weekdays": weekdays,
-        "restrict_start": None if start is None else start.isoformat(),
-        "restrict_end": None if end is None else end.isoformat(),
-    }
+    name = f"{schedule['name']} / {source.get('name') or source['id']}"
+    made = []
+    for n, (weekdays, start, end) in enumerate(windows, start=1):
+        made.append(
+            {
+                "slug": sid(source["id"]) + ("" if n == 1 else f"-{n}"),
+                "team": team,
+                "name": name if n == 1 else f"{name} ({n})",
+                "scheme": plan.PRIMARY_ONLY,
+                "participants": people,
+                "shift_length": length,
+                "shift_unit": unit,
+                "start_date": local.date().isoformat(),
+                "handoff_time": local.time().isoformat(),
+                "handoff_weekday": local.weekday() if unit == plan.WEEKS else None,
+                "time_zone": schedule["timezone"],
+                "layer": layer,
+                "restrict_weekdays": weekdays,
+                "restrict_start": None if start is None else start.isoformat(),
+                "restrict_end": None if end is None else end.isoformat(),
+            }
+        )
+    return made
 
 
 # --- escalation --------------------------------------------------------------------

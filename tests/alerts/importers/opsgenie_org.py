@@ -2,7 +2,8 @@
 primary/secondary weekly rotation in America/New_York (a DST zone) as two
 schedules its escalation notifies one after the other; Platform runs a
 follow-the-sun schedule in Europe/Berlin (a weekday daytime rotation restricted
-to Monday-Friday 08:00-20:00 and a nightly 20:00-08:00 rotation); overrides on
+to Monday-Friday 08:00-20:00, and a rotation for the weeknights and the weekend
+from Friday 20:00 to Monday 08:00); overrides on
 both; a three-rule escalation per team; and things our model cannot hold (a
 weekend rotation from Friday evening to Monday morning, a rule to the next
 person on call, an escalation of no team, a user with no
@@ -185,14 +186,21 @@ def organisation(now: dt.datetime) -> FakeOpsgenie:
                     "2026-01-05T19:00:00Z",  # Monday 20:00 in Berlin
                     "weekly",
                     ["grace", "judy"],
-                    {
-                        "type": "time-of-day",
-                        "restriction": {
-                            "startHour": 20,
-                            "startMin": 0,
-                            "endHour": 8,
-                            "endMin": 0,
-                        },
+                    {  # weeknights, and the weekend from Friday 20:00
+                        "type": "weekday-and-time-of-day",
+                        "restrictions": [
+                            {
+                                "startDay": day,
+                                "startHour": 20,
+                                "startMin": 0,
+                                "endDay": DAYS_MON_FRI[i + 1]
+                                if day != "friday"
+                                else "monday",
+                                "endHour": 8,
+                                "endMin": 0,
+                            }
+                            for i, day in enumerate(DAYS_MON_FRI)
+                        ],
                     },
                 ),
             ],

@@ -95,13 +95,16 @@ def test_it_imports_the_organisation_and_agrees_at_every_hour(fake, waits):
         0,
         dt.time(9, 0),
     )
-    platform = Rotation.objects.filter(team__slug="platform").order_by("-layer")
+    platform = Rotation.objects.filter(team__slug="platform").order_by("-layer", "name")
     assert [
         (r.name, r.shift_unit, r.restrict_weekdays, r.restrict_start, r.restrict_end)
         for r in platform
     ] == [
         ("Platform_schedule / Europe day", "days", "01234", dt.time(8), dt.time(20)),
-        ("Platform_schedule / Night", "weeks", "", dt.time(20), dt.time(8)),
+        # The weekend window (Friday 20:00 to Monday 08:00) cut in twelve
+        # hours: one rotation per time of day, the same turns, the same person.
+        ("Platform_schedule / Night", "weeks", "56", dt.time(8), dt.time(20)),
+        ("Platform_schedule / Night (2)", "weeks", "0123456", dt.time(20), dt.time(8)),
     ]
 
     # Escalation: Opsgenie's delays count from the alert, ours from the
@@ -323,7 +326,7 @@ def test_what_cannot_be_a_rotation_is_reported(fake, waits):
     )
     assert list(
         Rotation.objects.filter(team__slug="platform").values_list("name", flat=True)
-    ) == ["Platform_schedule / Europe day"]
+    ) == ["Platform_schedule / Europe day"]  # the night pieces are not ours
     check = next(c for c in report.checks if c.team == "platform")
     assert check.agree < check.total  # the nights are not ours: the check says so
 

@@ -65,12 +65,12 @@ def _window(start_day, start, end_day, end):
 
 
 def test_restrictions_our_daily_window_can_hold():
-    assert restriction(None) == ("", None, None)
+    assert restriction(None) == [("", None, None)]
     night = {
         "type": "time-of-day",
         "restriction": {"startHour": 20, "startMin": 30, "endHour": 8, "endMin": 0},
     }
-    assert restriction(night) == ("", dt.time(20, 30), dt.time(8))
+    assert restriction(night) == [("", dt.time(20, 30), dt.time(8))]
     weeknights = {
         "type": "weekday-and-time-of-day",
         "restrictions": [
@@ -78,15 +78,30 @@ def test_restrictions_our_daily_window_can_hold():
             _window("sunday", 20, "monday", 8),
         ],
     }
-    assert restriction(weeknights) == ("06", dt.time(20), dt.time(8))
+    assert restriction(weeknights) == [("06", dt.time(20), dt.time(8))]
 
 
-def test_restrictions_it_cannot_hold_say_why():
+def test_windows_of_a_day_or_more_are_cut_in_twelve_hours_grouped_by_time():
     weekend = {
         "type": "weekday-and-time-of-day",
-        "restrictions": [_window("friday", 17, "monday", 8)],
+        "restrictions": [_window("friday", 17, "monday", 8)],  # 63 hours
     }
-    assert "from friday to monday" in restriction(weekend)
+    assert restriction(weekend) == [
+        ("0", dt.time(5), dt.time(8)),  # the 3 hours left, Monday 05:00-08:00
+        ("56", dt.time(5), dt.time(17)),
+        ("456", dt.time(17), dt.time(5)),
+    ]
+    whole_days = {
+        "type": "weekday-and-time-of-day",
+        "restrictions": [_window("saturday", 0, "monday", 0)],
+    }
+    assert restriction(whole_days) == [
+        ("56", dt.time(0), dt.time(12)),
+        ("56", dt.time(12), dt.time(0)),
+    ]
+
+
+def test_uneven_windows_become_one_rotation_per_time_of_day():
     uneven = {
         "type": "weekday-and-time-of-day",
         "restrictions": [
@@ -94,7 +109,11 @@ def test_restrictions_it_cannot_hold_say_why():
             _window("friday", 9, "friday", 12),
         ],
     }
-    assert "different times" in restriction(uneven)
+    assert restriction(uneven) == [
+        ("4", dt.time(9), dt.time(12)),
+        ("0", dt.time(9), dt.time(17)),
+    ]
+    assert "'sometimes'" in restriction({"type": "sometimes"})
 
 
 def test_rule_delays_in_minutes_hours_days():
@@ -121,7 +140,8 @@ def test_a_rotation_hands_off_at_its_start_on_the_schedules_wall_clock():
         usernames={"u1": "alice"},
         now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
     )
-    assert isinstance(made, dict)
+    assert isinstance(made, list) and len(made) == 1
+    made = made[0]
     assert (made["slug"], made["shift_length"], made["shift_unit"]) == (
         "og-ab-12",
         12,
