@@ -54,6 +54,9 @@ from scheduling.models import Member, Team
 from scheduling.selectors import team_schedule
 
 SOURCE = og.SOURCE
+# How far ahead what our model cannot hold is written as overrides: the check's
+# 8 weeks, and a day for the hour it starts late.
+HORIZON = dt.timedelta(weeks=8, days=1)
 MAX_PAGES = 1000  # a paging.next that never ends is the source's bug, not a loop
 
 
@@ -342,7 +345,48 @@ def _schedule_rotations(
             continue
         made += rotations
         slug_of[source["id"]] = [rotation["slug"] for rotation in rotations]
+        fixes = og.turn_fixes(
+            schedule=schedule,
+            source=source,
+            made=rotations,
+            usernames=r.usernames,
+            since=r.now,
+            until=r.now + HORIZON,
+        )
+        if fixes and report:
+            _plan_turn_fixes(schedule, source, rotations, fixes, r)
+        elif fixes:
+            made = []  # not a partner of the primary: see _plan_schedules
     return made, slug_of
+
+
+def _plan_turn_fixes(
+    schedule: dict[str, Any],
+    source: dict[str, Any],
+    rotations: list[dict[str, Any]],
+    fixes: list[tuple[int, dt.datetime, dt.datetime, str]],
+    r: _Reading,
+) -> None:
+    r.problems.append(
+        f"schedule {schedule['name']!r} rotation {source.get('name')!r}: someone "
+        "twice in the order (ours: each person once); imported in first-appearance "
+        f"order, with {len(fixes)} overrides making the next "
+        f"{HORIZON.days // 7} weeks exact: import again before they run out"
+    )
+    slugs = [rotation["slug"] for rotation in rotations]
+    for k, start, end, username in fixes:
+        r.overrides.append(
+            OverridePlan(
+                f"{source['id']}-turn-{k}",
+                slugs,
+                plan.PRIMARY,
+                username,
+                max(start, r.now),
+                end,
+                start < r.now,
+                source="opsgenie",
+            )
+        )
 
 
 def _overrides(

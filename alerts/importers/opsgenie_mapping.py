@@ -189,8 +189,6 @@ def _people(source: dict[str, Any], usernames: dict[str, str]) -> list[str] | st
         people.append(usernames[participant["id"]])
     if not people:
         return "no participants"
-    if len(set(people)) != len(people):
-        return "someone twice in the order (ours: each person once)"
     return people
 
 
@@ -214,9 +212,10 @@ def rotation(
     length = int(source.get("length") or 1)
     if not 0 < length <= 32767:
         return f"a length of {length}"
-    people = _people(source, usernames)
-    if isinstance(people, str):
-        return people
+    order = _people(source, usernames)
+    if isinstance(order, str):
+        return order
+    people = list(dict.fromkeys(order))  # someone twice: see turn_fixes
     windows = restriction(source.get("timeRestriction"))
     if isinstance(windows, str):
         return windows
@@ -252,6 +251,55 @@ def rotation(
             }
         )
     return made
+
+
+def turn_fixes(
+    *,
+    schedule: dict[str, Any],
+    source: dict[str, Any],
+    made: list[dict[str, Any]],
+    usernames: dict[str, str],
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[tuple[int, dt.datetime, dt.datetime, str]]:
+    """Someone twice in an Opsgenie order ("alice, bob, alice, carol") is not
+    a rotation of ours (each person once): the rotation is imported with the
+    first-appearance order, and each turn in [since, until) whose person there
+    differs from ours here is (turn number, start, end, their person) -- an
+    override, so the coming weeks are exact.  Computed here from the source's
+    definition, not by our resolver."""
+    order = _people(source, usernames)
+    if isinstance(order, str) or len(set(order)) == len(order) or not made:
+        return []
+    first = made[0]
+    tz = zoneinfo.ZoneInfo(schedule["timezone"])
+    turn = plan.step_of(first["shift_length"], first["shift_unit"])
+    anchor = instant(source["startDate"], "rotation startDate").astimezone(tz)
+    anchor = anchor.replace(tzinfo=None)
+    restrictions = [
+        plan.Restriction(
+            frozenset(int(d) for d in (r["restrict_weekdays"] or "0123456")),
+            dt.time.fromisoformat(r["restrict_start"]),
+            dt.time.fromisoformat(r["restrict_end"]),
+        )
+        for r in made
+        if r["restrict_start"] is not None
+    ]
+    ours = first["participants"]
+    k = (since.astimezone(tz).replace(tzinfo=None) - anchor) // turn
+    fixes: list[tuple[int, dt.datetime, dt.datetime, str]] = []
+    while True:
+        start = plan.wall_to_utc(anchor + k * turn, tz)
+        end = plan.wall_to_utc(anchor + (k + 1) * turn, tz)
+        if start >= until:
+            return fixes
+        covered = not restrictions or any(
+            next(r.windows(tz, start, end), None) for r in restrictions
+        )
+        theirs = order[k % len(order)]
+        if covered and end > since and theirs != ours[k % len(ours)]:
+            fixes.append((k, start, end, theirs))
+        k += 1
 
 
 # --- escalation --------------------------------------------------------------------

@@ -405,3 +405,22 @@ def test_a_secondary_that_is_not_a_partner_is_reported_with_its_rule(fake, waits
     assert payments.scheme == "primary_only"
     check = next(c for c in report.checks if c.team == "payments")
     assert (check.agree, check.note) == (1344, "primary only compared")
+
+
+def test_someone_twice_in_an_order_is_made_exact_by_overrides(fake, waits):
+    day = fake.schedule(oid("Platform_schedule"))["rotations"][0]
+    day["participants"] = [user_ref(n) for n in ("heidi", "ivan", "heidi", "grace")]
+    report = run_import(fake)
+    rotation = Rotation.objects.get(name="Platform_schedule / Europe day")
+    assert [
+        p.member.username for p in rotation.rotationparticipant_set.order_by("position")
+    ] == ["heidi", "ivan", "grace"]
+    fixes = Override.objects.filter(reason__startswith=f"opsgenie:{oid('Europe day')}")
+    assert fixes.exists()
+    assert any("'Europe day': someone twice in the order" in p for p in report.problems)
+    assert {(c.team, c.agree) for c in report.checks} == {
+        ("payments", 1344),
+        ("platform", 1344),
+    }, [c.disagreements[:3] for c in report.checks]
+    again = run_import(fake)
+    assert again.overrides_written == 0
