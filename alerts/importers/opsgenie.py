@@ -277,20 +277,11 @@ def _plan_schedules(
     if secondary is not None:
         r.used_schedules.add(secondary["id"])
         s_made, s_slug_of = _schedule_rotations(secondary, slug, r, report=False)
-        if len(made) == len(s_made) == 1 and (
-            len(primary.get("rotations") or [])
-            == len(secondary.get("rotations") or [])
-            == 1
-        ):
-            both = _combined(primary, secondary, made[0], s_made[0])
-            if both is not None:
-                both.update(
-                    slug=og.sid(primary["id"]),
-                    name=f"{primary['name']} + {secondary['name']}",
-                )
-                made, combined = [both], True
-                slug_of = dict.fromkeys({**slug_of, **s_slug_of}, [both["slug"]])
-                role_of[secondary["id"]] = plan.SECONDARY
+        both = _pair(primary, secondary, made, s_made)
+        if both is not None:
+            made, combined = [both], True
+            slug_of = dict.fromkeys({**slug_of, **s_slug_of}, [both["slug"]])
+            role_of[secondary["id"]] = plan.SECONDARY
         if not combined:
             r.problems.append(
                 f"schedule {secondary['name']!r} (team {slug}'s secondary): not a "
@@ -298,6 +289,11 @@ def _plan_schedules(
                 "secondary comes from the primary's rotation); not imported, nor "
                 "is the escalation's rule to it"
             )
+    elif _follow_rule(escalation, primary, made):
+        # "Notify the previous on-call user" of the primary schedule: the one
+        # whose turn was before, which is our follow scheme's secondary.
+        made[0]["scheme"] = plan.FOLLOW
+        role_of[f"{primary['id']}:previous"] = plan.SECONDARY
     r.rotations.extend(made)
     r.team_zone[slug] = primary["timezone"]
     for rotation in made:
@@ -313,8 +309,55 @@ def _plan_schedules(
         )
     )
     for schedule_id, role in role_of.items():
-        r.overrides += _overrides(client, r.schedules[schedule_id], role, slug_of, r)
+        if schedule_id in r.schedules:  # not "<id>:previous"
+            r.overrides += _overrides(
+                client, r.schedules[schedule_id], role, slug_of, r
+            )
     return role_of
+
+
+def _pair(
+    primary: dict[str, Any],
+    secondary: dict[str, Any],
+    made: list[dict[str, Any]],
+    s_made: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The one paired or follow rotation two one-rotation schedules are."""
+    if not (
+        len(made) == len(s_made) == 1
+        and len(primary.get("rotations") or [])
+        == len(secondary.get("rotations") or [])
+        == 1
+    ):
+        return None
+    both = _combined(primary, secondary, made[0], s_made[0])
+    if both is not None:
+        both.update(
+            slug=og.sid(primary["id"]),
+            name=f"{primary['name']} + {secondary['name']}",
+        )
+    return both
+
+
+def _follow_rule(
+    escalation: dict[str, Any], primary: dict[str, Any], made: list[dict[str, Any]]
+) -> bool:
+    """Whether a rule notifies the primary schedule's previous on-call user and
+    the primary is one rotation our follow scheme can carry."""
+    sources = primary.get("rotations") or []
+    people = (
+        [p.get("id") for p in (sources[0].get("participants") or [])] if sources else []
+    )
+    return (
+        any(
+            (rule.get("recipient") or {}).get("id") == primary["id"]
+            and rule.get("notifyType") == "previous"
+            for rule in escalation.get("rules") or []
+        )
+        and len(sources) == len(made) == 1
+        and len(set(people)) == len(people)
+        and plan.scheme_problem(plan.FOLLOW, len(made[0]["participants"])) is None
+    )
 
 
 def _schedule_rotations(
@@ -439,6 +482,22 @@ def _overrides(
     return found
 
 
+def _schedule_step(
+    rid: str, notify: str, role_of: dict[str, str]
+) -> list[dict[str, Any]] | str:
+    if f"{rid}:{notify}" in role_of:  # the previous on-call: our follow secondary
+        return [{"target": role_of[f"{rid}:{notify}"]}]
+    if notify != "default":
+        return (
+            f"notifyType {notify!r} of a schedule (the next or previous person on "
+            "call; ours pages who is on call, and the previous one only as a "
+            "follow rotation's secondary)"
+        )
+    if rid in role_of:
+        return [{"target": role_of[rid]}]
+    return "a schedule that is not the team's primary or secondary"
+
+
 def _recipient_steps(
     rule: dict[str, Any],
     tid: str,
@@ -451,14 +510,7 @@ def _recipient_steps(
     notify = rule.get("notifyType", "default")
     slug = r.team_slug[tid]
     if kind == "schedule":
-        if notify != "default":
-            return (
-                f"notifyType {notify!r} of a schedule (the next or previous "
-                "person on call; ours pages who is on call)"
-            )
-        if rid in role_of:
-            return [{"target": role_of[rid]}]
-        return "a schedule that is not the team's primary or secondary"
+        return _schedule_step(str(rid), notify, role_of)
     if kind == "user":
         if rid not in r.usernames:
             return "a user who could not be imported"

@@ -424,3 +424,31 @@ def test_someone_twice_in_an_order_is_made_exact_by_overrides(fake, waits):
     }, [c.disagreements[:3] for c in report.checks]
     again = run_import(fake)
     assert again.overrides_written == 0
+
+
+def test_a_rule_to_the_previous_on_call_is_the_follow_secondary(fake, waits):
+    fake.schedules = [s for s in fake.schedules if s["id"] != oid("Payments_secondary")]
+    rules = fake.escalations[0]["rules"]
+    rules[1] = {
+        **rules[1],
+        "recipient": rules[0]["recipient"],
+        "notifyType": "previous",
+    }
+    report = run_import(fake)
+    payments = Rotation.objects.get(team__slug="payments")
+    assert payments.scheme == "follow"
+    assert [s[:2] for s in steps(f"og-{oid('Payments_escalation')}")] == [
+        ("primary", dt.timedelta(0)),
+        ("secondary", dt.timedelta(minutes=10)),
+        ("member", dt.timedelta(minutes=15)),
+    ]
+    check = next(c for c in report.checks if c.team == "payments")
+    assert (check.agree, check.note) == (1344, "primary only compared")
+    # The previous on-call, by the fake's own reading of the rotation: whoever
+    # had the turn a week before (a weekly rotation with no restriction),
+    # outside the day of the override.
+    team = Team.objects.get(slug="payments")
+    for days in (1, 9, 20, 40):
+        at = NOW + dt.timedelta(days=days, hours=15)
+        previous = fake.who(oid("Payments_schedule"), at - dt.timedelta(weeks=1))
+        assert {oid(oncall_at(team=team, at=at).secondary.username)} == previous
