@@ -68,6 +68,9 @@ class OverridePlan:
     # Under way already: its start is cut to now, so a later run, cutting at a
     # later now, must not take the different start for a change.
     started: bool = False
+    # Kept in the override's reason ("<source>:<id>"), by which a later run
+    # finds it; each importer names its own source.
+    source: str = "pagerduty"
 
     def same_as(self, override: Override, member: Member) -> bool:
         start_same = override.starts_at == self.starts_at or (
@@ -793,7 +796,7 @@ def _apply_overrides(report: ImportReport) -> int:
             )
         for rotation in covering:
             slug = rotation.slug
-            reason = f"pagerduty:{item.source_id}"
+            reason = f"{item.source}:{item.source_id}"
             existing = Override.objects.filter(rotation=rotation, reason=reason).first()
             try:
                 if existing is None:

@@ -1,18 +1,20 @@
-"""``manage.py oncall_import pagerduty --url URL --token TOKEN [--team T] [--dry-run]``:
-read another on-call product's REST API and apply what it holds (teams, people,
-rotations, overrides, escalation, services) through the same idempotent path as
-``oncall_apply``; then compare who is on call with the source, hour by hour,
-over the next 8 weeks.  A second run writes nothing."""
+"""``manage.py oncall_import {opsgenie,pagerduty} --url URL --token TOKEN [--team T]
+[--dry-run]``: read another on-call product's REST API and apply what it holds
+(teams, people, rotations, overrides, escalation, services) through the same
+idempotent path as ``oncall_apply``; then compare who is on call with the
+source, hour by hour, over the next 8 weeks.  A second run writes nothing."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from alerts.importers.client import SourceError
+from alerts.importers.client import SourceClient, SourceError
+from alerts.importers.opsgenie import opsgenie_apply, opsgenie_client, opsgenie_read
 from alerts.importers.pagerduty import (
     ImportFailed,
     ImportReport,
@@ -21,8 +23,23 @@ from alerts.importers.pagerduty import (
     pagerduty_read,
 )
 
-SOURCES = ("pagerduty",)
-DEFAULT_URLS = {"pagerduty": "https://api.pagerduty.com"}
+SOURCES = ("opsgenie", "pagerduty")
+# Opsgenie's EU accounts: --url https://api.eu.opsgenie.com
+DEFAULT_URLS = {
+    "opsgenie": "https://api.opsgenie.com",
+    "pagerduty": "https://api.pagerduty.com",
+}
+# Each source's (client, read, apply): the same shapes, so the admin's import
+# task can call them as this command does.
+Importer = tuple[
+    Callable[..., SourceClient],
+    Callable[..., ImportReport],
+    Callable[..., ImportReport],
+]
+IMPORTERS: dict[str, Importer] = {
+    "opsgenie": (opsgenie_client, opsgenie_read, opsgenie_apply),
+    "pagerduty": (pagerduty_client, pagerduty_read, pagerduty_apply),
+}
 SHOWN_DISAGREEMENTS = 10
 
 
@@ -39,11 +56,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         source = options["source"]
         url = options["url"] or DEFAULT_URLS[source]
-        client = pagerduty_client(url=url, token=options["token"])
+        make_client, read, apply = IMPORTERS[source]
+        client = make_client(url=url, token=options["token"])
         now = timezone.now()
         try:
-            report = pagerduty_read(client=client, team=options["team"], now=now)
-            report = pagerduty_apply(
+            report = read(client=client, team=options["team"], now=now)
+            report = apply(
                 report=report, client=client, now=now, dry_run=options["dry_run"]
             )
         except (SourceError, ImportFailed) as exc:
