@@ -43,6 +43,8 @@ def _send(
         return link_create(note=note, member=member) if link else note_page_url(note)
 
     try:
+        if not member.phone:  # imported without one: nothing to text
+            raise TransportError("no phone number")
         get_transport().send_sms(
             to=member.phone, body=text(url()), status_callback=None
         )
