@@ -99,7 +99,7 @@ class Member(models.Model):
     def paging_warning(self) -> str:
         """Why pages cannot reach this member, or "" (the admin shows it).  Their
         contact methods (``alerts.ContactMethod``) come before the profile phone."""
-        if self.phone or self.contact_methods.exists():  # type: ignore[attr-defined]
+        if self.phone or self.contact_methods.exists():
             return ""
         return NO_PHONE
 

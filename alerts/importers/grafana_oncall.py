@@ -410,21 +410,17 @@ def _shift_zone(schedule: dict[str, Any], shift: dict[str, Any]) -> str:
     return str(shift.get("time_zone") or schedule.get("time_zone") or "UTC")
 
 
-def _shift_rotation(
-    schedule: dict[str, Any], shift: dict[str, Any], team: str, r: _Reading
-) -> dict[str, Any] | str:
-    """A primary-only rotation for one shift, or why it cannot be one."""
+def _shift_people(shift: dict[str, Any], r: _Reading) -> list[str] | str:
+    """The source ids of the people taking turns, in order, or why the shift's
+    kind, frequency or groups are not a rotation of ours."""
     kind = shift.get("type")
     if kind not in ("rolling_users", "recurrent_event"):
         return f"a {kind} shift (ours: rotations that repeat)"
-    zone = _shift_zone(schedule, shift)
-    tz = zoneinfo.ZoneInfo(zone)
     frequency = shift.get("frequency")
     if frequency not in FREQUENCIES:
         return f"frequency {frequency!r} (ours: hourly, daily or weekly turns)"
     if shift.get("by_month") or shift.get("by_monthday"):
         return "by_month/by_monthday (ours: weekday restrictions only)"
-    interval = int(shift.get("interval") or 1)
     if kind == "rolling_users":
         groups = shift.get("rolling_users") or []
     else:
@@ -435,7 +431,20 @@ def _shift_rotation(
     if any(u not in r.usernames for u in users):
         return "a user who could not be imported"
     k = int(shift.get("start_rotation_from_user_index") or 0) % len(users)
-    users = users[k:] + users[:k]
+    return users[k:] + users[:k]
+
+
+def _shift_rotation(
+    schedule: dict[str, Any], shift: dict[str, Any], team: str, r: _Reading
+) -> dict[str, Any] | str:
+    """A primary-only rotation for one shift, or why it cannot be one."""
+    users = _shift_people(shift, r)
+    if isinstance(users, str):
+        return users
+    frequency = str(shift.get("frequency"))
+    zone = _shift_zone(schedule, shift)
+    tz = zoneinfo.ZoneInfo(zone)
+    interval = int(shift.get("interval") or 1)
     start = _local(shift.get("start"), tz, "shift start")
     local_now = r.now.astimezone(tz).replace(tzinfo=None)
     if start > local_now:
@@ -487,7 +496,10 @@ def _window(
         # Back to back (or overlapping, the later one winning): around the clock.
         return "", None, None
     if not 0 < duration < DAY:
-        return "events shorter than their turn but a day or longer (ours: a window within a day)"
+        return (
+            "events shorter than their turn but a day or longer (ours: a window "
+            "within a day)"
+        )
     begin = start.time()
     end = (start + dt.timedelta(seconds=duration)).time()
     if not by_day:
@@ -561,8 +573,7 @@ def _policy(
 ) -> dict[str, Any]:
     """Grafana's steps run in order; a ``wait`` delays the next one.  Ours: each
     step has its delay after the previous one."""
-    name = chain.get("name") or chain["id"]
-    roles = r.role_of.get(team, {})
+    name = str(chain.get("name") or chain["id"])
     out: list[dict[str, Any]] = []
     wait = 0
     repeat = 0
@@ -576,47 +587,17 @@ def _policy(
             # Grafana repeats the chain from the top, at most 5 times; the
             # steps after this one are never reached.
             repeat, repeat_after = 5, wait
-            rest = len(steps) - n
-            if rest:
+            if len(steps) > n:
                 r.problems.append(
-                    f"escalation chain {name!r}: {rest} step(s) after "
+                    f"escalation chain {name!r}: {len(steps) - n} step(s) after "
                     "repeat_escalation are never reached there; not imported"
                 )
             break
-        made: list[dict[str, Any]] = []
-        if kind == "notify_on_call_from_schedule":
-            sid = str(step.get("notify_on_call_from_schedule"))
-            if sid in roles:
-                made = [{"target": roles[sid]}]
-        elif kind == "notify_persons":
-            people = [str(p) for p in step.get("persons_to_notify") or []]
-            known = [p for p in people if p in r.usernames]
-            for person in known:
-                username = r.usernames[person]
-                r.member_teams.setdefault(username, set()).add(team)
-                made.append({"target": "member", "member": username})
-            if len(known) != len(people):
-                r.problems.append(
-                    f"escalation chain {name!r} step {n}: a person who could not "
-                    "be imported; left out"
-                )
-        elif kind == "notify_team_members":
-            made = [{"target": "team"}]
-        if not made and kind != "notify_persons":
-            r.problems.append(
-                f"escalation chain {name!r} step {n}: {kind}"
-                + (
-                    f" of schedule {step.get('notify_on_call_from_schedule')} (not "
-                    "this team's primary or secondary here)"
-                    if kind == "notify_on_call_from_schedule"
-                    else ""
-                )
-                + " has no equivalent here; step not imported"
-            )
-            continue
+        made = _step_targets(step, name, n, team, r)
         for index, entry in enumerate(made):
             out.append({**entry, "delay_seconds": wait if index == 0 else 0})
-        wait = 0
+        if made:
+            wait = 0
     return {
         "slug": _sid(str(chain["id"])),
         "team": team,
@@ -626,6 +607,45 @@ def _policy(
         "repeat_after_seconds": repeat_after if repeat else 300,
         "steps": out,
     }
+
+
+def _step_targets(
+    step: dict[str, Any], chain: str, n: int, team: str, r: _Reading
+) -> list[dict[str, Any]]:
+    """Our steps for one Grafana notify step (several for several persons, paged
+    at once), or none, reported, when ours has no equivalent."""
+    kind = step.get("type")
+    if kind == "notify_on_call_from_schedule":
+        sid = str(step.get("notify_on_call_from_schedule"))
+        roles = r.role_of.get(team, {})
+        if sid in roles:
+            return [{"target": roles[sid]}]
+        r.problems.append(
+            f"escalation chain {chain!r} step {n}: the on-call of schedule {sid}, "
+            "not this team's primary or secondary here; step not imported"
+        )
+        return []
+    if kind == "notify_team_members":
+        return [{"target": "team"}]
+    if kind != "notify_persons":
+        r.problems.append(
+            f"escalation chain {chain!r} step {n}: {kind} has no equivalent here; "
+            "step not imported"
+        )
+        return []
+    people = [str(p) for p in step.get("persons_to_notify") or []]
+    made = []
+    for person in people:
+        if person not in r.usernames:
+            r.problems.append(
+                f"escalation chain {chain!r} step {n}: person {person} could not "
+                "be imported; left out"
+            )
+            continue
+        username = r.usernames[person]
+        r.member_teams.setdefault(username, set()).add(team)
+        made.append({"target": "member", "member": username})
+    return made
 
 
 def _report_unused_schedules(r: _Reading, *, only_team: bool) -> None:

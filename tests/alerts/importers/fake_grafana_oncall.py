@@ -27,7 +27,12 @@ from dateutil import rrule
 
 STEP = dt.timedelta(minutes=30)
 TOKEN = "good-grafana-token"
-FREQ = {"hourly": rrule.HOURLY, "daily": rrule.DAILY, "weekly": rrule.WEEKLY}
+FREQ = {
+    "hourly": rrule.HOURLY,
+    "daily": rrule.DAILY,
+    "weekly": rrule.WEEKLY,
+    "monthly": rrule.MONTHLY,
+}
 DAYS = {
     "MO": rrule.MO,
     "TU": rrule.TU,
@@ -100,6 +105,7 @@ class FakeGrafanaOnCall:
                 dtstart=first,
                 byweekday=[DAYS[d] for d in shift.get("by_day") or []] or None,
                 wkst=DAYS[shift.get("week_start") or "SU"],
+                bymonthday=shift.get("by_monthday") or None,
                 until=_naive(shift["until"]) if shift.get("until") else None,
             )
             groups = (
@@ -213,7 +219,8 @@ class FakeGrafanaOnCall:
             return (
                 429,
                 {"Retry-After": "3"},
-                b'{"detail": "Request was throttled. Expected available in 3 seconds."}',
+                b'{"detail": "Request was throttled. '
+                b'Expected available in 3 seconds."}',
             )
         if path in self.broken:
             return 200, {}, self.broken[path].encode()
@@ -231,7 +238,9 @@ class FakeGrafanaOnCall:
             items = collections[path]
         elif path == "/api/v1/on_call_shifts/":
             sid = (query.get("schedule_id") or [None])[0]
-            ids = self.schedule(sid)["shifts"] if sid else [s["id"] for s in self.shifts]
+            ids = (
+                self.schedule(sid)["shifts"] if sid else [s["id"] for s in self.shifts]
+            )
             items = [self.shift(i) for i in ids]
         elif path.startswith("/api/v1/schedules/") and path.endswith("/final_shifts"):
             sid = path.split("/")[4]

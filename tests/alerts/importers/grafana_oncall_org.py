@@ -89,8 +89,20 @@ def _step(id_: str, chain: str, position: int, kind: str, **extra: object) -> di
 def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
     fake = FakeGrafanaOnCall()
     fake.teams = [
-        {"id": "TPAY", "grafana_id": 1, "name": "Payments", "email": "", "avatar_url": ""},
-        {"id": "TPLAT", "grafana_id": 2, "name": "Platform", "email": "", "avatar_url": ""},
+        {
+            "id": "TPAY",
+            "grafana_id": 1,
+            "name": "Payments",
+            "email": "",
+            "avatar_url": "",
+        },
+        {
+            "id": "TPLAT",
+            "grafana_id": 2,
+            "name": "Platform",
+            "email": "",
+            "avatar_url": "",
+        },
     ]
     fake.users = [_user(n, "TPAY") for n in PAYMENTS]
     fake.users += [_user(n, "TPLAT") for n in PLATFORM]
@@ -99,8 +111,16 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
     secondary = ["bob", "david", "frank", "alice", "charlie", "eve"]
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     fake.shifts = [
-        _rolling("OPRI", "Primary weekly", "2026-01-05T09:00:00", primary, "Europe/Berlin"),
-        _rolling("OSEC", "Secondary weekly", "2026-01-05T09:00:00", secondary, "Europe/Berlin"),
+        _rolling(
+            "OPRI", "Primary weekly", "2026-01-05T09:00:00", primary, "Europe/Berlin"
+        ),
+        _rolling(
+            "OSEC",
+            "Secondary weekly",
+            "2026-01-05T09:00:00",
+            secondary,
+            "Europe/Berlin",
+        ),
         _override("OVP1", day + dt.timedelta(days=10, hours=11), 6, "frank"),
         _override("OVP0", day - dt.timedelta(days=3, hours=11), 6, "eve"),  # past
         _rolling(
@@ -199,24 +219,52 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
     ]
     fake.steps = [
         # Out of order on purpose: the position decides.
-        _step("EP3", "CPAY", 2, "notify_on_call_from_schedule", important=False,
-              notify_on_call_from_schedule="SSEC"),
-        _step("EP1", "CPAY", 0, "notify_on_call_from_schedule", important=False,
-              notify_on_call_from_schedule="SPRI"),
+        _step(
+            "EP3",
+            "CPAY",
+            2,
+            "notify_on_call_from_schedule",
+            important=False,
+            notify_on_call_from_schedule="SSEC",
+        ),
+        _step(
+            "EP1",
+            "CPAY",
+            0,
+            "notify_on_call_from_schedule",
+            important=False,
+            notify_on_call_from_schedule="SPRI",
+        ),
         _step("EP2", "CPAY", 1, "wait", duration=600),
         _step("EP4", "CPAY", 3, "wait", duration=900),
-        _step("EP5", "CPAY", 4, "notify_persons", important=True,
-              persons_to_notify=[uid("frank")]),
+        _step(
+            "EP5",
+            "CPAY",
+            4,
+            "notify_persons",
+            important=True,
+            persons_to_notify=[uid("frank")],
+        ),
         _step("EP6", "CPAY", 5, "wait", duration=1800),
         _step("EP7", "CPAY", 6, "repeat_escalation"),
-        _step("EF1", "CPLAT", 0, "notify_on_call_from_schedule",
-              notify_on_call_from_schedule="SFTS"),
+        _step(
+            "EF1",
+            "CPLAT",
+            0,
+            "notify_on_call_from_schedule",
+            notify_on_call_from_schedule="SFTS",
+        ),
         _step("EF2", "CPLAT", 1, "wait", duration=900),
         _step("EF3", "CPLAT", 2, "notify_persons", persons_to_notify=[uid("heidi")]),
         _step("EF4", "CPLAT", 3, "wait", duration=600),
         _step("EF5", "CPLAT", 4, "notify_user_group", group_to_notify="GSLACK"),
-        _step("EF6", "CPLAT", 5, "notify_persons",
-              persons_to_notify=[uid("grace"), uid("judy")]),
+        _step(
+            "EF6",
+            "CPLAT",
+            5,
+            "notify_persons",
+            persons_to_notify=[uid("grace"), uid("judy")],
+        ),
         _step("EO1", "CORPHAN", 0, "notify_persons", persons_to_notify=[uid("alice")]),
     ]
     fake.integrations = [
@@ -285,15 +333,41 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
         },
     ]
     fake.rules = [
-        {"id": "N1", "user_id": uid("alice"), "position": 0, "important": False,
-         "type": "notify_by_sms"},
-        {"id": "N2", "user_id": uid("alice"), "position": 1, "important": False,
-         "type": "wait", "duration": 300},
-        {"id": "N3", "user_id": uid("alice"), "position": 2, "important": False,
-         "type": "notify_by_phone_call"},
-        {"id": "N4", "user_id": uid("bob"), "position": 0, "important": False,
-         "type": "notify_by_sms"},
-        {"id": "N5", "user_id": uid("charlie"), "position": 0, "important": False,
-         "type": "notify_by_mobile_app"},
+        {
+            "id": "N1",
+            "user_id": uid("alice"),
+            "position": 0,
+            "important": False,
+            "type": "notify_by_sms",
+        },
+        {
+            "id": "N2",
+            "user_id": uid("alice"),
+            "position": 1,
+            "important": False,
+            "type": "wait",
+            "duration": 300,
+        },
+        {
+            "id": "N3",
+            "user_id": uid("alice"),
+            "position": 2,
+            "important": False,
+            "type": "notify_by_phone_call",
+        },
+        {
+            "id": "N4",
+            "user_id": uid("bob"),
+            "position": 0,
+            "important": False,
+            "type": "notify_by_sms",
+        },
+        {
+            "id": "N5",
+            "user_id": uid("charlie"),
+            "position": 0,
+            "important": False,
+            "type": "notify_by_mobile_app",
+        },
     ]
     return fake
