@@ -45,7 +45,6 @@ from django.db import transaction
 from alerts.configfile import ConfigError, config_apply
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.pagerduty import (
-    CHECK_HOURS,
     DAY,
     HOUR,
     WEEK,
@@ -59,8 +58,7 @@ from alerts.importers.pagerduty import (
     _slug,
 )
 from scheduling import plan
-from scheduling.models import Member, Team
-from scheduling.selectors import team_schedule
+from scheduling.models import Member
 from scheduling.validators import validate_e164
 
 SOURCE = "Grafana OnCall"
@@ -848,14 +846,21 @@ def grafana_oncall_apply(
     now: dt.datetime,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Apply the plan (one transaction), then compare who is on call with the
-    source at every hour of the next 8 weeks.  ``dry_run``: the same, rolled back."""
+    """Apply the plan (one transaction); where the source's final shifts still
+    differ from ours and ours has the role then, add overrides from them (what
+    our rotations cannot express); then compare who is on call with the source at
+    every hour of the next 8 weeks.  ``dry_run``: the same, rolled back."""
+    from alerts.importers.grafana_oncall_final import final_overrides
+
     try:
         with transaction.atomic():
             applied = config_apply(report.document)
             report.created = applied.created
             report.tokens = applied.tokens
             report.overrides_written = _apply_overrides(report)
+            report.overrides_written += final_overrides(
+                report=report, client=client, now=now
+            )
             report.checks = grafana_oncall_check(report=report, client=client, now=now)
             if dry_run:
                 raise _DryRun
@@ -866,91 +871,14 @@ def grafana_oncall_apply(
     return report
 
 
-def _final_shifts(
-    client: SourceClient, sid: str, start: dt.datetime, until: dt.datetime
-) -> list[tuple[dt.datetime, dt.datetime, str]]:
-    found = []
-    for item in _pages(
-        client,
-        f"/schedules/{sid}/final_shifts",
-        {
-            "start_date": start.date().isoformat(),
-            "end_date": (until.date() + dt.timedelta(days=1)).isoformat(),
-        },
-    ):
-        try:
-            begin = dt.datetime.fromisoformat(str(item["shift_start"]))
-            end = dt.datetime.fromisoformat(str(item["shift_end"]))
-            user = str(item["user_pk"])
-        except (KeyError, ValueError):
-            raise SourceError(
-                f"{SOURCE}: a final shift of schedule {sid} is not in the "
-                "documented shape"
-            ) from None
-        if begin.tzinfo is None or end.tzinfo is None:
-            raise SourceError(f"{SOURCE}: a final shift of {sid} has no UTC offset")
-        found.append((begin, end, user))
-    return found
-
-
 def grafana_oncall_check(
     *, report: ImportReport, client: SourceClient, now: dt.datetime
 ) -> list[Check]:
-    """Who is on call in the source (each schedule's ``final_shifts``) against
-    ours (the one effective-schedule resolver, through ``team_schedule``), at
-    every hour of the next 8 weeks."""
-    start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    start += dt.timedelta(hours=1)
-    until = start + dt.timedelta(hours=CHECK_HOURS)
-    checks = []
-    for tp in report.teams:
-        compare_secondary = bool(tp.secondary_schedule and tp.secondary_in_rotation)
-        primary = _final_shifts(client, tp.primary_schedule, start, until)
-        secondary = (
-            _final_shifts(client, tp.secondary_schedule or "", start, until)
-            if compare_secondary
-            else []
-        )
-        schedule = team_schedule(
-            team=Team.objects.get(slug=tp.slug), start=start, end=until
-        )
-        segments = schedule.effective  # in order, tiling what is covered
+    """Who is on call in the source against ours, hour by hour (in
+    :mod:`alerts.importers.grafana_oncall_final`)."""
+    from alerts.importers.grafana_oncall_final import final_check
 
-        def theirs(
-            shifts: list[tuple[dt.datetime, dt.datetime, str]], at: dt.datetime
-        ) -> set[str]:
-            return {report.usernames.get(u, u) for b, e, u in shifts if b <= at < e}
-
-        def username(
-            holder: Any, members: dict[int, Member] = schedule.members
-        ) -> set[str]:
-            return set() if holder is None else {members[holder.member_id].username}
-
-        agree, bad, n = 0, [], 0
-        for h in range(CHECK_HOURS):
-            at = start + dt.timedelta(hours=h)
-            while n < len(segments) and segments[n].ends_at <= at:
-                n += 1
-            here = (
-                segments[n]
-                if n < len(segments) and segments[n].starts_at <= at
-                else None
-            )
-            ours_p = username(here.resolution.primary) if here else set()
-            ours_s = username(here.resolution.secondary) if here else set()
-            if not compare_secondary:
-                ours_s = set()
-            theirs_p, theirs_s = theirs(primary, at), theirs(secondary, at)
-            if (theirs_p, theirs_s) == (ours_p, ours_s):
-                agree += 1
-            else:
-                bad.append(
-                    f"{at:%Y-%m-%d %H:%M}Z: {SOURCE} {sorted(theirs_p)}/"
-                    f"{sorted(theirs_s)}, ours {sorted(ours_p)}/{sorted(ours_s)}"
-                )
-        note = "" if compare_secondary else "primary only compared"
-        checks.append(Check(tp.slug, agree, CHECK_HOURS, bad, note))
-    return checks
+    return final_check(report=report, client=client, now=now)
 
 
 def phones_parse(lines: list[str]) -> dict[str, str]:

@@ -366,7 +366,12 @@ def test_next_links_to_another_host_never_get_the_token(fake, waits):
     assert fake.requests.count("/api/v1/users/") == 1 + 6  # the 429, 6 pages
 
 
-def test_a_shift_our_model_cannot_hold_is_reported_and_the_check_shows_it(fake, waits):
+def test_a_shift_our_model_cannot_hold_arrives_as_overrides_from_final_shifts(
+    fake, waits
+):
+    """A monthly shift on top of the follow-the-sun layers: our rotations cannot
+    say it, so it is reported, and its hours come as overrides taken from the
+    source's final shifts (ours covers them) -- then every hour agrees."""
     monthly = fake.shift("OMONTH")
     monthly["level"] = 2
     fake.schedule("SFTS")["shifts"].append("OMONTH")
@@ -376,14 +381,34 @@ def test_a_shift_our_model_cannot_hold_is_reported_and_the_check_shows_it(fake, 
         "'monthly'" in p
         for p in report.problems
     )
+    assert any(
+        p.startswith("schedule SFTS (platform's primary): ")
+        and "imported as 2 override(s) from its final shifts" in p
+        for p in report.problems
+    ), report.problems
     platform = next(c for c in report.checks if c.team == "platform")
-    # Ivan's 4 hours from 06:00 Berlin on the 3rd of each month (twice in 8
-    # weeks) are theirs only -- where Ivan was not on call here anyway.
-    assert 0 < 1344 - platform.agree <= 8
-    assert len(platform.disagreements) == 1344 - platform.agree
-    assert platform.disagreements[0].startswith(
-        f"{NOW:%Y-%m}-03 05:00Z: Grafana OnCall ['ivan']"
+    assert (platform.agree, platform.disagreements) == (1344, [])
+    # Ivan from 06:00 Berlin on the 3rd of each month (where he was not on call).
+    filled = Override.objects.filter(reason__startswith="grafana-oncall:final-SFTS-")
+    assert {o.member.username for o in filled} == {"ivan"}
+    assert min(o.starts_at for o in filled) == NOW.replace(day=3, hour=5)
+    again = run_import(fake)
+    assert again.overrides_written == 0
+    assert {c.agree for c in again.checks} == {1344}
+
+
+def test_where_ours_has_no_coverage_the_check_lists_the_hours(fake, waits):
+    """An iCal schedule as a team's primary: no rotation here, so no override
+    can be faithful (ours adds no coverage): reported, and every hour differs."""
+    fake.schedule("SFTS")["type"] = "ical"
+    report = run_import(fake)
+    assert any(
+        "schedule 'Platform follow-the-sun': an iCal schedule" in p
+        for p in report.problems
     )
+    platform = next(c for c in report.checks if c.team == "platform")
+    assert platform.agree == 0
+    assert not Override.objects.filter(rotation__team__slug="platform").exists()
 
 
 def test_a_bad_phones_file_is_a_clear_error(fake, waits, tmp_path):
