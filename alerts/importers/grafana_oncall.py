@@ -18,7 +18,9 @@ and a one-shift secondary that together are a paired or follow rotation
 become that one rotation.  Anything else (an iCal schedule, a monthly shift,
 two people on call at once in one layer, a jinja2 route we cannot read as
 label matchers...) is listed in the report with the reason, never dropped
-silently.
+silently; on a team's schedule, its next 8 weeks then arrive as overrides from
+the source's final shifts where that is faithful
+(:mod:`alerts.importers.grafana_oncall_final`).
 
 Grafana OnCall's public user object has no phone number: people arrive without
 one unless ``phones`` (email -> E.164, from ``--phones FILE.csv``) names it;
