@@ -55,12 +55,21 @@ class Team(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+NO_PHONE = "no phone number"
+
+
 class Member(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
     )
+    # Blank is allowed: people imported from a source that holds no phone number
+    # (Grafana OnCall's public API) exist and hold shifts; a page to them fails
+    # with "no phone number" and the escalation goes on (alerts/paging/send.py).
     phone = models.CharField(
-        max_length=16, validators=[validate_e164], help_text="E.164, e.g. +254700000001"
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164, e.g. +254700000001.  Blank: pages to this member fail.",
     )
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
@@ -85,6 +94,14 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def paging_warning(self) -> str:
+        """Why pages cannot reach this member, or "" (the admin shows it).  Their
+        contact methods (``alerts.ContactMethod``) come before the profile phone."""
+        if self.phone or self.contact_methods.exists():
+            return ""
+        return NO_PHONE
 
     @property
     def username(self) -> str:

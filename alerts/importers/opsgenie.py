@@ -180,7 +180,12 @@ def _read(*, client: SourceClient, team: str | None, now: dt.datetime) -> Import
         "escalation_policies": r.policies,
     }
     return ImportReport(
-        document, r.overrides, r.teams, r.problems, usernames=r.usernames
+        document,
+        r.overrides,
+        r.teams,
+        r.problems,
+        usernames=r.usernames,
+        override_reason="opsgenie",
     )
 
 
@@ -425,7 +430,6 @@ def _plan_turn_fixes(
                 max(start, r.now),
                 end,
                 start < r.now,
-                source="opsgenie",
             )
         )
 
@@ -474,7 +478,6 @@ def _overrides(
                 max(start, r.now),
                 end,
                 start < r.now,
-                source="opsgenie",
             )
         )
     return found

@@ -68,9 +68,6 @@ class OverridePlan:
     # Under way already: its start is cut to now, so a later run, cutting at a
     # later now, must not take the different start for a change.
     started: bool = False
-    # Kept in the override's reason ("<source>:<id>"), by which a later run
-    # finds it; each importer names its own source.
-    source: str = "pagerduty"
 
     def same_as(self, override: Override, member: Member) -> bool:
         start_same = override.starts_at == self.starts_at or (
@@ -115,6 +112,8 @@ class ImportReport:
     tokens: dict[str, str] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     usernames: dict[str, str] = field(default_factory=dict)  # source id -> ours
+    # Overrides are found again by their reason, "<override_reason>:<source id>".
+    override_reason: str = "pagerduty"
 
 
 class ImportFailed(Exception):
@@ -796,7 +795,7 @@ def _apply_overrides(report: ImportReport) -> int:
             )
         for rotation in covering:
             slug = rotation.slug
-            reason = f"{item.source}:{item.source_id}"
+            reason = f"{report.override_reason}:{item.source_id}"
             existing = Override.objects.filter(rotation=rotation, reason=reason).first()
             try:
                 if existing is None:
