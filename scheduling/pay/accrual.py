@@ -14,6 +14,7 @@ team's rule).  Amounts stay exact :class:`~fractions.Fraction` values.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +38,9 @@ def seconds(start: dt.datetime, end: dt.datetime) -> Fraction:
     return Fraction((end - start) // _MICRO, 1_000_000)
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a month of 1,000 rotations makes tens of thousands of
+# these, and a frozen dataclass pays ``object.__setattr__`` per field.
+@dataclass(slots=True)
 class Holding:
     """A member held ``role`` of ``rotation_id`` over [starts_at, ends_at)."""
 
@@ -57,9 +60,11 @@ class Holding:
     unit_ends_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Piece:
-    """A holding within one local day, priced."""
+    """A holding over a run of local days of one calendar month that share a
+    rate, a multiplier and a day length (so one pay per second), priced.  ``day``
+    is the run's first day (the cap reads its month)."""
 
     holding: Holding
     starts_at: dt.datetime
@@ -177,45 +182,75 @@ def _multiplier(rate: Rate, kinds: Sequence[str]) -> tuple[Decimal, str]:
 
 
 def price(
-    held: Iterable[Holding],
+    held: Sequence[Holding],
     *,
     tz: zoneinfo.ZoneInfo,
     rates: RateBook,
     days: Mapping[dt.date, Sequence[str]],
 ) -> list[Piece]:
     """Holdings split at local midnights and priced; what no rate covers is left
-    out (an unpaid role)."""
+    out (an unpaid role).  Consecutive days of one month that price the same
+    (rate, multiplier and pay per second) stay one piece: the amount is the
+    same, and a week-long shift makes three pieces instead of eight."""
+    if not held:
+        return []
+    # Every local day the holdings touch, once: (day, start, end) in UTC, and
+    # their starts for bisecting.
+    first = min(h.starts_at for h in held)
+    last = max(h.ends_at for h in held)
+    span = list(_DayBounds(tz).touching(first, last))
+    starts = [a for _, a, _ in span]
+    # The terms of a day: (rate, multiplier, reason, pay per second), one tuple
+    # per distinct value (runs compare them by identity); None where no rate
+    # pays.  Looked up per (rotation, role) and day index.
+    terms_of: dict[tuple, tuple] = {}
+    by_role: dict[tuple[int, str], list] = {}
     out: list[Piece] = []
-    # A few distinct values, met thousands of times: Fractions are slow to make.
-    per_second: dict[tuple[int, int, Decimal], Fraction] = {}
-    day_bounds = _DayBounds(tz)
-    rate_of: dict[tuple[int, str, dt.date], Rate | None] = {}
     for h in held:
-        for day, a, b in day_bounds.touching(h.starts_at, h.ends_at):
-            found = (h.rotation_id, h.role, day)
-            if found not in rate_of:
-                rate_of[found] = rates.rate(h.rotation_id, h.role, day)
-            rate = rate_of[found]
-            if rate is None:
-                continue
-            multiplier, reason = _multiplier(rate, days.get(day, ()))
-            day_seconds = int((b - a).total_seconds())
-            key = (rate.id, day_seconds, multiplier)
-            if key not in per_second:
-                per_second[key] = rate.per_second(day_seconds) * exact(multiplier)
-            out.append(
-                Piece(
-                    holding=h,
-                    starts_at=max(a, h.starts_at),
-                    ends_at=min(b, h.ends_at),
-                    day=day,
-                    rate=rate,
-                    multiplier=multiplier,
-                    reason=reason,
-                    per_second=per_second[key],
-                )
-            )
+        row = by_role.get((h.rotation_id, h.role))
+        if row is None:
+            row = by_role[(h.rotation_id, h.role)] = [False] * len(span)
+        i = bisect.bisect_right(starts, h.starts_at) - 1
+        run_terms: tuple | None = None
+        run_start = h.starts_at
+        run_day = span[i][0]
+        while i < len(span):
+            day, a, b = span[i]
+            if a >= h.ends_at:
+                break
+            terms = row[i]
+            if terms is False:
+                terms = row[i] = _terms(h, day, b - a, rates, days, terms_of)
+            if terms is not run_terms or day.month != run_day.month:
+                if run_terms is not None:
+                    out.append(Piece(h, run_start, a, run_day, *run_terms))
+                run_terms, run_start, run_day = terms, max(a, h.starts_at), day
+            i += 1
+        if run_terms is not None:
+            out.append(Piece(h, run_start, h.ends_at, run_day, *run_terms))
     return out
+
+
+def _terms(
+    h: Holding,
+    day: dt.date,
+    length: dt.timedelta,
+    rates: RateBook,
+    days: Mapping[dt.date, Sequence[str]],
+    known: dict[tuple, tuple],
+) -> tuple | None:
+    """(rate, multiplier, reason, pay per second) of ``h``'s role on ``day``, the
+    one tuple of ``known`` for that value; None if no rate pays."""
+    rate = rates.rate(h.rotation_id, h.role, day)
+    if rate is None:
+        return None
+    multiplier, reason = _multiplier(rate, days.get(day, ()))
+    day_seconds = int(length.total_seconds())
+    key = (rate.id, day_seconds, multiplier, reason)
+    if key not in known:
+        per_second = rate.per_second(day_seconds) * exact(multiplier)
+        known[key] = (rate, multiplier, reason, per_second)
+    return known[key]
 
 
 def _rank(piece: Piece) -> tuple[int, Fraction, int]:
