@@ -215,3 +215,106 @@ def test_an_open_month_lists_the_overrides_given_away(team, reference, cast):
             dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
         )
     ]
+
+
+def test_overrides_given_away_are_stored_with_the_month_and_never_recomputed(
+    team, reference, cast
+):
+    override = late_override(reference, cast)  # made before closing this time
+    answer = month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    before = month_statement(team=team, year=2026, month=1)
+    csv_before = january_csv(team)
+
+    # Later: the override is taken back, and another one moves two days of bob's.
+    override_id = override.pk
+    override.delete()
+    override_create(
+        rotation=reference,
+        role="primary",
+        member=cast["eve"],
+        starts_at=dt.datetime(2026, 1, 26, 9, tzinfo=NAIROBI),
+        ends_at=dt.datetime(2026, 1, 28, 9, tzinfo=NAIROBI),
+        reason="bob away",
+    )
+    after = month_statement(team=team, year=2026, month=1)
+
+    assert after.closed
+    assert after.given_away == before.given_away == answer.given_away
+    assert [
+        (g.username, g.covered_by, g.role, g.override_id, g.starts_at, g.ends_at)
+        for g in after.given_away
+    ] == [
+        (
+            "alice",
+            "charlie",
+            "primary",
+            override_id,
+            dt.datetime(2026, 1, 7, 9, tzinfo=NAIROBI),
+            dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
+        )
+    ]
+    assert after.rows == before.rows
+    assert january_csv(team) == csv_before
+
+
+def test_reopening_drops_the_stored_given_away_too(team, reference, cast):
+    override = late_override(reference, cast)
+    month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    override.delete()
+
+    month_reopen(team=team, year=2026, month=1, note="override withdrawn")
+
+    assert month_statement(team=team, year=2026, month=1).given_away == []
+
+
+def _big_team(team, people, set_rate, rotations: int):
+    """``rotations`` weekly paired rotations of the six, each with its own rate
+    (so each makes its own lines), paid ``both`` (every rotation its holders)."""
+    from scheduling.models import PayPolicy
+    from tests import cast as cast_module
+
+    PayPolicy.objects.create(team=team, two_roles=PayPolicy.BOTH)
+    for i in range(rotations):
+        rotation = cast_module.rotation_create(
+            team, people, name=f"r{i}", now=utc(2026, 1, 1)
+        )
+        set_rate(team, "primary", "500", rotation=rotation)
+        set_rate(team, "secondary", "250", rotation=rotation)
+
+
+@pytest.mark.parametrize("rotations", [1, 12])
+def test_closing_takes_a_fixed_number_of_queries_however_many_lines(
+    team, people, set_rate, cast, rotations, django_assert_num_queries
+):
+    from django.db import connection
+
+    _big_team(team, people, set_rate, rotations)
+    # One override given away per rotation: stored rows of both kinds.
+    from scheduling.models import Rotation
+
+    for rotation in Rotation.objects.filter(team=team):
+        override_create(
+            rotation=rotation,
+            role="primary",
+            member=cast["charlie"],
+            starts_at=dt.datetime(2026, 1, 7, 9, tzinfo=NAIROBI),
+            ends_at=dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
+        )
+    lines = len(month_statement(team=team, year=2026, month=1).rows)
+    # The sizes matter: at 12 rotations the lines need more variables than
+    # SQLite's old default of 999 (19 columns a line), so a batch cut at that
+    # limit would take more INSERTs than at one rotation.
+    assert lines * 19 > 999 * 2 if rotations == 12 else lines * 19 < 999
+
+    with django_assert_num_queries(CLOSE_QUERIES[connection.vendor]):
+        month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+
+    stored = month_statement(team=team, year=2026, month=1)
+    assert len(stored.rows) == lines
+    assert len(stored.given_away) == rotations
+
+
+# Counted once and pinned: the team lock, the month (get_or_create: a SELECT,
+# then a savepoint, INSERT and release), the statement's reads, one INSERT of
+# lines, one of given-away rows, the month's UPDATE, the log entry.
+CLOSE_QUERIES = {"sqlite": 21, "postgresql": 21}
