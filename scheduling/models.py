@@ -820,8 +820,8 @@ class PayPolicy(models.Model):
     HIGHEST = "highest"
     BOTH = "both"
     TWO_ROLES_CHOICES = [
-        (HIGHEST, "pay only the highest (primary before secondary)"),
-        (BOTH, "pay both"),
+        (HIGHEST, "the team's schedule, layers applied: one role at a time"),
+        (BOTH, "each rotation its own: two at once pay both"),
     ]
 
     team = models.OneToOneField(
@@ -848,7 +848,10 @@ class PayPolicy(models.Model):
         max_length=8,
         choices=TWO_ROLES_CHOICES,
         default=HIGHEST,
-        help_text="When one person holds two roles or two rotations at once.",
+        help_text="When rotations overlap: pay the team's effective schedule (a "
+        "higher layer's holder is paid, not the covered lower layer's; one "
+        "role per person at a time, the highest) or every rotation's own "
+        "holders (someone on two rotations at once earns both).",
     )
     MONTH = "month"
     QUARTER = "quarter"

@@ -2,14 +2,16 @@
 
 Pure functions on the output of the one resolver (:mod:`scheduling.effective`,
 through :func:`scheduling.selectors.team_schedule`): nothing here computes a
-schedule of its own.  Each rotation pays its own roles -- whoever holds a role in
-the rotation's effective schedule (overrides and swaps applied) earns the
-rotation's rate for it, inactive members included.
+schedule of its own.  Which timeline is paid is the team's two-roles rule
+(:func:`scheduling.pay.statements.team_pay`): the team's layered answer
+(``highest``) or each rotation's own (``both``).  Whoever holds a role in it
+(overrides and swaps applied) earns the holder's rotation's rate for the role,
+inactive members included.
 
 Steps: :func:`holdings` (who held which role of which rotation, when) ->
 :func:`price` (split at the team's local midnights; the rate and the multiplier of
-each local day) -> :func:`two_roles` (a member holding two roles at once: the
-team's rule).  Amounts stay exact :class:`~fractions.Fraction` values.
+each local day) -> :func:`cap` -> :func:`minimums`.  Amounts stay exact
+:class:`~fractions.Fraction` values.
 """
 
 from __future__ import annotations
@@ -26,10 +28,7 @@ from typing import Any
 from scheduling.pay.calendar import WEEKEND
 from scheduling.pay.money import exact
 from scheduling.pay.rates import Rate, RateBook
-from scheduling.plan import PRIMARY
 
-BOTH = "both"
-HIGHEST = "highest"
 _MICRO = dt.timedelta(microseconds=1)
 
 
@@ -88,42 +87,44 @@ class Piece:
         return self.per_second * self.seconds
 
 
-def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
-    """Every role holder of every rotation's effective timeline
-    (:attr:`scheduling.selectors.TeamSchedule.per_rotation`)."""
+def holdings(segments: Iterable[Any]) -> list[Holding]:
+    """Every role holder of effective-schedule segments
+    (:class:`scheduling.effective.Segment`): the team's layered answer
+    (:attr:`scheduling.selectors.TeamSchedule.effective`) or the rotations' own
+    timelines chained (``per_rotation``).  The rotation paid is the holder's."""
     out: list[Holding] = []
-    for rotation_id, segments in per_rotation.items():
-        for seg in segments:
-            for role, holder in zip(
-                ("primary", "secondary"), seg.resolution.roles(), strict=True
-            ):
-                if holder is None:
-                    continue
-                ov = holder.override
-                row = holder.shift if ov is None else ov
-                out.append(
-                    Holding(
-                        member_id=holder.member_id,
-                        rotation_id=rotation_id,
-                        role=role,
-                        starts_at=seg.starts_at,
-                        ends_at=seg.ends_at,
-                        # ``id``: None for a planned (unstored) shift.
-                        shift_id=getattr(holder.shift, "id", None),
-                        override_id=None if ov is None else ov.id,
-                        scheduled_member_id=holder.shift.member_id,
-                        unit=(
-                            "shift" if ov is None else "override",
-                            rotation_id,
-                            role,
-                            holder.member_id,
-                            row.starts_at,
-                            getattr(row, "id", None),
-                        ),
-                        unit_starts_at=row.starts_at,
-                        unit_ends_at=row.ends_at,
-                    )
+    for seg in segments:
+        for role, holder in zip(
+            ("primary", "secondary"), seg.resolution.roles(), strict=True
+        ):
+            if holder is None:
+                continue
+            ov = holder.override
+            row = holder.shift if ov is None else ov
+            rotation_id = holder.rotation_id
+            out.append(
+                Holding(
+                    member_id=holder.member_id,
+                    rotation_id=rotation_id,
+                    role=role,
+                    starts_at=seg.starts_at,
+                    ends_at=seg.ends_at,
+                    # ``id``: None for a planned (unstored) shift.
+                    shift_id=getattr(holder.shift, "id", None),
+                    override_id=None if ov is None else ov.id,
+                    scheduled_member_id=holder.shift.member_id,
+                    unit=(
+                        "shift" if ov is None else "override",
+                        rotation_id,
+                        role,
+                        holder.member_id,
+                        row.starts_at,
+                        getattr(row, "id", None),
+                    ),
+                    unit_starts_at=row.starts_at,
+                    unit_ends_at=row.ends_at,
                 )
+            )
     return out
 
 
@@ -251,58 +252,6 @@ def _terms(
         per_second = rate.per_second(day_seconds) * exact(multiplier)
         known[key] = (rate, multiplier, reason, per_second)
     return known[key]
-
-
-def _rank(piece: Piece) -> tuple[int, Fraction, int]:
-    # Primary before secondary; then the better paid; then the older rotation.
-    role = 1 if piece.holding.role == PRIMARY else 0
-    return (role, piece.per_second, -piece.holding.rotation_id)
-
-
-def two_roles(pieces: Iterable[Piece], rule: str) -> tuple[list[Piece], list[Piece]]:
-    """Apply the team's rule to a member holding two roles at once: ``both`` pays
-    every piece; ``highest`` pays, at each instant, only the highest-ranked piece
-    (primary before secondary, then the higher pay per second, then the older
-    rotation).  Returns (paid, not paid) pieces, cut where the overlap starts and
-    ends."""
-    pieces = list(pieces)
-    if rule == BOTH:
-        return pieces, []
-    by_member: dict[int, list[Piece]] = {}
-    for p in pieces:
-        by_member.setdefault(p.holding.member_id, []).append(p)
-    paid: list[Piece] = []
-    unpaid: list[Piece] = []
-    for mine in by_member.values():
-        mine.sort(key=lambda p: p.starts_at)
-        cluster: list[Piece] = []
-        reach: dt.datetime | None = None
-        for p in mine:
-            if reach is not None and p.starts_at >= reach:
-                _resolve_cluster(cluster, paid, unpaid)
-                cluster, reach = [], None
-            cluster.append(p)
-            reach = p.ends_at if reach is None else max(reach, p.ends_at)
-        _resolve_cluster(cluster, paid, unpaid)
-    return paid, unpaid
-
-
-def _resolve_cluster(
-    cluster: list[Piece], paid: list[Piece], unpaid: list[Piece]
-) -> None:
-    if len(cluster) <= 1:
-        paid.extend(cluster)
-        return
-    bounds = sorted({p.starts_at for p in cluster} | {p.ends_at for p in cluster})
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        active = [p for p in cluster if p.starts_at <= a and p.ends_at >= b]
-        if not active:
-            continue
-        best = max(active, key=_rank)
-        for p in active:
-            part = replace(p, starts_at=a, ends_at=b)
-            (paid if p is best else unpaid).append(part)
-    # Adjacent parts of one piece stay separate pieces: their sum is the same.
 
 
 def period_start(day: dt.date, period: str) -> dt.date:

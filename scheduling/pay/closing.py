@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from scheduling.models import (
@@ -233,9 +233,7 @@ def _adjustments(team: Team, month: dt.date) -> list[Row]:
         why: str | None = None
         for key in sorted(set(now) | set(paid), key=repr):
             amount_now, hours_now, row = now.get(key, (Decimal(0), Decimal(0), None))
-            amount_paid, hours_paid, old = paid.get(
-                key, (Decimal(0), Decimal(0), None)
-            )
+            amount_paid, hours_paid, old = paid.get(key, (Decimal(0), Decimal(0), None))
             if amount_now == amount_paid:
                 continue
             template = row or old
@@ -359,12 +357,10 @@ def month_close(
         team=team, month=first, action=PayLogEntry.CLOSE, acted_at=now, by=by
     )
     # What was stored (tests check that reading it back gives the same rows).
-    return MonthStatement(
-        team, first, True, now, statement.rows, statement.given_away
-    )
+    return MonthStatement(team, first, True, now, statement.rows, statement.given_away)
 
 
-def _insert_all(model: type, objs: list) -> None:
+def _insert_all(model: type[Model], objs: list[Any]) -> None:
     """``bulk_create`` in as few INSERTs as the database takes: one for a month
     of 1,000 rotations.
 
@@ -379,7 +375,7 @@ def _insert_all(model: type, objs: list) -> None:
         return
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "sqlite":
-        model.objects.bulk_create(objs)
+        model._default_manager.bulk_create(objs)
         return
     import sqlite3
 
@@ -389,7 +385,7 @@ def _insert_all(model: type, objs: list) -> None:
     assumed = features.max_query_params
     features.max_query_params = max(assumed, limit)
     try:
-        model.objects.bulk_create(objs)
+        model._default_manager.bulk_create(objs)
     finally:
         features.max_query_params = assumed
 

@@ -57,8 +57,10 @@ def shown_ratio(numerator: int, denominator: int) -> Decimal:
     if 2 * rest >= denominator:
         whole += 1
     sign = -1 if numerator < 0 else 1
-    return Decimal(sign * whole).scaleb(-SHOWN_DIGITS).quantize(
-        Decimal(1).scaleb(-SHOWN_DIGITS)
+    return (
+        Decimal(sign * whole)
+        .scaleb(-SHOWN_DIGITS)
+        .quantize(Decimal(1).scaleb(-SHOWN_DIGITS))
     )
 
 

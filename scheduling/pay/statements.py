@@ -12,6 +12,7 @@ on the line (``rounding``).  Every line keeps the shifts and overrides behind it
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -125,7 +126,7 @@ class Report:
     end: dt.datetime
     lines: list[Line]
     given_away: list[GivenAway]
-    unpaid: list[accrual.Piece]  # held, but not paid under the two-roles rule
+    unpaid: list[accrual.Piece]  # held, but not paid: past the cap
     members: dict[int, Member]
     rotation_names: dict[int, str]
 
@@ -159,8 +160,15 @@ def lines_of(
         h = p.holding
         kind = SHIFT if h.override_id is None else OVERRIDE
         # Line.key(), without making a Line per piece.
-        key = (h.member_id, h.rotation_id, h.role, kind, p.rate.id, p.multiplier)
-        key += (p.reason,)
+        key = (
+            h.member_id,
+            h.rotation_id,
+            h.role,
+            kind,
+            p.rate.id,
+            p.multiplier,
+            p.reason,
+        )
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(
@@ -257,26 +265,42 @@ class _Accrued:
     rates: RateBook
 
 
+def _held(schedule: TeamSchedule, rule: str) -> list[accrual.Holding]:
+    """Who held what, by the team's rule for one person on two rotations at once.
+
+    ``highest`` (the default) pays the team's effective schedule -- layers
+    applied, as paged and as every other reader sees it: at each instant one
+    primary and one secondary, never the same person, each at the rate of the
+    rotation that supplied them.  A lower layer's holder is not paid while a
+    higher layer covers them (they did not hold the role then), and someone on
+    two rotations at once is paid only for the role the team gave them, the
+    highest.  ``both`` pays each rotation's own timeline (overrides applied,
+    layers not): the rotations are separate paid duties, so someone on two at
+    once earns both, and a covered lower layer still pays its holder."""
+    if rule == PayPolicy.BOTH:
+        return accrual.holdings(
+            itertools.chain.from_iterable(schedule.per_rotation.values())
+        )
+    return accrual.holdings(schedule.effective)
+
+
 def _accrue(
     team: Team, since: dt.datetime, end: dt.datetime, policy: PayPolicy | None
 ) -> _Accrued:
-    """Priced holdings over [since, end), the two-roles rule and the cap applied."""
+    """Priced holdings over [since, end), the cap applied."""
     schedule = team_schedule(team=team, start=since, end=end)
-    held = accrual.holdings(schedule.per_rotation)
+    held = _held(schedule, policy.two_roles if policy else PayPolicy.HIGHEST)
     local_first = schedule.start.astimezone(team.tz).date()
     local_last = schedule.end.astimezone(team.tz).date()
     days = calendar_for(team.pk).days(local_first, local_last)
     rates = rate_book_for(team.pk)
     pieces = accrual.price(held, tz=team.tz, rates=rates, days=days)
-    paid, unpaid = accrual.two_roles(
-        pieces, policy.two_roles if policy else PayPolicy.HIGHEST
-    )
     paid, capped = accrual.cap(
-        paid,
+        pieces,
         limit_micros=_limit_micros(policy),
         period=policy.cap_period if policy else PayPolicy.QUARTER,
     )
-    return _Accrued(schedule, held, paid, unpaid + capped, rates)
+    return _Accrued(schedule, held, paid, capped, rates)
 
 
 def _units_begin(
