@@ -205,12 +205,14 @@ def price(
     # per distinct value (runs compare them by identity); None where no rate
     # pays.  Looked up per (rotation, role) and day index.
     terms_of: dict[tuple, tuple] = {}
-    by_role: dict[tuple[int, str], list] = {}
+    by_role: dict[tuple[int | None, str], list] = {}
     out: list[Piece] = []
     for h in held:
-        row = by_role.get((h.rotation_id, h.role))
+        # Rotations paid the team's rates share one row: their terms are equal.
+        key = (h.rotation_id if rates.has_own(h.rotation_id, h.role) else None, h.role)
+        row = by_role.get(key)
         if row is None:
-            row = by_role[(h.rotation_id, h.role)] = [False] * len(span)
+            row = by_role[key] = [False] * len(span)
         i = bisect.bisect_right(starts, h.starts_at) - 1
         run_terms: tuple | None = None
         run_start = h.starts_at

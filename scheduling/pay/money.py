@@ -37,12 +37,14 @@ def minor_digits(currency: str) -> int:
 
 
 def _half_up(value: Fraction, digits: int) -> Decimal:
-    # In integers (no Fraction product): |n| * 10**digits / d, half away from 0.
-    whole, rest = divmod(abs(value.numerator) * 10**digits, value.denominator)
-    if 2 * rest >= value.denominator:
+    # In integers (no Fraction arithmetic): |n| * 10**digits / d, half away
+    # from zero.
+    n, d = value.numerator, value.denominator
+    whole, rest = divmod(abs(n) * 10**digits, d)
+    if 2 * rest >= d:
         whole += 1
     # scaleb on an integer gives exactly ``digits`` decimals ("0.00" too).
-    return Decimal(-whole if value < 0 else whole).scaleb(-digits)
+    return Decimal(-whole if n < 0 else whole).scaleb(-digits)
 
 
 def round_amount(value: Fraction, currency: str) -> Decimal:
