@@ -850,8 +850,8 @@ class PayPolicy(models.Model):
         default=HIGHEST,
         help_text="When rotations overlap: pay the team's effective schedule (a "
         "higher layer's holder is paid, not the covered lower layer's; one "
-        "role per person at a time, the highest) or every rotation's own "
-        "holders (someone on two rotations at once earns both).",
+        "role per person at a time, the one the layers give) or every "
+        "rotation's own holders (someone on two rotations at once earns both).",
     )
     MONTH = "month"
     QUARTER = "quarter"
@@ -997,9 +997,7 @@ class PayGivenAway(models.Model):
     )
     position = models.PositiveIntegerField()
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    covered_by = models.ForeignKey(
-        Member, on_delete=models.PROTECT, related_name="+"
-    )
+    covered_by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     rotation = models.ForeignKey(
         Rotation, null=True, on_delete=models.SET_NULL, related_name="+"
     )
