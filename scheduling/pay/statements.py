@@ -273,9 +273,10 @@ def _held(schedule: TeamSchedule, rule: str) -> list[accrual.Holding]:
     primary and one secondary, never the same person, each at the rate of the
     rotation that supplied them.  A lower layer's holder is not paid while a
     higher layer covers them (they did not hold the role then), and someone on
-    two rotations at once is paid only for the role the layers gave them.  ``both`` pays each rotation's own timeline (overrides applied,
-    layers not): the rotations are separate paid duties, so someone on two at
-    once earns both, and a covered lower layer still pays its holder."""
+    two rotations at once is paid only for the role the layers gave them.
+    ``both`` pays each rotation's own timeline (overrides applied, layers not):
+    the rotations are separate paid duties, so someone on two at once earns
+    both, and a covered lower layer still pays its holder."""
     if rule == PayPolicy.BOTH:
         return accrual.holdings(
             itertools.chain.from_iterable(schedule.per_rotation.values())
