@@ -837,8 +837,8 @@ class PayPolicy(models.Model):
     HIGHEST = "highest"
     BOTH = "both"
     TWO_ROLES_CHOICES = [
-        (HIGHEST, "pay only the highest (primary before secondary)"),
-        (BOTH, "pay both"),
+        (HIGHEST, "the team's schedule, layers applied: one role at a time"),
+        (BOTH, "each rotation its own: two at once pay both"),
     ]
 
     team = models.OneToOneField(
@@ -865,7 +865,10 @@ class PayPolicy(models.Model):
         max_length=8,
         choices=TWO_ROLES_CHOICES,
         default=HIGHEST,
-        help_text="When one person holds two roles or two rotations at once.",
+        help_text="When rotations overlap: pay the team's effective schedule (a "
+        "higher layer's holder is paid, not the covered lower layer's; one "
+        "role per person at a time, the one the layers give) or every "
+        "rotation's own holders (someone on two rotations at once earns both).",
     )
     MONTH = "month"
     QUARTER = "quarter"
@@ -999,6 +1002,36 @@ class PayLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pay_month} #{self.position} {self.kind} {self.amount}"
+
+
+class PayGivenAway(models.Model):
+    """A closed month's "overrides given away": a stretch during which someone
+    else held a member's role under an override (no money; it explains a smaller
+    line).  Stored with the month's lines when it closes, never recomputed."""
+
+    pay_month = models.ForeignKey(
+        PayMonth, on_delete=models.CASCADE, related_name="given_away"
+    )
+    position = models.PositiveIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    covered_by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rotation_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    # The override's id as it was (a plain number: the override may be deleted
+    # later, and the stored month must not change with it).
+    override_id = models.PositiveBigIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pay_month", "position"]
+        verbose_name_plural = "pay given away"
+
+    def __str__(self) -> str:
+        return f"{self.pay_month} given away #{self.position}"
 
 
 class PayLogEntry(models.Model):
