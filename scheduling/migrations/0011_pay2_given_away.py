@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scheduling", "0009_rotation_slug"),
+        ("scheduling", "0010_grafana_member_phone_optional"),
     ]
 
     operations = [
