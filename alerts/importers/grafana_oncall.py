@@ -15,12 +15,22 @@ integrations' default routes use, else its first): the schedule of the first
 one its secondary.  Each rolling-users or recurrent shift of the primary
 becomes a primary-only rotation, its ``level`` the layer; a one-shift primary
 and a one-shift secondary that together are a paired or follow rotation
-become that one rotation.  Anything else (an iCal schedule, a monthly shift,
-two people on call at once in one layer, a jinja2 route we cannot read as
-label matchers...) is listed in the report with the reason, never dropped
-silently; on a team's schedule, its next 8 weeks then arrive as overrides from
-the source's final shifts where that is faithful
-(:mod:`alerts.importers.grafana_oncall_final`).
+become that one rotation.  Anything else (a monthly shift, two people on call
+at once in one layer, a jinja2 route we cannot read as label matchers...) is
+listed in the report with the reason, never dropped silently; on a team's
+schedule, its next 8 weeks then arrive as overrides from the source's final
+shifts where that is faithful (:mod:`alerts.importers.grafana_oncall_final`).
+
+A primary schedule none of whose shifts is a rotation of ours -- an iCal
+schedule, whose events live in a calendar outside Grafana OnCall, or a
+calendar of monthly events only -- gets a *carrier* rotation: the people of
+its final shifts over the horizon, taking weekly turns, on call around the
+clock.  Overrides from the final shifts then say who holds it at every hour,
+so who is on call is exactly the source's until the horizon ends; the report
+says until when, and re-running the import before then carries it on (the
+overrides of the new horizon are added, the participants follow the feed).
+Overrides change who, never coverage: hours where the source has nobody or
+several people on call are listed by the check, not papered over.
 
 Grafana OnCall's public user object has no phone number: people arrive without
 one unless ``phones`` (email -> E.164, from ``--phones FILE.csv``) names it;
@@ -71,6 +81,10 @@ FREQUENCIES = {
     "weekly": (WEEK, plan.WEEKS),
 }
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index = Python weekday
+HOUR_DELTA = dt.timedelta(hours=1)
+# A carrier rotation's first turn: a fixed Monday, so that a later run with the
+# same people writes nothing.
+CARRIER_START = dt.date(2024, 1, 1)
 MAX_PAGES = 1000  # a source whose "next" never ends is reported, not followed
 
 
@@ -157,6 +171,7 @@ class _Reading:
     chain_team: dict[str, str] = field(default_factory=dict)
     role_of: dict[str, dict[str, str]] = field(default_factory=dict)  # team -> sid
     no_phone: list[str] = field(default_factory=list)
+    client: SourceClient | None = None  # for the final shifts of carriers
 
 
 def grafana_oncall_read(
@@ -210,6 +225,7 @@ def _read(
         horizon=horizon,
         phones=phones,
         team_slug={tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted},
+        client=client,
     )
     _read_users(users, r)
     for schedule in schedules:
@@ -341,7 +357,7 @@ def _plan_team_schedule(
         return
     primary = r.schedules[primary_id]
     r.used_schedules.add(primary_id)
-    made = _schedule_rotations(primary, slug, r)
+    made = _primary_rotations(primary, slug, r)
     combined = False
     secondary = r.schedules.get(secondary_id or "")
     if secondary is not None and secondary_id is not None:
@@ -372,6 +388,100 @@ def _plan_team_schedule(
     slugs = [rotation["slug"] for rotation in made]
     for sid, role in roles.items():
         r.overrides += _overrides(r.schedules[sid], role, slugs, r)
+
+
+def _is_ical(schedule: dict[str, Any]) -> bool:
+    return schedule.get("type") == "ical"
+
+
+def _primary_rotations(
+    primary: dict[str, Any], team: str, r: _Reading
+) -> list[dict[str, Any]]:
+    """The primary schedule's rotations, or its carrier when it has none."""
+    made = [] if _is_ical(primary) else _schedule_rotations(primary, team, r)
+    return made or _carrier_rotation(primary, team, r)
+
+
+def _carrier_rotation(
+    schedule: dict[str, Any], team: str, r: _Reading
+) -> list[dict[str, Any]]:
+    """A primary-only rotation of the people of the schedule's final shifts
+    over the horizon, in the order they first come on, one week each from a
+    fixed Monday (a later run with the same people changes nothing).  Who it
+    names at an hour does not matter: the overrides from the final shifts
+    (``final_overrides``) name the source's person at every hour."""
+    from alerts.importers.grafana_oncall_final import carrier_shifts
+
+    sid, name = str(schedule["id"]), schedule.get("name")
+    kind = "an iCal schedule" if _is_ical(schedule) else "none of its shifts"
+    if r.client is None:  # pragma: no cover - _read always sets it
+        return []
+    shifts, start, until = carrier_shifts(client=r.client, sid=sid, now=r.now)
+    people: list[str] = []
+    for _, _, uid in sorted(shifts):
+        if uid not in r.usernames:
+            r.problems.append(
+                f"schedule {name!r}: its final shifts name user {uid}, who could "
+                "not be imported; those hours are left to the check"
+            )
+        elif r.usernames[uid] not in people:
+            people.append(r.usernames[uid])
+    if not people:
+        r.problems.append(
+            f"schedule {name!r} (team {team}'s primary): {kind} is a rotation "
+            "here and nobody is on call in its final shifts over the next 8 "
+            "weeks; no rotation imported"
+        )
+        return []
+    covered = _covered_hours(shifts, start, until)
+    total = (until - start) / HOUR_DELTA
+    r.problems.append(
+        f"schedule {name!r} (team {team}'s primary): {kind} is a rotation here; "
+        f"imported as rotation {_sid(sid)} of {', '.join(people)} (a carrier: "
+        "weekly turns, around the clock) with overrides from its final shifts, "
+        f"so who is on call is the source's until {until:%Y-%m-%d %H:%M}Z; "
+        "re-run the import before then to carry it on"
+    )
+    if covered < total:
+        r.problems.append(
+            f"schedule {name!r}: nobody on call for {total - covered:g} of the "
+            f"{total:g} hours; ours has the carrier's person then (overrides "
+            "change who, never coverage); the check lists those hours"
+        )
+    return [
+        {
+            "slug": _sid(sid),
+            "team": team,
+            "name": f"{name} (carried from its final shifts)",
+            "scheme": plan.PRIMARY_ONLY,
+            "participants": people,
+            "shift_length": 1,
+            "shift_unit": plan.WEEKS,
+            "start_date": CARRIER_START.isoformat(),
+            "handoff_time": "00:00:00",
+            "handoff_weekday": CARRIER_START.weekday(),
+            "time_zone": "UTC",
+            "layer": 1,
+            "restrict_weekdays": "",
+            "restrict_start": None,
+            "restrict_end": None,
+        }
+    ]
+
+
+def _covered_hours(
+    shifts: list[tuple[dt.datetime, dt.datetime, str]],
+    start: dt.datetime,
+    until: dt.datetime,
+) -> float:
+    """Hours of [start, until) when somebody is on call (overlaps counted once)."""
+    covered, reach = dt.timedelta(), start
+    for begin, end, _ in sorted(shifts):
+        begin, end = max(begin, reach), min(end, until)
+        if end > begin:
+            covered += end - begin
+            reach = end
+    return covered / HOUR_DELTA
 
 
 def _schedule_rotations(

@@ -63,6 +63,16 @@ def _final_shifts(
     return found
 
 
+def carrier_shifts(
+    *, client: SourceClient, sid: str, now: dt.datetime
+) -> tuple[Shifts, dt.datetime, dt.datetime]:
+    """A schedule's final shifts over the horizon the overrides and the check
+    cover, and that horizon's (start, end): what a carrier rotation is built
+    from (:func:`alerts.importers.grafana_oncall._carrier_rotation`)."""
+    start, until = _window(now)
+    return _final_shifts(client, sid, start, until), start, until
+
+
 def final_check(
     *, report: ImportReport, client: SourceClient, now: dt.datetime
 ) -> list[Check]:

@@ -9,6 +9,12 @@ winning and, within a level, the event that began last; override shifts on top
 of everything -- written independently of our rotation code, so the
 faithfulness check compares two implementations.
 
+An ``ical`` schedule's events come from the iCalendar text the fake holds for it
+(``ical_feeds[schedule id] = (primary feed, overrides feed)``, as Grafana reads
+``ical_url_primary`` and ``ical_url_overrides``): each event's SUMMARY names the
+person on call (a username, as Grafana matches it), an RRULE repeats it, and an
+event of the overrides feed is on top of the primary feed's.
+
 Its final shifts walk in half-hour steps: every boundary in the organisation the
 tests build falls on a half hour.
 """
@@ -23,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import icalendar
 from dateutil import rrule
 
 STEP = dt.timedelta(minutes=30)
@@ -71,6 +78,7 @@ class FakeGrafanaOnCall:
         self.page_size = 2  # small pages: pagination is exercised
         self.url = ""
         self._final: list[dict[str, Any]] = []
+        self.ical_feeds: dict[str, tuple[str, str]] = {}
 
     # --- the final schedule ---------------------------------------------------
     def schedule(self, sid: str) -> dict[str, Any]:
@@ -88,6 +96,11 @@ class FakeGrafanaOnCall:
         """(level, start, end, users) of every event of the schedule's shifts
         that overlaps [lo, hi); override shifts get level 10**6 (on top)."""
         events = []
+        if schedule["id"] in self.ical_feeds:
+            primary, overrides = self.ical_feeds[schedule["id"]]
+            return self._feed_events(primary, 0, lo, hi) + self._feed_events(
+                overrides, 10**6, lo, hi
+            )
         for oid in schedule.get("shifts", []):
             shift = self.shift(oid)
             zone = self._zone(schedule, shift)
@@ -126,6 +139,33 @@ class FakeGrafanaOnCall:
                 begin = _utc(occurrence, zone)
                 if begin < hi and begin + length > lo:
                     events.append((shift.get("level", 0), begin, begin + length, users))
+        return events
+
+    def _feed_events(
+        self, text: str, level: int, lo: dt.datetime, hi: dt.datetime
+    ) -> list[tuple[int, dt.datetime, dt.datetime, list[str]]]:
+        """The events of an iCalendar feed overlapping [lo, hi), recurrences
+        expanded by ``dateutil.rrule`` in the event's own zone."""
+        by_name = {u["username"]: u["id"] for u in self.users}
+        events = []
+        for event in icalendar.Calendar.from_ical(text).walk("VEVENT"):
+            first = event.decoded("DTSTART")
+            length = event.decoded("DTEND") - first
+            users = [by_name[str(event.get("SUMMARY")).strip()]]
+            if event.get("RRULE") is None:
+                starts = [first]
+            else:
+                rule = event.get("RRULE").to_ical().decode()
+                starts = list(
+                    rrule.rrulestr(rule, dtstart=first).between(
+                        lo - length, hi, inc=True
+                    )
+                )
+            for begin in starts:
+                if begin < hi and begin + length > lo:
+                    events.append(
+                        (level, begin.astimezone(dt.UTC), begin + length, users)
+                    )
         return events
 
     @staticmethod

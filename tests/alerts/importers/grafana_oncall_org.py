@@ -1,4 +1,4 @@
-"""A realistic Grafana OnCall organisation for the fake: two teams.  Payments
+"""A realistic Grafana OnCall organisation for the fake: three teams.  Payments
 runs a primary/secondary weekly rotation in Europe/Berlin (a DST zone) as two
 web schedules; Platform runs a follow-the-sun calendar schedule (a weekday
 daytime layer, 08:00-20:00 Berlin, level 1, over a 24/7 weekly layer handed off
@@ -6,16 +6,62 @@ at 09:00 New York time, level 0); override shifts on both; a three-step chain
 per team (waits between the steps, a repeat); two integrations with regex and
 jinja2 routes; and things our model cannot hold (an iCal schedule, a monthly
 shift, a Slack user-group step, a jinja2 route that is not a label test, a
-chain of no team)."""
+chain of no team).  Support's primary is an iCal schedule: a weekly rotation of
+three people handed off on Mondays at 10:00 London time, kept in a calendar (the
+feed text is written here with ``icalendar``), with a swap in its overrides
+calendar."""
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+
+import icalendar
 
 from tests.alerts.importers.fake_grafana_oncall import FakeGrafanaOnCall
 
 PAYMENTS = ["alice", "bob", "charlie", "david", "eve", "frank"]
 PLATFORM = ["grace", "heidi", "ivan", "judy"]
+SUPPORT = ["kim", "leo", "mia"]
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def ical_feed(events: list[tuple[str, dt.datetime, dt.timedelta, str | None]]) -> str:
+    """An iCalendar feed as Grafana OnCall reads one: (summary = username,
+    start, length, RRULE or None) per event."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//oncall tests//support rota//EN")
+    calendar.add("version", "2.0")
+    for n, (who, start, length, rule) in enumerate(events):
+        event = icalendar.Event()
+        event.add("uid", f"support-{n}@example.com")
+        event.add("summary", who)
+        event.add("dtstart", start)
+        event.add("dtend", start + length)
+        event.add("dtstamp", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        if rule:
+            event.add("rrule", icalendar.vRecur.from_ical(rule))
+        calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def support_feeds(now: dt.datetime) -> tuple[str, str]:
+    """Support's calendars: kim, leo and mia take a week each in turn from
+    Monday 5 January 2026 10:00 London time (three weekly events repeating
+    every third week); in the overrides calendar, mia covers 30 hours for whoever
+    is on then, 12 days from ``now``."""
+    week = dt.timedelta(weeks=1)
+    first = dt.datetime(2026, 1, 5, 10, 0, tzinfo=LONDON)
+    primary = ical_feed(
+        [
+            (who, first + n * week, week, "FREQ=WEEKLY;INTERVAL=3")
+            for n, who in enumerate(SUPPORT)
+        ]
+    )
+    day = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    swap = day + dt.timedelta(days=12, hours=14)
+    overrides = ical_feed([("mia", swap, dt.timedelta(hours=30), None)])
+    return primary, overrides
 
 
 def uid(name: str) -> str:
@@ -103,9 +149,17 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
             "email": "",
             "avatar_url": "",
         },
+        {
+            "id": "TSUP",
+            "grafana_id": 3,
+            "name": "Support",
+            "email": "",
+            "avatar_url": "",
+        },
     ]
     fake.users = [_user(n, "TPAY") for n in PAYMENTS]
     fake.users += [_user(n, "TPLAT") for n in PLATFORM]
+    fake.users += [_user(n, "TSUP") for n in SUPPORT]
     fake.users.append(_user("mallory", None))  # in no team: not imported
     primary = ["alice", "charlie", "eve", "bob", "david", "frank"]
     secondary = ["bob", "david", "frank", "alice", "charlie", "eve"]
@@ -212,9 +266,23 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
             "slack": None,
         },
     ]
+    fake.schedules.append(
+        {
+            "id": "SSUP",
+            "name": "Support rota",
+            "type": "ical",
+            "team_id": "TSUP",
+            "ical_url_primary": "https://calendar.example.com/support.ics",
+            "ical_url_overrides": "https://calendar.example.com/support-swaps.ics",
+            "on_call_now": [],
+            "slack": None,
+        }
+    )
+    fake.ical_feeds["SSUP"] = support_feeds(now)
     fake.chains = [
         {"id": "CPAY", "name": "Payments default", "team_id": "TPAY"},
         {"id": "CPLAT", "name": "Platform default", "team_id": "TPLAT"},
+        {"id": "CSUP", "name": "Support default", "team_id": "TSUP"},
         {"id": "CORPHAN", "name": "Nobody's", "team_id": None},
     ]
     fake.steps = [
@@ -264,6 +332,13 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
             5,
             "notify_persons",
             persons_to_notify=[uid("grace"), uid("judy")],
+        ),
+        _step(
+            "ES1",
+            "CSUP",
+            0,
+            "notify_on_call_from_schedule",
+            notify_on_call_from_schedule="SSUP",
         ),
         _step("EO1", "CORPHAN", 0, "notify_persons", persons_to_notify=[uid("alice")]),
     ]
