@@ -15,7 +15,11 @@ integrations' default routes use, else its first): the schedule of the first
 one its secondary.  Each rolling-users or recurrent shift of the primary
 becomes a primary-only rotation, its ``level`` the layer; a one-shift primary
 and a one-shift secondary that together are a paired or follow rotation
-become that one rotation.  Anything else (a monthly shift, two people on call
+become that one rotation.  A secondary schedule that is no such partner
+becomes rotation(s) of its own on the layer(s) below the primary's -- our
+resolver makes a lower layer's on-call the secondary -- when the primary is one
+rotation around the clock (else a lower primary layer or a gap would come first:
+reported, not imported).  Anything else (a monthly shift, two people on call
 at once in one layer, a jinja2 route we cannot read as label matchers...) is
 listed in the report with the reason, never dropped silently; on a team's
 schedule, its next 8 weeks then arrive as overrides from the source's final
@@ -147,6 +151,16 @@ def _instant(local: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return plan.wall_to_utc(local, tz)
 
 
+@dataclass
+class GrafanaImportReport(ImportReport):
+    """:class:`ImportReport` and, per team, the slugs of the primary-only
+    rotations below the primary's that hold a secondary schedule which is not a
+    paired or follow partner of the primary (their overrides are on *their*
+    primary role, which is the team's secondary)."""
+
+    secondary_slugs: dict[str, list[str]] = field(default_factory=dict)
+
+
 # --- reading --------------------------------------------------------------------
 
 
@@ -172,6 +186,8 @@ class _Reading:
     role_of: dict[str, dict[str, str]] = field(default_factory=dict)  # team -> sid
     no_phone: list[str] = field(default_factory=list)
     client: SourceClient | None = None  # for the final shifts of carriers
+    # team -> slugs of the rotations that hold its separate secondary schedule
+    secondary_slugs: dict[str, list[str]] = field(default_factory=dict)
 
 
 def grafana_oncall_read(
@@ -264,8 +280,13 @@ def _read(
             "imported without one: pages to them fail until one is set "
             "(--phones FILE.csv, the admin or the API)"
         )
-    report = ImportReport(
-        document, r.overrides, r.teams, r.problems, usernames=r.usernames
+    report = GrafanaImportReport(
+        document,
+        r.overrides,
+        r.teams,
+        r.problems,
+        usernames=r.usernames,
+        secondary_slugs=r.secondary_slugs,
     )
     report.override_reason = REASON
     return report
@@ -358,23 +379,11 @@ def _plan_team_schedule(
     primary = r.schedules[primary_id]
     r.used_schedules.add(primary_id)
     made = _primary_rotations(primary, slug, r)
-    combined = False
     secondary = r.schedules.get(secondary_id or "")
-    if secondary is not None and secondary_id is not None:
-        r.used_schedules.add(secondary_id)
-        s_made = _schedule_rotations(secondary, slug, r, quiet=True)
-        if len(made) == 1 == len(s_made):
-            joined = _combined(primary, secondary, made[0], s_made[0])
-            if joined is not None:
-                joined["slug"] = made[0]["slug"]
-                made, combined = [joined], True
-        if not combined:
-            r.problems.append(
-                f"schedule {secondary.get('name')!r} (team {slug}'s secondary): not "
-                "a paired or follow partner of the primary schedule (ours: the "
-                "secondary comes from the primary's rotation); not imported, nor "
-                "the chain's step to it"
-            )
+    combined = False
+    if secondary is not None:
+        r.used_schedules.add(str(secondary["id"]))
+        made, combined = _with_secondary(primary, secondary, made, slug, r)
     r.rotations.extend(made)
     r.team_zone[slug] = str(primary.get("time_zone") or "UTC")
     for rotation in made:
@@ -385,9 +394,82 @@ def _plan_team_schedule(
     if combined and secondary_id:
         roles[secondary_id] = plan.SECONDARY
     r.role_of[slug] = roles
-    slugs = [rotation["slug"] for rotation in made]
-    for sid, role in roles.items():
-        r.overrides += _overrides(r.schedules[sid], role, slugs, r)
+    below = r.secondary_slugs.get(slug, [])
+    slugs = [rot["slug"] for rot in made if rot["slug"] not in below]
+    r.overrides += _overrides(primary, plan.PRIMARY, slugs, r)
+    if combined and secondary is not None:
+        # A separate secondary's rotations are primary-only: its overrides are on
+        # their (only) role.
+        r.overrides += (
+            _overrides(secondary, plan.PRIMARY, below, r)
+            if below
+            else _overrides(secondary, plan.SECONDARY, slugs, r)
+        )
+
+
+def _with_secondary(
+    primary: dict[str, Any],
+    secondary: dict[str, Any],
+    made: list[dict[str, Any]],
+    slug: str,
+    r: _Reading,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The team's rotations once its secondary schedule is in, and whether it
+    is: one paired or follow rotation with the primary's, else its own layer
+    below the primary's where that is faithful (else reported)."""
+    s_made = (
+        []
+        if _is_ical(secondary)
+        else _schedule_rotations(secondary, slug, r, quiet=True)
+    )
+    if len(made) == 1 == len(s_made):
+        joined = _combined(primary, secondary, made[0], s_made[0])
+        if joined is not None:
+            joined["slug"] = made[0]["slug"]
+            return [joined], True
+    below = _separate_secondary(made, secondary, slug, r)
+    if not below:
+        return made, False
+    r.secondary_slugs[slug] = [rotation["slug"] for rotation in below]
+    return made + below, True
+
+
+def _separate_secondary(
+    made: list[dict[str, Any]], secondary: dict[str, Any], team: str, r: _Reading
+) -> list[dict[str, Any]]:
+    """The secondary schedule as rotations of its own, layered below the
+    primary's: our resolver makes the on-call of a lower layer, displaced by the
+    primary's, the team's secondary (:mod:`scheduling.effective`, rule 3).  That
+    is the source's secondary only when the primary is one rotation around the
+    clock (else a lower primary layer, or a gap in the primary, would come
+    first); otherwise it is reported, not imported."""
+    name = secondary.get("name")
+    around_the_clock = len(made) == 1 and not (
+        made[0]["restrict_weekdays"] or made[0]["restrict_start"]
+    )
+    if not around_the_clock:
+        r.problems.append(
+            f"schedule {name!r} (team {team}'s secondary): not a paired or follow "
+            "partner of the primary schedule, and the primary is not one rotation "
+            "around the clock (ours: the secondary comes from the primary's "
+            "rotation or from a layer below it); not imported, nor the chain's "
+            "step to it"
+        )
+        return []
+    below = [] if _is_ical(secondary) else _schedule_rotations(secondary, team, r)
+    below = below or _carrier_rotation(secondary, team, r, role=plan.SECONDARY)
+    if not below:
+        return []
+    top = max(int(rotation["layer"]) for rotation in below)
+    made[0]["layer"] = top + 1
+    r.problems.append(
+        f"schedule {name!r} (team {team}'s secondary): not a paired or follow "
+        "partner of the primary schedule; imported as its own rotation(s) "
+        f"{', '.join(rotation['slug'] for rotation in below)} on layer(s) below "
+        f"the primary's (now layer {top + 1}): ours makes a lower layer's on-call "
+        "the secondary"
+    )
+    return below
 
 
 def _is_ical(schedule: dict[str, Any]) -> bool:
@@ -403,7 +485,7 @@ def _primary_rotations(
 
 
 def _carrier_rotation(
-    schedule: dict[str, Any], team: str, r: _Reading
+    schedule: dict[str, Any], team: str, r: _Reading, *, role: str = plan.PRIMARY
 ) -> list[dict[str, Any]]:
     """A primary-only rotation of the people of the schedule's final shifts
     over the horizon, in the order they first come on, one week each from a
@@ -413,7 +495,11 @@ def _carrier_rotation(
     from alerts.importers.grafana_oncall_final import carrier_shifts
 
     sid, name = str(schedule["id"]), schedule.get("name")
-    kind = "an iCal schedule" if _is_ical(schedule) else "none of its shifts"
+    kind = (
+        "an iCal schedule (its events live in a calendar outside Grafana OnCall)"
+        if _is_ical(schedule)
+        else "none of its shifts is a rotation here"
+    )
     if r.client is None:  # pragma: no cover - _read always sets it
         return []
     shifts, start, until = carrier_shifts(client=r.client, sid=sid, now=r.now)
@@ -428,15 +514,15 @@ def _carrier_rotation(
             people.append(r.usernames[uid])
     if not people:
         r.problems.append(
-            f"schedule {name!r} (team {team}'s primary): {kind} is a rotation "
-            "here and nobody is on call in its final shifts over the next 8 "
-            "weeks; no rotation imported"
+            f"schedule {name!r} (team {team}'s {role}): {kind}, and nobody is "
+            "on call in its final shifts over the next 8 weeks; no rotation "
+            "imported"
         )
         return []
     covered = _covered_hours(shifts, start, until)
     total = (until - start) / HOUR_DELTA
     r.problems.append(
-        f"schedule {name!r} (team {team}'s primary): {kind} is a rotation here; "
+        f"schedule {name!r} (team {team}'s {role}): {kind}; "
         f"imported as rotation {_sid(sid)} of {', '.join(people)} (a carrier: "
         "weekly turns, around the clock) with overrides from its final shifts, "
         f"so who is on call is the source's until {until:%Y-%m-%d %H:%M}Z; "

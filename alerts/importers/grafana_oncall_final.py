@@ -143,10 +143,11 @@ def final_overrides(
         roles = [(plan.PRIMARY, tp.primary_schedule)]
         if tp.secondary_schedule and tp.secondary_in_rotation:
             roles.append((plan.SECONDARY, tp.secondary_schedule))
+        below = getattr(report, "secondary_slugs", {}).get(tp.slug, [])
         slugs = [
             r["slug"]
             for r in report.document.get("rotations", [])
-            if r["team"] == tp.slug
+            if r["team"] == tp.slug and r["slug"] not in below
         ]
         if not slugs:
             continue
@@ -156,8 +157,15 @@ def final_overrides(
         for role, sid in roles:
             shifts = _final_shifts(client, sid, start, until)
             found = _differences(shifts, schedule, role, report, start, until)
+            # A separate secondary schedule's rotations are primary-only, below
+            # the primary's: the team's secondary is their primary role.
+            on, as_role = (
+                (below, plan.PRIMARY)
+                if role == plan.SECONDARY and below
+                else (slugs, role)
+            )
             plans += [
-                OverridePlan(f"final-{sid}-{a:%Y%m%dT%H%MZ}", slugs, role, who, a, b)
+                OverridePlan(f"final-{sid}-{a:%Y%m%dT%H%MZ}", on, as_role, who, a, b)
                 for a, b, who in found
             ]
             if found:

@@ -11,9 +11,10 @@ import datetime as dt
 import pytest
 
 from alerts.importers.grafana_oncall import grafana_oncall_read
+from alerts.models import EscalationPolicy
 from scheduling.models import Override, Rotation, Team
 from scheduling.selectors import oncall_at
-from tests.alerts.importers.grafana_oncall_org import ical_feed, organisation
+from tests.alerts.importers.grafana_oncall_org import ical_feed, organisation, uid
 from tests.alerts.importers.test_grafana_oncall import NOW, run_import
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +145,74 @@ def test_the_plan_names_the_carrier_without_writing(fake, waits):
     (carrier,) = [r for r in report.document["rotations"] if r["team"] == "support"]
     assert carrier["participants"] == ["mia", "kim", "leo"]
     assert not Rotation.objects.exists()
+
+
+def test_a_secondary_that_is_no_partner_is_its_own_layer_below(fake, waits):
+    """Payments' secondary made a daily turn of bob, david and frank under a
+    weekly primary of alice, charlie and eve: not a paired or follow partner,
+    so it becomes its own rotation on the layer below the primary's, whose
+    on-call our resolver makes the secondary -- compared hour by hour."""
+    fake.shift("OPRI")["rolling_users"] = [
+        [uid(n)] for n in ("alice", "charlie", "eve")
+    ]
+    fake.shift("OSEC").update(
+        frequency="daily",
+        duration=86400,
+        rolling_users=[[uid(n)] for n in ("bob", "david", "frank")],
+    )
+
+    report = run_import(fake)
+
+    payments = next(c for c in report.checks if c.team == "payments")
+    assert (payments.agree, payments.note, payments.disagreements) == (1344, "", [])
+    assert list(
+        Rotation.objects.filter(team__slug="payments").values_list(
+            "slug", "scheme", "layer", "shift_unit"
+        )
+    ) == [
+        ("go-opri", "primary_only", 2, "weeks"),
+        ("go-osec", "primary_only", 1, "days"),
+    ]
+    steps = EscalationPolicy.objects.get(slug="go-cpay").steps.order_by("position")
+    assert [s.target for s in steps][:2] == ["primary", "secondary"]
+    assert any(
+        "'Payments secondary' (team payments's secondary): not a paired or follow "
+        "partner of the primary schedule; imported as its own rotation(s) go-osec" in p
+        for p in report.problems
+    ), report.problems
+    assert run_import(fake).overrides_written == 0
+
+
+def test_a_secondary_under_a_layered_primary_is_reported(fake, waits):
+    """Platform's primary is two layers: a lower primary layer would come before
+    a secondary layer in our resolver, so the secondary is not imported."""
+    fake.schedules.append(
+        {
+            "id": "SPSEC",
+            "name": "Platform secondary",
+            "type": "web",
+            "team_id": "TPLAT",
+            "time_zone": "Europe/Berlin",
+            "on_call_now": [],
+            "shifts": ["OBASE"],
+            "slack": None,
+        }
+    )
+    fake.steps.append(
+        {
+            "id": "EF7",
+            "escalation_chain_id": "CPLAT",
+            "position": 6,
+            "type": "notify_on_call_from_schedule",
+            "notify_on_call_from_schedule": "SPSEC",
+        }
+    )
+    report = run_import(fake)
+    assert any(
+        "'Platform secondary' (team platform's secondary): not a paired or follow "
+        "partner of the primary schedule, and the primary is not one rotation "
+        "around the clock" in p
+        for p in report.problems
+    ), report.problems
+    platform = next(c for c in report.checks if c.team == "platform")
+    assert (platform.agree, platform.note) == (1344, "primary only compared")
