@@ -73,6 +73,7 @@ from alerts.importers.pagerduty import (
     _combined,
     _slug,
 )
+from alerts.models import ContactRule
 from scheduling import plan
 from scheduling.models import Member
 from scheduling.validators import validate_e164
@@ -159,6 +160,10 @@ class GrafanaImportReport(ImportReport):
     primary role, which is the team's secondary)."""
 
     secondary_slugs: dict[str, list[str]] = field(default_factory=dict)
+    # (username, channel, seconds): the people's notification rules, as our
+    # contact rules; how many were written or changed.
+    contact_rules: list[tuple[str, str, int]] = field(default_factory=list)
+    contact_rules_written: int = 0
 
 
 # --- reading --------------------------------------------------------------------
@@ -188,6 +193,7 @@ class _Reading:
     client: SourceClient | None = None  # for the final shifts of carriers
     # team -> slugs of the rotations that hold its separate secondary schedule
     secondary_slugs: dict[str, list[str]] = field(default_factory=dict)
+    contact_rules: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def grafana_oncall_read(
@@ -287,6 +293,7 @@ def _read(
         r.problems,
         usernames=r.usernames,
         secondary_slugs=r.secondary_slugs,
+        contact_rules=r.contact_rules,
     )
     report.override_reason = REASON
     return report
@@ -789,6 +796,12 @@ def _policy(
                     "repeat_escalation are never reached there; not imported"
                 )
             break
+        if step.get("important"):
+            r.problems.append(
+                f"escalation chain {name!r} step {n}: important (Grafana: the "
+                "persons' important notification rules); ours: each person's one "
+                "set of contact rules"
+            )
         made = _step_targets(step, name, n, team, r)
         for index, entry in enumerate(made):
             out.append({**entry, "delay_seconds": wait if index == 0 else 0})
@@ -869,6 +882,54 @@ def _contact_flags(rules: list[dict[str, Any]], username: str, r: _Reading) -> d
     return {"sms": sms, "voice": voice}
 
 
+RULE_CHANNELS = {"notify_by_sms": "sms", "notify_by_phone_call": "voice"}
+
+
+def _contact_rules(
+    rules: list[dict[str, Any]], username: str, r: _Reading
+) -> list[tuple[str, str, int]]:
+    """(username, channel, seconds after the step fires) from the person's
+    default notification rules, in ``position`` order: each ``wait`` delays what
+    follows, as in Grafana OnCall.  Ours holds one delay per channel (the first
+    SMS, the first call) and no other kinds; the rest is reported.  Their
+    ``important`` rules (for important steps) have no separate place here."""
+    ordered = sorted(
+        (rule for rule in rules if not rule.get("important")),
+        key=lambda rule: int(rule.get("position") or 0),
+    )
+    planned: list[tuple[str, str, int]] = []
+    wait = 0
+    for rule in ordered:
+        kind = str(rule.get("type"))
+        if kind == "wait":
+            wait += int(rule.get("duration") or 0)
+        elif kind not in RULE_CHANNELS:
+            r.problems.append(
+                f"person {username}: notification rule {kind} has no equivalent "
+                "here (ours: SMS and calls); left out"
+            )
+        elif any(channel == RULE_CHANNELS[kind] for _, channel, _ in planned):
+            r.problems.append(
+                f"person {username}: a second {kind} after {wait}s (ours: one "
+                "delay per channel); left out"
+            )
+        else:
+            planned.append((username, RULE_CHANNELS[kind], wait))
+    important = sorted(
+        (rule for rule in rules if rule.get("important")),
+        key=lambda rule: int(rule.get("position") or 0),
+    )
+    if important and [x.get("type") for x in important] != [
+        x.get("type") for x in ordered
+    ]:
+        r.problems.append(
+            f"person {username}: their important notification rules (for "
+            "important steps) differ from their default ones (ours: one set of "
+            "contact rules for every step); the default ones are imported"
+        )
+    return planned
+
+
 def _plan_members(rules: list[dict[str, Any]], r: _Reading) -> list[dict[str, Any]]:
     rules_of: dict[str, list[dict[str, Any]]] = {}
     for rule in rules:
@@ -899,6 +960,7 @@ def _plan_members(rules: list[dict[str, Any]], r: _Reading) -> list[dict[str, An
             phone = phone or existing.phone
         if not phone and not methods:
             r.no_phone.append(username)
+        r.contact_rules += _contact_rules(rules_of.get(uid, []), username, r)
         members.append(
             {
                 "username": username,
@@ -1056,6 +1118,8 @@ def grafana_oncall_apply(
             report.created = applied.created
             report.tokens = applied.tokens
             report.overrides_written = _apply_overrides(report)
+            if isinstance(report, GrafanaImportReport):
+                report.contact_rules_written = _apply_contact_rules(report)
             report.overrides_written += final_overrides(
                 report=report, client=client, now=now
             )
@@ -1067,6 +1131,24 @@ def grafana_oncall_apply(
     except ConfigError as exc:
         raise ImportFailed(f"{exc.where()}: {exc.message}") from None
     return report
+
+
+def _apply_contact_rules(report: GrafanaImportReport) -> int:
+    """Each person's contact rule per channel, created or its delay updated
+    (rules of theirs on other channels stay); how many rows changed."""
+    written = 0
+    for username, channel, seconds in report.contact_rules:
+        member = Member.objects.get(user__username=username)
+        delay = dt.timedelta(seconds=seconds)
+        rule, created = ContactRule.objects.get_or_create(
+            member=member, channel=channel, defaults={"delay": delay}
+        )
+        if not created and rule.delay != delay:
+            rule.delay = delay
+            rule.save(update_fields=["delay"])
+            written += 1
+        written += created
+    return written
 
 
 def grafana_oncall_check(

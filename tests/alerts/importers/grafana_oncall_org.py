@@ -444,5 +444,12 @@ def organisation(now: dt.datetime) -> FakeGrafanaOnCall:
             "important": False,
             "type": "notify_by_mobile_app",
         },
+        {
+            "id": "N6",
+            "user_id": uid("alice"),
+            "position": 0,
+            "important": True,
+            "type": "notify_by_phone_call",
+        },
     ]
     return fake
