@@ -119,7 +119,11 @@ class Command(BaseCommand):
             out(f"{verb} {created}")
         if not dry_run:
             out(f"overrides written: {report.overrides_written}")
-            if not report.created and not report.overrides_written:
+            # Grafana OnCall's notification rules, as contact rules.
+            rules = getattr(report, "contact_rules_written", 0)
+            if rules:
+                out(f"contact rules written: {rules}")
+            if not report.created and not report.overrides_written and not rules:
                 out("nothing changed")
         for slug, token in report.tokens.items():
             out(f"integration {slug}: its token, shown this once: {token}")

@@ -271,6 +271,10 @@ def test_a_second_run_writes_nothing(fake, waits, writes, at_now, tmp_path):
         "faithfulness platform: 1344/1344 hours agree (primary only compared)" in first
     )
     assert "- person bob: no phone number" in first
+    assert "contact rules written: 3" in first
+    assert (
+        "faithfulness support: 1344/1344 hours agree (primary only compared)" in first
+    )
     with writes() as w:
         second = command(*args)
     assert w.statements == []
