@@ -216,3 +216,41 @@ def test_a_secondary_under_a_layered_primary_is_reported(fake, waits):
     ), report.problems
     platform = next(c for c in report.checks if c.team == "platform")
     assert (platform.agree, platform.note) == (1344, "primary only compared")
+
+
+def test_an_ical_secondary_is_carried_on_the_layer_below(fake, waits):
+    """Payments' secondary an iCal schedule (bob, david and frank weekly from
+    the feed) under a weekly primary of alice, charlie and eve: a carrier
+    rotation below the primary's, its overrides on the carrier's one role."""
+    fake.shift("OPRI")["rolling_users"] = [
+        [uid(n)] for n in ("alice", "charlie", "eve")
+    ]
+    secondary = fake.schedule("SSEC")
+    secondary.update(type="ical", shifts=[])
+    week = dt.timedelta(weeks=1)
+    first = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
+    fake.ical_feeds["SSEC"] = (
+        ical_feed(
+            [
+                (who, first + n * week, week, "FREQ=WEEKLY;INTERVAL=3")
+                for n, who in enumerate(("bob", "david", "frank"))
+            ]
+        ),
+        ical_feed([]),
+    )
+
+    report = run_import(fake)
+
+    payments = next(c for c in report.checks if c.team == "payments")
+    assert (payments.agree, payments.note, payments.disagreements) == (1344, "", [])
+    assert list(
+        Rotation.objects.filter(team__slug="payments").values_list("slug", "layer")
+    ) == [("go-opri", 2), ("go-ssec", 1)]
+    found = oncall_at(team=Team.objects.get(slug="payments"), at=NOW)
+    assert found.secondary is not None
+    assert found.secondary.user.username in {"bob", "david", "frank"}
+    assert any(
+        "'Payments secondary' (team payments's secondary): an iCal schedule" in p
+        for p in report.problems
+    ), report.problems
+    assert run_import(fake).overrides_written == 0
