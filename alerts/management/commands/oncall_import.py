@@ -2,7 +2,8 @@
 read another on-call product's REST API and apply what it holds (teams, people,
 rotations, overrides, escalation, services) through the same idempotent path as
 ``oncall_apply``; then compare who is on call with the source, hour by hour,
-over the next 8 weeks.  A second run writes nothing."""
+over the next 8 weeks.  A second run writes nothing.  The work is
+``alerts.importers.run.import_run``, which the admin's import page runs too."""
 
 from __future__ import annotations
 
@@ -10,20 +11,14 @@ import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from alerts.importers.client import SourceError
-from alerts.importers.pagerduty import (
-    ImportFailed,
-    ImportReport,
-    pagerduty_apply,
-    pagerduty_client,
-    pagerduty_read,
+from alerts.importers.run import (
+    IMPORT_ERRORS,
+    SOURCES,
+    import_error_text,
+    import_run,
+    report_lines,
 )
-
-SOURCES = ("pagerduty",)
-DEFAULT_URLS = {"pagerduty": "https://api.pagerduty.com"}
-SHOWN_DISAGREEMENTS = 10
 
 
 class Command(BaseCommand):
@@ -37,49 +32,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        source = options["source"]
-        url = options["url"] or DEFAULT_URLS[source]
-        client = pagerduty_client(url=url, token=options["token"])
-        now = timezone.now()
         try:
-            report = pagerduty_read(client=client, team=options["team"], now=now)
-            report = pagerduty_apply(
-                report=report, client=client, now=now, dry_run=options["dry_run"]
+            report = import_run(
+                source=options["source"],
+                url=options["url"],
+                token=options["token"],
+                team=options["team"],
+                dry_run=options["dry_run"],
             )
-        except (SourceError, ImportFailed) as exc:
-            raise CommandError(f"{exc} (nothing was written)") from None
-        finally:
-            client.close()
-        self._print(report, dry_run=options["dry_run"])
-
-    def _print(self, report: ImportReport, *, dry_run: bool) -> None:
-        out = self.stdout.write
-        if dry_run:
-            out("dry run: nothing was written; the plan:")
-            for section, entries in report.document.items():
-                for entry in entries:
-                    key = entry.get("slug") or entry.get("username")
-                    out(f"  {section}: {key} ({entry.get('name', '')})")
-            out(f"  overrides: {len(report.overrides)}")
-        verb = "would create" if dry_run else "created"
-        for created in report.created:
-            out(f"{verb} {created}")
-        if not dry_run:
-            out(f"overrides written: {report.overrides_written}")
-            if not report.created and not report.overrides_written:
-                out("nothing changed")
-        for slug, token in report.tokens.items():
-            out(f"integration {slug}: its token, shown this once: {token}")
-        self._print_checks(report)
-
-    def _print_checks(self, report: ImportReport) -> None:
-        out = self.stdout.write
-        for check in report.checks:
-            note = f" ({check.note})" if check.note else ""
-            out(f"faithfulness {check.line()}{note}")
-            for line in check.disagreements[:SHOWN_DISAGREEMENTS]:
-                out(f"  {line}")
-        if report.problems:
-            out("not imported or not exact:")
-            for problem in report.problems:
-                out(f"  - {problem}")
+        except IMPORT_ERRORS as exc:
+            raise CommandError(import_error_text(exc)) from None
+        for line in report_lines(report, dry_run=options["dry_run"]):
+            self.stdout.write(line)
