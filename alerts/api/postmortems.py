@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.models import ActionItem, Incident, Postmortem
+from alerts.postmortems.budget import postmortem_budget
 from alerts.postmortems.draft import (
     PostmortemError,
     postmortem_for_incident,
@@ -61,11 +62,28 @@ class ActionItemInputSerializer(serializers.Serializer):
     due = serializers.DateField()
 
 
+class BudgetConsumedSerializer(serializers.Serializer):
+    """The error budget the linked incidents consumed, per SLO of their services
+    (``alerts/postmortems/budget.py``); minutes ``null`` for a Prometheus SLI."""
+
+    service = serializers.CharField()
+    slo = serializers.CharField()
+    objective = serializers.DecimalField(max_digits=7, decimal_places=5)
+    window = serializers.CharField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    budget_minutes = serializers.FloatField()
+    consumed_minutes = serializers.FloatField(allow_null=True)
+    consumed_fraction = serializers.FloatField(allow_null=True)
+    counted_incidents = serializers.IntegerField()
+
+
 class PostmortemSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.slug", read_only=True)
     incidents = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
     action_items = ActionItemSerializer(many=True, read_only=True)
+    error_budget = serializers.SerializerMethodField()
     markdown = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,6 +100,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "ended_at",
             "duration_seconds",
             "impact",
+            "error_budget",
             "timeline",
             "root_cause",
             "went_well",
@@ -97,6 +116,29 @@ class PostmortemSerializer(serializers.ModelSerializer):
 
     def get_duration_seconds(self, postmortem: Postmortem) -> int:
         return int(postmortem.duration.total_seconds())
+
+    @extend_schema_field(BudgetConsumedSerializer(many=True))
+    def get_error_budget(self, postmortem: Postmortem) -> list[dict[str, Any]]:
+        rows = [
+            {
+                "service": item.service,
+                "slo": item.slo,
+                "objective": item.objective,
+                "window": item.window,
+                "window_start": item.window_start,
+                "window_end": item.window_end,
+                "budget_minutes": round(item.budget_seconds / 60, 3),
+                "consumed_minutes": None
+                if item.consumed_seconds is None
+                else round(item.consumed_seconds / 60, 3),
+                "consumed_fraction": None
+                if item.fraction is None
+                else round(item.fraction, 6),
+                "counted_incidents": item.counted_incidents,
+            }
+            for item in postmortem_budget(postmortem=postmortem)
+        ]
+        return list(BudgetConsumedSerializer(rows, many=True).data)
 
     def get_markdown(self, postmortem: Postmortem) -> str:
         return postmortem_markdown(postmortem)

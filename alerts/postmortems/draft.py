@@ -97,6 +97,8 @@ def postmortem_link_incident(*, postmortem: Postmortem, incident: Incident) -> b
     one not resolved yet (its duration is not known)."""
     if incident.team_id != postmortem.team_id:
         raise PostmortemError("the incident belongs to another team")
+    # As stored now, not as the caller's copy says.
+    incident.refresh_from_db(fields=["status", "resolved_at"])
     if incident.status != Incident.Status.RESOLVED:
         raise PostmortemError(
             f"incident #{incident.pk} is {incident.status}: resolve it first"
