@@ -240,7 +240,7 @@ def handoff_draft(
         maintenance=maintenance_between(
             team=team, start=boundary.at, end=boundary.next_shift_end
         )
-        + silences_expiring(start=boundary.at, end=boundary.next_shift_end),
+        + silences_expiring(start=boundary.at, end=boundary.next_shift_end, team=team),
         ongoing=carried_over(
             rotation_id=boundary.rotation.pk, role=role, before=boundary.at
         ),
