@@ -647,5 +647,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    # The open incident and the two resolved ones.
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3
+    # The open incident and the three resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 4
