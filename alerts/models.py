@@ -1423,3 +1423,56 @@ class Deploy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.slug} deploy at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ImportRun(models.Model):
+    """One import from another product started from the admin (issue 19), run by
+    a Celery worker (``alerts.importers.runs``).
+
+    The source's API token is never stored here, nor anywhere else in clear: the
+    admin hands it to the worker sealed (encrypted with a key derived from
+    ``SECRET_KEY``, valid :data:`alerts.importers.token_seal.TOKEN_TTL`) inside the
+    task message, and the worker forgets it when the run ends.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=32)
+    url = models.URLField(max_length=500)
+    team = models.CharField(
+        max_length=200, blank=True, help_text="Only this team of the source."
+    )
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    stage = models.CharField(max_length=100, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        dry = " (dry run)" if self.dry_run else ""
+        return f"{self.source} import #{self.pk}{dry}"
+
+    @property
+    def percent(self) -> int:
+        if self.status in (self.Status.SUCCEEDED, self.Status.FAILED):
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

@@ -113,6 +113,17 @@ urlpatterns = [
         postmortems.IncidentPostmortem.as_view(),
         name="incident-postmortem",
     ),
+    path("postmortems/", postmortems.PostmortemList.as_view(), name="postmortem-list"),
+    path(
+        "postmortems/<int:pk>/incidents/",
+        postmortems.PostmortemIncidents.as_view(),
+        name="postmortem-incidents",
+    ),
+    path(
+        "postmortems/<int:pk>/incidents/<int:incident_id>/",
+        postmortems.PostmortemIncidentDetail.as_view(),
+        name="postmortem-incident-detail",
+    ),
     path(
         "postmortems/overdue/",
         postmortems.OverdueActionItems.as_view(),

@@ -38,7 +38,7 @@ from alerts.models import (
     Postmortem,
     Route,
 )
-from alerts.postmortems.draft import postmortem_for_incident
+from alerts.postmortems.draft import postmortem_for_incident, postmortem_link_incident
 from alerts.postmortems.items import action_item_add
 from alerts.slos.setup import service_create
 from scheduling.feeds import feed_create
@@ -236,6 +236,12 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("action-item-detail", "patch"): ACT,
     ("postmortem-action-items", "post"): CREATE,
     ("postmortem-overdue", "get"): LIST_BY_TEAM,
+    # The list is filtered by team like the incident list; linking takes a
+    # resolved incident of the team (world.resolved), unlinking one linked
+    # beside the incident the postmortem was drafted from (world.linked).
+    ("postmortem-list", "get"): LIST_BY_TEAM,
+    ("postmortem-incidents", "post"): CREATE,
+    ("postmortem-incident-detail", "delete"): DELETE,
     ("handoff-list-api", "get"): LIST_BY_TEAM,
     ("handoff-detail", "get"): READ,
     ("handoff-detail", "patch"): ACT,
@@ -278,6 +284,7 @@ class World:
     resolved: Incident  # resolved, no postmortem yet
     postmortem: Postmortem  # of another resolved incident
     action_item: ActionItem  # of that postmortem
+    linked: Incident  # resolved, linked to that postmortem beside its own
     clients: dict[str, APIClient]
 
 
@@ -354,7 +361,7 @@ def world(payments, make_rotation, make_member, published) -> World:
     assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
     to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
     resolved = []
-    for name in ("DiskFull", "QueueBacklog"):
+    for name in ("DiskFull", "QueueBacklog", "Linked"):
         with transaction.atomic():
             opened = incident_open(
                 integration=integration,
@@ -372,6 +379,7 @@ def world(payments, make_rotation, make_member, published) -> World:
             )
         resolved.append(incident_resolve(incident=opened, by=people[0]))
     postmortem, _ = postmortem_for_incident(incident=resolved[1])
+    postmortem_link_incident(postmortem=postmortem, incident=resolved[2])
     action_item = action_item_add(
         postmortem=postmortem,
         text="Alert on queue depth",
@@ -404,6 +412,7 @@ def world(payments, make_rotation, make_member, published) -> World:
         resolved=resolved[0],
         postmortem=postmortem,
         action_item=action_item,
+        linked=resolved[2],
         clients=clients,
     )
 
@@ -472,6 +481,11 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
         ),
         "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
+        "postmortem-list": "/api/v1/postmortems/?team=payments",
+        "postmortem-incidents": f"/api/v1/postmortems/{world.postmortem.pk}/incidents/",
+        "postmortem-incident-detail": (
+            f"/api/v1/postmortems/{world.postmortem.pk}/incidents/{world.linked.pk}/"
+        ),
         "action-item-detail": (
             f"/api/v1/postmortems/action-items/{world.action_item.pk}/"
         ),
@@ -591,6 +605,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "priority": "P1",
             "due": "2026-02-01",
         },
+        ("postmortem-incidents", "post"): {"incident": world.resolved.pk},
         ("service-deploys", "post"): {"ref": "v1.2.3"},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
@@ -632,5 +647,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    # The open incident and the two resolved ones.
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3
+    # The open incident and the three resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 4

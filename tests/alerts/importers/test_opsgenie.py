@@ -210,9 +210,7 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
 
 
 def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     first = command("opsgenie", "--url", fake.url, "--token", KEY)
     assert "created team payments" in first
     assert "faithfulness payments: 1344/1344 hours agree" in first
@@ -240,9 +238,7 @@ def test_a_changed_override_is_updated_not_duplicated(fake, waits):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(fake, waits, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     out = command("opsgenie", "--url", fake.url, "--token", KEY, "--dry-run")
     assert "dry run: nothing was written" in out
     assert (

@@ -191,9 +191,7 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
 
 
 def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     first = command("pagerduty", "--url", fake.url, "--token", "good-token")
     assert "created team payments" in first
     assert "faithfulness payments: 1344/1344 hours agree" in first
@@ -221,9 +219,7 @@ def test_a_changed_override_is_updated_not_duplicated(fake, waits):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(fake, waits, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     out = command("pagerduty", "--url", fake.url, "--token", "good-token", "--dry-run")
     assert "dry run: nothing was written" in out
     assert "rotations: pd-pspri (Payments primary + Payments secondary)" in out
