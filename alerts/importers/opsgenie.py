@@ -198,6 +198,8 @@ def _read_users(
         who = str(user.get("username") or uid)
         contacts = list(_pages(client, f"/v2/users/{uid}/contacts"))
         numbers = og.phones(contacts, who, r.problems)
+        if numbers:
+            numbers = _notification_order(client, uid, who, numbers, r)
         if not numbers:
             r.problems.append(
                 f"user {who}: no SMS or voice contact (ours pages by phone); "
@@ -210,6 +212,37 @@ def _read_users(
         r.usernames[uid] = username
         found[uid] = (user, numbers)
     return found
+
+
+def _notification_order(
+    client: SourceClient,
+    uid: str,
+    who: str,
+    numbers: list[dict[str, Any]],
+    r: _Reading,
+) -> list[dict[str, Any]]:
+    """The numbers in the order and with the channels of the person's new-alert
+    notification rule (the first by order that applies to every alert); other
+    new-alert rules are reported (ours: one list of numbers for every alert)."""
+    path = f"/v2/users/{uid}/notification-rules"
+    rules = sorted(_pages(client, path), key=lambda x: int(x.get("order") or 0))
+    # The list may leave criteria and steps out: each new-alert rule is read.
+    new_alert = [
+        _data(client, f"{path}/{og.ident(x, 'notification rule')}")
+        for x in rules
+        if x.get("actionType") == "create-alert" and x.get("enabled") is not False
+    ]
+    general = next((x for x in new_alert if og.applies_to_every_alert(x)), None)
+    for rule in new_alert:
+        if rule is not general:
+            r.problems.append(
+                f"user {who}: notification rule {rule.get('name')!r} applies to "
+                "some alerts or at some times only (ours: one list of numbers "
+                "for every alert); not imported"
+            )
+    if general is None:
+        return numbers
+    return og.notification_phones(numbers, general, who, r.problems)
 
 
 def _escalation_of(

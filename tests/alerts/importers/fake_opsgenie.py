@@ -132,6 +132,7 @@ class FakeOpsgenie:
         self.schedules: list[dict[str, Any]] = []  # with their rotations
         self.overrides: dict[str, list[dict[str, Any]]] = {}
         self.escalations: list[dict[str, Any]] = []
+        self.notification_rules: dict[str, list[dict[str, Any]]] = {}  # user id ->
         self.integrations: list[dict[str, Any]] = []  # as GET /v2/integrations/{id}
         self.routing_rules: dict[str, list[dict[str, Any]]] = {}  # team id ->
         self.rate_limit_next = "/v2/users"  # one 429 on the first request there
@@ -274,6 +275,15 @@ class FakeOpsgenie:
                     "&sort=username&order=asc"
                 )
             return self._ok(page, paging=paging, totalCount=len(self.users))
+        if parts[:2] == ["v2", "users"] and parts[3:4] == ["notification-rules"]:
+            rules = self.notification_rules.get(parts[2], [])
+            if len(parts) == 4:  # the list: no criteria, no steps
+                keep = ("id", "name", "actionType", "order", "enabled")
+                return self._ok([{k: x[k] for k in keep if k in x} for x in rules])
+            found = next((x for x in rules if x["id"] == parts[4]), None)
+            if found is None:
+                return self._error(404, "Notification rule not found")
+            return self._ok(found)
         if parts[:2] == ["v2", "users"] and parts[3:] == ["contacts"]:
             return self._ok(self.contacts.get(parts[2], []))
         if path == "/v2/teams":

@@ -113,6 +113,73 @@ def _weekdays(start: int, end: int, days: list[str]) -> dict:
     }
 
 
+def _step(method: str, to: str, after: int = 0, enabled=True) -> dict:
+    return {
+        "id": oid(f"step {method} {to} {after}"),
+        "sendAfter": {"timeAmount": after, "timeUnit": "minutes"},
+        "contact": {"method": method, "to": to},
+        "enabled": enabled,
+    }
+
+
+def _notification_rule(user: str, name: str, steps: list[dict], **extra) -> dict:
+    """As GET /v2/users/{id}/notification-rules/{ruleId} answers."""
+    return {
+        "id": oid(f"{user} {name}"),
+        "name": name,
+        "actionType": extra.get("actionType", "create-alert"),
+        "order": extra.get("order", 0),
+        "enabled": True,
+        "criteria": extra.get("criteria", {"type": "match-all"}),
+        "timeRestriction": extra.get("timeRestriction"),
+        "notificationTime": [],
+        "steps": steps,
+        "repeat": {"loopAfter": 0, "enabled": False},
+    }
+
+
+def _notification_rules() -> dict[str, list[dict]]:
+    """david: their desk phone called first, then an SMS to their mobile, a call to it
+    ten minutes later, an email; a night rule.  charlie: the app and email only.
+    Everyone else has none (the contacts' order stands)."""
+    nights = {
+        "type": "time-of-day",
+        "restriction": {"startHour": 22, "startMin": 0, "endHour": 7, "endMin": 0},
+    }
+    return {
+        oid("david"): [
+            _notification_rule(
+                "david",
+                "New Alert",
+                [
+                    _step("email", "david@example.com"),
+                    _step("voice", "1-2125559999"),
+                    _step("sms", "1-2125550103"),
+                    _step("voice", "1-2125550103", after=10),
+                    _step("sms", "1-2125559999", enabled=False),
+                ],
+            ),
+            _notification_rule(
+                "david",
+                "Nights",
+                [_step("voice", "1-2125550103")],
+                order=1,
+                timeRestriction=nights,
+            ),
+            _notification_rule(
+                "david", "Closed", [], actionType="closed-alert", order=2
+            ),
+        ],
+        oid("charlie"): [
+            _notification_rule(
+                "charlie",
+                "New Alert",
+                [_step("mobile", "Pixel 8"), _step("email", "charlie@example.com")],
+            )
+        ],
+    }
+
+
 def _integration(name: str, kind: str, team: str | None, enabled=True) -> dict:
     """As GET /v2/integrations/{id} answers (the fields the importer reads and a
     few it does not)."""
@@ -245,6 +312,10 @@ def organisation(now: dt.datetime) -> FakeOpsgenie:
         fake.contacts[oid(name)] = _contacts(name, f"1-21255501{i:02d}")
     for i, name in enumerate(PLATFORM):
         fake.contacts[oid(name)] = _contacts(name, f"49-15123456{i:02d}")
+    fake.notification_rules = _notification_rules()
+    fake.contacts[oid("david")].append(
+        {"id": oid("david-desk"), "method": "voice", "to": "1-2125559999"}
+    )
     # Email only: reported, not imported.
     fake.users.append(_user("mallory", "UTC"))
     fake.contacts[oid("mallory")] = _contacts("mallory", "")[:1]
