@@ -259,7 +259,9 @@ def test_one_team_only(fake, waits):
 
 def test_a_bad_key_writes_nothing(fake, waits):
     with pytest.raises(
-        CommandError, match="refused the token .401.*nothing was written"
+        CommandError,
+        match="refused the token .401 on /v2/users: Could not authenticate.*"
+        "nothing was written",
     ):
         command("opsgenie", "--url", fake.url, "--token", "wrong")
     assert not Team.objects.exists()
@@ -267,7 +269,11 @@ def test_a_bad_key_writes_nothing(fake, waits):
 
 def test_a_key_without_configuration_access_writes_nothing(fake, waits):
     fake.forbidden = "/v2/escalations"
-    with pytest.raises(CommandError, match="refused the token .403 on /v2/escal"):
+    with pytest.raises(
+        CommandError,
+        match="refused the token .403 on /v2/escalations: You are not authorized "
+        "for this action: configuration access",
+    ):
         command("opsgenie", "--url", fake.url, "--token", KEY)
     assert not Team.objects.exists()
 
