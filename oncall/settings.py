@@ -116,6 +116,16 @@ INTAKE_MIDDLEWARE = [
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# The calendar feeds' chain (``/ical/``, oncall/wsgi.py): calendar apps poll a
+# token-authenticated GET thousands of times an hour and never send a cookie or
+# render HTML, so sessions, CSRF, users, messages and frame options are pure cost
+# there; HTTPS redirects and HSTS (SecurityMiddleware) still apply.
+FEED_MIDDLEWARE = [
+    "oncall.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "oncall.middleware.DatabaseUnavailableMiddleware",
+]
+
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
@@ -195,9 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["scheduling.throttling.PerTokenRateThrottle"],
     # Signed in, and an API token may only do what its scopes allow; the views
     # scope every lookup to the caller's teams (scheduling/access/).
-    "DEFAULT_PERMISSION_CLASSES": [
-        "scheduling.access.permissions.SignedInWithScope"
-    ],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduling.access.permissions.SignedInWithScope"],
     # Bounded in size and nesting (oncall/api_parsers.py); forms as DRF parses them.
     "DEFAULT_PARSER_CLASSES": [
         "oncall.api_parsers.JSONParser",
@@ -465,9 +473,7 @@ HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600
 # Handoff notes go out by email too when the member's user has an address, once a
 # real backend is set.  Not Django's console backend by default: it would print
 # the notes' signed links to stdout, past the log redaction.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
-)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

@@ -870,10 +870,27 @@ class UnavailabilityAdmin(admin.ModelAdmin):
 
 @admin.register(ShiftChangeNotice)
 class ShiftChangeNoticeAdmin(admin.ModelAdmin):
-    """Short-notice changes told by SMS (``scheduling.notices``): read only."""
+    """Short-notice changes told by SMS (``scheduling.notices``): read only.
+    Failed ones show why, after how many attempts (alerts/paging/shift_notices.py
+    retries transient failures)."""
 
-    list_display = ["member", "team", "text", "created_at", "sent_at", "error"]
-    list_filter = ["team", ("sent_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "member",
+        "team",
+        "text",
+        "created_at",
+        "status",
+        "attempts",
+        "sent_at",
+        "next_attempt_at",
+        "failed_at",
+        "error",
+    ]
+    list_filter = [
+        "team",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    ]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -2,7 +2,10 @@
 
 No session, no user: the token in the path is the credential.  An unknown or
 revoked token is a bare 404 with no hint of which.  A poll of an unchanged
-schedule is one indexed query and a cache hit (see ``scheduling/ical.py``).
+schedule is one indexed query and a read of this process's memory (see
+``scheduling/feeds.py`` and ``scheduling/ical.py``); under gunicorn the
+``/ical/`` path runs a short middleware chain of its own (``oncall/wsgi.py``,
+``settings.FEED_MIDDLEWARE``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from scheduling.feeds import feed_for_poll
-from scheduling.ical import feed_document, feed_validators
+from scheduling.ical import cached_document, feed_document
 
 
 @gzip_page
@@ -27,28 +30,9 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     if poll is None:
         return HttpResponseNotFound(b"not found\n", content_type="text/plain")
-    known = feed_validators(feed=poll.feed, version=poll.version, now=now)
-    if known is not None and (
-        "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
-    ):
-        # An unchanged feed polled conditionally: answered from the validators
-        # alone, without reading the body out of the cache.
-        etag, changed = known
-        empty = HttpResponse(content_type="text/calendar; charset=utf-8")
-        empty["ETag"] = etag
-        empty["Last-Modified"] = http_date(int(changed.timestamp()))
-        conditional = get_conditional_response(
-            request,
-            etag=etag,
-            last_modified=int(changed.timestamp()),
-            response=empty,
-        )
-        if conditional is not None and conditional is not empty:
-            patch_cache_control(
-                conditional, private=True, max_age=0, must_revalidate=True
-            )
-            return conditional
-    doc = feed_document(feed=poll.feed, version=poll.version, now=now)
+    doc = cached_document(scope=poll.scope, version=poll.version, now=now)
+    if doc is None:  # the schedule changed (or the day did): render it once
+        doc = feed_document(feed=poll.load_feed(), version=poll.version, now=now)
     last_modified = int(doc.last_modified.timestamp())
     response = HttpResponse(doc.body, content_type="text/calendar; charset=utf-8")
     response["ETag"] = doc.etag

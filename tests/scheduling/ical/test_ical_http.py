@@ -10,10 +10,13 @@ import logging
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from scheduling.feeds import feed_create, feed_revoke, feed_rotate
+from scheduling.ical import forget_local_documents
 from scheduling.overrides import override_create
 from scheduling.plan import PRIMARY
 
@@ -149,9 +152,7 @@ def test_the_secret_is_not_stored_nor_logged(team_feed, caplog):
     assert issued.secret not in caplog.text  # ... without the secret
 
 
-def test_a_matching_poll_reads_only_the_validators_from_the_cache(
-    team_feed, monkeypatch
-):
+def test_an_unchanged_poll_is_answered_from_this_process_memory(team_feed, monkeypatch):
     from django.core.cache import cache
 
     issued, _, _ = team_feed
@@ -166,8 +167,21 @@ def test_a_matching_poll_reads_only_the_validators_from_the_cache(
 
     monkeypatch.setattr(cache, "get", get)
     again = client.get(_path(issued.secret), HTTP_IF_NONE_MATCH=first["ETag"])
+    full = client.get(_path(issued.secret))
 
     assert again.status_code == 304
     assert again["ETag"] == first["ETag"]
     assert again["Last-Modified"] == first["Last-Modified"]
-    assert len(read) == 1 and read[0].endswith(":v")  # not the body's key
+    assert (full.status_code, full.content) == (200, first.content)
+    assert read == []  # neither poll went to the shared cache
+
+
+def test_another_process_render_is_read_from_the_shared_cache(team_feed):
+    issued, _, _ = team_feed
+    client = Client()
+    first = client.get(_path(issued.secret))
+    forget_local_documents()  # as a worker that did not render it
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(_path(issued.secret))
+    assert (again.status_code, again.content) == (200, first.content)
+    assert len(queries.captured_queries) == 1  # the lookup; no render
