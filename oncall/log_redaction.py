@@ -69,3 +69,4 @@ class RedactingGunicornLogger(GunicornLogger):
 
     def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
         super().error(redact(str(msg)), *args, **kwargs)
+

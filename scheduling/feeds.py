@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.models import Subquery
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -32,6 +38,7 @@ from scheduling.version import EPOCH, ROW, Version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 # last_polled_at (and the client) is written at most this often per feed, so
 # steady polling reads and never writes.
@@ -187,6 +194,14 @@ def feed_scope(
     return f"{FeedToken.ROTATION}:{rotation_id}"
 
 
+def _lookup(
+    connection: BaseDatabaseWrapper, sql: str, args: list[object]
+) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchone()
+
+
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:
     """The live feed whose secret this is, with the schedule version, in one
     indexed query (an index-only scan on PostgreSQL: ``feed_poll`` covers the
@@ -194,9 +209,21 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     (coarsely: see :data:`POLL_RESOLUTION`)."""
     digest = hash_feed_token(secret)
     sql, params = _compiled_poll()
-    with connections[router.db_for_read(FeedToken)].cursor() as cursor:
-        cursor.execute(sql, [digest if p == _DIGEST else p for p in params])
-        row = cursor.fetchone()
+    args = [digest if p == _DIGEST else p for p in params]
+    connection = connections[router.db_for_read(FeedToken)]
+    # CONN_HEALTH_CHECKS would run a "SELECT 1" before this statement on every
+    # request: a second round trip, as costly as the lookup itself.  The lookup
+    # is its own health check: a connection that broke since the last request
+    # (PostgreSQL restarted) fails it, and it runs once more on a new one.
+    fresh = connection.connection is None
+    connection.health_check_done = True
+    try:
+        row = _lookup(connection, sql, args)
+    except (OperationalError, InterfaceError):
+        if fresh or connection.in_atomic_block:
+            raise
+        connection.close()
+        row = _lookup(connection, sql, args)
     # The lookup is by an index on the hash; this compare is the constant-time
     # check that what was found is what was asked for.
     if row is None or not hmac.compare_digest(row[4], digest):

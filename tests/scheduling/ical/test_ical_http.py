@@ -185,3 +185,33 @@ def test_another_process_render_is_read_from_the_shared_cache(team_feed):
         again = client.get(_path(issued.secret))
     assert (again.status_code, again.content) == (200, first.content)
     assert len(queries.captured_queries) == 1  # the lookup; no render
+
+
+# Outside a transaction, as gunicorn serves it: inside one the lookup cannot
+# start again on a new connection, and it does not try.
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_broken_between_polls_is_replaced_not_a_500(
+    team_feed, monkeypatch
+):
+    """The poll skips the per-request "SELECT 1" health check: its lookup runs
+    once more on a new connection when the old one turns out broken."""
+    from django.db import OperationalError
+
+    from scheduling import feeds
+
+    issued, _, _ = team_feed
+    client = Client()
+    first = client.get(_path(issued.secret))
+    real = feeds._lookup
+    calls: list[bool] = []
+
+    def broken_once(conn, sql, args):
+        calls.append(conn.connection is not None)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(conn, sql, args)
+
+    monkeypatch.setattr(feeds, "_lookup", broken_once)
+    again = client.get(_path(issued.secret))
+    assert (again.status_code, again.content) == (200, first.content)
+    assert len(calls) == 2
