@@ -382,6 +382,11 @@ def main() -> int:
         if args.profile:
             profile_polls(secrets[0], paths[0][1], args.profile)
         connection.close()
+    except Exception:
+        log_file = workdir / "gunicorn.log"
+        if log_file.exists():  # why the server went away, before it is deleted
+            print(log_file.read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
     finally:
         if web is not None:
             stop(web)

@@ -12,7 +12,7 @@ import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import (
@@ -194,9 +194,7 @@ def feed_scope(
     return f"{FeedToken.ROTATION}:{rotation_id}"
 
 
-def _lookup(
-    connection: BaseDatabaseWrapper, sql: str, args: list[object]
-) -> tuple | None:
+def _lookup(connection: BaseDatabaseWrapper, sql: str, args: list[Any]) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.fetchone()
@@ -216,7 +214,7 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     # is its own health check: a connection that broke since the last request
     # (PostgreSQL restarted) fails it, and it runs once more on a new one.
     fresh = connection.connection is None
-    connection.health_check_done = True
+    connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         row = _lookup(connection, sql, args)
     except (OperationalError, InterfaceError):

@@ -45,7 +45,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 import icalendar
@@ -54,7 +54,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Q
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils.text import compress_string, slugify
 from icalendar.parser import Contentline
 
 from scheduling.effective import Holder, Segment
@@ -107,6 +107,13 @@ class Document:
     etag: str  # strong, quoted
     last_modified: dt.datetime
     filename: str
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        """The body gzipped, once per process (calendar apps ask for gzip on
+        every poll; compressing tens of kB each time cost more than the rest
+        of an unchanged poll)."""
+        return compress_string(self.body)
 
 
 def window_start(now: dt.datetime) -> dt.datetime:

@@ -112,7 +112,9 @@ class ConflictSerializer(serializers.Serializer):
             "on call in another of their teams at the same time."
         ),
     )
-    label = serializers.CharField(help_text="What the conflict is, in words.")
+    description = serializers.CharField(
+        source="label", help_text="What the conflict is, in words."
+    )
     reasons = serializers.ListField(
         child=serializers.CharField(),
         help_text=(

@@ -100,6 +100,27 @@ def test_it_gzips_when_asked(team_feed):
         HTTP_IF_NONE_MATCH=zipped["ETag"],
     )
     assert again.status_code == 304
+    assert zipped["Vary"] == "Accept-Encoding" and plain["Vary"] == "Accept-Encoding"
+
+
+def test_the_gzipped_body_is_compressed_once_per_process(team_feed, monkeypatch):
+    from scheduling import ical
+
+    issued, _, _ = team_feed
+    compressed: list[int] = []
+    real = ical.compress_string
+
+    def counting(body):
+        compressed.append(len(body))
+        return real(body)
+
+    monkeypatch.setattr(ical, "compress_string", counting)
+    client = Client()
+    first = client.get(_path(issued.secret), HTTP_ACCEPT_ENCODING="gzip")
+    again = client.get(_path(issued.secret), HTTP_ACCEPT_ENCODING="gzip, br")
+    assert first.content == again.content
+    assert gzip.decompress(again.content) == client.get(_path(issued.secret)).content
+    assert len(compressed) == 1
 
 
 def test_unknown_revoked_and_rotated_tokens_are_a_plain_404(team_feed):

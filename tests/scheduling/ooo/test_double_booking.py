@@ -105,7 +105,7 @@ def test_the_api_labels_a_double_booking(rotation, checkout, alice):
     assert response.status_code == 200
     [conflict] = response.json()["conflicts"]
     assert conflict["kind"] == "double_booked"
-    assert conflict["label"] == "double booked (on call for Checkout as primary)"
+    assert conflict["description"] == "double booked (on call for Checkout as primary)"
     assert conflict["reasons"] == ["on call for Checkout as primary"]
     assert [s["member"]["username"] for s in conflict["suggestions"]] == [
         "david",
