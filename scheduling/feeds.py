@@ -202,9 +202,9 @@ def _lookup(connection: BaseDatabaseWrapper, sql: str, args: list[Any]) -> tuple
 
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:
     """The live feed whose secret this is, with the schedule version, in one
-    indexed query (an index-only scan on PostgreSQL: ``feed_poll`` covers the
-    columns read); ``None`` for an unknown or revoked one.  Records the poll
-    (coarsely: see :data:`POLL_RESOLUTION`)."""
+    indexed query (an index-only scan on PostgreSQL: ``feed_poll_covering``, the
+    index of migration 0010, covers the columns read); ``None`` for an unknown
+    or revoked one.  Records the poll (coarsely: see :data:`POLL_RESOLUTION`)."""
     digest = hash_feed_token(secret)
     sql, params = _compiled_poll()
     args = [digest if p == _DIGEST else p for p in params]
