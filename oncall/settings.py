@@ -116,6 +116,16 @@ INTAKE_MIDDLEWARE = [
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# The calendar feeds' chain (``/ical/``, oncall/wsgi.py): calendar apps poll a
+# token-authenticated GET thousands of times an hour and never send a cookie or
+# render HTML, so sessions, CSRF, users, messages and frame options are pure cost
+# there; HTTPS redirects and HSTS (SecurityMiddleware) still apply.
+FEED_MIDDLEWARE = [
+    "oncall.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "oncall.middleware.DatabaseUnavailableMiddleware",
+]
+
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
