@@ -43,7 +43,7 @@ def mark_failed(apps, schema_editor) -> None:  # noqa: ANN001
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scheduling", "0009_rotation_slug")]
+    dependencies = [("scheduling", "0011_pay2_given_away")]
 
     operations = [
         migrations.RunPython(create, drop),
