@@ -130,7 +130,7 @@ def incidents_json(
             {
                 "service": item.service,
                 **_figures(item),
-                "mtbf_seconds": seconds(item.mtbf),
+                "mtbf_seconds": _spread(item.mtbf),
             }
             for item in report.services
         ],
@@ -151,8 +151,11 @@ INCIDENT_COLUMNS = [
     "incidents",
     "high",
     "low",
-    *(f"{f}_{s}" for f in ("mtta", "mttr") for s in ("count", "mean", "median", "p90")),
-    "mtbf_seconds",
+    *(
+        f"{f}_{s}"
+        for f in ("mtta", "mttr", "mtbf")
+        for s in ("count", "mean", "median", "p90")
+    ),
 ]
 
 
@@ -167,10 +170,9 @@ def incident_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
             "incidents": item["incidents"],
             "high": item["urgency"]["high"],
             "low": item["urgency"]["low"],
-            "mtbf_seconds": item.get("mtbf_seconds"),
         }
-        for figure in ("mtta", "mttr"):
-            for name, value in item[f"{figure}_seconds"].items():
+        for figure in ("mtta", "mttr", "mtbf"):
+            for name, value in item.get(f"{figure}_seconds", {}).items():
                 row[f"{figure}_{name}"] = value
         return row
 

@@ -16,9 +16,12 @@ PAGE_LOAD_DEFINITIONS = {
     "weeks": "Monday 00:00 to Monday 00:00 in the team's time zone",
 }
 INCIDENT_DEFINITIONS = {
-    "mtta_seconds": "opening to acknowledgement, over acknowledged incidents",
-    "mttr_seconds": "opening to resolution, over resolved incidents",
-    "mtbf_seconds": "(last opening - first opening) / (openings - 1), per service",
+    "mtta_seconds": "the (re)opening the acknowledgement answered to the "
+    "acknowledgement, over acknowledged incidents (a reopen restarts the clock)",
+    "mttr_seconds": "the (re)opening the resolution closed to the resolution, "
+    "over resolved incidents",
+    "mtbf_seconds": "per service, the gaps between consecutive first openings: "
+    "mean (last - first) / (openings - 1), median and p90 over the gaps",
     "median, p90": "continuous percentiles (PostgreSQL percentile_cont)",
     "period": "incidents opened in [from, to)",
 }
