@@ -14,8 +14,8 @@ service), over the incidents *opened* in [start, end):
   the previous one resolved, or the incident reopened that soon (the
   integration's reopen window);
 * ``median_duration``: opening → resolution, over the resolved incidents;
-* ``sleep_pages`` and ``sleep_share``: pages that fell in the paged member's sleep
-  hours (``windows.py``), and their share of ``pages``;
+* ``sleep_pages`` and ``sleep_share``: pages sent (``sent_at``) in the paged
+  member's sleep hours (``windows.py``), and their share of ``pages``;
 * ``noisy`` with ``noisy_reasons``: :data:`NOISY_RULE`.
 
 Sorted by pages caused, most first.  A fixed number of queries: one ``GROUP BY``
@@ -256,7 +256,7 @@ def alert_quality(
     page_rows = (
         annotate_kind(
             pages.annotate(**page_keys),
-            instant="due_at",
+            instant="sent_at",
             zone_field="member__time_zone",
             zones=zones,
             windows_by_team=_hour_windows(teams),

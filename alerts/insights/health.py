@@ -227,8 +227,8 @@ def _interruption_times(
     """Per member: the instants of their interruptions, and each incident's first
     page (instant, incident) in time order.  Two queries."""
     sent = interruptions(
-        Page.objects.filter(incident__team=team, due_at__gte=start, due_at__lt=end)
-    ).values_list("member_id", "incident_id", "due_at")
+        Page.objects.filter(incident__team=team, sent_at__gte=start, sent_at__lt=end)
+    ).values_list("member_id", "incident_id", "sent_at")
     bundled = (
         Page.objects.filter(
             incident__team=team,

@@ -7,8 +7,10 @@ Definitions (the README's "Insights" section says the same):
   same step) counts once: the call is left out when the step's SMS went out.
   A storm **bundle** counts once per delivery (``bundles``), however many pages it
   stood for; ``bundled_incidents`` says how many incidents the bundles carried;
-* a page's instant is when it was due to go out (``due_at``; it goes out within one
-  sweep interval), a bundle's is when it was sent; the period filters on it;
+* a page's instant is when it was actually sent (``sent_at``: the provider took
+  it), not when it was due (a page held for business hours, retried or sent late
+  by a busy worker counts at the hour it rang); a bundle's is when the bundle was
+  sent; the period, the hour kind and the week all read it;
 * ``incidents``: distinct incidents the member was paged about (bundles included);
 * ``acknowledged``: of those, the ones the member acknowledged;
 * ``escalated_past``: pages after which the incident's policy went on to page
@@ -42,6 +44,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncWeek
 
+from alerts.insights.incident_figures import answered_opening
 from alerts.insights.interruptions import escalated_past, interruptions
 from alerts.insights.rota import oncall_time
 from alerts.insights.sql import duration_percentile, without_jit
@@ -107,7 +110,7 @@ class PageLoad:
 
 def _interruptions(team: Team, start: dt.datetime, end: dt.datetime) -> QuerySet[Page]:
     return interruptions(
-        Page.objects.filter(incident__team=team, due_at__gte=start, due_at__lt=end)
+        Page.objects.filter(incident__team=team, sent_at__gte=start, sent_at__lt=end)
     )
 
 
@@ -137,12 +140,12 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
     page_rows = (
         annotate_kind(
             pages.annotate(escalated=escalated_past()),
-            instant="due_at",
+            instant="sent_at",
             zone_field="member__time_zone",
             team_field="incident__team_id",
             **kinds,
         )
-        .annotate(week=TruncWeek("due_at", tzinfo=week_tz))
+        .annotate(week=TruncWeek("sent_at", tzinfo=week_tz))
         .values("member_id", "week", "hour_kind")
         .annotate(n=Count("id"), escalated_n=Count("id", filter=Q(escalated=True)))
         .order_by()
@@ -162,7 +165,7 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
     )
     # Distinct incidents cannot be summed over weeks: counted once per member.
     reached = Page.objects.filter(incident__team=team, sent_at__isnull=False).filter(
-        Q(bundle__isnull=True, due_at__gte=start, due_at__lt=end)
+        Q(bundle__isnull=True, sent_at__gte=start, sent_at__lt=end)
         | Q(bundle__isnull=False, bundle__sent_at__gte=start, bundle__sent_at__lt=end)
     )
     incident_rows = (
@@ -178,15 +181,16 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
         )
         .order_by()
     )
+    # The member's first page since the (re)opening their acknowledgement answered.
     first_page = (
         Page.objects.filter(
             incident=OuterRef("pk"),
             member=OuterRef("acknowledged_by"),
-            sent_at__isnull=False,
+            sent_at__gte=OuterRef("answered_from"),
         )
         .order_by()
         .values("incident")
-        .annotate(first=Min("due_at"))
+        .annotate(first=Min("sent_at"))
         .values("first")
     )
     tta = F("acknowledged_at") - F("first_page")
@@ -197,6 +201,7 @@ def page_load(*, team: Team, start: dt.datetime, end: dt.datetime) -> PageLoad:
             acknowledged_at__gte=start,
             acknowledged_at__lt=end,
         )
+        .annotate(answered_from=answered_opening())
         .annotate(first_page=Subquery(first_page))
         .filter(first_page__isnull=False)
         .values("acknowledged_by")

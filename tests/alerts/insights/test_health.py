@@ -19,7 +19,8 @@ from alerts.insights.health import health, rest_broken
 from alerts.insights.page_load import page_load
 from alerts.insights.rota import rota_health
 from alerts.models import InsightSettings
-from tests.alerts.conftest import drive, open_incident, sent
+from tests.alerts.conftest import open_incident, sent
+from tests.alerts.insights.conftest import drive_at
 from tests.cast import PHONES, policy_create, utc
 
 WEEK = utc(2027, 1, 17, 21)  # Monday 18 January 2027, 00:00 in Nairobi
@@ -37,7 +38,7 @@ def _page(integration, at: dt.datetime) -> None:
     """An incident at ``at``: the engine pages alice, at once (no storm hold)."""
     before = len(sent())
     open_incident(integration, at=at)
-    drive(at)
+    drive_at(at)
     after = sent()
     assert [s.to for s in after[before:]] == [PHONES["alice"]]
 
