@@ -25,7 +25,7 @@ def _matchers(matchers: list[dict]) -> str:
     parts = []
     for m in matchers:
         op = ops.get((bool(m.get("isRegex")), bool(m.get("isEqual", True))), "!~")
-        parts.append(f"{m.get('name', '')}{op}\"{m.get('value', '')}\"")
+        parts.append(f'{m.get("name", "")}{op}"{m.get("value", "")}"')
     return "{" + ", ".join(parts) + "}"
 
 

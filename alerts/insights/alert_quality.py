@@ -56,6 +56,7 @@ NOISY_RULE = (
     "anyone acknowledged them, or a quarter or more flapping, or fewer than half "
     "acknowledged"
 )
+DEFAULT_LABELS = ("alertname",)
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}")
 MAX_LABELS = 3
 
@@ -201,7 +202,7 @@ def alert_quality(
     flap_window: dt.timedelta | None = None,
 ) -> AlertQualityReport:
     """The signal-to-noise review of the alerts of ``teams`` over [start, end)."""
-    labels = check_labels(labels or ["alertname"])
+    labels = check_labels(labels or list(DEFAULT_LABELS))
     keys = {f"label_{i}": label(name) for i, name in enumerate(labels)}
     key_names = list(keys)
     windows = (
