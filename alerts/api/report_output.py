@@ -30,6 +30,7 @@ def _hours(value: float) -> float:
 
 
 def page_load_json(report: PageLoad) -> dict[str, Any]:
+    tz = report.team.tz
     members = []
     for load in report.members:
         per_day = load.pages_per_24h_on_call
@@ -54,7 +55,9 @@ def page_load_json(report: PageLoad) -> dict[str, Any]:
                 "pages_per_24h_on_call": None if per_day is None else round(per_day, 3),
                 "weeks": [
                     {
-                        "week": week.week.isoformat(),
+                        "week": week.start.astimezone(tz).isoformat(),
+                        "week_end": week.end.astimezone(tz).isoformat(),
+                        "on_rota": week.on_rota,
                         "pages": week.pages,
                         "sleep_interruptions": week.sleep,
                         "bundles": week.bundles,
@@ -76,6 +79,8 @@ def page_load_json(report: PageLoad) -> dict[str, Any]:
 PAGE_LOAD_COLUMNS = [
     "member",
     "week",
+    "week_end",
+    "on_rota",
     "pages",
     "sleep_interruptions",
     "bundles",

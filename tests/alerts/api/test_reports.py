@@ -34,6 +34,12 @@ def paged(team, integration, policy, alice, bob):
     return now
 
 
+def team_tz():
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo("Africa/Nairobi")
+
+
 def _period(now) -> dict[str, str]:
     return {
         "team": "payments",
@@ -54,7 +60,11 @@ def test_page_load_per_member(api, paged):
     assert members["bob"]["acknowledged"] == 1
     assert alice["oncall_hours"] > 0
     assert isinstance(alice["sleep_interruptions"], int)
-    assert len(alice["weeks"]) == 1
+    [week] = alice["weeks"]
+    # Her on-call week, handoff to handoff, in the team's zone (Nairobi).
+    assert week["on_rota"] is True and week["pages"] == 1
+    assert week["week"].endswith("+03:00") and week["week_end"] > week["week"]
+    assert week["week"] <= paged.astimezone(team_tz()).isoformat() < week["week_end"]
     assert body["definitions"]["pages"].startswith("interruptions")
 
 
