@@ -37,6 +37,8 @@ from alerts.insights.fairness import fairness
 from alerts.insights.health import health
 from alerts.insights.heatmap import page_heatmap
 from alerts.insights.incident_figures import incident_figures, incident_trend
+from alerts.insights.oncall_weeks import schedule_for
+from alerts.insights.page_load import page_load
 from alerts.insights.rota import rota_health
 from alerts.models import InsightSettings
 from scheduling.access import team_can_read
@@ -163,8 +165,11 @@ def team_insights(
     """Everything the page shows, for ``team`` over [start, end); alert quality
     grouped by ``labels`` (alertname by default)."""
     teams = Team.objects.filter(pk=team.pk)
-    report = health(team=team, start=start, end=end)
-    load = report.load
+    # One effective schedule for the reports that need it (on-call weeks, hours,
+    # rota shares), one page-load report for the health flags and fairness.
+    schedule = schedule_for(team=team, start=start, end=end)
+    load = page_load(team=team, start=start, end=end, schedule=schedule)
+    report = health(team=team, start=start, end=end, load=load)
     tz = team.tz
     trend = incident_trend(teams=teams, start=start, end=end, tz=tz)
     figures = incident_figures(teams=teams, start=start, end=end)
@@ -197,7 +202,7 @@ def team_insights(
         "fairness": fairness(load),
         "figures": figures,
         "quality": quality,
-        "rotations": rota_health(team=team, start=start, end=end),
+        "rotations": rota_health(team=team, start=start, end=end, schedule=schedule),
         "load_chart": weekly_load_chart(load),
         "heatmap_chart": heatmap_chart(
             page_heatmap(team=team, start=start, end=end), team.time_zone

@@ -109,12 +109,18 @@ class RotationHealth:
 
 
 def rota_health(
-    *, team: Team, start: dt.datetime, end: dt.datetime
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    schedule: TeamSchedule | None = None,
 ) -> list[RotationHealth]:
     """Each active rotation's people and their measured share of [start, end) on
-    call in it (either role; overrides applied), beside the scheme's own share."""
-    schedule = team_schedule(team=team, start=start, end=end)
-    length = (schedule.end - schedule.start).total_seconds()
+    call in it (either role; overrides applied), beside the scheme's own share.
+    ``schedule``: the team's schedule over [start, end) or longer (shared by the
+    insights page; segments are cut to the period)."""
+    schedule = schedule or team_schedule(team=team, start=start, end=end)
+    length = (end - start).total_seconds()
     found = []
     rotations = [r for r in schedule.rotations if r.active]
     participants = {
@@ -126,11 +132,14 @@ def rota_health(
     for rotation in rotations:
         held: dict[int, dt.timedelta] = {}
         for segment in schedule.per_rotation.get(rotation.pk, []):
+            part = min(segment.ends_at, end) - max(segment.starts_at, start)
+            if part <= dt.timedelta():
+                continue
             for holder in segment.resolution.roles():
                 if holder is not None:
-                    held[holder.member_id] = held.get(
-                        holder.member_id, dt.timedelta()
-                    ) + (segment.ends_at - segment.starts_at)
+                    held[holder.member_id] = (
+                        held.get(holder.member_id, dt.timedelta()) + part
+                    )
         people = {m.pk: m for m in participants.get(rotation.pk, [])}
         people.update(schedule.members)
         shares = [
