@@ -45,7 +45,7 @@ from django.db.models.functions import Coalesce
 from alerts.insights.incident_figures import TTR, incidents_in, label
 from alerts.insights.interruptions import interruptions
 from alerts.insights.sql import duration_percentile, without_jit
-from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
+from alerts.insights.windows import Windows, annotate_sleep, member_zones
 from alerts.models import Incident, InsightSettings, Page, TimelineEntry
 from scheduling.models import Team
 
@@ -253,18 +253,17 @@ def alert_quality(
         ),
         bundled=True,
     )
-    zones = member_zones()
+    with_sleep, asleep = annotate_sleep(
+        pages.annotate(**page_keys),
+        instant="sent_at",
+        zone_field="member__time_zone",
+        zones=member_zones(),
+        windows_by_team=_hour_windows(teams),
+        team_field="incident__team_id",
+    )
     page_rows = (
-        annotate_kind(
-            pages.annotate(**page_keys),
-            instant="sent_at",
-            zone_field="member__time_zone",
-            zones=zones,
-            windows_by_team=_hour_windows(teams),
-            team_field="incident__team_id",
-        )
-        .values(*key_names)
-        .annotate(pages=Count("id"), sleep=Count("id", filter=Q(hour_kind=SLEEP)))
+        with_sleep.values(*key_names)
+        .annotate(pages=Count("id"), sleep=Count("id", filter=asleep))
         .order_by()
     )
     found: dict[tuple[str, ...], AlertQuality] = {}
