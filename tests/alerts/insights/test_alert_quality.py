@@ -194,9 +194,9 @@ def test_sleep_share_reads_the_sent_instant_in_the_members_zone(
 
 
 def test_a_teams_own_sleep_hours_are_used(team, integration, policy, alice):
-    from tests.alerts.insights.conftest import drive_at
-
     import zoneinfo
+
+    from tests.alerts.insights.conftest import drive_at
 
     at = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=30)
     minute = at.astimezone(zoneinfo.ZoneInfo(alice.time_zone))  # her own zone
