@@ -44,7 +44,7 @@ from django.db.models.functions import Coalesce
 
 from alerts.insights.incident_figures import TTR, incidents_in, label
 from alerts.insights.interruptions import interruptions
-from alerts.insights.sql import duration_percentile, without_jit
+from alerts.insights.sql import duration_percentile, hash_joins_only, without_jit
 from alerts.insights.windows import Windows, annotate_sleep, member_zones
 from alerts.models import Incident, InsightSettings, Page, TimelineEntry
 from scheduling.models import Team
@@ -283,7 +283,11 @@ def alert_quality(
         item.median_duration = row["median_duration"]
     for row in reopens:
         entry(row).flapping += row["n"]
-    for row in page_rows:
+    # Org-wide (more than one team), the page count joins by hashes: see
+    # hash_joins_only.  Evaluated here, inside the setting.
+    with hash_joins_only(when=teams.count() > 1):
+        page_list = list(page_rows)
+    for row in page_list:
         item = entry(row)
         item.pages = row["pages"]
         item.sleep_pages = row["sleep"]
