@@ -38,6 +38,10 @@ def _options(**extra: Any) -> dict[str, Any]:
         "width": 900,
         "explicit_size": False,
         "print_values": False,
+        # pygal's own value formatter looks its options up through a slow
+        # __getattribute__ for every dot: str() cut the heatmap's render from
+        # 46 to 16 ms of CPU (168 values).
+        "formatter": str,
         **extra,
     }
 
