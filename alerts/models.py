@@ -454,6 +454,16 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["incident_id", "at", "id"]
         verbose_name_plural = "timeline entries"
+        indexes = [
+            # The insights reports measure MTTA/MTTR from an incident's latest
+            # reopening (alerts/insights/incident_figures.py): one lookup per
+            # incident in this index, which holds only the (rare) reopens.
+            models.Index(
+                fields=["incident", "-at"],
+                condition=Q(kind="reopened"),
+                name="alerts_timeline_reopened",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.at:%Y-%m-%d %H:%M:%S} {self.kind}"

@@ -1,6 +1,7 @@
 """The alerts app's API: integrations, routes, escalation policies, maintenance
 windows, members' contact methods, incidents, handoff notes, postmortems, SLOs and the
-deploy gate, and the insights reports (``/api/v1/reports/...``)."""
+deploy gate, the insights reports (``/api/v1/reports/...``) and each team's
+insight settings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.urls import path
 from alerts.api import (
     contacts,
     handoffs,
+    insight_settings,
     integrations,
     maintenance,
     policies,
@@ -92,6 +94,11 @@ urlpatterns = [
     ),
     path(
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
+    ),
+    path(
+        "teams/<slug:slug>/insight-settings/",
+        insight_settings.InsightSettingsView.as_view(),
+        name="team-insight-settings",
     ),
     path(
         "reports/page-load/",

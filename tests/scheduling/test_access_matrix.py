@@ -226,6 +226,10 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("report-page-load", "get"): LIST_BY_TEAM,
     ("report-incidents", "get"): LIST_BY_TEAM,
     ("report-alert-quality", "get"): LIST_BY_TEAM,
+    # The thresholds those reports judge by: read by the team, changed by staff.
+    ("team-insight-settings", "get"): READ,
+    ("team-insight-settings", "put"): CONFIG_CHANGE,
+    ("team-insight-settings", "patch"): CONFIG_CHANGE,
     # Handoff notes: read by the team; alice edits and submits the note she
     # writes (charlie's), acknowledges the one addressed to her (frank's).
     # Postmortems: drafted from a resolved incident (201), read by the team, action
@@ -476,6 +480,7 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "report-page-load": f"/api/v1/reports/page-load/?{REPORT_QUERY}",
         "report-incidents": f"/api/v1/reports/incidents/?{REPORT_QUERY}",
         "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
+        "team-insight-settings": "/api/v1/teams/payments/insight-settings/",
         "postmortem-detail": f"/api/v1/postmortems/{world.postmortem.pk}/",
         "postmortem-action-items": (
             f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
@@ -607,6 +612,17 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         },
         ("postmortem-incidents", "post"): {"incident": world.resolved.pk},
         ("service-deploys", "post"): {"ref": "v1.2.3"},
+        ("team-insight-settings", "put"): {
+            "business_start": "08:00",
+            "business_end": "18:00",
+            "business_weekdays": "12345",
+            "sleep_start": "22:00",
+            "sleep_end": "08:00",
+            "max_pages_per_week": 8,
+            "max_sleep_interruptions_per_week": 2,
+            "flap_window_seconds": 600,
+        },
+        ("team-insight-settings", "patch"): {"max_pages_per_week": 12},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
