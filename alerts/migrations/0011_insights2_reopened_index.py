@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0009_slos"),
+        ("alerts", "0010_records2_import_runs"),
         ("scheduling", "0009_rotation_slug"),
     ]
 
