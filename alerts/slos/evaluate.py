@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, SLO, Incident, Service, SLOEvaluation
@@ -28,6 +29,7 @@ from alerts.slos.budget import (
     window_at,
 )
 from alerts.slos.burn import WINDOWS, burn_alerts_apply
+from alerts.slos.oncall import OnCallFacts, oncall_facts
 from alerts.slos.prometheus import PrometheusError, prometheus_query
 
 logger = logging.getLogger(__name__)
@@ -71,8 +73,12 @@ def _bad_intervals(
     ]
 
 
-def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation | None:
-    """Evaluate one SLO at ``now`` and store the evaluation.
+def slo_evaluate(
+    *, slo: SLO, now: dt.datetime | None = None, oncall: OnCallFacts | None = None
+) -> SLOEvaluation | None:
+    """Evaluate one SLO at ``now`` and store the evaluation, with who is on call
+    for the service's team (``oncall``, computed when not given: a cycle computes
+    it once per team).
 
     A Prometheus ratio SLI also opens and resolves its burn-rate incidents
     (``burn.py``).  When Prometheus fails, the last good evaluation is stored
@@ -80,6 +86,8 @@ def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation |
     with no good evaluation yet, nothing is stored (``None``).
     """
     now = now or timezone.now()
+    if oncall is None:
+        oncall = oncall_facts(team=slo.service.team, at=now)
     window = window_at(slo.window, now, slo.service.team.time_zone)
     budget = budget_seconds(slo.objective, window.length)
     if slo.source == SLO.Source.PROMETHEUS_RATIO:
@@ -94,9 +102,11 @@ def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation |
                 for w in WINDOWS
             }
         except PrometheusError as exc:
-            return _stale(slo, now, str(exc))
+            return _stale(slo, now, str(exc), oncall)
         hour, six = dt.timedelta(hours=1), dt.timedelta(hours=6)
-        evaluation = _store(slo, now, window, budget, bad, burns[hour], burns[six])
+        evaluation = _store(
+            slo, now, window, budget, bad, burns[hour], burns[six], oncall
+        )
         burn_alerts_apply(slo=slo, burns=burns, now=now)
         return evaluation
     six_hours_ago = now - dt.timedelta(hours=6)
@@ -107,7 +117,7 @@ def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation |
         span = dt.timedelta(hours=hours)
         share = covered_seconds(intervals, now - span, now) / span.total_seconds()
         burns_1h_6h.append(burn_rate(bad_share=share, objective_percent=slo.objective))
-    return _store(slo, now, window, budget, bad, *burns_1h_6h)
+    return _store(slo, now, window, budget, bad, *burns_1h_6h, oncall)
 
 
 def _store(
@@ -118,20 +128,35 @@ def _store(
     bad: float,
     burn_1h: float,
     burn_6h: float,
+    oncall: OnCallFacts,
 ) -> SLOEvaluation:
     remaining = budget_remaining(budget=budget, spent=bad)
-    return SLOEvaluation.objects.create(
-        slo=slo,
-        evaluated_at=now,
-        window_start=window.start,
-        window_end=window.start + window.length,
-        budget_seconds=budget,
-        bad_seconds=bad,
-        budget_remaining=remaining,
-        burn_1h=burn_1h,
-        burn_6h=burn_6h,
-        decision=policy_of(slo).decide(remaining),
+    return _keep(
+        SLOEvaluation.objects.create(
+            slo=slo,
+            evaluated_at=now,
+            window_start=window.start,
+            window_end=window.start + window.length,
+            budget_seconds=budget,
+            bad_seconds=bad,
+            budget_remaining=remaining,
+            burn_1h=burn_1h,
+            burn_6h=burn_6h,
+            decision=policy_of(slo).decide(remaining),
+            **oncall_fields(oncall),
+        )
     )
+
+
+def _keep(evaluation: SLOEvaluation) -> SLOEvaluation:
+    """Make ``evaluation`` its SLO's ``latest_evaluation`` unless a newer one is."""
+    newer = SLOEvaluation.objects.filter(
+        slo_id=evaluation.slo_id, evaluated_at__gt=evaluation.evaluated_at
+    )
+    SLO.objects.filter(pk=evaluation.slo_id).exclude(Exists(newer)).update(
+        latest_evaluation=evaluation
+    )
+    return evaluation
 
 
 def _error_ratio(slo: SLO, seconds: float, now: dt.datetime) -> float:
@@ -146,24 +171,52 @@ def _error_ratio(slo: SLO, seconds: float, now: dt.datetime) -> float:
     return 0.0 if value is None else min(max(value, 0.0), 1.0)
 
 
-def _stale(slo: SLO, now: dt.datetime, error: str) -> SLOEvaluation | None:
+def oncall_fields(oncall: OnCallFacts) -> dict[str, Any]:
+    """The evaluation's stored on-call facts (alerts/slos/oncall.py)."""
+    return {
+        "oncall_primary": oncall.primary,
+        "oncall_in_sleep_hours": oncall.in_sleep_hours,
+        "oncall_since": oncall.since,
+        "oncall_until": oncall.until,
+        "oncall_version": oncall.version,
+    }
+
+
+def stored_oncall(evaluation: SLOEvaluation) -> OnCallFacts | None:
+    if evaluation.oncall_since is None or evaluation.oncall_until is None:
+        return None
+    return OnCallFacts(
+        primary=evaluation.oncall_primary,
+        in_sleep_hours=evaluation.oncall_in_sleep_hours,
+        since=evaluation.oncall_since,
+        until=evaluation.oncall_until,
+        version=evaluation.oncall_version or 0,
+    )
+
+
+def _stale(
+    slo: SLO, now: dt.datetime, error: str, oncall: OnCallFacts
+) -> SLOEvaluation | None:
     logger.warning("SLO %s not evaluated: %s", slo.pk, error)
     last = slo.evaluations.filter(stale=False).order_by("-evaluated_at", "-id").first()
     if last is None:
         return None
-    return SLOEvaluation.objects.create(
-        slo=slo,
-        evaluated_at=now,
-        window_start=last.window_start,
-        window_end=last.window_end,
-        budget_seconds=last.budget_seconds,
-        bad_seconds=last.bad_seconds,
-        budget_remaining=last.budget_remaining,
-        burn_1h=last.burn_1h,
-        burn_6h=last.burn_6h,
-        decision=last.decision,
-        stale=True,
-        error=f"{error} (figures of {last.evaluated_at:%Y-%m-%d %H:%M:%S} UTC)",
+    return _keep(
+        SLOEvaluation.objects.create(
+            slo=slo,
+            evaluated_at=now,
+            window_start=last.window_start,
+            window_end=last.window_end,
+            budget_seconds=last.budget_seconds,
+            bad_seconds=last.bad_seconds,
+            budget_remaining=last.budget_remaining,
+            burn_1h=last.burn_1h,
+            burn_6h=last.burn_6h,
+            decision=last.decision,
+            stale=True,
+            error=f"{error} (figures of {last.evaluated_at:%Y-%m-%d %H:%M:%S} UTC)",
+            **oncall_fields(oncall),
+        )
     )
 
 
@@ -171,9 +224,13 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
     """Evaluate every SLO; returns how many evaluations were stored."""
     now = now or timezone.now()
     stored = 0
+    oncall: dict[int, OnCallFacts] = {}  # by team: resolved once per cycle
     for slo in SLO.objects.select_related("service__team"):
         try:
-            if slo_evaluate(slo=slo, now=now) is not None:
+            team = slo.service.team
+            if team.pk not in oncall:
+                oncall[team.pk] = oncall_facts(team=team, at=now)
+            if slo_evaluate(slo=slo, now=now, oncall=oncall[team.pk]) is not None:
                 stored += 1
         except Exception:
             # One SLO's failure (a bug, a database hiccup) must not starve the
