@@ -333,6 +333,15 @@ class Incident(models.Model):
     in_maintenance = models.BooleanField(
         default=False, help_text="Opened during a maintenance window: not escalated."
     )
+    suppressed_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="suppresses",
+        help_text="A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster "
+        "tier is open: recorded, not escalated (alerts/incidents/tiers.py).",
+    )
     alerts: models.ManyToManyField[Alert, IncidentAlert] = models.ManyToManyField(
         Alert, through="IncidentAlert", related_name="incidents"
     )

@@ -28,6 +28,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='incident',
+            name='suppressed_by',
+            field=models.ForeignKey(blank=True, help_text='A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster tier is open: recorded, not escalated (alerts/incidents/tiers.py).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='suppresses', to='alerts.incident'),
+        ),
+        migrations.AddField(
             model_name='slo',
             name='latest_evaluation',
             field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.sloevaluation'),
