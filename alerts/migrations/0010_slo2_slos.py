@@ -21,45 +21,58 @@ def point_at_latest(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0009_slos'),
+        ("alerts", "0009_slos"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='incident',
-            name='suppressed_by',
-            field=models.ForeignKey(blank=True, help_text='A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster tier is open: recorded, not escalated (alerts/incidents/tiers.py).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='suppresses', to='alerts.incident'),
+            model_name="incident",
+            name="suppressed_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster tier is open: recorded, not escalated (alerts/incidents/tiers.py).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="suppresses",
+                to="alerts.incident",
+            ),
         ),
         migrations.AddField(
-            model_name='slo',
-            name='latest_evaluation',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.sloevaluation'),
+            model_name="slo",
+            name="latest_evaluation",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="alerts.sloevaluation",
+            ),
         ),
         migrations.AddField(
-            model_name='sloevaluation',
-            name='oncall_in_sleep_hours',
+            model_name="sloevaluation",
+            name="oncall_in_sleep_hours",
             field=models.BooleanField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='sloevaluation',
-            name='oncall_primary',
+            model_name="sloevaluation",
+            name="oncall_primary",
             field=models.CharField(blank=True, max_length=150, null=True),
         ),
         migrations.AddField(
-            model_name='sloevaluation',
-            name='oncall_since',
+            model_name="sloevaluation",
+            name="oncall_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='sloevaluation',
-            name='oncall_until',
+            model_name="sloevaluation",
+            name="oncall_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='sloevaluation',
-            name='oncall_version',
+            model_name="sloevaluation",
+            name="oncall_version",
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.RunPython(point_at_latest, migrations.RunPython.noop),
