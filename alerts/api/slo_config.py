@@ -15,6 +15,7 @@ with a token that has the ``write`` scope.  Another team's service or SLO is a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -210,20 +211,28 @@ class SLOInputSerializer(serializers.Serializer):
         max_value=100,
         help_text="percent of good time or events, e.g. 99.9",
     )
-    window = serializers.ChoiceField(choices=SLO.Window, default=SLO.Window.ROLLING_30D)
-    source = serializers.ChoiceField(
-        choices=SLO.Source, default=SLO.Source.INCIDENT_TIME
+    window = serializers.ChoiceField(
+        choices=SLO.Window.choices, default=SLO.Window.ROLLING_30D
+    )
+    # A field named like Field.source: DRF's metaclass takes declared fields out
+    # of the class body, so nothing is shadowed at run time.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=SLO.Source.choices, default=SLO.Source.INCIDENT_TIME
     )
     incident_urgency = serializers.ChoiceField(
-        choices=SLO.Urgency, default=SLO.Urgency.HIGH
+        choices=SLO.Urgency.choices, default=SLO.Urgency.HIGH
     )
     good_query = serializers.CharField(allow_blank=True, default="", max_length=2000)
     total_query = serializers.CharField(allow_blank=True, default="", max_length=2000)
     allow_above = serializers.DecimalField(
-        max_digits=4, decimal_places=3, min_value=0, max_value=1, default="0.5"
+        max_digits=4, decimal_places=3, min_value=0, max_value=1, default=Decimal("0.5")
     )
     freeze_below = serializers.DecimalField(
-        max_digits=4, decimal_places=3, min_value=0, max_value=1, default="0.25"
+        max_digits=4,
+        decimal_places=3,
+        min_value=0,
+        max_value=1,
+        default=Decimal("0.25"),
     )
     limited_deploys_per_day = serializers.IntegerField(
         min_value=0, max_value=1000, default=1

@@ -127,7 +127,7 @@ def slo_evaluate(
         span = dt.timedelta(hours=hours)
         share = covered_seconds(intervals, now - span, now) / span.total_seconds()
         burns_1h_6h.append(burn_rate(bad_share=share, objective_percent=slo.objective))
-    return _store(slo, now, window, budget, bad, *burns_1h_6h, oncall)
+    return _store(slo, now, window, budget, bad, burns_1h_6h[0], burns_1h_6h[1], oncall)
 
 
 def _store(
