@@ -348,7 +348,7 @@ class OpenSLOImportSerializer(serializers.Serializer):
         max_length=100, help_text="the team that owns the services the file creates"
     )
     yaml = serializers.CharField(
-        max_length=1_000_000, help_text="OpenSLO v1 documents (Service, SLO)"
+        max_length=200_000, help_text="OpenSLO v1 documents (Service, SLO)"
     )
 
 
@@ -358,9 +358,9 @@ class OpenSLOImportResultSerializer(serializers.Serializer):
     )
 
 
+# A YAML stream of documents (none when no ratio SLO is readable): no one type.
 OPENSLO_FILE: dict[str, Any] = {
-    "type": "string",
-    "description": "OpenSLO v1 YAML documents",
+    "description": "OpenSLO v1 YAML documents (Service, SLO)",
 }
 
 
@@ -385,7 +385,13 @@ class OpenSLOImport(APIView):
         operation_id="slos_openslo_import",
         summary="Create or update services and SLOs from OpenSLO v1 YAML",
         request=OpenSLOImportSerializer,
-        responses={200: OpenSLOImportResultSerializer, 400: ERROR, 403: ERROR},
+        # 413: a body past DATA_UPLOAD_MAX_MEMORY_SIZE, refused before parsing.
+        responses={
+            200: OpenSLOImportResultSerializer,
+            400: ERROR,
+            403: ERROR,
+            413: ERROR,
+        },
     )
     def post(self, request: Request) -> Response:
         payload = OpenSLOImportSerializer(data=request.data)
