@@ -333,6 +333,15 @@ class Incident(models.Model):
     in_maintenance = models.BooleanField(
         default=False, help_text="Opened during a maintenance window: not escalated."
     )
+    suppressed_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="suppresses",
+        help_text="A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster "
+        "tier is open: recorded, not escalated (alerts/incidents/tiers.py).",
+    )
     alerts: models.ManyToManyField[Alert, IncidentAlert] = models.ManyToManyField(
         Alert, through="IncidentAlert", related_name="incidents"
     )
@@ -1330,6 +1339,16 @@ class SLO(models.Model):
     limited_deploys_per_day = models.PositiveIntegerField(
         default=1, help_text="Deploys a day (team time zone) while limited."
     )
+    # The newest evaluation, kept by alerts/slos/evaluate.py: the deploy gate
+    # reads it with a join instead of a latest-per-SLO subquery.
+    latest_evaluation = models.ForeignKey(
+        "SLOEvaluation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = "SLO"
@@ -1391,6 +1410,15 @@ class SLOEvaluation(models.Model):
     decision = models.CharField(max_length=8)
     stale = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    # Who the gate says would be paged, stored so that the gate does no schedule
+    # work per call (alerts/slos/oncall.py): valid from ``oncall_since`` until
+    # ``oncall_until`` under schedule version ``oncall_version``; all None until
+    # computed.
+    oncall_primary = models.CharField(max_length=150, null=True, blank=True)
+    oncall_in_sleep_hours = models.BooleanField(null=True, blank=True)
+    oncall_since = models.DateTimeField(null=True, blank=True)
+    oncall_until = models.DateTimeField(null=True, blank=True)
+    oncall_version = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]

@@ -367,6 +367,7 @@ PROMETHEUS_USERNAME = env_str("PROMETHEUS_USERNAME", "")
 PROMETHEUS_PASSWORD = env_str("PROMETHEUS_PASSWORD", "")
 PROMETHEUS_BEARER_TOKEN = env_str("PROMETHEUS_BEARER_TOKEN", "")
 PROMETHEUS_TIMEOUT_SECONDS = env_int("PROMETHEUS_TIMEOUT_SECONDS", 10)
+PROMETHEUS_CONCURRENCY = env_int("PROMETHEUS_CONCURRENCY", 8)
 
 # --- Scheduling -----------------------------------------------------------------
 # How far ahead shifts are materialized (the periodic task keeps extending it).

@@ -17,6 +17,7 @@ from alerts.api import (
     postmortems,
     reports,
     routes,
+    slo_config,
     slos,
 )
 from alerts.api import views as api
@@ -161,8 +162,25 @@ urlpatterns = [
         slos.ServiceDeploys.as_view(),
         name="service-deploys",
     ),
-    path("slos/", slos.SLOList.as_view(), name="slo-list"),
+    path("services/", slo_config.ServiceListView.as_view(), name="service-list"),
+    path(
+        "services/<str:slug>/",
+        slo_config.ServiceDetailView.as_view(),
+        name="service-detail",
+    ),
+    path("slos/", slo_config.SLOListView.as_view(), name="slo-list"),
+    path("slos/<int:pk>/", slo_config.SLODetailView.as_view(), name="slo-detail"),
     path("slos/rules.yaml", slos.SLORules.as_view(), name="slo-rules"),
+    path(
+        "slos/openslo.yaml",
+        slo_config.OpenSLOExport.as_view(),
+        name="slo-openslo-export",
+    ),
+    path(
+        "slos/openslo/",
+        slo_config.OpenSLOImport.as_view(),
+        name="slo-openslo-import",
+    ),
     path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
     path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
     path(

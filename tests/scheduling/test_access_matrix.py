@@ -28,6 +28,7 @@ from alerts.handoff.draft import handoffs_draft_for
 from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create, route_add
 from alerts.models import (
+    SLO,
     ActionItem,
     ContactMethod,
     EscalationPolicy,
@@ -40,7 +41,7 @@ from alerts.models import (
 )
 from alerts.postmortems.draft import postmortem_for_incident, postmortem_link_incident
 from alerts.postmortems.items import action_item_add
-from alerts.slos.setup import service_create
+from alerts.slos.setup import service_create, slo_create
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -257,6 +258,21 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("service-deploys", "post"): CREATE,
     ("slo-list", "get"): OWN_LIST,
     ("slo-rules", "get"): OWN_LIST,
+    # Services and SLOs: the owning team's members change them (with a write
+    # token), like staff; naming a team or service one cannot read is a 400.
+    ("service-list", "get"): OWN_LIST,
+    ("service-list", "post"): {**CREATE, "outsider": 400},
+    ("service-detail", "get"): READ,
+    ("service-detail", "put"): ACT,
+    ("service-detail", "patch"): ACT,
+    ("service-detail", "delete"): DELETE,
+    ("slo-list", "post"): {**CREATE, "outsider": 400},
+    ("slo-detail", "get"): READ,
+    ("slo-detail", "put"): ACT,
+    ("slo-detail", "patch"): ACT,
+    ("slo-detail", "delete"): DELETE,
+    ("slo-openslo-export", "get"): OWN_LIST,
+    ("slo-openslo-import", "post"): {**ACT, "outsider": 400},
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -289,6 +305,7 @@ class World:
     postmortem: Postmortem  # of another resolved incident
     action_item: ActionItem  # of that postmortem
     linked: Incident  # resolved, linked to that postmortem beside its own
+    slo: SLO  # of payments-api, never evaluated (the gate fails open)
     clients: dict[str, APIClient]
 
 
@@ -391,13 +408,15 @@ def world(payments, make_rotation, make_member, published) -> World:
         priority="P1",
         due=dt.date(2026, 2, 1),
     )
-    # No SLO, so the gate allows: the deploy cells are about access alone.
-    service_create(
+    # An SLO never evaluated: the gate fails open (allows), so the deploy cells
+    # are about access alone.
+    service = service_create(
         slug="payments-api",
         name="Payments API",
         team=team,
         match_labels={"service": "payments-api"},
     )
+    slo = slo_create(service=service, name="availability", objective="99.9")
     return World(
         team=team,
         incident=incident,
@@ -417,11 +436,40 @@ def world(payments, make_rotation, make_member, published) -> World:
         postmortem=postmortem,
         action_item=action_item,
         linked=resolved[2],
+        slo=slo,
         clients=clients,
     )
 
 
 REPORT_QUERY = "team=payments&from=2026-01-01&to=2026-01-31"
+SERVICE_BODY = {
+    "slug": "payments-api",
+    "name": "Payments API",
+    "team": "payments",
+    "match_labels": {"service": "payments-api"},
+}
+SLO_BODY = {"service": "payments-api", "name": "availability", "objective": "99.9"}
+OPENSLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: requests}
+spec:
+  service: payments-api
+  indicator:
+    metadata: {name: requests}
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'http_requests_total{code!~"5.."}'}
+        total:
+          metricSource: {type: Prometheus, spec: {query: http_requests_total}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+"""
 TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
 WINDOW_BODY = {
     "team": "payments",
@@ -504,6 +552,11 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "service-deploys": "/api/v1/services/payments-api/deploys/",
         "slo-list": "/api/v1/slos/",
         "slo-rules": "/api/v1/slos/rules.yaml",
+        "service-list": "/api/v1/services/",
+        "service-detail": "/api/v1/services/payments-api/",
+        "slo-detail": f"/api/v1/slos/{world.slo.pk}/",
+        "slo-openslo-export": "/api/v1/slos/openslo.yaml",
+        "slo-openslo-import": "/api/v1/slos/openslo/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
@@ -623,6 +676,13 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "flap_window_seconds": 600,
         },
         ("team-insight-settings", "patch"): {"max_pages_per_week": 12},
+        ("service-list", "post"): {**SERVICE_BODY, "slug": "payments-web"},
+        ("service-detail", "put"): SERVICE_BODY,
+        ("service-detail", "patch"): {"name": "Payments"},
+        ("slo-list", "post"): {**SLO_BODY, "name": "latency"},
+        ("slo-detail", "put"): SLO_BODY,
+        ("slo-detail", "patch"): {"objective": "99.5"},
+        ("slo-openslo-import", "post"): {"team": "payments", "yaml": OPENSLO},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
