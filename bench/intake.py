@@ -625,7 +625,10 @@ def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
     mix = Mix({"new_group": 1}, seed=7, prefix="burst")
     bodies = mix.take(args.burst)
     started = time.monotonic()
-    spy = profiled(args, stack.roots()["worker"], "worker-burst")
+    roots = stack.roots()
+    meter = cpu_meter(roots)
+    spent = meter.__enter__()
+    spy = profiled(args, roots["worker"], "worker-burst")
     spy.__enter__()
     last = post_all(stack, bodies, clients=args.connections)
 
@@ -646,10 +649,12 @@ def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
     wait_until(lambda: paged() >= args.burst, 600, "first pages", interval=0.02)
     all_paged = time.monotonic() - last
     spy.__exit__(None, None, None)
+    meter.__exit__(None, None, None)
     figures = {
         "accepted": last - started,
         "incidents": all_incidents,
         "pages": all_paged,
+        "cpu_ms": per_webhook(spent, args.burst),
     }
     print(f"\n  burst: {args.burst} new groups, {args.connections} keep-alive clients")
     print(f"    all accepted after       {figures['accepted']:6.2f} s")
@@ -658,6 +663,9 @@ def burst_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
         f"    all first pages sent     {all_paged:6.2f} s after the last webhook "
         "(console transport)"
     )
+    print("    CPU per new incident, webhook to first page sent (each role):")
+    for role, ms in sorted(figures["cpu_ms"].items(), key=lambda kv: -kv[1]):
+        print(f"      {role:<11} {ms:7.3f} ms")
     return figures
 
 
@@ -729,6 +737,8 @@ def summary(results: dict[str, list[dict]]) -> None:
         ("/metrics keep-alive /s", lambda f: f["trivial"]["/metrics keep-alive"]),
         ("burst: all incidents s", lambda f: f["burst"]["incidents"]),
         ("burst: all first pages s", lambda f: f["burst"]["pages"]),
+        ("burst: worker ms/incident", lambda f: f["burst"]["cpu_ms"]["worker"]),
+        ("burst: web ms/incident", lambda f: f["burst"]["cpu_ms"]["web"]),
     ]
     print("\n== summary (median over rounds) ==")
     print(
