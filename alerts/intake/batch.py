@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from alerts.bulk_update import update_from_values, update_objects
 from alerts.incidents.state import Opening, incidents_open
-from alerts.intake.parse import Payload, PayloadError, parse_payload
+from alerts.intake.parse import AlertData, Payload, PayloadError, parse_payload
 from alerts.intake.process import delivery_apply
 from alerts.intake.rules import (
     ALERT_UPDATE_FIELDS,
@@ -44,6 +44,7 @@ from alerts.models import (
     IncidentAlert,
     Integration,
     MaintenanceWindow,
+    TimelineEntry,
     WebhookDelivery,
     hash_group_key,
 )
@@ -194,7 +195,9 @@ def _process_round(
 def groups_classify(
     items: list[_Item],
 ) -> tuple[list[_Item], list[tuple[_Item, Incident, dict[str, Alert]]], list]:
-    """Split into brand-new groups, pure repeats, and the rest (slow path).
+    """Split into brand-new groups, repeats (of an open incident, whose known
+    alerts keep their state, maybe with new firing alerts joining), and the rest
+    (slow path).
 
     Public as the moment between the batch's read and its inserts, where another
     worker may open one of the groups: tests make that race happen here.
@@ -246,12 +249,14 @@ def groups_classify(
             fresh.append(item)
         elif (
             incident is not None
-            and len(known) == len(item.payload.alerts)
             and incident.truncated_alerts == item.payload.truncated_alerts
             and all(
                 known[a.fingerprint].status == a.status
                 and known[a.fingerprint].last_received_at <= item.delivery.received_at
                 and links.get((incident.pk, known[a.fingerprint].pk)) == a.status
+                if a.fingerprint in known
+                # Not seen before: a new alert joining the group, which must fire.
+                else a.firing
                 for a in item.payload.alerts
             )
         ):
@@ -371,18 +376,26 @@ def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
 def _apply_repeats(
     repeats: list[tuple[_Item, Incident, dict[str, Alert]]], now: datetime
 ) -> list[WebhookDelivery]:
-    """Nothing changed state: note when each alert was last reported (the stale
-    guard needs it), take any new annotation values, and count the notification
-    on the incident."""
+    """No known alert changed state: note when each alert was last reported (the
+    stale guard needs it), take any new annotation values, and count the
+    notification on the incident.  Alerts new to the group (a join) are added to
+    the incident firing, with their timeline entries, as ``delivery_apply`` adds
+    them."""
     received_by_alert: dict[int, datetime] = {}
     changed: list[Alert] = []
     notified: dict[int, tuple[int, datetime]] = {}
     done: list[WebhookDelivery] = []
+    joining: list[tuple[Incident, Alert]] = []
     for item, incident, known in repeats:
         # Identical re-sends of this one are repeats too: the latest counts.
         received = max(i.delivery.received_at for i in [item, *item.same])
+        joined = 0
         for data in item.payload.alerts:
-            row = known[data.fingerprint]
+            row = known.get(data.fingerprint)
+            if row is None:
+                joining.append((incident, _new_alert(item, data, received, now)))
+                joined += 1
+                continue
             received_by_alert[row.pk] = received
             fresh = (
                 data.labels,
@@ -419,11 +432,14 @@ def _apply_repeats(
         done += [
             _finish(
                 each.delivery,
-                f"attached to incident #{incident.pk} (repeat: nothing changed)",
+                f"attached to incident #{incident.pk}"
+                + ("" if joined and each is item else " (repeat: nothing changed)"),
                 now,
             )
             for each in resent
         ]
+    if joining:
+        _add_joining(joining, now)
     # Django's bulk_update writes CASE WHEN per column, which grows with the batch
     # squared and was most of a batch's time; the common case here is one
     # timestamp per row, written with one UPDATE ... FROM a list of values.
@@ -443,3 +459,42 @@ def _apply_repeats(
         {},
     )
     return done
+
+
+def _new_alert(
+    item: _Item, data: AlertData, received: datetime, now: datetime
+) -> Alert:
+    return Alert(
+        integration_id=item.key[0],
+        fingerprint=data.fingerprint,
+        labels=data.labels,
+        annotations=data.annotations,
+        status=data.status,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        generator_url=data.generator_url,
+        last_received_at=received,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _add_joining(joining: list[tuple[Incident, Alert]], now: datetime) -> None:
+    """Insert the alerts joining open incidents, link them firing, and write one
+    "alert firing" entry each (what the one-by-one path writes for them).  A
+    concurrent insert of the same fingerprint raises IntegrityError: the batch
+    rolls back and goes one by one."""
+    Alert.objects.bulk_create([alert for _, alert in joining])
+    IncidentAlert.objects.bulk_create(
+        IncidentAlert(incident=incident, alert=alert, status=alert.status, added_at=now)
+        for incident, alert in joining
+    )
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            incident=incident,
+            at=now,
+            kind=TimelineEntry.Kind.ALERT_FIRING,
+            text=f"alert firing: {alert.name}",
+        )
+        for incident, alert in joining
+    )
