@@ -583,3 +583,65 @@ def test_an_alert_joining_an_open_group_is_added_in_bulk_as_one_by_one(
     incident.refresh_from_db()
     assert (incident.status, incident.notifications) == ("triggered", 3)
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one_by_one"])
+def test_a_partial_resolve_is_applied_in_bulk_as_one_by_one(
+    webhook, opened, monkeypatch, bulk
+):
+    """Scenario c waiting in the inbox with its HA duplicate: the bulk path records
+    the resolved alert on its link with its entry, as delivery_apply does."""
+    webhook.send("b_group_of_three_firing")
+    incident = only_incident()
+    one_by_one: list[int] = []
+    real_apply = batch.delivery_apply
+
+    def spy(delivery_id):
+        one_by_one.append(delivery_id)
+        return real_apply(delivery_id)
+
+    monkeypatch.setattr(batch, "delivery_apply", spy)
+    ids = [webhook.post("c_group_partial_resolve").json()["delivery"] for _ in "ab"]
+    if bulk:
+        drain.delivery_process(delivery_id=ids[0])
+        assert one_by_one == []  # the bulk path took it
+    else:
+        for pk in ids:
+            drain.delivery_process(delivery_id=pk, batch=False)
+
+    results = [WebhookDelivery.objects.get(pk=pk).result for pk in ids]
+    assert results == [
+        f"attached to incident #{incident.pk}; 2 alert(s) still firing",
+        f"attached to incident #{incident.pk} (repeat: nothing changed)",
+    ]
+    assert statuses(incident) == {
+        "checkout-1": "firing",
+        "checkout-2": "resolved",
+        "checkout-3": "firing",
+    }
+    resolved = IncidentAlert.objects.get(incident=incident, status="resolved")
+    assert resolved.resolved_at == resolved.alert.ends_at
+    assert resolved.alert.status == "resolved"
+    entry = incident.timeline.order_by("pk").last()
+    assert (entry.kind, entry.text) == (
+        "alert_resolved",
+        "alert resolved: HighLatency instance=checkout-2",
+    )
+    incident.refresh_from_db()
+    assert (incident.status, incident.notifications) == ("triggered", 3)
+
+
+def test_the_full_resolve_in_a_batch_still_goes_one_by_one(webhook, monkeypatch):
+    webhook.send("b_group_of_three_firing", "c_group_partial_resolve")
+    one_by_one: list[int] = []
+    real_apply = batch.delivery_apply
+
+    def spy(delivery_id):
+        one_by_one.append(delivery_id)
+        return real_apply(delivery_id)
+
+    monkeypatch.setattr(batch, "delivery_apply", spy)
+    delivery = webhook.post("d_group_all_resolved").json()["delivery"]
+    drain.delivery_process(delivery_id=delivery)
+    assert one_by_one == [delivery]
+    assert only_incident().status == "resolved"
