@@ -38,11 +38,20 @@ from django.db import transaction
 from alerts.escalation.policies import (
     StepSpec,
     policy_create,
+    policy_delete,
     policy_steps,
     policy_update,
 )
-from alerts.incidents.maintenance import maintenance_create, maintenance_update
-from alerts.intake.integrations import integration_create, integration_update
+from alerts.incidents.maintenance import (
+    maintenance_create,
+    maintenance_delete,
+    maintenance_update,
+)
+from alerts.intake.integrations import (
+    integration_create,
+    integration_delete,
+    integration_update,
+)
 from alerts.intake.routes import (
     matchers_parse,
     route_create,
@@ -61,9 +70,9 @@ from alerts.paging.contacts import (
     contact_method_delete,
     contact_method_update,
 )
-from scheduling.members import member_create, member_update
+from scheduling.members import member_create, member_update, membership_set
 from scheduling.models import Member, Rotation, Team
-from scheduling.rotations import rotation_create, rotation_update
+from scheduling.rotations import rotation_create, rotation_delete, rotation_update
 from scheduling.teams import team_create, team_put
 from scheduling.timeparse import InstantError, parse_instant
 
@@ -396,12 +405,27 @@ def _service(path: Path) -> Iterator[None]:
 @dataclass
 class ApplyReport:
     created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     # Tokens of the integrations this apply created: shown once, never stored.
     tokens: dict[str, str] = field(default_factory=dict)
+    # What the document named, by section (primary keys): what pruning keeps.
+    named: dict[str, set[int]] = field(default_factory=dict)
+    # Members' exact teams, set once the rotations no longer need the old ones.
+    teams: list[tuple[Member, list[Team], Path]] = field(default_factory=list)
+
+    def name(self, section: str, pk: int) -> None:
+        self.named.setdefault(section, set()).add(pk)
 
 
-def config_apply(document: Any) -> ApplyReport:
-    """Make the database hold ``document``'s configuration; all or nothing."""
+def config_apply(document: Any, *, prune: bool = False) -> ApplyReport:
+    """Make the database hold ``document``'s configuration; all or nothing.
+
+    With ``prune``, the rotations, escalation policies, integrations (with their
+    routes) and maintenance windows that a section present in the document does
+    not name are deleted, through the same services as the API's ``DELETE``
+    (which refuse, e.g., an integration that has incidents: the whole apply is
+    then refused).  Teams and members are never pruned: incidents, pages and pay
+    statements refer to them."""
     if not isinstance(document, dict):
         raise ConfigError((), "expected a mapping with " + ", ".join(SECTIONS))
     unknown = [k for k in document if k not in SECTIONS]
@@ -416,9 +440,12 @@ def config_apply(document: Any) -> ApplyReport:
         _apply_teams(document, report)
         _apply_members(document, report)
         _apply_rotations(document, report)
+        _apply_memberships(report)
         _apply_policies(document, report)
         _apply_integrations(document, report)
         _apply_windows(document, report)
+        if prune:
+            _prune(document, report)
     return report
 
 
@@ -485,8 +512,19 @@ def _apply_members(document: dict, report: ApplyReport) -> None:
                 found = member_create(username=username, **fields)
                 report.created.append(f"member {username}")
             else:
+                # Teams are added now and left after the rotations are applied:
+                # the same file may take them off a rotation of a team they leave.
+                kept = Team.objects.filter(members=found)
+                fields["teams"] = list({t.pk: t for t in [*teams, *kept]}.values())
                 member_update(member=found, **fields)
+        report.teams.append((found, teams, entry.at("teams")))
         _apply_contacts(found, entry)
+
+
+def _apply_memberships(report: ApplyReport) -> None:
+    for member, teams, path in report.teams:
+        with _service(path):
+            membership_set(member=member, teams=teams)
 
 
 def _apply_contacts(member: Member, entry: Entry) -> None:
@@ -578,12 +616,15 @@ def _apply_rotations(document: dict, report: ApplyReport) -> None:
             )
         with _service(entry.path):
             if rotation is None:
-                rotation_create(team=team, participants=participants, **definition)
+                rotation = rotation_create(
+                    team=team, participants=participants, **definition
+                ).rotation
                 report.created.append(f"rotation {team.slug}/{definition['name']}")
             else:
                 rotation_update(
                     rotation=rotation, participants=participants, **definition
                 )
+        report.name("rotations", rotation.pk)
 
 
 POLICY_FIELDS = (
@@ -631,13 +672,14 @@ def _apply_policies(document: dict, report: ApplyReport) -> None:
             raise ConfigError(entry.at("team"), "a policy cannot move to another team")
         with _service(entry.path):
             if policy is None:
-                made = policy_create(
+                policy = policy_create(
                     team=team, name=name, steps=steps, slug=slug, **fields
                 )
-                report.created.append(f"escalation policy {made.slug}")
+                report.created.append(f"escalation policy {policy.slug}")
             else:
                 extra = {"slug": slug} if slug else {}
                 policy_update(policy=policy, steps=steps, name=name, **extra, **fields)
+        report.name("escalation_policies", policy.pk)
 
 
 def _step(entry: Entry) -> StepSpec:
@@ -703,6 +745,7 @@ def _apply_integrations(document: dict, report: ApplyReport) -> None:
                 integration_update(
                     integration=integration, name=name, **extra, **fields
                 )
+        report.name("integrations", integration.pk)
         if "routes" in entry.value:
             _apply_routes(integration, entry)
 
@@ -776,7 +819,7 @@ def _apply_windows(document: dict, report: ApplyReport) -> None:
         ).first()
         with _service(entry.path):
             if window is None:
-                maintenance_create(
+                window = maintenance_create(
                     team=team,
                     integration=integration,
                     starts_at=starts_at,
@@ -786,3 +829,40 @@ def _apply_windows(document: dict, report: ApplyReport) -> None:
                 report.created.append(f"maintenance window {reason!r}")
             else:
                 maintenance_update(window=window, ends_at=ends_at, reason=reason)
+        report.name("maintenance_windows", window.pk)
+
+
+def _prune(document: dict, report: ApplyReport) -> None:
+    """Delete what the document's sections do not name, dependants first:
+    windows and integrations (their routes name policies), then policies, then
+    rotations."""
+    kinds: list[tuple[str, str, Any, Any]] = [
+        (
+            "maintenance_windows",
+            "maintenance window",
+            MaintenanceWindow,
+            lambda w: maintenance_delete(window=w),
+        ),
+        (
+            "integrations",
+            "integration",
+            Integration,
+            lambda i: integration_delete(integration=i),
+        ),
+        (
+            "escalation_policies",
+            "escalation policy",
+            EscalationPolicy,
+            lambda p: policy_delete(policy=p),
+        ),
+        ("rotations", "rotation", Rotation, lambda r: rotation_delete(rotation=r)),
+    ]
+    for section, noun, model, delete in kinds:
+        if section not in document:
+            continue  # a file without the section says nothing about it
+        stale = model.objects.exclude(pk__in=report.named.get(section, set()))
+        for obj in stale.order_by("pk"):
+            described = f"{noun} {obj}"
+            with _service((section,)):
+                delete(obj)
+            report.deleted.append(described)

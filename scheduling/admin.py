@@ -244,11 +244,22 @@ def ooo_status(obj: OutOfOfficeCalendar) -> str:
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "phone", "time_zone", "active", "out_of_office"]
+    list_display = ["user", "phone_or_warning", "time_zone", "active", "out_of_office"]
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
-    readonly_fields = ["next_on_call", "insights"]
+    readonly_fields = ["paging", "next_on_call", "insights"]
     inlines = [OutOfOfficeInline]
+
+    @admin.display(description="phone", ordering="phone")
+    def phone_or_warning(self, obj: Member) -> str:
+        return obj.phone or f"⚠ {obj.paging_warning or 'contact methods only'}"
+
+    @admin.display(description="paging")
+    def paging(self, obj: Member) -> str:
+        if obj.pk is None:
+            return ""
+        warning = obj.paging_warning
+        return f"⚠ {warning}: pages to this member fail" if warning else "reachable"
 
     def save_model(
         self, request: HttpRequest, obj: Member, form: Any, change: bool

@@ -162,6 +162,8 @@ def _assign_uids(scope: str, pieces: Iterable[Piece]) -> None:
 def _phone(member: Member | None) -> str:
     if member is None:
         return "?"
+    if not member.phone:
+        return member.display_name
     return f"{member.display_name} ({member.phone})"
 
 

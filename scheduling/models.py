@@ -55,12 +55,21 @@ class Team(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+NO_PHONE = "no phone number"
+
+
 class Member(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
     )
+    # Blank is allowed: people imported from a source that holds no phone number
+    # (Grafana OnCall's public API) exist and hold shifts; a page to them fails
+    # with "no phone number" and the escalation goes on (alerts/paging/send.py).
     phone = models.CharField(
-        max_length=16, validators=[validate_e164], help_text="E.164, e.g. +254700000001"
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164, e.g. +254700000001.  Blank: pages to this member fail.",
     )
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
@@ -85,6 +94,14 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def paging_warning(self) -> str:
+        """Why pages cannot reach this member, or "" (the admin shows it).  Their
+        contact methods (``alerts.ContactMethod``) come before the profile phone."""
+        if self.phone or self.contact_methods.exists():
+            return ""
+        return NO_PHONE
 
     @property
     def username(self) -> str:
@@ -820,8 +837,8 @@ class PayPolicy(models.Model):
     HIGHEST = "highest"
     BOTH = "both"
     TWO_ROLES_CHOICES = [
-        (HIGHEST, "pay only the highest (primary before secondary)"),
-        (BOTH, "pay both"),
+        (HIGHEST, "the team's schedule, layers applied: one role at a time"),
+        (BOTH, "each rotation its own: two at once pay both"),
     ]
 
     team = models.OneToOneField(
@@ -848,7 +865,10 @@ class PayPolicy(models.Model):
         max_length=8,
         choices=TWO_ROLES_CHOICES,
         default=HIGHEST,
-        help_text="When one person holds two roles or two rotations at once.",
+        help_text="When rotations overlap: pay the team's effective schedule (a "
+        "higher layer's holder is paid, not the covered lower layer's; one "
+        "role per person at a time, the one the layers give) or every "
+        "rotation's own holders (someone on two rotations at once earns both).",
     )
     MONTH = "month"
     QUARTER = "quarter"
@@ -982,6 +1002,36 @@ class PayLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pay_month} #{self.position} {self.kind} {self.amount}"
+
+
+class PayGivenAway(models.Model):
+    """A closed month's "overrides given away": a stretch during which someone
+    else held a member's role under an override (no money; it explains a smaller
+    line).  Stored with the month's lines when it closes, never recomputed."""
+
+    pay_month = models.ForeignKey(
+        PayMonth, on_delete=models.CASCADE, related_name="given_away"
+    )
+    position = models.PositiveIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    covered_by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    rotation = models.ForeignKey(
+        Rotation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rotation_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Shift.ROLE_CHOICES)
+    # The override's id as it was (a plain number: the override may be deleted
+    # later, and the stored month must not change with it).
+    override_id = models.PositiveBigIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pay_month", "position"]
+        verbose_name_plural = "pay given away"
+
+    def __str__(self) -> str:
+        return f"{self.pay_month} given away #{self.position}"
 
 
 class PayLogEntry(models.Model):

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from scheduling.models import (
+    PayGivenAway,
     PayHoliday,
     PayLine,
     PayLogEntry,
@@ -82,10 +83,21 @@ class PayHolidayAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team"]
 
 
-class PayLineInline(admin.TabularInline):
-    model = PayLine
+class _StoredInline(admin.TabularInline):
+    """A closed month's stored rows: shown, never added, changed or deleted."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PayLineInline(_StoredInline):
+    model = PayLine
     fields = readonly_fields = (
         "position",
         "member",
@@ -102,11 +114,21 @@ class PayLineInline(admin.TabularInline):
         "note",
     )
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class PayGivenAwayInline(_StoredInline):
+    """The month's overrides given away, as stored when it closed."""
+
+    model = PayGivenAway
+    fields = readonly_fields = (
+        "position",
+        "member",
+        "covered_by",
+        "rotation_name",
+        "role",
+        "override_id",
+        "starts_at",
+        "ends_at",
+    )
 
 
 @admin.register(PayMonth)
@@ -116,7 +138,7 @@ class PayMonthAdmin(admin.ModelAdmin):
 
     list_display = ["team", "month", "closed_at", "closed_by", "report_link"]
     list_filter = ["team"]
-    inlines = [PayLineInline]
+    inlines = [PayLineInline, PayGivenAwayInline]
     readonly_fields = ["team", "month", "closed_at", "closed_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

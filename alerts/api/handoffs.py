@@ -33,6 +33,7 @@ from alerts.handoff.markdown import handoff_markdown
 from alerts.models import HandoffNote
 from scheduling.access import scoped_to_teams, teams_visible
 from scheduling.access.permissions import require, scoped_or_404
+from scheduling.access.views import ERROR
 
 MAX_ID = 2**63 - 1
 
@@ -158,7 +159,9 @@ class HandoffDetail(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(HandoffSerializer(_note(request, pk)).data)
 
-    @extend_schema(request=HandoffEditSerializer, responses=HandoffSerializer)
+    @extend_schema(
+        request=HandoffEditSerializer, responses={200: HandoffSerializer, 409: ERROR}
+    )
     def patch(self, request: Request, pk: int) -> Response:
         note = _note(request, pk)
         require(request, handoff_can_submit, note)
@@ -179,7 +182,7 @@ class HandoffDetail(APIView):
 class HandoffSubmit(APIView):
     """The outgoing engineer submits the note; the incoming one is notified."""
 
-    @extend_schema(request=None, responses=HandoffSerializer)
+    @extend_schema(request=None, responses={200: HandoffSerializer, 409: ERROR})
     def post(self, request: Request, pk: int) -> Response:
         note = _note(request, pk)
         require(request, handoff_can_submit, note)
@@ -193,7 +196,7 @@ class HandoffSubmit(APIView):
 class HandoffAcknowledge(APIView):
     """The incoming engineer has read it (again: no change)."""
 
-    @extend_schema(request=None, responses=HandoffSerializer)
+    @extend_schema(request=None, responses={200: HandoffSerializer, 409: ERROR})
     def post(self, request: Request, pk: int) -> Response:
         note = _note(request, pk)
         require(request, handoff_can_acknowledge, note)

@@ -13,9 +13,8 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +30,7 @@ from alerts.intake.integrations import (
 from alerts.models import Integration
 from scheduling.access import scoped_to_teams
 from scheduling.access.permissions import by_key_or_404, require_staff_config
-from scheduling.access.views import ERROR, ObjectView, service_errors
+from scheduling.access.views import ERROR, CollectionView, ObjectView
 from scheduling.models import Team
 
 
@@ -132,38 +131,33 @@ class IntegrationFilter(CallerFilterSet):
         return queryset.filter(team=team_named(self.caller, value))
 
 
-class IntegrationListView(generics.ListAPIView):
-    serializer_class = IntegrationSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = IntegrationFilter
-    pagination_class = None  # a handful per team
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="integrations_list",
         summary="Integrations of the teams you may read (no tokens)",
         responses={200: IntegrationSerializer(many=True), 400: ERROR},
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[Integration]:
-        return _integrations(self.request)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="integrations_create",
         summary="Create an integration (staff); the token is in the answer, once",
         request=IntegrationInputSerializer,
         responses={201: IntegrationTokenSerializer, 400: ERROR, 403: ERROR},
-    )
-    def post(self, request: Request) -> Response:
-        require_staff_config(request)
-        payload = IntegrationInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        fields = dict(payload.validated_data)
-        team = team_named(request.user, fields.pop("team"))
-        with service_errors():
-            made = integration_create(team=team, **fields)
-        return Response(_with_token(made.integration, made.token), status=201)
+    ),
+)
+class IntegrationListView(CollectionView):
+    serializer_class = IntegrationSerializer
+    filterset_class = IntegrationFilter
+    pagination_class = None  # a handful per team
+
+    input_serializer = IntegrationInputSerializer
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
+        team = team_named(request.user, data.pop("team"))
+        made = integration_create(team=team, **data)
+        return _with_token(made.integration, made.token)
+
+    def get_queryset(self) -> QuerySet[Integration]:
+        return _integrations(self.request)
 
 
 @extend_schema_view(

@@ -14,11 +14,9 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from alerts.api.common import (
     CallerFilterSet,
@@ -35,8 +33,7 @@ from alerts.incidents.maintenance import (
 )
 from alerts.models import MaintenanceWindow
 from scheduling.access import teams_visible, user_is_staff
-from scheduling.access.permissions import require_staff_config
-from scheduling.access.views import ERROR, ObjectView, service_errors
+from scheduling.access.views import ERROR, CollectionView, ObjectView
 
 
 class MaintenanceSerializer(serializers.ModelSerializer):
@@ -145,39 +142,34 @@ class MaintenanceCursor(Cursor):
     ordering = ("-starts_at", "-id")
 
 
-class MaintenanceListView(generics.ListAPIView):
-    serializer_class = MaintenanceSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = MaintenanceFilter
-    pagination_class = MaintenanceCursor
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="maintenance_windows_list",
         summary="Maintenance windows of the teams you may read, latest first",
         responses={200: MaintenanceSerializer(many=True), 400: ERROR},
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
-        return _windows(self.request)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="maintenance_windows_create",
         summary="Create a maintenance window (staff)",
         request=MaintenanceInputSerializer,
         responses={201: MaintenanceSerializer, 400: ERROR, 403: ERROR},
         examples=[EXAMPLE],
-    )
-    def post(self, request: Request) -> Response:
-        require_staff_config(request)
-        payload = MaintenanceInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        fields = _resolved(request, payload.validated_data)
+    ),
+)
+class MaintenanceListView(CollectionView):
+    serializer_class = MaintenanceSerializer
+    filterset_class = MaintenanceFilter
+    pagination_class = MaintenanceCursor
+
+    input_serializer = MaintenanceInputSerializer
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
         user = request.user if request.user.is_authenticated else None
-        with service_errors():
-            window = maintenance_create(created_by=user, **fields)
-        return Response(MaintenanceSerializer(window).data, status=201)
+        window = maintenance_create(created_by=user, **_resolved(request, data))
+        return MaintenanceSerializer(window).data
+
+    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
+        return _windows(self.request)
 
 
 @extend_schema_view(

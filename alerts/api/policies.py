@@ -14,16 +14,14 @@ from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from alerts.api.common import CallerFilterSet, seconds, team_named
 from alerts.escalation.policies import (
@@ -34,8 +32,8 @@ from alerts.escalation.policies import (
 )
 from alerts.models import EscalationPolicy, EscalationStep
 from scheduling.access import members_visible, scoped_to_teams
-from scheduling.access.permissions import by_key_or_404, require_staff_config
-from scheduling.access.views import ERROR, ObjectView, service_errors
+from scheduling.access.permissions import by_key_or_404
+from scheduling.access.views import ERROR, CollectionView, ObjectView
 
 # A month: longer waits are typing mistakes, and timedelta arithmetic stays small.
 MAX_SECONDS = 31 * 24 * 3600
@@ -208,40 +206,34 @@ class PolicyFilter(CallerFilterSet):
         return queryset.filter(team=team_named(self.caller, value))
 
 
-class PolicyListView(generics.ListAPIView):
-    serializer_class = PolicySerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = PolicyFilter
-    pagination_class = None  # a handful per team
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="escalation_policies_list",
         summary="Escalation policies of the teams you may read",
         responses={200: PolicySerializer(many=True), 400: ERROR},
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[EscalationPolicy]:
-        return _policies(self.request)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="escalation_policies_create",
         summary="Create an escalation policy with its steps (staff)",
         request=PolicyInputSerializer,
         responses={201: PolicySerializer, 400: ERROR, 403: ERROR},
         examples=[POLICY_EXAMPLE],
-    )
-    def post(self, request: Request) -> Response:
-        require_staff_config(request)
-        payload = PolicyInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        team = team_named(request.user, payload.validated_data["team"])
-        fields = _resolved(request, payload.validated_data)
-        with service_errors():
-            policy = policy_create(team=team, **fields)
-        fresh = _policies(request).get(pk=policy.pk)
-        return Response(PolicySerializer(fresh).data, status=201)
+    ),
+)
+class PolicyListView(CollectionView):
+    serializer_class = PolicySerializer
+    filterset_class = PolicyFilter
+    pagination_class = None  # a handful per team
+
+    input_serializer = PolicyInputSerializer
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
+        team = team_named(request.user, data["team"])
+        policy = policy_create(team=team, **_resolved(request, data))
+        return PolicySerializer(_policies(request).get(pk=policy.pk)).data
+
+    def get_queryset(self) -> QuerySet[EscalationPolicy]:
+        return _policies(self.request)
 
 
 @extend_schema_view(

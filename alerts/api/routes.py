@@ -12,11 +12,9 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from alerts.api.common import (
     CallerFilterSet,
@@ -32,8 +30,8 @@ from alerts.intake.routes import (
 )
 from alerts.models import Route
 from scheduling.access import scoped_to_teams
-from scheduling.access.permissions import by_key_or_404, require_staff_config
-from scheduling.access.views import ERROR, ObjectView, service_errors
+from scheduling.access.permissions import by_key_or_404
+from scheduling.access.views import ERROR, CollectionView, ObjectView, service_errors
 
 
 class RouteSerializer(serializers.ModelSerializer):
@@ -161,41 +159,34 @@ class RouteFilter(CallerFilterSet):
         return queryset.filter(integration__team=team_named(self.caller, value))
 
 
-class RouteListView(generics.ListAPIView):
-    serializer_class = RouteSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = RouteFilter
-    pagination_class = None  # a handful per integration
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="routes_list",
         summary="Routes of your teams' integrations, in the order they are tried",
         responses={200: RouteSerializer(many=True), 400: ERROR},
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[Route]:
-        return _routes(self.request)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="routes_create",
         summary="Add a route to an integration (staff)",
         request=RouteInputSerializer,
         responses={201: RouteSerializer, 400: ERROR, 403: ERROR},
         examples=[ROUTE_EXAMPLE],
-    )
-    def post(self, request: Request) -> Response:
-        require_staff_config(request)
-        payload = RouteInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        integration = integration_named(
-            request.user, payload.validated_data["integration"]
-        )
-        fields = _resolved(request, payload.validated_data)
-        with service_errors():
-            route = route_create(integration=integration, **fields)
-        return Response(RouteSerializer(_routes(request).get(pk=route.pk)).data, 201)
+    ),
+)
+class RouteListView(CollectionView):
+    serializer_class = RouteSerializer
+    filterset_class = RouteFilter
+    pagination_class = None  # a handful per integration
+
+    input_serializer = RouteInputSerializer
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
+        integration = integration_named(request.user, data["integration"])
+        route = route_create(integration=integration, **_resolved(request, data))
+        return RouteSerializer(_routes(request).get(pk=route.pk)).data
+
+    def get_queryset(self) -> QuerySet[Route]:
+        return _routes(self.request)
 
 
 @extend_schema_view(

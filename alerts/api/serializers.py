@@ -5,11 +5,12 @@ from datetime import datetime
 from rest_framework import serializers
 
 from alerts.models import Incident, IncidentAlert, Page, TimelineEntry
+from scheduling.access.representation import PlannedRepresentation
 from scheduling.models import Team
 from scheduling.timeparse import InstantError, parse_instant
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(PlannedRepresentation, serializers.ModelSerializer):
     number = serializers.IntegerField(source="pk", read_only=True)
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -83,7 +84,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         if escalation is None:
             return None
         return {
-            "policy": escalation.snapshot.get("name"),
+            "policy": incident.escalation_policy_name
+            if hasattr(incident, "escalation_policy_name")
+            else escalation.snapshot.get("name"),
             "state": escalation.state,
             "next_step": escalation.next_step + 1,
             "next_round": escalation.next_round,
@@ -91,7 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         }
 
 
-class PageSerializer(serializers.ModelSerializer):
+class PageSerializer(PlannedRepresentation, serializers.ModelSerializer):
     member = serializers.CharField(source="member.username", read_only=True)
 
     class Meta:
@@ -145,7 +148,7 @@ class IncidentAlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimelineEntrySerializer(serializers.ModelSerializer):
+class TimelineEntrySerializer(PlannedRepresentation, serializers.ModelSerializer):
     actor = serializers.CharField(
         source="actor.username", default=None, allow_null=True
     )

@@ -43,9 +43,12 @@ def _send(
         return link_create(note=note, member=member) if link else note_page_url(note)
 
     try:
-        get_transport().send_sms(
-            to=member.phone, body=text(url()), status_callback=None
-        )
+        if member.phone:  # imported people may have none: nothing to text
+            get_transport().send_sms(
+                to=member.phone, body=text(url()), status_callback=None
+            )
+        else:
+            logger.warning("handoff SMS to member %s: no phone number", member.pk)
     except TransportError as exc:
         logger.warning("handoff SMS to member %s failed: %s", member.pk, exc)
     email = member.user.email

@@ -112,6 +112,8 @@ class ImportReport:
     tokens: dict[str, str] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     usernames: dict[str, str] = field(default_factory=dict)  # source id -> ours
+    # Overrides are found again by their reason, "<override_reason>:<source id>".
+    override_reason: str = "pagerduty"
 
 
 class ImportFailed(Exception):
@@ -793,7 +795,7 @@ def _apply_overrides(report: ImportReport) -> int:
             )
         for rotation in covering:
             slug = rotation.slug
-            reason = f"pagerduty:{item.source_id}"
+            reason = f"{report.override_reason}:{item.source_id}"
             existing = Override.objects.filter(rotation=rotation, reason=reason).first()
             try:
                 if existing is None:

@@ -46,7 +46,7 @@ from alerts.paging.numbers import contact_mark_broken, member_numbers
 from alerts.selectors import maintenance_active_for
 from alerts.timeline import timeline_add
 from alerts.transports import TransportError, get_transport
-from scheduling.models import Member
+from scheduling.models import NO_PHONE, Member
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,10 @@ def _claim(
                 methods=methods.get(page.member_id, []),
             )
             if page.contact_index >= len(numbers):
-                _page_fail(page, "no working phone number", now)
+                # Imported people may have no number at all (Member.phone blank).
+                reachable = page.member.phone or methods.get(page.member_id)
+                reason = "no working phone number" if reachable else NO_PHONE
+                _page_fail(page, reason, now)
                 results[page.pk] = "failed: no number"
                 continue
             method, number = numbers[page.contact_index]

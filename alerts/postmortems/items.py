@@ -96,9 +96,10 @@ def action_items_remind_overdue(*, now: dt.datetime) -> list[ActionItem]:
                 f"the postmortem '{item.postmortem.title}': {item.text}"
             )
             try:
-                get_transport().send_sms(
-                    to=item.owner.phone, body=text[:600], status_callback=None
-                )
+                if item.owner.phone:  # imported people may have none
+                    get_transport().send_sms(
+                        to=item.owner.phone, body=text[:600], status_callback=None
+                    )
             except TransportError as exc:
                 logger.warning(
                     "reminder SMS to member %s failed: %s", item.owner_id, exc

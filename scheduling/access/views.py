@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor as Cursor_
 from rest_framework.pagination import CursorPagination
@@ -76,6 +77,42 @@ class Cursor(CursorPagination):
 def refused(exc: DjangoValidationError) -> Response:
     """A service refusing a change the object's state does not allow: 409."""
     return Response({"error": " ".join(exc.messages)}, status=409)
+
+
+class CollectionView(generics.ListAPIView):
+    # ``GET`` (the caller's share of a collection, filtered and paginated as the
+    # subclass says) and ``POST`` (one service call) of a collection.
+    #
+    # A subclass names ``serializer_class``, ``filterset_class``,
+    # ``pagination_class`` and ``input_serializer``, and implements
+    # ``get_queryset`` (what the caller may read) and ``create`` (the parsed body
+    # to one service call; returns the 201's body).  Its schema goes on the class
+    # with ``extend_schema_view(get=..., post=...)``.  (A comment, not a
+    # docstring: drf-spectacular would show an inherited docstring as every
+    # subclass' description.)
+
+    input_serializer: type[serializers.Serializer]
+    filter_backends = [DjangoFilterBackend]
+
+    def may_create(self, request: Request) -> None:
+        """403 unless the caller may create here (default: staff)."""
+        require_staff_config(request)
+
+    def input_context(self, request: Request) -> dict[str, Any]:
+        return {}
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.may_create(request)
+        payload = self.input_serializer(
+            data=request.data, context=self.input_context(request)
+        )
+        payload.is_valid(raise_exception=True)
+        with service_errors():
+            body = self.create(request, dict(payload.validated_data))
+        return Response(body, status=201)
 
 
 class ObjectView(APIView):

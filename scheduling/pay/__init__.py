@@ -7,9 +7,10 @@ by import-linter):
                       CLDR data), rounding half-up once per line
     ``rates.py``      which rate pays a role of a rotation on a local date
     ``calendar.py``   weekend days and holidays (``holidays`` + operator-added)
-    ``accrual.py``    pure: the effective schedule's holders, priced per local
-                      day, the two-roles rule, caps, the minimum per shift
-    ``statements.py`` a team's pay over a period: lines, totals, the "why"
+    ``accrual.py``    pure: the effective schedule's holders, priced per run
+                      of local days, caps, the minimum per shift
+    ``statements.py`` a team's pay over a period (the two-roles rule picks the
+                      timeline: layered or per rotation): lines, totals, the "why"
     ``closing.py``    months closed and stored; adjustments for late changes;
                       reopening (logged)
     ``export.py``     the payroll CSV

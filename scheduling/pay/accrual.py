@@ -2,18 +2,21 @@
 
 Pure functions on the output of the one resolver (:mod:`scheduling.effective`,
 through :func:`scheduling.selectors.team_schedule`): nothing here computes a
-schedule of its own.  Each rotation pays its own roles -- whoever holds a role in
-the rotation's effective schedule (overrides and swaps applied) earns the
-rotation's rate for it, inactive members included.
+schedule of its own.  Which timeline is paid is the team's two-roles rule
+(:func:`scheduling.pay.statements.team_pay`): the team's layered answer
+(``highest``) or each rotation's own (``both``).  Whoever holds a role in it
+(overrides and swaps applied) earns the holder's rotation's rate for the role,
+inactive members included.
 
 Steps: :func:`holdings` (who held which role of which rotation, when) ->
 :func:`price` (split at the team's local midnights; the rate and the multiplier of
-each local day) -> :func:`two_roles` (a member holding two roles at once: the
-team's rule).  Amounts stay exact :class:`~fractions.Fraction` values.
+each local day) -> :func:`cap` -> :func:`minimums`.  Amounts stay exact
+:class:`~fractions.Fraction` values.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,10 +28,7 @@ from typing import Any
 from scheduling.pay.calendar import WEEKEND
 from scheduling.pay.money import exact
 from scheduling.pay.rates import Rate, RateBook
-from scheduling.plan import PRIMARY
 
-BOTH = "both"
-HIGHEST = "highest"
 _MICRO = dt.timedelta(microseconds=1)
 
 
@@ -37,7 +37,9 @@ def seconds(start: dt.datetime, end: dt.datetime) -> Fraction:
     return Fraction((end - start) // _MICRO, 1_000_000)
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a month of 1,000 rotations makes tens of thousands of
+# these, and a frozen dataclass pays ``object.__setattr__`` per field.
+@dataclass(slots=True)
 class Holding:
     """A member held ``role`` of ``rotation_id`` over [starts_at, ends_at)."""
 
@@ -57,9 +59,11 @@ class Holding:
     unit_ends_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Piece:
-    """A holding within one local day, priced."""
+    """A holding over a run of local days of one calendar month that share a
+    rate, a multiplier and a day length (so one pay per second), priced.  ``day``
+    is the run's first day (the cap reads its month)."""
 
     holding: Holding
     starts_at: dt.datetime
@@ -83,42 +87,44 @@ class Piece:
         return self.per_second * self.seconds
 
 
-def holdings(per_rotation: Mapping[int, Sequence[Any]]) -> list[Holding]:
-    """Every role holder of every rotation's effective timeline
-    (:attr:`scheduling.selectors.TeamSchedule.per_rotation`)."""
+def holdings(segments: Iterable[Any]) -> list[Holding]:
+    """Every role holder of effective-schedule segments
+    (:class:`scheduling.effective.Segment`): the team's layered answer
+    (:attr:`scheduling.selectors.TeamSchedule.effective`) or the rotations' own
+    timelines chained (``per_rotation``).  The rotation paid is the holder's."""
     out: list[Holding] = []
-    for rotation_id, segments in per_rotation.items():
-        for seg in segments:
-            for role, holder in zip(
-                ("primary", "secondary"), seg.resolution.roles(), strict=True
-            ):
-                if holder is None:
-                    continue
-                ov = holder.override
-                row = holder.shift if ov is None else ov
-                out.append(
-                    Holding(
-                        member_id=holder.member_id,
-                        rotation_id=rotation_id,
-                        role=role,
-                        starts_at=seg.starts_at,
-                        ends_at=seg.ends_at,
-                        # ``id``: None for a planned (unstored) shift.
-                        shift_id=getattr(holder.shift, "id", None),
-                        override_id=None if ov is None else ov.id,
-                        scheduled_member_id=holder.shift.member_id,
-                        unit=(
-                            "shift" if ov is None else "override",
-                            rotation_id,
-                            role,
-                            holder.member_id,
-                            row.starts_at,
-                            getattr(row, "id", None),
-                        ),
-                        unit_starts_at=row.starts_at,
-                        unit_ends_at=row.ends_at,
-                    )
+    for seg in segments:
+        for role, holder in zip(
+            ("primary", "secondary"), seg.resolution.roles(), strict=True
+        ):
+            if holder is None:
+                continue
+            ov = holder.override
+            row = holder.shift if ov is None else ov
+            rotation_id = holder.rotation_id
+            out.append(
+                Holding(
+                    member_id=holder.member_id,
+                    rotation_id=rotation_id,
+                    role=role,
+                    starts_at=seg.starts_at,
+                    ends_at=seg.ends_at,
+                    # ``id``: None for a planned (unstored) shift.
+                    shift_id=getattr(holder.shift, "id", None),
+                    override_id=None if ov is None else ov.id,
+                    scheduled_member_id=holder.shift.member_id,
+                    unit=(
+                        "shift" if ov is None else "override",
+                        rotation_id,
+                        role,
+                        holder.member_id,
+                        row.starts_at,
+                        getattr(row, "id", None),
+                    ),
+                    unit_starts_at=row.starts_at,
+                    unit_ends_at=row.ends_at,
                 )
+            )
     return out
 
 
@@ -177,97 +183,77 @@ def _multiplier(rate: Rate, kinds: Sequence[str]) -> tuple[Decimal, str]:
 
 
 def price(
-    held: Iterable[Holding],
+    held: Sequence[Holding],
     *,
     tz: zoneinfo.ZoneInfo,
     rates: RateBook,
     days: Mapping[dt.date, Sequence[str]],
 ) -> list[Piece]:
     """Holdings split at local midnights and priced; what no rate covers is left
-    out (an unpaid role)."""
+    out (an unpaid role).  Consecutive days of one month that price the same
+    (rate, multiplier and pay per second) stay one piece: the amount is the
+    same, and a week-long shift makes three pieces instead of eight."""
+    if not held:
+        return []
+    # Every local day the holdings touch, once: (day, start, end) in UTC, and
+    # their starts for bisecting.
+    first = min(h.starts_at for h in held)
+    last = max(h.ends_at for h in held)
+    span = list(_DayBounds(tz).touching(first, last))
+    starts = [a for _, a, _ in span]
+    # The terms of a day: (rate, multiplier, reason, pay per second), one tuple
+    # per distinct value (runs compare them by identity); None where no rate
+    # pays.  Looked up per (rotation, role) and day index.
+    terms_of: dict[tuple, tuple] = {}
+    by_role: dict[tuple[int | None, str], list] = {}
     out: list[Piece] = []
-    # A few distinct values, met thousands of times: Fractions are slow to make.
-    per_second: dict[tuple[int, int, Decimal], Fraction] = {}
-    day_bounds = _DayBounds(tz)
-    rate_of: dict[tuple[int, str, dt.date], Rate | None] = {}
     for h in held:
-        for day, a, b in day_bounds.touching(h.starts_at, h.ends_at):
-            found = (h.rotation_id, h.role, day)
-            if found not in rate_of:
-                rate_of[found] = rates.rate(h.rotation_id, h.role, day)
-            rate = rate_of[found]
-            if rate is None:
-                continue
-            multiplier, reason = _multiplier(rate, days.get(day, ()))
-            day_seconds = int((b - a).total_seconds())
-            key = (rate.id, day_seconds, multiplier)
-            if key not in per_second:
-                per_second[key] = rate.per_second(day_seconds) * exact(multiplier)
-            out.append(
-                Piece(
-                    holding=h,
-                    starts_at=max(a, h.starts_at),
-                    ends_at=min(b, h.ends_at),
-                    day=day,
-                    rate=rate,
-                    multiplier=multiplier,
-                    reason=reason,
-                    per_second=per_second[key],
-                )
-            )
+        # Rotations paid the team's rates share one row: their terms are equal.
+        key = (h.rotation_id if rates.has_own(h.rotation_id, h.role) else None, h.role)
+        row = by_role.get(key)
+        if row is None:
+            row = by_role[key] = [False] * len(span)
+        i = bisect.bisect_right(starts, h.starts_at) - 1
+        run_terms: tuple | None = None
+        run_start = h.starts_at
+        run_day = span[i][0]
+        while i < len(span):
+            day, a, b = span[i]
+            if a >= h.ends_at:
+                break
+            terms = row[i]
+            if terms is False:
+                terms = row[i] = _terms(h, day, b - a, rates, days, terms_of)
+            if terms is not run_terms or day.month != run_day.month:
+                if run_terms is not None:
+                    out.append(Piece(h, run_start, a, run_day, *run_terms))
+                run_terms, run_start, run_day = terms, max(a, h.starts_at), day
+            i += 1
+        if run_terms is not None:
+            out.append(Piece(h, run_start, h.ends_at, run_day, *run_terms))
     return out
 
 
-def _rank(piece: Piece) -> tuple[int, Fraction, int]:
-    # Primary before secondary; then the better paid; then the older rotation.
-    role = 1 if piece.holding.role == PRIMARY else 0
-    return (role, piece.per_second, -piece.holding.rotation_id)
-
-
-def two_roles(pieces: Iterable[Piece], rule: str) -> tuple[list[Piece], list[Piece]]:
-    """Apply the team's rule to a member holding two roles at once: ``both`` pays
-    every piece; ``highest`` pays, at each instant, only the highest-ranked piece
-    (primary before secondary, then the higher pay per second, then the older
-    rotation).  Returns (paid, not paid) pieces, cut where the overlap starts and
-    ends."""
-    pieces = list(pieces)
-    if rule == BOTH:
-        return pieces, []
-    by_member: dict[int, list[Piece]] = {}
-    for p in pieces:
-        by_member.setdefault(p.holding.member_id, []).append(p)
-    paid: list[Piece] = []
-    unpaid: list[Piece] = []
-    for mine in by_member.values():
-        mine.sort(key=lambda p: p.starts_at)
-        cluster: list[Piece] = []
-        reach: dt.datetime | None = None
-        for p in mine:
-            if reach is not None and p.starts_at >= reach:
-                _resolve_cluster(cluster, paid, unpaid)
-                cluster, reach = [], None
-            cluster.append(p)
-            reach = p.ends_at if reach is None else max(reach, p.ends_at)
-        _resolve_cluster(cluster, paid, unpaid)
-    return paid, unpaid
-
-
-def _resolve_cluster(
-    cluster: list[Piece], paid: list[Piece], unpaid: list[Piece]
-) -> None:
-    if len(cluster) <= 1:
-        paid.extend(cluster)
-        return
-    bounds = sorted({p.starts_at for p in cluster} | {p.ends_at for p in cluster})
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        active = [p for p in cluster if p.starts_at <= a and p.ends_at >= b]
-        if not active:
-            continue
-        best = max(active, key=_rank)
-        for p in active:
-            part = replace(p, starts_at=a, ends_at=b)
-            (paid if p is best else unpaid).append(part)
-    # Adjacent parts of one piece stay separate pieces: their sum is the same.
+def _terms(
+    h: Holding,
+    day: dt.date,
+    length: dt.timedelta,
+    rates: RateBook,
+    days: Mapping[dt.date, Sequence[str]],
+    known: dict[tuple, tuple],
+) -> tuple | None:
+    """(rate, multiplier, reason, pay per second) of ``h``'s role on ``day``, the
+    one tuple of ``known`` for that value; None if no rate pays."""
+    rate = rates.rate(h.rotation_id, h.role, day)
+    if rate is None:
+        return None
+    multiplier, reason = _multiplier(rate, days.get(day, ()))
+    day_seconds = int(length.total_seconds())
+    key = (rate.id, day_seconds, multiplier, reason)
+    if key not in known:
+        per_second = rate.per_second(day_seconds) * exact(multiplier)
+        known[key] = (rate, multiplier, reason, per_second)
+    return known[key]
 
 
 def period_start(day: dt.date, period: str) -> dt.date:

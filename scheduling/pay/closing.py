@@ -22,12 +22,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, router, transaction
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from scheduling.models import (
     Override,
+    PayGivenAway,
     PayLine,
     PayLogEntry,
     PayMonth,
@@ -57,8 +58,8 @@ class MonthStatement:
     closed: bool
     closed_at: dt.datetime | None
     rows: list[Row]
-    # Open months: overrides under which someone else held a member's role (no
-    # money; explains a smaller line).  Not stored: a closed month shows none.
+    # Overrides under which someone else held a member's role (no money;
+    # explains a smaller line).  Stored with the lines when the month closes.
     given_away: list[GivenAwayRow] = field(default_factory=list)
 
 
@@ -67,6 +68,8 @@ class GivenAwayRow:
     member_id: int
     username: str
     covered_by: str
+    covered_by_id: int
+    rotation_id: int | None
     rotation_name: str
     role: str
     override_id: int | None
@@ -84,6 +87,8 @@ def given_away_rows(report: Report) -> list[GivenAwayRow]:
             member_id=g.member_id,
             username=report.username(g.member_id),
             covered_by=report.username(g.covered_by),
+            covered_by_id=g.covered_by,
+            rotation_id=g.rotation_id,
             rotation_name=report.rotation_names.get(g.rotation_id, ""),
             role=g.role,
             override_id=g.override_id,
@@ -141,6 +146,21 @@ def _row_of_line(line: PayLine) -> Row:
         note=line.note,
         shift_ids=tuple(line.shift_ids),
         override_ids=tuple(line.override_ids),
+    )
+
+
+def _given_away_of(stored: PayGivenAway) -> GivenAwayRow:
+    return GivenAwayRow(
+        member_id=stored.member_id,
+        username=stored.member.username,
+        covered_by=stored.covered_by.username,
+        covered_by_id=stored.covered_by_id,
+        rotation_id=stored.rotation_id,
+        rotation_name=stored.rotation_name,
+        role=stored.role,
+        override_id=stored.override_id,
+        starts_at=stored.starts_at,
+        ends_at=stored.ends_at,
     )
 
 
@@ -213,9 +233,7 @@ def _adjustments(team: Team, month: dt.date) -> list[Row]:
         why: str | None = None
         for key in sorted(set(now) | set(paid), key=repr):
             amount_now, hours_now, row = now.get(key, (Decimal(0), Decimal(0), None))
-            amount_paid, hours_paid, old = paid.get(
-                key, (Decimal(0), Decimal(0), None)
-            )
+            amount_paid, hours_paid, old = paid.get(key, (Decimal(0), Decimal(0), None))
             if amount_now == amount_paid:
                 continue
             template = row or old
@@ -254,8 +272,16 @@ def month_statement(*, team: Team, year: int, month: int) -> MonthStatement:
     ).first()
     if closed is not None:
         lines = closed.lines.select_related("member__user").order_by("position")
+        given = closed.given_away.select_related(
+            "member__user", "covered_by__user"
+        ).order_by("position")
         return MonthStatement(
-            team, first, True, closed.closed_at, [_row_of_line(ln) for ln in lines]
+            team,
+            first,
+            True,
+            closed.closed_at,
+            [_row_of_line(ln) for ln in lines],
+            [_given_away_of(g) for g in given],
         )
     start, end = month_bounds(team, year, month)
     report = team_pay(team=team, start=start, end=end)
@@ -281,28 +307,49 @@ def month_close(
     if pm.closed_at is not None:
         raise ClosingError(f"{first:%Y-%m} is already closed.")
     statement = month_statement(team=team, year=year, month=month)
-    PayLine.objects.bulk_create(
-        PayLine(
-            pay_month=pm,
-            position=i,
-            member_id=row.member_id,
-            currency=row.currency,
-            kind=row.kind,
-            rotation_id=row.rotation_id,
-            rotation_name=row.rotation_name,
-            role=row.role,
-            rate=row.rate,
-            multiplier=row.multiplier,
-            reason=row.reason,
-            hours=row.hours,
-            amount=row.amount,
-            rounding=row.rounding,
-            refers_to=row.refers_to,
-            note=row.note,
-            shift_ids=list(row.shift_ids),
-            override_ids=list(row.override_ids),
-        )
-        for i, row in enumerate(statement.rows)
+    _insert_all(
+        PayLine,
+        [
+            PayLine(
+                pay_month=pm,
+                position=i,
+                member_id=row.member_id,
+                currency=row.currency,
+                kind=row.kind,
+                rotation_id=row.rotation_id,
+                rotation_name=row.rotation_name,
+                role=row.role,
+                rate=row.rate,
+                multiplier=row.multiplier,
+                reason=row.reason,
+                hours=row.hours,
+                amount=row.amount,
+                rounding=row.rounding,
+                refers_to=row.refers_to,
+                note=row.note,
+                shift_ids=list(row.shift_ids),
+                override_ids=list(row.override_ids),
+            )
+            for i, row in enumerate(statement.rows)
+        ],
+    )
+    _insert_all(
+        PayGivenAway,
+        [
+            PayGivenAway(
+                pay_month=pm,
+                position=i,
+                member_id=g.member_id,
+                covered_by_id=g.covered_by_id,
+                rotation_id=g.rotation_id,
+                rotation_name=g.rotation_name,
+                role=g.role,
+                override_id=g.override_id,
+                starts_at=g.starts_at,
+                ends_at=g.ends_at,
+            )
+            for i, g in enumerate(statement.given_away)
+        ],
     )
     pm.closed_at, pm.closed_by = now, by
     pm.save(update_fields=["closed_at", "closed_by"])
@@ -310,7 +357,37 @@ def month_close(
         team=team, month=first, action=PayLogEntry.CLOSE, acted_at=now, by=by
     )
     # What was stored (tests check that reading it back gives the same rows).
-    return MonthStatement(team, first, True, now, statement.rows)
+    return MonthStatement(team, first, True, now, statement.rows, statement.given_away)
+
+
+def _insert_all(model: type[Model], objs: list[Any]) -> None:
+    """``bulk_create`` in as few INSERTs as the database takes.
+
+    Django 5.2 assumes SQLite's old compile-time default of 999 variables per
+    statement (``features.max_query_params``), so 12,000 lines of 18 columns
+    took 219 INSERTs.  The SQLite library in use states its real limit
+    (``SQLITE_LIMIT_VARIABLE_NUMBER``: 32,766 by default since SQLite 3.32,
+    250,000 in Debian's build); for this call only, Django batches by that
+    limit instead.  So a month's lines take one INSERT up to limit / 18 lines
+    (13,888 on Debian, 1,820 on a default build) and one more per as many again.
+    PostgreSQL has no such cap in Django: one INSERT already."""
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "sqlite":
+        model._default_manager.bulk_create(objs)
+        return
+    import sqlite3
+
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    features = connection.features
+    assumed = features.max_query_params
+    features.max_query_params = max(assumed, limit)
+    try:
+        model._default_manager.bulk_create(objs)
+    finally:
+        features.max_query_params = assumed
 
 
 @transaction.atomic
@@ -341,6 +418,7 @@ def month_reopen(
             f"{later.month:%Y-%m} is closed after it; reopen that month first."
         )
     pm.lines.all().delete()
+    pm.given_away.all().delete()
     pm.closed_at, pm.closed_by = None, None
     pm.save(update_fields=["closed_at", "closed_by"])
     PayLogEntry.objects.create(

@@ -37,19 +37,20 @@ def minor_digits(currency: str) -> int:
 
 
 def _half_up(value: Fraction, digits: int) -> Decimal:
-    scaled = value * 10**digits
-    sign = -1 if scaled < 0 else 1
-    whole, rest = divmod(abs(scaled.numerator), scaled.denominator)
-    if 2 * rest >= scaled.denominator:
+    # In integers (no Fraction arithmetic): |n| * 10**digits / d, half away
+    # from zero.
+    n, d = value.numerator, value.denominator
+    whole, rest = divmod(abs(n) * 10**digits, d)
+    if 2 * rest >= d:
         whole += 1
-    return Decimal(sign * whole).scaleb(-digits)
+    # scaleb on an integer gives exactly ``digits`` decimals ("0.00" too).
+    return Decimal(-whole if n < 0 else whole).scaleb(-digits)
 
 
 def round_amount(value: Fraction, currency: str) -> Decimal:
     """``value`` rounded half-up (away from zero at the half) to the minor unit,
     with exactly that many decimals (``Decimal("500.00")``, ``Decimal("1000")``)."""
-    digits = minor_digits(currency)
-    return _half_up(value, digits).quantize(Decimal(1).scaleb(-digits))
+    return _half_up(value, minor_digits(currency))
 
 
 def shown_ratio(numerator: int, denominator: int) -> Decimal:
@@ -58,14 +59,16 @@ def shown_ratio(numerator: int, denominator: int) -> Decimal:
     if 2 * rest >= denominator:
         whole += 1
     sign = -1 if numerator < 0 else 1
-    return Decimal(sign * whole).scaleb(-SHOWN_DIGITS).quantize(
-        Decimal(1).scaleb(-SHOWN_DIGITS)
+    return (
+        Decimal(sign * whole)
+        .scaleb(-SHOWN_DIGITS)
+        .quantize(Decimal(1).scaleb(-SHOWN_DIGITS))
     )
 
 
 def shown(value: Fraction) -> Decimal:
     """An exact amount shown to :data:`SHOWN_DIGITS` places (for reading only)."""
-    return _half_up(value, SHOWN_DIGITS).quantize(Decimal(1).scaleb(-SHOWN_DIGITS))
+    return _half_up(value, SHOWN_DIGITS)
 
 
 def exact(value: Decimal | int | str) -> Fraction:

@@ -73,10 +73,16 @@ class RateBook:
         i = bisect.bisect_right(dates, day)
         return self._by_key[key][i - 1] if i else None
 
+    def has_own(self, rotation_id: int, role: str) -> bool:
+        """Whether the rotation has rates of its own for ``role`` (else it is
+        paid the team's, like every other such rotation)."""
+        return (rotation_id, role) in self._dates
+
     def rate(self, rotation_id: int, role: str, day: dt.date) -> Rate | None:
-        own = self._latest((rotation_id, role), day)
-        if own is not None:
-            return own
+        if (rotation_id, role) in self._dates:
+            own = self._latest((rotation_id, role), day)
+            if own is not None:
+                return own
         # The team's rate: the same answer for every rotation without its own.
         key = (role, day)
         if key not in self._team_cache:

@@ -12,6 +12,7 @@ on the line (``rounding``).  Every line keeps the shifts and overrides behind it
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -21,11 +22,12 @@ from functools import cached_property
 from scheduling.models import Member, PayPolicy, Team
 from scheduling.pay import accrual
 from scheduling.pay.calendar import calendar_for
-from scheduling.pay.money import round_amount, shown, shown_ratio
+from scheduling.pay.money import minor_digits, round_amount, shown_ratio
 from scheduling.pay.rates import Rate, RateBook, rate_book_for
 from scheduling.selectors import TeamSchedule, team_schedule
 
 SHIFT = "shift"
+_MICRO = dt.timedelta(microseconds=1)
 OVERRIDE = "override"
 MINIMUM = "minimum"
 
@@ -42,9 +44,10 @@ class Line:
     multiplier: Decimal
     reason: str
     # Microseconds held, per pay per second (which differs on a DST day for day
-    # and week rates): integers while summing, one Fraction product each at the
-    # end -- exact, and far cheaper than adding Fractions piece by piece.
-    micros: dict[Fraction, int] = field(default_factory=dict)
+    # and week rates) as (numerator, denominator): integers while summing, one
+    # Fraction at the end -- exact, and far cheaper than adding Fractions piece
+    # by piece (a Fraction's hash alone costs a modular inverse).
+    micros: dict[tuple[int, int], int] = field(default_factory=dict)
     topup: Fraction = Fraction(0)  # minimum-per-shift lines
     shift_ids: set[int] = field(default_factory=set)
     override_ids: set[int] = field(default_factory=set)
@@ -59,11 +62,16 @@ class Line:
 
     @cached_property
     def exact(self) -> Fraction:
-        """The line's exact amount, before its one rounding."""
-        total = Fraction(0)
-        for per_second, micros in self.micros.items():
-            total += per_second * micros
-        return total / 1_000_000 + self.topup
+        """The line's exact amount, before its one rounding: one Fraction made
+        from integers (numerators over the common denominator)."""
+        num, den = 0, 1
+        for (n, d), micros in self.micros.items():
+            if d == den:
+                num += n * micros
+            else:
+                num, den = num * d + n * micros * den, den * d
+        total = Fraction(num, den * 1_000_000)
+        return total + self.topup if self.topup else total
 
     @cached_property
     def amount(self) -> Decimal:
@@ -72,7 +80,12 @@ class Line:
     @property
     def rounding(self) -> Decimal:
         """What rounding added (negative: took away), shown to 6 places."""
-        return shown(Fraction(self.amount) - self.exact)
+        # amount - exact in integers: (A / 10**k) - (n / d).
+        exact, k = self.exact, minor_digits(self.currency)
+        a = int(self.amount.scaleb(k))
+        return shown_ratio(
+            a * exact.denominator - exact.numerator * 10**k, exact.denominator * 10**k
+        )
 
     @property
     def hours(self) -> Decimal:
@@ -113,7 +126,7 @@ class Report:
     end: dt.datetime
     lines: list[Line]
     given_away: list[GivenAway]
-    unpaid: list[accrual.Piece]  # held, but not paid under the two-roles rule
+    unpaid: list[accrual.Piece]  # held, but not paid: past the cap
     members: dict[int, Member]
     rotation_names: dict[int, str]
 
@@ -145,18 +158,34 @@ def lines_of(
     lines: dict[tuple, Line] = {}
     for p in pieces:
         h = p.holding
-        line = Line(
-            member_id=h.member_id,
-            rotation_id=h.rotation_id,
-            role=h.role,
-            kind=SHIFT if h.override_id is None else OVERRIDE,
-            rate=p.rate,
-            multiplier=p.multiplier,
-            reason=p.reason,
+        kind = SHIFT if h.override_id is None else OVERRIDE
+        # Line.key(), without making a Line per piece.
+        key = (
+            h.member_id,
+            h.rotation_id,
+            h.role,
+            kind,
+            p.rate.id,
+            p.multiplier,
+            p.reason,
         )
-        line = lines.setdefault(line.key(), line)
-        line.micros[p.per_second] = line.micros.get(p.per_second, 0) + p.micros
-        _trace(line, h)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = Line(
+                member_id=h.member_id,
+                rotation_id=h.rotation_id,
+                role=h.role,
+                kind=kind,
+                rate=p.rate,
+                multiplier=p.multiplier,
+                reason=p.reason,
+            )
+        ps = (p.per_second.numerator, p.per_second.denominator)
+        line.micros[ps] = line.micros.get(ps, 0) + (p.ends_at - p.starts_at) // _MICRO
+        if h.shift_id is not None:
+            line.shift_ids.add(h.shift_id)
+        if h.override_id is not None:
+            line.override_ids.add(h.override_id)
     for t in topups:
         h = t.holding
         line = Line(
@@ -236,26 +265,42 @@ class _Accrued:
     rates: RateBook
 
 
+def _held(schedule: TeamSchedule, rule: str) -> list[accrual.Holding]:
+    """Who held what, by the team's rule for one person on two rotations at once.
+
+    ``highest`` (the default) pays the team's effective schedule -- layers
+    applied, as paged and as every other reader sees it: at each instant one
+    primary and one secondary, never the same person, each at the rate of the
+    rotation that supplied them.  A lower layer's holder is not paid while a
+    higher layer covers them (they did not hold the role then), and someone on
+    two rotations at once is paid only for the role the layers gave them.
+    ``both`` pays each rotation's own timeline (overrides applied, layers not):
+    the rotations are separate paid duties, so someone on two at once earns
+    both, and a covered lower layer still pays its holder."""
+    if rule == PayPolicy.BOTH:
+        return accrual.holdings(
+            itertools.chain.from_iterable(schedule.per_rotation.values())
+        )
+    return accrual.holdings(schedule.effective)
+
+
 def _accrue(
     team: Team, since: dt.datetime, end: dt.datetime, policy: PayPolicy | None
 ) -> _Accrued:
-    """Priced holdings over [since, end), the two-roles rule and the cap applied."""
+    """Priced holdings over [since, end), the cap applied."""
     schedule = team_schedule(team=team, start=since, end=end)
-    held = accrual.holdings(schedule.per_rotation)
+    held = _held(schedule, policy.two_roles if policy else PayPolicy.HIGHEST)
     local_first = schedule.start.astimezone(team.tz).date()
     local_last = schedule.end.astimezone(team.tz).date()
     days = calendar_for(team.pk).days(local_first, local_last)
     rates = rate_book_for(team.pk)
     pieces = accrual.price(held, tz=team.tz, rates=rates, days=days)
-    paid, unpaid = accrual.two_roles(
-        pieces, policy.two_roles if policy else PayPolicy.HIGHEST
-    )
     paid, capped = accrual.cap(
-        paid,
+        pieces,
         limit_micros=_limit_micros(policy),
         period=policy.cap_period if policy else PayPolicy.QUARTER,
     )
-    return _Accrued(schedule, held, paid, unpaid + capped, rates)
+    return _Accrued(schedule, held, paid, capped, rates)
 
 
 def _units_begin(
@@ -297,7 +342,7 @@ def team_pay(*, team: Team, start: dt.datetime, end: dt.datetime) -> Report:
         else []
     )
     held = [
-        replace(h, starts_at=max(h.starts_at, start))
+        h if h.starts_at >= start else replace(h, starts_at=start)
         for h in acc.held
         if h.ends_at > start
     ]

@@ -35,7 +35,7 @@ def _members(request: Request) -> QuerySet[Member]:
     return (
         members_visible(request.user)
         .select_related("user")
-        .prefetch_related("teams")
+        .prefetch_related("teams", "contact_methods")
         .order_by("user__username")
     )
 

@@ -16,9 +16,8 @@ import django_filters
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,10 +25,9 @@ from rest_framework.views import APIView
 from scheduling.access import members_visible, scoped_to_teams, teams_visible
 from scheduling.access.permissions import (
     by_key_or_404,
-    require_staff_config,
     scoped_or_404,
 )
-from scheduling.access.views import ObjectView
+from scheduling.access.views import CollectionView, ObjectView
 from scheduling.conflicts import unavailable_during
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
@@ -89,41 +87,38 @@ def _definition(data: dict) -> tuple[dict, list]:
     return data, participants
 
 
-class RotationListView(generics.ListAPIView):
-    serializer_class = RotationSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = RotationFilter
-    pagination_class = None  # a handful per team
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="rotations_list",
         summary="Rotations of the teams you may read",
         responses={200: RotationSerializer(many=True), 400: ERROR},
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[Rotation]:
-        return _rotations(self.request)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="rotations_create",
         summary="Create a rotation (staff); its shifts are generated at once",
         request=RotationInputSerializer,
         responses={201: RotationSerializer, 400: ERROR, 403: ERROR},
-    )
-    def post(self, request: Request) -> Response:
-        require_staff_config(request)
-        payload = RotationInputSerializer(
-            data=request.data, context={"members": members_visible(request.user)}
-        )
-        payload.is_valid(raise_exception=True)
-        team = _visible_team(request.user, payload.validated_data["team"])
-        definition, participants = _definition(payload.validated_data)
-        with service_errors():
-            saved = rotation_create(team=team, participants=participants, **definition)
+    ),
+)
+class RotationListView(CollectionView):
+    serializer_class = RotationSerializer
+    filterset_class = RotationFilter
+    pagination_class = None  # a handful per team
+
+    input_serializer = RotationInputSerializer
+
+    def input_context(self, request: Request) -> dict[str, Any]:
+        return {"members": members_visible(request.user)}
+
+    def create(self, request: Request, data: dict[str, Any]) -> Any:
+        team = _visible_team(request.user, data["team"])
+        definition, participants = _definition(data)
+        saved = rotation_create(team=team, participants=participants, **definition)
         fresh = _rotations(request).get(pk=saved.rotation.pk)
-        return Response(RotationSerializer(fresh).data, status=201)
+        return RotationSerializer(fresh).data
+
+    def get_queryset(self) -> QuerySet[Rotation]:
+        return _rotations(self.request)
 
 
 @extend_schema_view(

@@ -14,7 +14,7 @@ from typing import Any
 from rest_framework import serializers
 
 from scheduling import plan
-from scheduling.models import Member, Rotation, Shift, Team
+from scheduling.models import NO_PHONE, Member, Rotation, Shift, Team
 
 # --- teams -------------------------------------------------------------------
 
@@ -50,6 +50,10 @@ class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
     name = serializers.CharField(source="display_name")
     teams = serializers.SerializerMethodField(help_text="slugs of the member's teams")
+    paging_warning = serializers.SerializerMethodField(
+        help_text='why pages cannot reach this member ("no phone number": neither '
+        'a phone nor a contact method, e.g. imported from Grafana OnCall), or ""'
+    )
 
     class Meta:
         model = Member
@@ -63,11 +67,18 @@ class MemberSerializer(serializers.ModelSerializer):
             "teams",
             "feed_busy",
             "feed_alarm_minutes",
+            "paging_warning",
         ]
         read_only_fields = fields
 
     def get_teams(self, member: Member) -> list[str]:
         return sorted(t.slug for t in member.teams.all())
+
+    def get_paging_warning(self, member: Member) -> str:
+        # The list prefetches contact methods: no query per member here.
+        if member.phone or list(member.contact_methods.all()):
+            return ""
+        return NO_PHONE
 
 
 class TeamSlugsField(serializers.ListField):

@@ -2,8 +2,11 @@
 configuration (``alerts.configfile``), all or nothing.
 
 A problem is reported as ``FILE:LINE:COLUMN: path: what is wrong`` and nothing
-is written.  Applying the same file again changes nothing.  The tokens of
-integrations this run created are printed once (only their hashes are kept).
+is written.  Applying the same file again changes nothing.  With ``--prune`` the
+file is the whole truth for the sections it has: rotations, policies,
+integrations and windows it does not name are deleted (never teams or members).
+The tokens of integrations this run created are printed once (only their hashes
+are kept).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("file")
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="also delete the rotations, escalation policies, integrations and "
+            "maintenance windows that the file's sections do not name",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["file"]
@@ -69,7 +78,7 @@ class Command(BaseCommand):
             where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
             raise CommandError(f"{where}: not valid YAML: {exc}") from None
         try:
-            report = config_apply(document or {})
+            report = config_apply(document or {}, prune=options["prune"])
         except ConfigError as exc:
             at = position(root, exc.path, key=exc.key)
             where = f"{name}:{at[0]}:{at[1]}" if at else name
@@ -80,5 +89,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"integration {slug}: its token, shown this once: {token}"
             )
-        if not report.created:
+        for deleted in report.deleted:
+            self.stdout.write(f"deleted {deleted}")
+        if not report.created and not report.deleted:
             self.stdout.write("applied; nothing created")

@@ -1,18 +1,27 @@
-"""``manage.py oncall_import pagerduty --url URL --token TOKEN [--team T] [--dry-run]``:
-read another on-call product's REST API and apply what it holds (teams, people,
-rotations, overrides, escalation, services) through the same idempotent path as
-``oncall_apply``; then compare who is on call with the source, hour by hour,
-over the next 8 weeks.  A second run writes nothing."""
+"""``manage.py oncall_import {grafana-oncall,opsgenie,pagerduty} --url URL --token
+TOKEN [--team T] [--dry-run] [--phones FILE.csv]``: read another on-call
+product's REST API and apply what it holds (teams, people, rotations,
+overrides, escalation, integrations and routes) through the same idempotent
+path as ``oncall_apply``; then compare who is on call with the source, hour by
+hour, over the next 8 weeks.  A second run writes nothing."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from alerts.importers.client import SourceError
+from alerts.importers.client import SourceClient, SourceError
+from alerts.importers.grafana_oncall import (
+    grafana_oncall_apply,
+    grafana_oncall_client,
+    grafana_oncall_read,
+    phones_parse,
+)
+from alerts.importers.opsgenie import opsgenie_apply, opsgenie_client, opsgenie_read
 from alerts.importers.pagerduty import (
     ImportFailed,
     ImportReport,
@@ -21,8 +30,32 @@ from alerts.importers.pagerduty import (
     pagerduty_read,
 )
 
-SOURCES = ("pagerduty",)
-DEFAULT_URLS = {"pagerduty": "https://api.pagerduty.com"}
+SOURCES = ("grafana-oncall", "opsgenie", "pagerduty")
+DEFAULT_URLS = {
+    # Grafana OnCall OSS's engine on its default port; Grafana Cloud users give
+    # their stack's OnCall API URL (Settings -> API URL).
+    "grafana-oncall": "http://localhost:8080",
+    # Opsgenie's EU accounts: --url https://api.eu.opsgenie.com
+    "opsgenie": "https://api.opsgenie.com",
+    "pagerduty": "https://api.pagerduty.com",
+}
+# Each source's (client, read, apply): the same shapes, so the admin's import
+# task can call them as this command does.  Only Grafana OnCall's read takes
+# ``phones`` (its API has no phone numbers).
+Importer = tuple[
+    Callable[..., SourceClient],
+    Callable[..., ImportReport],
+    Callable[..., ImportReport],
+]
+IMPORTERS: dict[str, Importer] = {
+    "grafana-oncall": (
+        grafana_oncall_client,
+        grafana_oncall_read,
+        grafana_oncall_apply,
+    ),
+    "opsgenie": (opsgenie_client, opsgenie_read, opsgenie_apply),
+    "pagerduty": (pagerduty_client, pagerduty_read, pagerduty_apply),
+}
 SHOWN_DISAGREEMENTS = 10
 
 
@@ -35,15 +68,24 @@ class Command(BaseCommand):
         parser.add_argument("--token", required=True)
         parser.add_argument("--team", default=None)
         parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument(
+            "--phones",
+            default=None,
+            help="CSV of email,phone (E.164) for people the source has no number "
+            "for (Grafana OnCall's API has none)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         source = options["source"]
         url = options["url"] or DEFAULT_URLS[source]
-        client = pagerduty_client(url=url, token=options["token"])
+        make_client, read, apply = IMPORTERS[source]
+        phones = self._phones(options["phones"])
+        extra = {"phones": phones} if source == "grafana-oncall" else {}
         now = timezone.now()
+        client = make_client(url=url, token=options["token"])
         try:
-            report = pagerduty_read(client=client, team=options["team"], now=now)
-            report = pagerduty_apply(
+            report = read(client=client, team=options["team"], now=now, **extra)
+            report = apply(
                 report=report, client=client, now=now, dry_run=options["dry_run"]
             )
         except (SourceError, ImportFailed) as exc:
@@ -51,6 +93,17 @@ class Command(BaseCommand):
         finally:
             client.close()
         self._print(report, dry_run=options["dry_run"])
+
+    def _phones(self, path: str | None) -> dict[str, str]:
+        if path is None:
+            return {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                return phones_parse(f.read().splitlines())
+        except OSError as exc:
+            raise CommandError(f"--phones {path}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise CommandError(f"--phones {path}: {exc}") from None
 
     def _print(self, report: ImportReport, *, dry_run: bool) -> None:
         out = self.stdout.write

@@ -40,7 +40,8 @@ class Command(BaseCommand):
         def who(member: Member | None) -> str:
             if member is None:
                 return "nobody"
-            return f"{member.display_name} ({member.username}, {member.phone})"
+            phone = member.phone or "no phone number"
+            return f"{member.display_name} ({member.username}, {phone})"
 
         out = self.stdout.write
         out(f"{team.name} ({team.slug}, {team.time_zone})")

@@ -185,3 +185,79 @@ def test_bad_input_is_reported_with_its_position(
     message = str(failed.value)
     assert message.startswith(f"{path}:{where}"), message
     assert problem in message
+
+
+def apply_pruning(path) -> str:
+    out = io.StringIO()
+    call_command("oncall_apply", str(path), "--prune", stdout=out)
+    return out.getvalue()
+
+
+def test_prune_deletes_what_the_file_no_longer_names(organisation, tmp_path):
+    document = yaml.safe_load(export())
+    team = Team.objects.get(slug="payments")
+    extra = Rotation.objects.create(
+        team=team, name="weekend", start_date=utc(2026, 1, 1).date()
+    )
+    unused = Integration.objects.create(team=team, name="staging", slug="staging")
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    assert "deleted" not in apply(path)  # without --prune: left alone
+    assert Rotation.objects.filter(pk=extra.pk).exists()
+
+    output = apply_pruning(path)
+    assert "deleted rotation" in output and "deleted integration" in output
+    assert not Rotation.objects.filter(pk=extra.pk).exists()
+    assert not Integration.objects.filter(pk=unused.pk).exists()
+    # What the file names is still there, and a second run deletes nothing.
+    assert yaml.safe_load(export()) == document
+    assert "nothing created" in apply_pruning(path)
+
+
+def test_prune_leaves_sections_the_file_does_not_have(organisation, tmp_path):
+    document = yaml.safe_load(export())
+    windows = MaintenanceWindow.objects.count()
+    del document["maintenance_windows"]
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    apply_pruning(path)
+    assert MaintenanceWindow.objects.count() == windows == 1
+    # A section present but empty is the whole truth: no windows.
+    document["maintenance_windows"] = []
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert "deleted maintenance window" in apply_pruning(path)
+    assert not MaintenanceWindow.objects.exists()
+
+
+def test_prune_refuses_an_integration_with_history_and_writes_nothing(
+    organisation, tmp_path
+):
+    document = yaml.safe_load(export())
+    document["integrations"] = []
+    document["teams"][1]["name"] = "Renamed"
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(CommandError, match="has incidents"):
+        apply_pruning(path)
+    assert Team.objects.get(slug="payments").name == "Payments"
+
+
+def test_a_member_leaves_a_team_and_its_rotation_in_one_apply(organisation, tmp_path):
+    document = yaml.safe_load(export())
+    rotation = next(r for r in document["rotations"] if r["team"] == "payments")
+    leaving = rotation["participants"][-2:]  # the paired scheme: a pair
+    # They go to checkout and off payments' rotation, in the same file.
+    rotation["participants"] = rotation["participants"][:-2]
+    for member in document["members"]:
+        if member["username"] in leaving:
+            member["teams"] = ["checkout"]
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    apply(path)
+    for username in leaving:
+        who = Member.objects.get(user__username=username)
+        teams = Team.objects.filter(members=who).values_list("slug", flat=True)
+        assert list(teams) == ["checkout"]
+        on_rotation = Rotation.objects.get(slug=rotation["slug"]).participants
+        assert not on_rotation.filter(pk=who.pk).exists()

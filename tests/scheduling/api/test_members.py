@@ -106,3 +106,23 @@ def test_an_outsider_sees_only_themself(payments, make_team):
     api = bearer_client(zoe.user)
     assert [m["username"] for m in api.get("/api/v1/members/").json()] == ["zoe"]
     assert api.get("/api/v1/members/alice/").status_code == 404
+
+
+def test_a_member_without_a_phone_carries_a_paging_warning(
+    staff_api, payments, django_assert_max_num_queries
+):
+    """People imported without a number (Grafana OnCall has none) are listed with
+    the reason pages cannot reach them; contact methods count as a number."""
+    from alerts.paging.contacts import contact_method_create
+
+    Member.objects.filter(user__username__in=["bob", "charlie"]).update(phone="")
+    charlie = Member.objects.get(user__username="charlie")
+    contact_method_create(member=charlie, phone="+254700000999", label="m", position=0)
+    with django_assert_max_num_queries(8):  # not one query per member
+        listed = staff_api.get("/api/v1/members/").json()
+    warnings = {m["username"]: m["paging_warning"] for m in listed}
+    assert (warnings["alice"], warnings["bob"], warnings["charlie"]) == (
+        "",
+        "no phone number",
+        "",
+    )

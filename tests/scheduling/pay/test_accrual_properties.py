@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduling.effective import rotation_timeline
+from scheduling.effective import rotation_timeline, team_timeline
 from scheduling.pay import accrual
 from scheduling.pay.rates import Rate, RateBook
 from tests.scheduling.test_effective_properties import overrides_for, rows_of
@@ -127,10 +127,13 @@ def _clip(shifts, start, end):
 
 
 def _pieces(tz, start, end, shifts, overrides, rates, days):
-    per_rotation = {
-        r: rotation_timeline(r, shifts, overrides, start, end) for r in (1, 2)
-    }
-    held = accrual.holdings(per_rotation)
+    """Each rotation's own timeline (the ``both`` rule)."""
+    segments = [
+        seg
+        for r in (1, 2)
+        for seg in rotation_timeline(r, shifts, overrides, start, end)
+    ]
+    held = accrual.holdings(segments)
     return accrual.price(held, tz=tz, rates=rates, days=days)
 
 
@@ -146,8 +149,7 @@ def test_accrual_equals_rate_times_covered_time_and_nothing_is_paid_twice(case):
     covered = list(_clip(shifts, start, end))
     pieces = _pieces(tz, start, end, shifts, overrides, rates, days)
 
-    paid, unpaid = accrual.two_roles(pieces, accrual.BOTH)
-    assert unpaid == []
+    paid = pieces
     assert sum((p.amount for p in paid), Fraction(0)) == expected_total(
         covered, rates, tz, days
     )
@@ -160,27 +162,49 @@ def test_accrual_equals_rate_times_covered_time_and_nothing_is_paid_twice(case):
     assert not any(_overlaps(v) for v in by_role.values())
 
 
+# One hourly rate for every role of the team, from long before any scenario:
+# amounts are then 1 per second held, so paid time can be checked directly.
+FLAT = RateBook(
+    Rate(i, None, role, Decimal(3600), "USD", "hour", dt.date(2000, 1, 1))
+    for i, role in enumerate(("primary", "secondary"), start=1)
+)
+
+
+def _union_seconds(intervals) -> Fraction:
+    total, reach = Fraction(0), None
+    for a, b in sorted(intervals):
+        if reach is not None:
+            a = max(a, reach)
+        if a < b:
+            total += Fraction((b - a) // dt.timedelta(microseconds=1), 10**6)
+        reach = b if reach is None else max(reach, b)
+    return total
+
+
 @settings(max_examples=80, deadline=None)
 @given(scenario())
-def test_the_highest_only_rule_pays_each_member_once_per_instant_and_loses_nothing(
+def test_the_layered_schedule_pays_one_primary_whenever_any_layer_has_one_and_no_one_twice(  # noqa: E501
     case,
 ):
-    tz, start, end, shifts, overrides, rates, days = case
-    pieces = _pieces(tz, start, end, shifts, overrides, rates, days)
+    """The ``highest`` rule pays the team's layered timeline: the primary role is
+    paid exactly over the union of all layers' primary shifts (once, whoever
+    held it), and nobody is paid for two things at one instant."""
+    tz, start, end, shifts, overrides, _, days = case
+    segments = team_timeline([2, 1], shifts, overrides, start, end)
+    pieces = accrual.price(accrual.holdings(segments), tz=tz, rates=FLAT, days={})
 
-    paid, unpaid = accrual.two_roles(pieces, accrual.HIGHEST)
-
-    by_member = defaultdict(list)
-    for p in paid:
+    primary = [
+        (max(s.starts_at, start), min(s.ends_at, end))
+        for s in shifts
+        if s.role == "primary" and s.ends_at > start and s.starts_at < end
+    ]
+    paid_primary = sum(
+        (p.amount for p in pieces if p.holding.role == "primary"), Fraction(0)
+    )
+    assert paid_primary == _union_seconds(primary)
+    by_member, by_role = defaultdict(list), defaultdict(list)
+    for p in pieces:
         by_member[p.holding.member_id].append((p.starts_at, p.ends_at))
+        by_role[p.holding.role].append((p.starts_at, p.ends_at))
     assert not any(_overlaps(v) for v in by_member.values())
-    # What is not paid is exactly the overlap given up: paid + unpaid = all.
-    total = sum((p.amount for p in pieces), Fraction(0))
-    assert sum((p.amount for p in paid + unpaid), Fraction(0)) == total
-    for p in unpaid:
-        assert any(
-            q.holding.member_id == p.holding.member_id
-            and q.starts_at <= p.starts_at
-            and p.ends_at <= q.ends_at
-            for q in paid
-        ), "a piece goes unpaid only while its holder is paid for another role"
+    assert not any(_overlaps(v) for v in by_role.values())

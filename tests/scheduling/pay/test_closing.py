@@ -215,3 +215,113 @@ def test_an_open_month_lists_the_overrides_given_away(team, reference, cast):
             dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
         )
     ]
+
+
+def test_overrides_given_away_are_stored_with_the_month_and_never_recomputed(
+    team, reference, cast
+):
+    override = late_override(reference, cast)  # made before closing this time
+    answer = month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    before = month_statement(team=team, year=2026, month=1)
+    csv_before = january_csv(team)
+
+    # Later: the override is taken back, and another one moves two days of bob's.
+    override_id = override.pk
+    override.delete()
+    override_create(
+        rotation=reference,
+        role="primary",
+        member=cast["eve"],
+        starts_at=dt.datetime(2026, 1, 26, 9, tzinfo=NAIROBI),
+        ends_at=dt.datetime(2026, 1, 28, 9, tzinfo=NAIROBI),
+        reason="bob away",
+    )
+    after = month_statement(team=team, year=2026, month=1)
+
+    assert after.closed
+    assert after.given_away == before.given_away == answer.given_away
+    assert [
+        (g.username, g.covered_by, g.role, g.override_id, g.starts_at, g.ends_at)
+        for g in after.given_away
+    ] == [
+        (
+            "alice",
+            "charlie",
+            "primary",
+            override_id,
+            dt.datetime(2026, 1, 7, 9, tzinfo=NAIROBI),
+            dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
+        )
+    ]
+    assert after.rows == before.rows
+    assert january_csv(team) == csv_before
+
+
+def test_reopening_drops_the_stored_given_away_too(team, reference, cast):
+    override = late_override(reference, cast)
+    month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    override.delete()
+
+    month_reopen(team=team, year=2026, month=1, note="override withdrawn")
+
+    assert month_statement(team=team, year=2026, month=1).given_away == []
+
+
+def _team_of(team, people, set_rate, cast, rotations: int) -> int:
+    """``rotations`` weekly paired rotations of the six in ``team``, each with its
+    own rates (so each makes its own lines), paid ``both`` (every rotation its
+    holders), each with an override given away; returns January's line count."""
+    from scheduling.models import PayPolicy
+    from tests import cast as cast_module
+
+    PayPolicy.objects.create(team=team, two_roles=PayPolicy.BOTH)
+    for i in range(rotations):
+        rotation = cast_module.rotation_create(
+            team, people, name=f"r{i}", now=utc(2026, 1, 1)
+        )
+        set_rate(team, "primary", "500", rotation=rotation)
+        set_rate(team, "secondary", "250", rotation=rotation)
+        override_create(
+            rotation=rotation,
+            role="primary",
+            member=cast["charlie"],
+            starts_at=dt.datetime(2026, 1, 7, 9, tzinfo=NAIROBI),
+            ends_at=dt.datetime(2026, 1, 9, 9, tzinfo=NAIROBI),
+        )
+    return len(month_statement(team=team, year=2026, month=1).rows)
+
+
+def _closing_queries(team) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        month_close(team=team, year=2026, month=1, now=utc(2026, 2, 2))
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_closing_takes_a_fixed_number_of_queries_however_many_lines(
+    team, other_team, people, set_rate, cast
+):
+    small = _team_of(team, people, set_rate, cast, rotations=1)
+    big = _team_of(other_team, people, set_rate, cast, rotations=16)
+    # The sizes matter: the big month's lines need more variables than SQLite's
+    # old default of 999 (18 columns a line) twice over, so batches cut at that
+    # limit would take three INSERTs or more; the small one fits in one.
+    assert small * 18 < 999 < 2 * 999 < big * 18, (small, big)
+
+    few, many = _closing_queries(team), _closing_queries(other_team)
+
+    assert len(few) == len(many)
+    for queries in (few, many):
+        inserts = [q for q in queries if q.startswith("INSERT")]
+        assert [q.split()[2] for q in inserts] == [
+            '"scheduling_paymonth"',
+            '"scheduling_payline"',
+            '"scheduling_paygivenaway"',
+            '"scheduling_paylogentry"',
+        ]
+    for closed, lines, rotations in ((team, small, 1), (other_team, big, 16)):
+        stored = month_statement(team=closed, year=2026, month=1)
+        assert len(stored.rows) == lines
+        assert len(stored.given_away) == rotations

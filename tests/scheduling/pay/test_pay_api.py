@@ -227,3 +227,44 @@ def test_one_members_statement(staff, reference, cast):
 
     assert {ln["member"] for ln in by_staff.json()["lines"]} == {"eve"}
     assert by_bob.json()["lines"] == [] and by_bob.json()["totals"] == []
+
+
+def test_a_closed_months_statement_lists_the_overrides_given_away_as_stored(
+    staff, reference, cast
+):
+    override = override_create(
+        rotation=reference,
+        role="primary",
+        member=cast["charlie"],
+        starts_at=utc(2026, 1, 7, 6),
+        ends_at=utc(2026, 1, 9, 6),
+    )
+    closed = staff.post(
+        f"{URL}close/", {"team": "payments", "month": "2026-01"}, format="json"
+    )
+    assert closed.status_code == 201, closed.content
+    override_id = override.pk
+    override.delete()  # a later change: the closed month does not see it
+
+    january = staff.get(f"{URL}statements/?team=payments&month=2026-01").json()
+    as_alice = bearer_client(cast["alice"].user).get(
+        f"{URL}statements/?team=payments&month=2026-01"
+    )
+    as_bob = bearer_client(cast["bob"].user).get(
+        f"{URL}statements/?team=payments&month=2026-01"
+    )
+
+    assert january["closed"] is True
+    assert january["given_away"] == [
+        {
+            "member": "alice",
+            "covered_by": "charlie",
+            "rotation": reference.name,
+            "role": "primary",
+            "override": override_id,
+            "starts_at": "2026-01-07T06:00:00+00:00",
+            "ends_at": "2026-01-09T06:00:00+00:00",
+        }
+    ]
+    assert as_alice.json()["given_away"] == january["given_away"]
+    assert as_bob.json()["given_away"] == []

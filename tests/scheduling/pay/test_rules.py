@@ -251,16 +251,16 @@ def two_rotations(team, people, set_rate, rule: str):
 
 
 def test_two_roles_at_once_pay_the_highest_only_by_default_rule(team, people, set_rate):
+    """The team's schedule (layers applied) pages bob as primary (the older
+    rotation wins the tie) and alice as secondary: she is paid for that role
+    only; her "database" primary lies under the weekly layer all week."""
     report = two_rotations(team, people, set_rate, PayPolicy.HIGHEST)
 
-    assert {(report.username(m), a) for m, _, a in report.totals()} == {
-        ("alice", Decimal("500.00")),
-        ("bob", Decimal("500.00")),
-    }
-    assert [
-        (report.username(p.holding.member_id), p.holding.role) for p in report.unpaid
-    ][:1] == [("alice", "secondary")]
-    assert sum(p.seconds for p in report.unpaid) == 7 * 86400
+    assert lines_by(report) == [
+        ("alice", "secondary", "", Decimal("168.000000"), Decimal("250.00")),
+        ("bob", "primary", "", Decimal("168.000000"), Decimal("500.00")),
+    ]
+    assert report.unpaid == []
 
 
 def test_two_roles_at_once_pay_both_when_the_team_says_so(team, people, set_rate):
@@ -271,6 +271,89 @@ def test_two_roles_at_once_pay_both_when_the_team_says_so(team, people, set_rate
         ("bob", Decimal("500.00")),
     }
     assert report.unpaid == []
+
+
+def saturday_cover(team, people, set_rate, who, rule=None):
+    """The six's weekly rotation (layer 1: alice primary and bob secondary from
+    Monday 5 January 09:00) under a layer-2 rotation of ``who`` alone, primary
+    only, covering Saturday 10 January 09:00-21:00 (Nairobi); 500/250 USD a
+    week, paid per local day.  One week's pay."""
+    cast.rotation_create(team, people, now=cast.utc(2026, 1, 1))
+    cast.rotation_create(
+        team,
+        [who],
+        name="saturday cover",
+        scheme="primary_only",
+        layer=2,
+        restrict_weekdays="5",
+        restrict_start=dt.time(9),
+        restrict_end=dt.time(21),
+        now=cast.utc(2026, 1, 1),
+    )
+    set_rate(team, "primary", "500")
+    set_rate(team, "secondary", "250")
+    if rule is not None:
+        PayPolicy.objects.create(team=team, two_roles=rule)
+    return team_pay(
+        team=team, start=at(NAIROBI, 2026, 1, 5, 9), end=at(NAIROBI, 2026, 1, 12, 9)
+    )
+
+
+def totals_of(report):
+    return {report.username(m): a for m, _, a in report.totals()}
+
+
+def test_a_higher_layer_covering_takes_the_role_and_its_pay_from_the_lower_one(
+    team, people, set_rate
+):
+    report = saturday_cover(team, people, set_rate, who=people[5])  # frank
+
+    # Half a local day of a 500-a-week primary: 500 / 7 / 2 = 35.714285...
+    # moves from alice to frank; bob stays secondary all week.
+    assert totals_of(report) == {
+        "alice": Decimal("464.29"),
+        "bob": Decimal("250.00"),
+        "frank": Decimal("35.71"),
+    }
+    frank = report.for_member(people[5].pk)
+    assert [(ln.role, ln.kind, ln.hours) for ln in frank] == [
+        ("primary", "shift", Decimal("12.000000"))
+    ]
+    assert report.rotation_names[frank[0].rotation_id] == "saturday cover"
+
+
+def test_the_relieved_primary_is_paid_as_the_secondary_the_team_made_them(
+    team, people, set_rate
+):
+    """bob, the weekly's secondary, covers the top layer: the team pages him as
+    primary and alice (displaced) as secondary for those 12 hours, so each is
+    paid for the one role the team gave them."""
+    report = saturday_cover(team, people, set_rate, who=people[1])  # bob
+
+    assert totals_of(report) == {
+        # 500 * 6.5/7 + 250 * 0.5/7 = 464.2857 + 17.8571
+        "alice": Decimal("464.29") + Decimal("17.86"),
+        # 250 * 6.5/7 + 500 * 0.5/7 = 232.1429 + 35.7143
+        "bob": Decimal("232.14") + Decimal("35.71"),
+    }
+    assert sum(totals_of(report).values()) == Decimal("750.00")
+    alice = report.for_member(people[0].pk)
+    assert [(ln.role, ln.hours) for ln in alice] == [
+        ("primary", Decimal("156.000000")),
+        ("secondary", Decimal("12.000000")),
+    ]
+
+
+def test_both_pays_every_rotation_its_own_holders_under_a_higher_layer(
+    team, people, set_rate
+):
+    report = saturday_cover(team, people, set_rate, who=people[5], rule=PayPolicy.BOTH)
+
+    assert totals_of(report) == {
+        "alice": Decimal("500.00"),
+        "bob": Decimal("250.00"),
+        "frank": Decimal("35.71"),
+    }
 
 
 def test_a_month_is_the_calendar_month_in_the_team_zone(team):
