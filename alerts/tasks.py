@@ -171,7 +171,11 @@ def escalations_advance_and_send(
         # Inside someone's transaction nothing is committed yet: publish instead.
         return escalations_advance(incident_ids=incident_ids, now=now), {}
     results, to_send = escalations_fire(incident_ids=incident_ids, now=now)
-    return results, pages_send(page_ids=to_send)
+    # The incidents just read are handed on: the send does not build them again.
+    return results, pages_send(
+        page_ids=[page.pk for page in to_send],
+        incidents={page.incident_id: page.incident for page in to_send},
+    )
 
 
 @shared_task(name=queue.ESCALATION_ADVANCE, ignore_result=True)

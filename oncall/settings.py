@@ -489,6 +489,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # --- Metrics and admin logins --------------------------------------------------
 # When set, /metrics answers only requests with "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Seconds a web process reuses the database-derived gauges of /metrics (backlog,
+# open incidents, escalation health, pages, insights, SLOs, pay, heartbeats)
+# before asking the database again: they are at most this stale.  0: every scrape.
+METRICS_DATABASE_GAUGES_SECONDS = env_int("METRICS_DATABASE_GAUGES_SECONDS", 5)
 # Failed admin logins per client address and user name before the login form
 # refuses to check passwords for ADMIN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
 ADMIN_LOGIN_MAX_FAILURES = 5
