@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager prometheus chromium khal
 
-.PHONY: bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-slo-evaluate bench-slo-gate bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,14 @@ bench-pay: install-dev
 ## make bench-ical: rendering a team feed (six months, 20 overrides) and polling an unchanged one
 bench-ical: install-dev
 	$(PY) bench/ical.py
+
+## make bench-slo-gate: the deploy gate's answer time from stored evaluations (service and HTTP)
+bench-slo-gate: install-dev
+	API_THROTTLE_RATE="" $(PY) bench/slo_gate.py --calls 2000
+
+## make bench-slo-evaluate: one evaluation cycle of 200 ratio SLOs against a real Prometheus
+bench-slo-evaluate: install-dev system-deps
+	$(PY) bench/slo_evaluate.py --slos 200 --days 3 --cycles 3 --concurrency 8,1
 
 ## make bench-api: GET /api/v1/incidents/?team= with 100,000 incidents on PostgreSQL
 bench-api: install-dev system-deps

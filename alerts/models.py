@@ -333,6 +333,15 @@ class Incident(models.Model):
     in_maintenance = models.BooleanField(
         default=False, help_text="Opened during a maintenance window: not escalated."
     )
+    suppressed_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="suppresses",
+        help_text="A slower burn-rate tier (Sloth, Pyrra) of an SLO whose faster "
+        "tier is open: recorded, not escalated (alerts/incidents/tiers.py).",
+    )
     alerts: models.ManyToManyField[Alert, IncidentAlert] = models.ManyToManyField(
         Alert, through="IncidentAlert", related_name="incidents"
     )
@@ -454,6 +463,16 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["incident_id", "at", "id"]
         verbose_name_plural = "timeline entries"
+        indexes = [
+            # The insights reports measure MTTA/MTTR from an incident's latest
+            # reopening (alerts/insights/incident_figures.py): one lookup per
+            # incident in this index, which holds only the (rare) reopens.
+            models.Index(
+                fields=["incident", "-at"],
+                condition=Q(kind="reopened"),
+                name="alerts_timeline_reopened",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
@@ -1320,6 +1339,16 @@ class SLO(models.Model):
     limited_deploys_per_day = models.PositiveIntegerField(
         default=1, help_text="Deploys a day (team time zone) while limited."
     )
+    # The newest evaluation, kept by alerts/slos/evaluate.py: the deploy gate
+    # reads it with a join instead of a latest-per-SLO subquery.
+    latest_evaluation = models.ForeignKey(
+        "SLOEvaluation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = "SLO"
@@ -1381,6 +1410,15 @@ class SLOEvaluation(models.Model):
     decision = models.CharField(max_length=8)
     stale = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    # Who the gate says would be paged, stored so that the gate does no schedule
+    # work per call (alerts/slos/oncall.py): valid from ``oncall_since`` until
+    # ``oncall_until`` under schedule version ``oncall_version``; all None until
+    # computed.
+    oncall_primary = models.CharField(max_length=150, null=True, blank=True)
+    oncall_in_sleep_hours = models.BooleanField(null=True, blank=True)
+    oncall_since = models.DateTimeField(null=True, blank=True)
+    oncall_until = models.DateTimeField(null=True, blank=True)
+    oncall_version = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]
@@ -1423,3 +1461,56 @@ class Deploy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.slug} deploy at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ImportRun(models.Model):
+    """One import from another product started from the admin (issue 19), run by
+    a Celery worker (``alerts.importers.runs``).
+
+    The source's API token is never stored here, nor anywhere else in clear: the
+    admin hands it to the worker sealed (encrypted with a key derived from
+    ``SECRET_KEY``, valid :data:`alerts.importers.token_seal.TOKEN_TTL`) inside the
+    task message, and the worker forgets it when the run ends.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=32)
+    url = models.URLField(max_length=500)
+    team = models.CharField(
+        max_length=200, blank=True, help_text="Only this team of the source."
+    )
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    stage = models.CharField(max_length=100, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        dry = " (dry run)" if self.dry_run else ""
+        return f"{self.source} import #{self.pk}{dry}"
+
+    @property
+    def percent(self) -> int:
+        if self.status in (self.Status.SUCCEEDED, self.Status.FAILED):
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

@@ -32,8 +32,17 @@ ESCALATION_ADVANCE = "alerts.tasks.escalation_advance"
 PAGE_SEND = "alerts.tasks.page_send"
 BUNDLE_SEND = "alerts.tasks.bundle_send"
 HANDOFF_NOTIFY = "alerts.tasks.handoff_notify"
+# (run id, sealed token): alerts/importers/runs.py
+IMPORT_RUN = "alerts.tasks.import_run"
 PUBLISHED = frozenset(
-    {PROCESS_DELIVERY, ESCALATION_ADVANCE, PAGE_SEND, BUNDLE_SEND, HANDOFF_NOTIFY}
+    {
+        PROCESS_DELIVERY,
+        ESCALATION_ADVANCE,
+        PAGE_SEND,
+        BUNDLE_SEND,
+        HANDOFF_NOTIFY,
+        IMPORT_RUN,
+    }
 )
 
 # No countdown longer than this anywhere: on Redis a task whose ETA passes the

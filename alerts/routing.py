@@ -94,6 +94,85 @@ def urgency_from_severity(labels: dict[str, str]) -> str:
     return "low" if severity in LOW_SEVERITIES else "high"
 
 
+# --- burn-rate alerts that SLO generators (Sloth, Pyrra) send -------------------
+
+PAGE_TIER, TICKET_TIER = "page", "ticket"
+# Pyrra's severities by default: critical for its two fast windows, warning for
+# the two slow ones; teams that renamed them to page/ticket are read too.
+_PYRRA_TIERS = {
+    "critical": PAGE_TIER,
+    "page": PAGE_TIER,
+    "warning": TICKET_TIER,
+    "ticket": TICKET_TIER,
+}
+_DURATION = re.compile(r"(\d+)([smhdwy])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def _duration_seconds(text: str) -> int | None:
+    """A Prometheus duration (``5m``, ``1h30m``, ``3d``) in seconds, or None."""
+    parts = _DURATION.findall(text or "")
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(n) * _SECONDS[u] for n, u in parts)
+
+
+@dataclass(frozen=True)
+class BurnTier:
+    """An alert a multi-window burn-rate rule fired, as its generator labels it.
+
+    ``slo``: the labels that name the SLO (two alerts with the same are tiers of
+    one SLO); ``tier``: page or ticket; ``speed``: smaller is faster (the page
+    tier before the ticket tier, then the shorter long window)."""
+
+    generator: str
+    slo: tuple[tuple[str, str], ...]
+    tier: str
+    speed: tuple[int, int]
+
+    @property
+    def urgency(self) -> str:
+        return "high" if self.tier == PAGE_TIER else "low"
+
+    def describe(self) -> str:
+        name = ", ".join(f"{k}={v}" for k, v in self.slo)
+        return f"{self.generator} {self.tier} tier of SLO {name}"
+
+
+def burn_tier(labels: dict[str, str]) -> BurnTier | None:
+    """The burn-rate tier of an alert from Sloth or Pyrra, recognised by their
+    labels; None for any other alert.
+
+    * Sloth labels its alerts ``sloth_service``, ``sloth_slo`` (and ``sloth_id``)
+      and ``sloth_severity`` ``page`` or ``ticket``;
+    * Pyrra labels them ``slo``, ``long`` and ``short`` (the two windows) and
+      ``severity`` (``critical`` for the fast windows, ``warning`` for the slow).
+    """
+    sloth = labels.get("sloth_severity", "").strip().lower()
+    if labels.get("sloth_slo") and sloth in (PAGE_TIER, TICKET_TIER):
+        slo = tuple(
+            (k, labels[k]) for k in ("sloth_service", "sloth_slo") if k in labels
+        )
+        return BurnTier("Sloth", slo, sloth, (0 if sloth == PAGE_TIER else 1, 0))
+    severity = labels.get("severity", "").strip().lower()
+    long = _duration_seconds(labels.get("long", ""))
+    if labels.get("slo") and long is not None and labels.get("short"):
+        tier = _PYRRA_TIERS.get(severity)
+        if tier is not None:
+            speed = (0 if tier == PAGE_TIER else 1, long)
+            return BurnTier("Pyrra", (("slo", labels["slo"]),), tier, speed)
+    return None
+
+
+def urgency_from_labels(labels: dict[str, str]) -> tuple[str, str]:
+    """The urgency an alert's labels ask for, and why: a Sloth or Pyrra burn-rate
+    tier (page: high, ticket: low), else the severity."""
+    tier = burn_tier(labels)
+    if tier is not None:
+        return tier.urgency, f"from the {tier.describe()}"
+    return urgency_from_severity(labels), "from severity"
+
+
 @dataclass(frozen=True)
 class RouteChoice:
     route_id: int | None
@@ -121,10 +200,12 @@ def choose_route(
     integration's own team gets it, and the decision says so."""
     for rule in rules:
         if matches_all(rule.matchers, labels):
-            urgency = rule.urgency or urgency_from_severity(labels)
+            urgency, why = urgency_from_labels(labels)
+            if rule.urgency:
+                urgency = rule.urgency
             what = ", ".join(str(m) for m in rule.matchers) or "catch-all"
             title = f' "{rule.name}"' if rule.name else ""
-            how = "" if rule.urgency else " (from severity)"
+            how = "" if rule.urgency else f" ({why})"
             return RouteChoice(
                 route_id=rule.id,
                 team_id=rule.team_id,
@@ -132,11 +213,11 @@ def choose_route(
                 decision=f"matched route {rule.number}{title}: {what}; "
                 f"urgency {urgency}{how}",
             )
-    urgency = urgency_from_severity(labels)
+    urgency, why = urgency_from_labels(labels)
     return RouteChoice(
         route_id=None,
         team_id=default_team_id,
         urgency=urgency,
         decision="no route matched and there is no catch-all route: sent to the "
-        f"integration's team; urgency {urgency} (from severity)",
+        f"integration's team; urgency {urgency} ({why})",
     )

@@ -29,6 +29,7 @@ from alerts.escalation.engine import escalations_advance, escalations_fire
 from alerts.handoff.actions import handoffs_auto_submit, handoffs_remind
 from alerts.handoff.draft import handoffs_draft_due
 from alerts.handoff.notify import handoff_notify, handoffs_notify_pending
+from alerts.importers.runs import import_run_execute
 from alerts.incidents.maintenance import maintenance_sweep
 from alerts.intake.deadman import deadman_check
 from alerts.intake.drain import delivery_process
@@ -170,7 +171,11 @@ def escalations_advance_and_send(
         # Inside someone's transaction nothing is committed yet: publish instead.
         return escalations_advance(incident_ids=incident_ids, now=now), {}
     results, to_send = escalations_fire(incident_ids=incident_ids, now=now)
-    return results, pages_send(page_ids=to_send)
+    # The incidents just read are handed on: the send does not build them again.
+    return results, pages_send(
+        page_ids=[page.pk for page in to_send],
+        incidents={page.incident_id: page.incident for page in to_send},
+    )
 
 
 @shared_task(name=queue.ESCALATION_ADVANCE, ignore_result=True)
@@ -236,3 +241,10 @@ def remind_overdue_action_items() -> int:
 def evaluate_slos() -> int:
     """Every SLO's budget and burn rates, stored for the deploy gate."""
     return slos_evaluate(now=timezone.now())
+
+
+@shared_task(name=queue.IMPORT_RUN, ignore_result=True)
+def import_run_task(run_id: int, sealed_token: str) -> str:
+    """An import started from the admin; the token arrives sealed and is not
+    kept (``alerts/importers/token_seal.py``)."""
+    return import_run_execute(run_id=run_id, sealed_token=sealed_token)

@@ -35,12 +35,20 @@ def handler_with_middleware(setting: str) -> WSGIHandler:
 
 
 class PathDispatcher:
-    """Send each request whose path starts with one of the named URLs to that
-    URL's application, else to ``default``."""
+    """Send each request whose path starts with one of the named URLs (or one of
+    the literal ``prefixes``, for URLs whose every path has an argument) to that
+    application, else to ``default``."""
 
-    def __init__(self, *, default: WSGIApp, routes: dict[str, WSGIApp]) -> None:
+    def __init__(
+        self,
+        *,
+        default: WSGIApp,
+        routes: dict[str, WSGIApp],
+        prefixes: dict[str, WSGIApp] | None = None,
+    ) -> None:
         self.default = default
         self.routes = [(reverse(name), app) for name, app in routes.items()]
+        self.routes += list((prefixes or {}).items())
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -116,6 +116,16 @@ INTAKE_MIDDLEWARE = [
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# The calendar feeds' chain (``/ical/``, oncall/wsgi.py): calendar apps poll a
+# token-authenticated GET thousands of times an hour and never send a cookie or
+# render HTML, so sessions, CSRF, users, messages and frame options are pure cost
+# there; HTTPS redirects and HSTS (SecurityMiddleware) still apply.
+FEED_MIDDLEWARE = [
+    "oncall.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "oncall.middleware.DatabaseUnavailableMiddleware",
+]
+
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
@@ -357,6 +367,7 @@ PROMETHEUS_USERNAME = env_str("PROMETHEUS_USERNAME", "")
 PROMETHEUS_PASSWORD = env_str("PROMETHEUS_PASSWORD", "")
 PROMETHEUS_BEARER_TOKEN = env_str("PROMETHEUS_BEARER_TOKEN", "")
 PROMETHEUS_TIMEOUT_SECONDS = env_int("PROMETHEUS_TIMEOUT_SECONDS", 10)
+PROMETHEUS_CONCURRENCY = env_int("PROMETHEUS_CONCURRENCY", 8)
 
 # --- Scheduling -----------------------------------------------------------------
 # How far ahead shifts are materialized (the periodic task keeps extending it).
@@ -478,6 +489,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # --- Metrics and admin logins --------------------------------------------------
 # When set, /metrics answers only requests with "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Seconds a web process reuses the database-derived gauges of /metrics (backlog,
+# open incidents, escalation health, pages, insights, SLOs, pay, heartbeats)
+# before asking the database again: they are at most this stale.  0: every scrape.
+METRICS_DATABASE_GAUGES_SECONDS = env_int("METRICS_DATABASE_GAUGES_SECONDS", 5)
 # Failed admin logins per client address and user name before the login form
 # refuses to check passwords for ADMIN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
 ADMIN_LOGIN_MAX_FAILURES = 5

@@ -1,7 +1,8 @@
 """The WSGI application gunicorn serves.
 
 Requests for the Alertmanager webhook go through a Django handler whose middleware
-chain is ``settings.INTAKE_MIDDLEWARE``; everything else through the usual
+chain is ``settings.INTAKE_MIDDLEWARE``, calendar feeds (``/ical/``) through one
+with ``settings.FEED_MIDDLEWARE``; everything else through the usual
 ``settings.MIDDLEWARE``.  Same project, same URLs and views: only the chain differs.
 (``manage.py runserver`` and the test client use the usual chain for everything.)
 """
@@ -17,7 +18,10 @@ from oncall.handlers import PathDispatcher, handler_with_middleware  # noqa: E40
 
 # Both webhook URLs: the token in the path comes after this prefix.
 intake_application = handler_with_middleware("INTAKE_MIDDLEWARE")
+feed_application = handler_with_middleware("FEED_MIDDLEWARE")
 application = PathDispatcher(
     default=default_application,
     routes={"alertmanager-webhook": intake_application},
+    # Every feed URL has its token after this prefix (oncall/urls.py).
+    prefixes={"/ical/": feed_application},
 )

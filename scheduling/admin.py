@@ -11,13 +11,14 @@ operators think about handoffs.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -43,6 +44,7 @@ from scheduling.models import (
     TeamMembership,
     Unavailability,
 )
+from scheduling.notices import shift_changes_noticed
 from scheduling.out_of_office import ooo_calendar_fetch, ooo_calendar_set
 from scheduling.overrides import (
     override_create,
@@ -577,6 +579,36 @@ class RotationAdmin(admin.ModelAdmin):
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        # Whoever the save moves within the next 24 hours is told by SMS
+        # (scheduling/notices.py).  The "before" is read here, before the form
+        # writes the rotation: its layer and active flag are read live, so after
+        # the save they would look unchanged.  Its team, and the one the form
+        # moves it to.
+        with transaction.atomic(), ExitStack() as stack:
+            for team in self._teams_touched(request, object_id):
+                stack.enter_context(shift_changes_noticed(team=team))
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _teams_touched(self, request: HttpRequest, object_id: str | None) -> list[Team]:
+        ids: set[int] = set()
+        if object_id is not None:
+            rotation = self.get_object(request, unquote(object_id))
+            if rotation is not None:
+                ids.add(rotation.team_id)
+        posted = request.POST.get("team", "")
+        if posted.isdigit():
+            ids.add(int(posted))
+        return list(Team.objects.filter(pk__in=ids).order_by("pk"))
+
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool
     ) -> None:
@@ -881,10 +913,27 @@ class UnavailabilityAdmin(admin.ModelAdmin):
 
 @admin.register(ShiftChangeNotice)
 class ShiftChangeNoticeAdmin(admin.ModelAdmin):
-    """Short-notice changes told by SMS (``scheduling.notices``): read only."""
+    """Short-notice changes told by SMS (``scheduling.notices``): read only.
+    Failed ones show why, after how many attempts (alerts/paging/shift_notices.py
+    retries transient failures)."""
 
-    list_display = ["member", "team", "text", "created_at", "sent_at", "error"]
-    list_filter = ["team", ("sent_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "member",
+        "team",
+        "text",
+        "created_at",
+        "status",
+        "attempts",
+        "sent_at",
+        "next_attempt_at",
+        "failed_at",
+        "error",
+    ]
+    list_filter = [
+        "team",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    ]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

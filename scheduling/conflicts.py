@@ -1,12 +1,20 @@
 """Conflicts: effective on-call time that overlaps the holder's unavailability,
-each with suggested covers.
+or the holder's effective on-call time in another team (a double booking), each
+with suggested covers.
 
 Read from :func:`scheduling.selectors.team_schedule` (the one effective-schedule
 resolver), so a conflict is about who is *really* on call: an override that
 already moved the shift away leaves no conflict behind.
 
+Double booking.  A member may be in several teams; on call in two at once, they
+cannot answer both pages.  Each team's conflicts therefore also read the
+member's effective shifts in their *other* teams (the same resolver, per team)
+and flag the overlap as :data:`DOUBLE_BOOKED`, with the other team and role as
+the reason; both teams show it.
+
 A suggested cover for a conflict is a member of the conflicted rotation who, for
-the whole conflict, holds no role of the team and is not unavailable; the ones
+the whole conflict, holds no role of the team, holds none in any other team
+either, and is not unavailable; the ones
 who covered the fewest hours in the last :data:`FAIRNESS_WINDOW` come first
 (ties by username).  :func:`conflict_cover` turns a suggestion into an override
 through the overrides service, so every rule of overrides applies.
@@ -40,6 +48,10 @@ FAIRNESS_WINDOW = dt.timedelta(days=90)
 # A conflict is within one stint of one rotation; none is longer than this.
 MAX_CONFLICT = dt.timedelta(days=400)
 ROLES = (PRIMARY, SECONDARY)
+# What a conflict is about.
+UNAVAILABLE = "unavailable"
+DOUBLE_BOOKED = "double_booked"
+KINDS = (UNAVAILABLE, DOUBLE_BOOKED)
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,17 @@ class Conflict:
     rotation: Rotation
     starts_at: dt.datetime
     ends_at: dt.datetime
-    reasons: list[str] = field(default_factory=list)  # the busy events' summaries
+    # The busy events' summaries; for a double booking, where else and as what.
+    reasons: list[str] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    kind: str = UNAVAILABLE
+
+    @property
+    def label(self) -> str:
+        """What the admin and the API say the conflict is."""
+        if self.kind == DOUBLE_BOOKED:
+            return f"double booked ({', '.join(self.reasons)})"
+        return f"unavailable ({', '.join(self.reasons) or 'out of office'})"
 
     @property
     def key(self) -> str:
@@ -149,6 +170,39 @@ def _overlaps(
     return any(a < end and b > start for a, b, *_ in spans)
 
 
+Spans = dict[int, list[tuple[dt.datetime, dt.datetime, list[str]]]]
+
+
+def oncall_elsewhere(
+    *, team: Team, member_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+) -> Spans:
+    """Each member's effective on-call stretches in [start, end) in their teams
+    other than ``team``, with where and as what ("on call for Checkout as
+    primary"), in time order.  One :func:`team_schedule` per other team."""
+    wanted = set(member_ids)
+    spans: Spans = defaultdict(list)
+    others = (
+        Team.objects.filter(teammembership__member_id__in=wanted)
+        .exclude(pk=team.pk)
+        .distinct()
+        .order_by("slug")
+    )
+    for other in others:
+        schedule = team_schedule(team=other, start=start, end=end)
+        for stint in _stints(schedule.effective):
+            if stint.member_id in wanted:
+                spans[stint.member_id].append(
+                    (
+                        stint.starts_at,
+                        stint.ends_at,
+                        [f"on call for {other.name} as {stint.role}"],
+                    )
+                )
+    for found in spans.values():
+        found.sort(key=lambda span: span[0])
+    return dict(spans)
+
+
 def covered_hours(
     *, team: Team, member_ids: Iterable[int], now: dt.datetime
 ) -> dict[int, float]:
@@ -163,6 +217,18 @@ def covered_hours(
             if holder is not None and holder.member_id in wanted:
                 hours[holder.member_id] += length
     return hours
+
+
+def _overlapping(
+    stint: _Stint, spans: Sequence[tuple[dt.datetime, dt.datetime, list[str]]]
+) -> list[tuple[dt.datetime, dt.datetime, list[str]]]:
+    """The parts of ``stint`` that ``spans`` overlap, each with its reasons."""
+    found = []
+    for a, b, reasons in spans:
+        lo, hi = max(a, stint.starts_at), min(b, stint.ends_at)
+        if lo < hi:
+            found.append((lo, hi, list(reasons)))
+    return found
 
 
 def team_conflicts(
@@ -194,27 +260,27 @@ def team_conflicts(
     members = {
         m.pk: m for m in Member.objects.filter(pk__in=everyone).select_related("user")
     }
-    found: list[Conflict] = []
-    for stint in stints:
-        for a, b, reasons in busy.get(stint.member_id, []):
-            lo, hi = max(a, stint.starts_at), min(b, stint.ends_at)
-            if lo < hi:
-                found.append(
-                    Conflict(
-                        members[stint.member_id],
-                        stint.role,
-                        rotations[stint.rotation_id],
-                        lo,
-                        hi,
-                        list(reasons),
-                    )
-                )
-    found.sort(key=lambda c: (c.starts_at, ROLES.index(c.role)))
+    elsewhere = oncall_elsewhere(team=team, member_ids=everyone, start=start, end=end)
+    found = [
+        Conflict(
+            members[stint.member_id],
+            stint.role,
+            rotations[stint.rotation_id],
+            lo,
+            hi,
+            reasons,
+            kind=kind,
+        )
+        for kind, spans in ((UNAVAILABLE, busy), (DOUBLE_BOOKED, elsewhere))
+        for stint in stints
+        for lo, hi, reasons in _overlapping(stint, spans.get(stint.member_id, []))
+    ]
+    found.sort(key=lambda c: (c.starts_at, ROLES.index(c.role), KINDS.index(c.kind)))
     if found:
         hours = covered_hours(team=team, member_ids=everyone, now=now)
         for conflict in found:
             conflict.suggestions = _suggest(
-                conflict, stints, participants, busy, members, hours
+                conflict, stints, participants, busy, elsewhere, members, hours
             )
     return found
 
@@ -223,7 +289,8 @@ def _suggest(
     conflict: Conflict,
     stints: Sequence[_Stint],
     participants: dict[int, list[int]],
-    busy: dict[int, list[tuple[dt.datetime, dt.datetime, list[str]]]],
+    busy: Spans,
+    elsewhere: Spans,
     members: dict[int, Member],
     hours: dict[int, float],
 ) -> list[Suggestion]:
@@ -237,6 +304,9 @@ def _suggest(
         for member_id in participants.get(conflict.rotation.pk, [])
         if member_id not in on_call
         and not _overlaps(busy.get(member_id, []), conflict.starts_at, conflict.ends_at)
+        and not _overlaps(
+            elsewhere.get(member_id, []), conflict.starts_at, conflict.ends_at
+        )
     ]
     free.sort(key=lambda m: (hours.get(m, 0.0), members[m].username))
     return [Suggestion(members[m], round(hours.get(m, 0.0), 2)) for m in free]
@@ -278,9 +348,12 @@ def conflict_cover(
         )
     if cover.pk not in {s.member.pk for s in conflict.suggestions}:
         raise ValidationError(f"{cover} is not free to cover this conflict.")
-    reason = f"{conflict.member} unavailable"
-    if conflict.reasons:
-        reason += f": {', '.join(conflict.reasons)}"
+    if conflict.kind == DOUBLE_BOOKED:
+        reason = f"{conflict.member} {conflict.label}"
+    else:
+        reason = f"{conflict.member} unavailable"
+        if conflict.reasons:
+            reason += f": {', '.join(conflict.reasons)}"
     return override_create(
         rotation=conflict.rotation,
         role=conflict.role,

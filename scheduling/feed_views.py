@@ -2,23 +2,34 @@
 
 No session, no user: the token in the path is the credential.  An unknown or
 revoked token is a bare 404 with no hint of which.  A poll of an unchanged
-schedule is one indexed query and a cache hit (see ``scheduling/ical.py``).
+schedule is one indexed query and a read of this process's memory (see
+``scheduling/feeds.py`` and ``scheduling/ical.py``), the gzipped body included;
+under gunicorn the ``/ical/`` path runs a short middleware chain of its own
+(``oncall/wsgi.py``, ``settings.FEED_MIDDLEWARE``).
 """
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import (
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 from django.utils.http import http_date
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from scheduling.feeds import feed_for_poll
-from scheduling.ical import feed_document, feed_validators
+from scheduling.ical import cached_document, feed_document
+
+# As Django's GZipMiddleware decides (and below its size, not worth it).
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+GZIP_MIN_BYTES = 200
 
 
-@gzip_page
 @require_safe
 def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
@@ -27,37 +38,30 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     if poll is None:
         return HttpResponseNotFound(b"not found\n", content_type="text/plain")
-    known = feed_validators(feed=poll.feed, version=poll.version, now=now)
-    if known is not None and (
-        "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
-    ):
-        # An unchanged feed polled conditionally: answered from the validators
-        # alone, without reading the body out of the cache.
-        etag, changed = known
-        empty = HttpResponse(content_type="text/calendar; charset=utf-8")
-        empty["ETag"] = etag
-        empty["Last-Modified"] = http_date(int(changed.timestamp()))
-        conditional = get_conditional_response(
-            request,
-            etag=etag,
-            last_modified=int(changed.timestamp()),
-            response=empty,
-        )
-        if conditional is not None and conditional is not empty:
-            patch_cache_control(
-                conditional, private=True, max_age=0, must_revalidate=True
-            )
-            return conditional
-    doc = feed_document(feed=poll.feed, version=poll.version, now=now)
+    doc = cached_document(scope=poll.scope, version=poll.version, now=now)
+    if doc is None:  # the schedule changed (or the day did): render it once
+        doc = feed_document(feed=poll.load_feed(), version=poll.version, now=now)
+    etag, body = doc.etag, doc.body
+    gzipped = len(body) >= GZIP_MIN_BYTES and bool(
+        ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
+    )
+    if gzipped:
+        # Compressed once per process, not per poll (Document.gzipped).  Another
+        # representation: its validator is weak, as Django's gzip makes it, and
+        # still matches a conditional GET (If-None-Match compares weakly).
+        etag, body = "W/" + etag, doc.gzipped
     last_modified = int(doc.last_modified.timestamp())
-    response = HttpResponse(doc.body, content_type="text/calendar; charset=utf-8")
-    response["ETag"] = doc.etag
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    if gzipped:
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ("Accept-Encoding",))
+    response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
     # Private: the URL is a secret; no shared cache should keep a copy.
     patch_cache_control(response, private=True, max_age=0, must_revalidate=True)
     conditional = get_conditional_response(
-        request, etag=doc.etag, last_modified=last_modified, response=response
+        request, etag=etag, last_modified=last_modified, response=response
     )
     # Given a response, Django answers it or a 304/412, never None.
     return response if conditional is None else conditional

@@ -12,12 +12,19 @@ import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.models import Subquery
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from scheduling.models import (
     FeedToken,
@@ -31,6 +38,7 @@ from scheduling.version import EPOCH, ROW, Version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 # last_polled_at (and the client) is written at most this often per feed, so
 # steady polling reads and never writes.
@@ -54,8 +62,18 @@ class IssuedFeed:
 
 @dataclass(frozen=True)
 class Poll:
-    feed: FeedToken
+    """What a poll found: the feed's id and scope (what it shows) and the
+    schedule version, read in one statement; the feed row itself is loaded only
+    when the calendar has to be rendered (:meth:`load_feed`)."""
+
+    feed_id: int
+    scope: str
     version: Version
+
+    def load_feed(self) -> FeedToken:
+        return FeedToken.objects.select_related(
+            "member__user", "team", "rotation__team"
+        ).get(pk=self.feed_id)
 
 
 def feed_url(secret: str) -> str:
@@ -98,9 +116,7 @@ def feed_create(
 def feed_revoke(*, feed: FeedToken, now: dt.datetime) -> None:
     """The feed's URL answers 404 from now on.  The row stays, revoked, so the
     admin can tell which client kept polling a revoked feed."""
-    FeedToken.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
+    FeedToken.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=now)
     feed.revoked_at = feed.revoked_at or now
 
 
@@ -113,42 +129,115 @@ def feed_rotate(*, feed: FeedToken) -> IssuedFeed:
     return IssuedFeed(feed=feed, secret=secret)
 
 
+# The poll's statement, compiled by the ORM once per process and then run as
+# SQL: compiling this queryset cost more CPU than PostgreSQL spent running it,
+# on the path every calendar app in the company hits.  ``_DIGEST`` marks where
+# the hash goes among the compiled parameters.
+_DIGEST = "\x00digest\x00"
+_POLL_COLUMNS = (
+    "pk",
+    "member_id",
+    "team_id",
+    "rotation_id",
+    "token_hash",
+    "last_polled_at",
+    "last_user_agent",
+    "schedule_version",
+    "schedule_changed_at",
+)
+_poll_statement: tuple[str, str, tuple[object, ...]] | None = None
+
+
+def _compiled_poll() -> tuple[str, tuple[object, ...]]:
+    global _poll_statement
+    alias = router.db_for_read(FeedToken)
+    if _poll_statement is None or _poll_statement[0] != alias:
+        version = ScheduleVersion.objects.filter(pk=ROW)
+        # No joins and no ordering: an unchanged poll needs the token's own
+        # columns (its scope is ids) and the version; a render (a cache miss,
+        # rare) loads the member, team or rotation when it needs them.
+        query = (
+            FeedToken.objects.using(alias)
+            .filter(token_hash=_DIGEST, revoked_at__isnull=True)
+            .annotate(
+                schedule_version=Subquery(version.values("version")[:1]),
+                schedule_changed_at=Subquery(version.values("changed_at")[:1]),
+            )
+            .order_by()
+            .values_list(*_POLL_COLUMNS)[:1]
+        )
+        sql, params = query.query.sql_with_params()
+        _poll_statement = (alias, sql, tuple(params))
+    return _poll_statement[1], _poll_statement[2]
+
+
+def _instant(value: object) -> dt.datetime | None:
+    """A timestamp column as an aware UTC datetime, whatever the backend's
+    cursor returned (PostgreSQL: aware; SQLite: text)."""
+    if value is None or isinstance(value, dt.datetime):
+        moment = value
+    else:
+        moment = parse_datetime(str(value))
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def feed_scope(
+    member_id: int | None, team_id: int | None, rotation_id: int | None
+) -> str:
+    """What a feed shows, from its subject's ids (as :attr:`FeedToken.scope`)."""
+    if member_id is not None:
+        return f"{FeedToken.MEMBER}:{member_id}"
+    if team_id is not None:
+        return f"{FeedToken.TEAM}:{team_id}"
+    return f"{FeedToken.ROTATION}:{rotation_id}"
+
+
+def _lookup(connection: BaseDatabaseWrapper, sql: str, args: list[Any]) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchone()
+
+
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:
     """The live feed whose secret this is, with the schedule version, in one
-    indexed query; ``None`` for an unknown or revoked one.  Records the poll
-    (coarsely: see :data:`POLL_RESOLUTION`)."""
+    indexed query (an index-only scan on PostgreSQL: ``feed_poll_covering``, the
+    index of migration 0010, covers the columns read); ``None`` for an unknown
+    or revoked one.  Records the poll (coarsely: see :data:`POLL_RESOLUTION`)."""
     digest = hash_feed_token(secret)
-    version = ScheduleVersion.objects.filter(pk=ROW)
-    # No joins and no ordering: an unchanged poll needs the token's own row (its
-    # scope is ids) and the version; a render (a cache miss, rare) loads the
-    # member, team or rotation when it needs them.  Compiling the joined query
-    # cost more than running it.
-    found = (
-        FeedToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
-        .annotate(
-            schedule_version=Subquery(version.values("version")[:1]),
-            schedule_changed_at=Subquery(version.values("changed_at")[:1]),
-        )
-        .order_by()[:1]
-    )
-    feed = next(iter(found), None)
+    sql, params = _compiled_poll()
+    args = [digest if p == _DIGEST else p for p in params]
+    connection = connections[router.db_for_read(FeedToken)]
+    # CONN_HEALTH_CHECKS would run a "SELECT 1" before this statement on every
+    # request: a second round trip, as costly as the lookup itself.  The lookup
+    # is its own health check: a connection that broke since the last request
+    # (PostgreSQL restarted) fails it, and it runs once more on a new one.
+    fresh = connection.connection is None
+    connection.health_check_done = True  # type: ignore[attr-defined]
+    try:
+        row = _lookup(connection, sql, args)
+    except (OperationalError, InterfaceError):
+        if fresh or connection.in_atomic_block:
+            raise
+        connection.close()
+        row = _lookup(connection, sql, args)
     # The lookup is by an index on the hash; this compare is the constant-time
     # check that what was found is what was asked for.
-    if feed is None or not hmac.compare_digest(feed.token_hash, digest):
+    if row is None or not hmac.compare_digest(row[4], digest):
         return None
+    pk, member_id, team_id, rotation_id, _, polled, agent, number, changed = row
+    polled = _instant(polled)
     user_agent = user_agent[:200]
-    if (
-        feed.last_polled_at is None
-        or now - feed.last_polled_at > POLL_RESOLUTION
-        or feed.last_user_agent != user_agent
-    ):
-        FeedToken.objects.filter(pk=feed.pk).update(
+    if polled is None or now - polled > POLL_RESOLUTION or agent != user_agent:
+        FeedToken.objects.filter(pk=pk).update(
             last_polled_at=now, last_user_agent=user_agent
         )
-        feed.last_polled_at, feed.last_user_agent = now, user_agent
-    number = feed.schedule_version or 0
-    changed_at = feed.schedule_changed_at or EPOCH
-    return Poll(feed=feed, version=Version(number, changed_at))
+    return Poll(
+        feed_id=pk,
+        scope=feed_scope(member_id, team_id, rotation_id),
+        version=Version(number or 0, _instant(changed) or EPOCH),
+    )
 
 
 __all__ = [
@@ -156,6 +245,7 @@ __all__ = [
     "Poll",
     "feed_create",
     "feed_for_poll",
+    "feed_scope",
     "feed_revoke",
     "feed_rotate",
     "feed_url",

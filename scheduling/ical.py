@@ -41,9 +41,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 import icalendar
@@ -52,7 +54,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Q
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils.text import compress_string, slugify
 from icalendar.parser import Contentline
 
 from scheduling.effective import Holder, Segment
@@ -69,6 +71,9 @@ PRODID = "-//oncall//on-call schedule feed//EN"
 ROLE_TITLE = {PRIMARY: "Primary", SECONDARY: "Secondary"}
 # Bump when the rendering changes, so caches of the old rendering are not served.
 RENDERING = 2
+# Rendered calendars kept in each process's memory (:class:`_LocalDocuments`):
+# one per scope polled since the last schedule change, tens of kB each.
+LOCAL_DOCUMENTS = 512
 # Rendered VEVENT blocks kept per process (a few kB each): a few thousand
 # feeds' worth of events.
 BLOCK_CACHE_SIZE = 20_000
@@ -102,6 +107,13 @@ class Document:
     etag: str  # strong, quoted
     last_modified: dt.datetime
     filename: str
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        """The body gzipped, once per process (calendar apps ask for gzip on
+        every poll; compressing tens of kB each time cost more than the rest
+        of an unchanged poll)."""
+        return compress_string(self.body)
 
 
 def window_start(now: dt.datetime) -> dt.datetime:
@@ -529,18 +541,78 @@ def render(
     )
 
 
-def _cache_key(feed: FeedToken, version: Version, start: dt.datetime) -> str:
-    return f"ical:{RENDERING}:{feed.scope}:{version.number}:{start:%Y%m%d}"
+def _cache_key(scope: str, version: Version, start: dt.datetime) -> str:
+    # The version's time as well as its number: a database restored from a
+    # backup counts the same numbers again, for other schedules.
+    changed = int(version.changed_at.timestamp() * 1_000_000)
+    return f"ical:{RENDERING}:{scope}:{version.number}.{changed}:{start:%Y%m%d}"
+
+
+class _LocalDocuments:
+    """The last rendered calendars, in this process's memory, by cache key.
+
+    An unchanged poll is then one indexed lookup and a dictionary read: no
+    round trip to the shared cache, no unpickling of a body.  Keys hold the
+    schedule version, so an entry is never stale, only unused; the least
+    recently used go first.  gthread workers share it between threads: the lock
+    makes each read and write whole."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._docs: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Document | None:
+        with self._lock:
+            doc = self._docs.get(key)
+            if doc is not None:
+                self._docs.move_to_end(key)
+            return doc
+
+    def put(self, key: str, doc: Document) -> None:
+        with self._lock:
+            self._docs[key] = doc
+            self._docs.move_to_end(key)
+            while len(self._docs) > self.size:
+                self._docs.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._docs.clear()
+
+
+_local = _LocalDocuments(LOCAL_DOCUMENTS)
+
+
+def forget_local_documents() -> None:
+    """Empty this process's copies (tests do, between databases)."""
+    _local.clear()
+
+
+def cached_document(
+    *, scope: str, version: Version, now: dt.datetime
+) -> Document | None:
+    """The calendar of ``scope`` for ``version`` if it was rendered already, by
+    this process (memory) or another (the shared cache); ``None`` otherwise,
+    and then :func:`feed_document` renders it."""
+    key = _cache_key(scope, version, window_start(now))
+    doc = _local.get(key)
+    if doc is None:
+        shared = cache.get(key)
+        if shared is None:
+            return None
+        doc = Document(*shared)
+        _local.put(key, doc)
+    return doc
 
 
 def feed_document(*, feed: FeedToken, version: Version, now: dt.datetime) -> Document:
     """The feed's calendar for ``version`` of the schedule, rendered once per
     version and day and scope (every token of the same scope shares it)."""
+    doc = cached_document(scope=feed.scope, version=version, now=now)
+    if doc is not None:
+        return doc
     start = window_start(now)
-    key = _cache_key(feed, version, start)
-    cached = cache.get(key)
-    if cached is not None:
-        return Document(*cached)
     # The body changes when the schedule does and when the window moves (daily).
     stamp = max(version.changed_at, start + WINDOW_BACK)
     pieces = feed_pieces(feed=feed, start=start)
@@ -554,22 +626,7 @@ def feed_document(*, feed: FeedToken, version: Version, now: dt.datetime) -> Doc
     body = render(feed=feed, pieces=pieces, events=events, stamp=stamp, now=now)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     doc = Document(body, etag, stamp, feed_filename(feed))
-    cache.set_many(
-        {
-            key: (doc.body, doc.etag, doc.last_modified, doc.filename),
-            # The validators alone, so a conditional poll that matches is
-            # answered 304 without reading the body out of the cache.
-            key + ":v": (doc.etag, doc.last_modified),
-        },
-        24 * 3600,
-    )
+    key = _cache_key(feed.scope, version, start)
+    cache.set(key, (doc.body, doc.etag, doc.last_modified, doc.filename), 24 * 3600)
+    _local.put(key, doc)
     return doc
-
-
-def feed_validators(
-    *, feed: FeedToken, version: Version, now: dt.datetime
-) -> tuple[str, dt.datetime] | None:
-    """(ETag, Last-Modified) of the feed's calendar for ``version`` if it was
-    rendered already; None otherwise (then :func:`feed_document` renders it)."""
-    cached = cache.get(_cache_key(feed, version, window_start(now)) + ":v")
-    return None if cached is None else (cached[0], cached[1])

@@ -695,7 +695,8 @@ class ShiftChangeNotice(models.Model):
     Written by the scheduling services in the same transaction as the change (an
     override, a swap, a roster change) when it moves someone's on-call time in
     the next 24 hours; sent by the paging side (``alerts``), which claims each
-    row once (``claimed_at``) and records the outcome.  Calendar apps refresh a
+    attempt once (``claimed_at``), retries transient failures with backoff a
+    bounded number of times and records the outcome.  Calendar apps refresh a
     subscription only every few hours, so a feed alone would tell them too late.
     """
 
@@ -707,7 +708,15 @@ class ShiftChangeNotice(models.Model):
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=300, blank=True)
+    # Sends tried so far; after a transient failure the next is due at
+    # ``next_attempt_at`` (backoff), and after the last one -- or a permanent
+    # failure -- ``failed_at`` is set and ``error`` says why.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(
+        max_length=300, blank=True, help_text="Why the last attempt failed."
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -717,6 +726,14 @@ class ShiftChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice to {self.member}: {self.text[:40]}"
+
+    @property
+    def status(self) -> str:
+        if self.sent_at is not None:
+            return "sent"
+        if self.failed_at is not None:
+            return "failed"
+        return "retrying" if self.attempts else "pending"
 
 
 # --- on-call pay (the rules: scheduling/pay/) --------------------------------------

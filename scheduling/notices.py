@@ -2,9 +2,10 @@
 
 Calendar apps refresh a subscription every few hours (Google up to a day), so a
 change to a shift starting within :data:`NOTICE_WINDOW` is also told directly.
-Services that change the schedule (overrides, swaps, roster changes) run inside
-:func:`shift_changes_noticed`: it reads each member's effective on-call time in
-the next 24 hours before and after the change -- from
+Every change to the schedule runs inside :func:`shift_changes_noticed` --
+overrides, swaps, roster and definition changes (layer, active flag), a team's
+time zone, from services, the API or the admin alike: it reads each member's
+effective on-call time in the next 24 hours before and after the change -- from
 :func:`scheduling.selectors.team_schedule`, the one resolver -- and records a
 :class:`ShiftChangeNotice` for every member whose time differs, in the same
 transaction as the change.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,17 +107,39 @@ def _publish() -> None:
         logger.warning("could not publish %s; the periodic run will", SEND_TASK)
 
 
+# The teams whose change is being noticed in this thread, by an outer
+# :func:`shift_changes_noticed`: an inner one (a service called by another
+# service, or by the admin's whole save) adds nothing.
+_noticing = threading.local()
+
+
 @contextmanager
 def shift_changes_noticed(
     *, team: Team, now: dt.datetime | None = None
 ) -> Iterator[None]:
     """Run a schedule change of ``team`` inside this (and inside a transaction):
     every member whose effective on-call time in the next 24 hours it moves gets
-    a :class:`ShiftChangeNotice`, sent once the transaction commits."""
+    a :class:`ShiftChangeNotice`, sent once the transaction commits.
+
+    The one place the "before" is read: enter it before the first write of the
+    change -- a rotation's layer or active flag and a team's time zone are read
+    live by the resolver, so a "before" read after saving them would already be
+    the "after".  Services enter it (overrides, rotations, teams), and so does
+    the admin's save of a rotation, around the form's own writes.  Nested uses
+    for the same team (a service calling another) are one change: the outermost
+    reads before and after, the inner ones do nothing."""
+    active: set[int] = getattr(_noticing, "teams", None) or set()
+    if team.pk in active:
+        yield
+        return
     now = now or timezone.now()
     end = now + NOTICE_WINDOW
     before = holdings(team=team, start=now, end=end)
-    yield
+    _noticing.teams = active | {team.pk}
+    try:
+        yield
+    finally:
+        _noticing.teams = active
     after = holdings(team=team, start=now, end=end)
     changed = sorted(
         m for m in before.keys() | after.keys() if before.get(m) != after.get(m)

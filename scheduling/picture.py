@@ -338,13 +338,12 @@ def _mark(canvas: _Canvas, effective: LaneGroup, conflicts: list[Conflict]) -> N
         if lane is None:
             continue
         a, b = c.starts_at, c.ends_at
-        why = ", ".join(c.reasons) or "out of office"
         lane.marks.append(
             Mark(
                 left=canvas.pos(a),
                 width=max(canvas.pos(b) - canvas.pos(a), 0.6),
                 title=(
-                    f"Conflict: {c.member.display_name} is unavailable ({why})\n"
+                    f"Conflict: {c.member.display_name} is {c.label}\n"
                     f"{_fmt(a, canvas.tz)} → {_fmt(b, canvas.tz)}"
                 ),
             )
@@ -358,7 +357,7 @@ def _conflict_row(canvas: _Canvas, c: Conflict) -> ConflictRow:
         role=c.role,
         rotation=c.rotation.name,
         when=f"{_fmt(c.starts_at, canvas.tz)} → {_fmt(c.ends_at, canvas.tz)}",
-        reasons=", ".join(c.reasons) or "out of office",
+        reasons=c.label,
         covers=[
             CoverChoice(s.member.pk, s.member.display_name, f"{s.covered_hours:g} h")
             for s in c.suggestions

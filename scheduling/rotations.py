@@ -71,9 +71,10 @@ def rotation_changed(
     roster).  A definition that cannot generate is reported in ``skipped`` and
     leaves the stored shifts alone."""
     schedule_changed()  # the name is in rotation feeds, even if no shift moves
-    # The stored shifts still say who held what before the change (only
-    # materializing rewrites them), so this sees who the change moves.
-    with transaction.atomic(), shift_changes_noticed(team=rotation.team):
+    # Callers that saved the definition enter shift_changes_noticed before their
+    # save (this one is then part of theirs); alone -- a periodic or manual
+    # regeneration -- the stored shifts still say who held what before.
+    with transaction.atomic(), shift_changes_noticed(team=rotation.team, now=now):
         return rotation_materialize(rotation=rotation, now=now)
 
 
@@ -94,7 +95,8 @@ def rotation_delete(*, rotation: Rotation, now: dt.datetime | None = None) -> No
             f"Rotation {rotation.name!r} has shifts that already started; stipends "
             "and reports rely on them. Deactivate it instead."
         )
-    rotation.delete()
+    with shift_changes_noticed(team=rotation.team, now=now):
+        rotation.delete()
     schedule_changed()
 
 
@@ -192,9 +194,11 @@ def rotation_create(
     _only_definition(definition)
     rotation = Rotation(team=team, **definition)
     _check_definition(rotation, participants)
-    rotation.save()
-    _set_roster(rotation, participants)
-    report = rotation_changed(rotation=rotation, now=now)
+    # A new rotation on a higher layer can take over within the next 24 hours.
+    with shift_changes_noticed(team=team, now=now):
+        rotation.save()
+        _set_roster(rotation, participants)
+        report = rotation_changed(rotation=rotation, now=now)
     rotation.refresh_from_db()
     return RotationSaved(rotation=rotation, changed=True, materialized=report)
 
@@ -229,10 +233,13 @@ def rotation_update(
         )
     )
     _check_definition(rotation, members)
-    rotation.save()
-    if roster is not None and not same_roster:
-        _set_roster(rotation, members)
-    report = rotation_changed(rotation=rotation, now=now)
+    # Before the save: the resolver reads a rotation's layer and active flag
+    # live, so after it they would read as if they had always been so.
+    with shift_changes_noticed(team=rotation.team, now=now):
+        rotation.save()
+        if roster is not None and not same_roster:
+            _set_roster(rotation, members)
+        report = rotation_changed(rotation=rotation, now=now)
     rotation.refresh_from_db()
     return RotationSaved(rotation=rotation, changed=True, materialized=report)
 

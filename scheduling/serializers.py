@@ -105,11 +105,28 @@ class ConflictSerializer(serializers.Serializer):
     rotation_id = serializers.IntegerField(source="rotation.pk")
     start = serializers.DateTimeField(source="starts_at")
     end = serializers.DateTimeField(source="ends_at")
+    kind = serializers.ChoiceField(
+        choices=["unavailable", "double_booked"],
+        help_text=(
+            "unavailable: the member's time off; double_booked: the member is "
+            "on call in another of their teams at the same time."
+        ),
+    )
+    description = serializers.CharField(
+        source="label", help_text="What the conflict is, in words."
+    )
     reasons = serializers.ListField(
-        child=serializers.CharField(), help_text="The busy events' summaries."
+        child=serializers.CharField(),
+        help_text=(
+            "The busy events' summaries; for a double booking, the other team and role."
+        ),
     )
     suggestions = SuggestionSerializer(
-        many=True, help_text="Free members of the rotation, fewest hours first."
+        many=True,
+        help_text=(
+            "Free members of the rotation (no time off, on call in no team then), "
+            "fewest hours first."
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from scheduling.materialize import MaterializeReport, rotations_materialize
 from scheduling.models import Team
+from scheduling.notices import shift_changes_noticed
 from scheduling.version import schedule_changed
 
 
@@ -48,11 +49,14 @@ def team_update(
         .values_list("time_zone", flat=True)
         .first()
     )
-    team.save()
-    schedule_changed()  # the name is in feed titles
-    if stored is None or stored == team.time_zone:
-        return TeamUpdated(team=team, time_zone_changed=False)
-    report = rotations_materialize(rotations=team.rotations.all(), now=now)
+    # A new zone moves the handoffs of the next 24 hours too: whoever that moves
+    # is told by SMS.
+    with shift_changes_noticed(team=team, now=now):
+        team.save()
+        schedule_changed()  # the name is in feed titles
+        if stored is None or stored == team.time_zone:
+            return TeamUpdated(team=team, time_zone_changed=False)
+        report = rotations_materialize(rotations=team.rotations.all(), now=now)
     return TeamUpdated(team=team, time_zone_changed=True, materialized=report)
 
 

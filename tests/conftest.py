@@ -166,6 +166,20 @@ def published(monkeypatch) -> list[Published]:
     return calls
 
 
+# --- /metrics: every scrape asks the database ----------------------------------
+
+
+@pytest.fixture(autouse=True)
+def metrics_uncached(settings) -> Iterator[None]:
+    """Tests change rows and scrape again at once: no reuse of the database gauges
+    (tests/oncall/test_metrics.py turns it on to test the reuse itself)."""
+    from oncall.metrics import DATABASE_GAUGES
+
+    settings.METRICS_DATABASE_GAUGES_SECONDS = 0
+    yield
+    DATABASE_GAUGES.clear()
+
+
 # --- phones: every page sent must be expected (tests/phones.py) ------------------
 
 

@@ -9,6 +9,7 @@ from alerts.admin import (  # noqa: F401  (imported to register the admins)
     deliveries,
     escalation,
     handoffs,
+    imports,
     incidents,
     insights,
     integrations,

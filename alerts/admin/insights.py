@@ -22,7 +22,12 @@ from django.utils.html import format_html
 
 from alerts.admin.incident_page import duration_text
 from alerts.admin.insights_charts import heatmap_chart, trend_chart, weekly_load_chart
-from alerts.insights.alert_quality import alert_quality
+from alerts.insights.alert_quality import (
+    DEFAULT_LABELS,
+    LabelError,
+    alert_quality,
+    check_labels,
+)
 from alerts.insights.definitions import (
     ALERT_QUALITY_DEFINITIONS,
     INCIDENT_DEFINITIONS,
@@ -32,6 +37,8 @@ from alerts.insights.fairness import fairness
 from alerts.insights.health import health
 from alerts.insights.heatmap import page_heatmap
 from alerts.insights.incident_figures import incident_figures, incident_trend
+from alerts.insights.oncall_weeks import schedule_for
+from alerts.insights.page_load import page_load
 from alerts.insights.rota import rota_health
 from alerts.models import InsightSettings
 from scheduling.access import team_can_read
@@ -52,6 +59,17 @@ def report_weeks(raw: str | None) -> tuple[int, str | None]:
             f"showing {DEFAULT_WEEKS}"
         )
     return int(text), None
+
+
+def report_labels(raw: str | None) -> tuple[list[str], str | None]:
+    """The alert-quality label set asked for (``?group_by=alertname,service``),
+    and a note when it was refused (the default is shown instead)."""
+    if raw in (None, ""):
+        return list(DEFAULT_LABELS), None
+    try:
+        return check_labels([p.strip() for p in str(raw).split(",")]), None
+    except LabelError as exc:
+        return list(DEFAULT_LABELS), f"group by: {exc}; showing alertname"
 
 
 def period_of(
@@ -120,6 +138,7 @@ class InsightSettingsAdmin(admin.ModelAdmin):
         if not team_can_read(request.user, team):
             raise PermissionDenied
         weeks, note = report_weeks(request.GET.get("weeks"))
+        labels, labels_note = report_labels(request.GET.get("group_by"))
         start, end = period_of(team, weeks, timezone.now())
         context = {
             **self.admin_site.each_context(request),
@@ -128,23 +147,33 @@ class InsightSettingsAdmin(admin.ModelAdmin):
             "team": team,
             "weeks": weeks,
             "note": note,
+            "labels_note": labels_note,
+            "group_by": ",".join(labels),
             "week_choices": [4, 13, 26, 52],
-            **team_insights(team=team, start=start, end=end),
+            **team_insights(team=team, start=start, end=end, labels=labels),
         }
         return TemplateResponse(request, "admin/alerts/insights/team.html", context)
 
 
 def team_insights(
-    *, team: Team, start: dt.datetime, end: dt.datetime
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    labels: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page shows, for ``team`` over [start, end)."""
+    """Everything the page shows, for ``team`` over [start, end); alert quality
+    grouped by ``labels`` (alertname by default)."""
     teams = Team.objects.filter(pk=team.pk)
-    report = health(team=team, start=start, end=end)
-    load = report.load
+    # One effective schedule for the reports that need it (on-call weeks, hours,
+    # rota shares), one page-load report for the health flags and fairness.
+    schedule = schedule_for(team=team, start=start, end=end)
+    load = page_load(team=team, start=start, end=end, schedule=schedule)
+    report = health(team=team, start=start, end=end, load=load)
     tz = team.tz
     trend = incident_trend(teams=teams, start=start, end=end, tz=tz)
     figures = incident_figures(teams=teams, start=start, end=end)
-    quality = alert_quality(teams=teams, start=start, end=end)
+    quality = alert_quality(teams=teams, start=start, end=end, labels=labels)
     return {
         "load_rows": [
             (m, _text(m.tta_median), _text(m.tta_worst)) for m in load.members
@@ -173,7 +202,7 @@ def team_insights(
         "fairness": fairness(load),
         "figures": figures,
         "quality": quality,
-        "rotations": rota_health(team=team, start=start, end=end),
+        "rotations": rota_health(team=team, start=start, end=end, schedule=schedule),
         "load_chart": weekly_load_chart(load),
         "heatmap_chart": heatmap_chart(
             page_heatmap(team=team, start=start, end=end), team.time_zone

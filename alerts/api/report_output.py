@@ -30,6 +30,7 @@ def _hours(value: float) -> float:
 
 
 def page_load_json(report: PageLoad) -> dict[str, Any]:
+    tz = report.team.tz
     members = []
     for load in report.members:
         per_day = load.pages_per_24h_on_call
@@ -54,7 +55,9 @@ def page_load_json(report: PageLoad) -> dict[str, Any]:
                 "pages_per_24h_on_call": None if per_day is None else round(per_day, 3),
                 "weeks": [
                     {
-                        "week": week.week.isoformat(),
+                        "week": week.start.astimezone(tz).isoformat(),
+                        "week_end": week.end.astimezone(tz).isoformat(),
+                        "on_rota": week.on_rota,
                         "pages": week.pages,
                         "sleep_interruptions": week.sleep,
                         "bundles": week.bundles,
@@ -76,6 +79,8 @@ def page_load_json(report: PageLoad) -> dict[str, Any]:
 PAGE_LOAD_COLUMNS = [
     "member",
     "week",
+    "week_end",
+    "on_rota",
     "pages",
     "sleep_interruptions",
     "bundles",
@@ -130,7 +135,7 @@ def incidents_json(
             {
                 "service": item.service,
                 **_figures(item),
-                "mtbf_seconds": seconds(item.mtbf),
+                "mtbf_seconds": _spread(item.mtbf),
             }
             for item in report.services
         ],
@@ -151,8 +156,11 @@ INCIDENT_COLUMNS = [
     "incidents",
     "high",
     "low",
-    *(f"{f}_{s}" for f in ("mtta", "mttr") for s in ("count", "mean", "median", "p90")),
-    "mtbf_seconds",
+    *(
+        f"{f}_{s}"
+        for f in ("mtta", "mttr", "mtbf")
+        for s in ("count", "mean", "median", "p90")
+    ),
 ]
 
 
@@ -167,10 +175,9 @@ def incident_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
             "incidents": item["incidents"],
             "high": item["urgency"]["high"],
             "low": item["urgency"]["low"],
-            "mtbf_seconds": item.get("mtbf_seconds"),
         }
-        for figure in ("mtta", "mttr"):
-            for name, value in item[f"{figure}_seconds"].items():
+        for figure in ("mtta", "mttr", "mtbf"):
+            for name, value in item.get(f"{figure}_seconds", {}).items():
                 row[f"{figure}_{name}"] = value
         return row
 

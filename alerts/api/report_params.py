@@ -82,12 +82,16 @@ class IncidentsQuery(ReportQuery):
 
 
 class AlertQualityQuery(ReportQuery):
-    by = serializers.CharField(
+    group_by = serializers.CharField(
         required=False,
-        default="alertname",
         max_length=400,
         help_text="The labels to group by, comma-separated (at most 3), e.g. "
-        "alertname,service.",
+        "alertname,service (default alertname).",
+    )
+    by = serializers.CharField(
+        required=False,
+        max_length=400,
+        help_text="The older name of group_by (give one of the two).",
     )
     flap_window = serializers.IntegerField(
         required=False,
@@ -144,10 +148,22 @@ def parse_report_query(
         raise serializers.ValidationError(
             {"to": [f"a report covers at most {MAX_DAYS} days"]}
         )
-    if "by" in data:
-        labels = [part.strip() for part in data["by"].split(",")]
-        try:
-            data["by"] = check_labels(labels)
-        except LabelError as exc:
-            raise serializers.ValidationError({"by": [str(exc)]}) from None
+    if serializer_class is AlertQualityQuery:
+        data["group_by"] = _group_by(data)
     return Period(teams, team, start, end, data.get("format") == "csv", data)
+
+
+def _group_by(data: dict[str, Any]) -> list[str]:
+    """The label set of ``group_by`` (or its older name ``by``), checked: a 400
+    names the field that was given."""
+    if "group_by" in data and "by" in data:
+        raise serializers.ValidationError(
+            {"group_by": ["give group_by or by (its older name), not both"]}
+        )
+    field = "by" if "by" in data else "group_by"
+    raw = data.get(field, "alertname")
+    labels = [part.strip() for part in raw.split(",")]
+    try:
+        return check_labels(labels)
+    except LabelError as exc:
+        raise serializers.ValidationError({field: [str(exc)]}) from None

@@ -96,8 +96,10 @@ class AlertQualityReport(ReportView):
     @extend_schema(
         parameters=[AlertQualityQuery],
         responses={200: OpenApiTypes.OBJECT},
-        description="Per alert name (or label set): incidents, pages, ack rate, "
-        "auto-resolved, flapping, median duration, sleep share, noisy flag.",
+        description="Per alert name (or the label set in group_by, e.g. "
+        "alertname,service: at most 3 label names; an incident without a label "
+        "groups under ''): incidents, pages, ack rate, auto-resolved, flapping, "
+        "median duration, sleep share, noisy flag.",
     )
     def get(self, request: Request) -> Any:
         period = parse_report_query(
@@ -108,7 +110,7 @@ class AlertQualityReport(ReportView):
             teams=period.teams,
             start=period.start,
             end=period.end,
-            labels=period.data["by"],
+            labels=period.data["group_by"],
             flap_window=None if window is None else _seconds(window),
         )
         body = out.alert_quality_json(report)

@@ -1,6 +1,7 @@
 """The alerts app's API: integrations, routes, escalation policies, maintenance
 windows, members' contact methods, incidents, handoff notes, postmortems, SLOs and the
-deploy gate, and the insights reports (``/api/v1/reports/...``)."""
+deploy gate, the insights reports (``/api/v1/reports/...``) and each team's
+insight settings."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from django.urls import path
 from alerts.api import (
     contacts,
     handoffs,
+    insight_settings,
     integrations,
     maintenance,
     policies,
     postmortems,
     reports,
     routes,
+    slo_config,
     slos,
 )
 from alerts.api import views as api
@@ -94,6 +97,11 @@ urlpatterns = [
         "incidents/<int:pk>/pages/", api.IncidentPages.as_view(), name="incident-pages"
     ),
     path(
+        "teams/<slug:slug>/insight-settings/",
+        insight_settings.InsightSettingsView.as_view(),
+        name="team-insight-settings",
+    ),
+    path(
         "reports/page-load/",
         reports.PageLoadReport.as_view(),
         name="report-page-load",
@@ -112,6 +120,17 @@ urlpatterns = [
         "incidents/<int:pk>/postmortem/",
         postmortems.IncidentPostmortem.as_view(),
         name="incident-postmortem",
+    ),
+    path("postmortems/", postmortems.PostmortemList.as_view(), name="postmortem-list"),
+    path(
+        "postmortems/<int:pk>/incidents/",
+        postmortems.PostmortemIncidents.as_view(),
+        name="postmortem-incidents",
+    ),
+    path(
+        "postmortems/<int:pk>/incidents/<int:incident_id>/",
+        postmortems.PostmortemIncidentDetail.as_view(),
+        name="postmortem-incident-detail",
     ),
     path(
         "postmortems/overdue/",
@@ -143,8 +162,25 @@ urlpatterns = [
         slos.ServiceDeploys.as_view(),
         name="service-deploys",
     ),
-    path("slos/", slos.SLOList.as_view(), name="slo-list"),
+    path("services/", slo_config.ServiceListView.as_view(), name="service-list"),
+    path(
+        "services/<str:slug>/",
+        slo_config.ServiceDetailView.as_view(),
+        name="service-detail",
+    ),
+    path("slos/", slo_config.SLOListView.as_view(), name="slo-list"),
+    path("slos/<int:pk>/", slo_config.SLODetailView.as_view(), name="slo-detail"),
     path("slos/rules.yaml", slos.SLORules.as_view(), name="slo-rules"),
+    path(
+        "slos/openslo.yaml",
+        slo_config.OpenSLOExport.as_view(),
+        name="slo-openslo-export",
+    ),
+    path(
+        "slos/openslo/",
+        slo_config.OpenSLOImport.as_view(),
+        name="slo-openslo-import",
+    ),
     path("handoffs/", handoffs.HandoffList.as_view(), name="handoff-list-api"),
     path("handoffs/<int:pk>/", handoffs.HandoffDetail.as_view(), name="handoff-detail"),
     path(

@@ -24,6 +24,7 @@ from alerts.models import (
     HandoffNote,
     HandoffSettings,
     Incident,
+    IncidentAlert,
     MaintenanceWindow,
     Page,
 )
@@ -75,12 +76,38 @@ def _sleep_hour(at: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
     return hour >= SLEEP_START_HOUR or hour < SLEEP_END_HOUR
 
 
+NO_ALERTNAME = "(no alertname)"
+
+
+def _alertnames(incidents: Iterable[Incident]) -> dict[int, list[str]]:
+    """The ``alertname`` of each incident: its common label when all its alerts
+    share one (Alertmanager's usual ``group_by``), else the distinct names of its
+    alerts; a page of an incident grouping several counts once for each."""
+    found: dict[int, set[str]] = {}
+    mixed = []
+    for incident in incidents:
+        name = incident.common_labels.get("alertname")
+        if isinstance(name, str) and name:
+            found[incident.pk] = {name}
+        else:
+            mixed.append(incident.pk)
+    rows = IncidentAlert.objects.filter(incident_id__in=mixed).values_list(
+        "incident_id", "alert__labels__alertname"
+    )
+    for incident_id, name in rows:
+        if isinstance(name, str) and name:
+            found.setdefault(incident_id, set()).add(name)
+    return {pk: sorted(names) for pk, names in found.items()}
+
+
 def pages_in_shift(
     *, team: Team, member: Member, start: dt.datetime, end: dt.datetime
 ) -> dict:
     """What paged ``member`` for ``team``'s incidents in [start, end): how many
     pages, how many in sleep hours (22:00-08:00 in the member's zone), the noisiest
-    incidents, and which paged incidents were still open at ``end``."""
+    alerts (pages counted by the ``alertname`` label of the incident's alerts, not
+    by incident title: one flapping alert opens many incidents), and which
+    paged incidents were still open at ``end``."""
     # By ``due_at`` (when the engine sent it out, on the engine's clock; ``sent_at``
     # is the provider round trip's wall clock); cancelled pages never reached a phone.
     pages = list(
@@ -95,7 +122,10 @@ def pages_in_shift(
         .order_by("due_at", "id")
     )
     tz = zoneinfo.ZoneInfo(member.time_zone)
-    noisy = Counter(p.incident.title for p in pages)
+    names = _alertnames({p.incident_id: p.incident for p in pages}.values())
+    noisy: Counter[str] = Counter()
+    for p in pages:
+        noisy.update(names.get(p.incident_id) or [NO_ALERTNAME])
     still_open = sorted(
         {
             p.incident_id
@@ -107,7 +137,10 @@ def pages_in_shift(
         "count": len(pages),
         "sleep_hours": sum(1 for p in pages if _sleep_hour(p.due_at, tz)),
         "noisiest": [
-            {"title": title, "pages": n} for title, n in noisy.most_common(NOISIEST)
+            {"alertname": name, "pages": n}
+            for name, n in sorted(noisy.items(), key=lambda kv: (-kv[1], kv[0]))[
+                :NOISIEST
+            ]
         ],
         "still_open": still_open,
     }
@@ -207,7 +240,7 @@ def handoff_draft(
         maintenance=maintenance_between(
             team=team, start=boundary.at, end=boundary.next_shift_end
         )
-        + silences_expiring(start=boundary.at, end=boundary.next_shift_end),
+        + silences_expiring(start=boundary.at, end=boundary.next_shift_end, team=team),
         ongoing=carried_over(
             rotation_id=boundary.rotation.pk, role=role, before=boundary.at
         ),

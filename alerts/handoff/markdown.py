@@ -76,7 +76,11 @@ def handoff_markdown(note: HandoffNote) -> str:
     if noisiest:
         out.append(
             "- Noisiest: "
-            + ", ".join(f"{_escape(n['title'])} ({n['pages']})" for n in noisiest)
+            # Notes drafted before grouping by alertname hold a "title".
+            + ", ".join(
+                f"{_escape(n.get('alertname') or n.get('title', ''))} ({n['pages']})"
+                for n in noisiest
+            )
         )
     still_open = pages.get("still_open") or []
     if still_open:

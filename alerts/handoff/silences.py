@@ -3,8 +3,9 @@ upcoming-maintenance section: when a silence ends, whatever it hid pages again.
 
 Read from Alertmanager's API v2 (``GET /api/v2/silences``) at ``ALERTMANAGER_URL``
 with ``requests``; nothing is read when it is unset.  One Alertmanager serves every
-team, so every team's note lists the silences (Alertmanager knows no teams).  If it
-cannot be read, the note says so instead of silently showing none.
+team; a team's note lists only the silences whose alerts could reach the team
+(``silence_teams.py`` says how that is decided).  If it cannot be read, every
+note says so instead of silently showing none.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ import logging
 
 import requests
 from django.conf import settings
+
+from alerts.handoff.silence_teams import (
+    IntegrationRoutes,
+    silence_matchers,
+    silence_reaches_team,
+)
+from alerts.models import Integration
+from alerts.selectors import route_rules
+from scheduling.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +35,7 @@ def _matchers(matchers: list[dict]) -> str:
     parts = []
     for m in matchers:
         op = ops.get((bool(m.get("isRegex")), bool(m.get("isEqual", True))), "!~")
-        parts.append(f"{m.get('name', '')}{op}\"{m.get('value', '')}\"")
+        parts.append(f'{m.get("name", "")}{op}"{m.get("value", "")}"')
     return "{" + ", ".join(parts) + "}"
 
 
@@ -33,8 +43,20 @@ def _instant(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def silences_expiring(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
-    """Live silences whose end falls in (start, end], as maintenance items."""
+def _routes() -> list[IntegrationRoutes]:
+    return [
+        IntegrationRoutes(team_id=team_id, rules=route_rules(integration_id=pk))
+        for pk, team_id in Integration.objects.filter(enabled=True)
+        .order_by("pk")
+        .values_list("pk", "team_id")
+    ]
+
+
+def silences_expiring(
+    *, start: dt.datetime, end: dt.datetime, team: Team | None = None
+) -> list[dict]:
+    """Live silences whose end falls in (start, end], as maintenance items; with
+    ``team``, only those that concern it."""
     base = settings.ALERTMANAGER_URL
     if not base:
         return []
@@ -56,6 +78,7 @@ def silences_expiring(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
                 "text": "Alertmanager silences could not be read: check them by hand",
             }
         ]
+    routes = _routes() if team is not None else []
     items = []
     for silence in silences:
         try:
@@ -66,19 +89,32 @@ def silences_expiring(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
             continue
         if state not in LIVE_STATES or not (start < ends <= end):
             continue
-        comment = str(silence.get("comment", "")).strip()
-        by = str(silence.get("createdBy", "")).strip()
-        text = f"Alertmanager silence {_matchers(silence.get('matchers') or [])} ends"
-        if comment:
-            text += f": {comment}"
-        if by:
-            text += f" (by {by})"
-        items.append(
-            {
-                "kind": "silence",
-                "starts_at": starts.astimezone(dt.UTC).isoformat(),
-                "ends_at": ends.astimezone(dt.UTC).isoformat(),
-                "text": text,
-            }
-        )
+        if team is not None and not _concerns(silence, team, routes):
+            continue
+        items.append(_item(silence, starts, ends))
     return items
+
+
+def _concerns(silence: dict, team: Team, routes: list[IntegrationRoutes]) -> bool:
+    matchers = silence_matchers(silence.get("matchers") or [])
+    if matchers is None:
+        return True  # malformed matchers: shown rather than hidden
+    return silence_reaches_team(
+        matchers, team_id=team.pk, team_slug=team.slug, integrations=routes
+    )
+
+
+def _item(silence: dict, starts: dt.datetime, ends: dt.datetime) -> dict:
+    comment = str(silence.get("comment", "")).strip()
+    by = str(silence.get("createdBy", "")).strip()
+    text = f"Alertmanager silence {_matchers(silence.get('matchers') or [])} ends"
+    if comment:
+        text += f": {comment}"
+    if by:
+        text += f" (by {by})"
+    return {
+        "kind": "silence",
+        "starts_at": starts.astimezone(dt.UTC).isoformat(),
+        "ends_at": ends.astimezone(dt.UTC).isoformat(),
+        "text": text,
+    }

@@ -66,9 +66,11 @@ class SourceClient:
                 self.sleep(wait)
                 continue
             if response.status_code in (401, 403):
+                said = _source_message(response)
                 raise SourceError(
                     f"{self.name} refused the token ({response.status_code} on "
-                    f"{path}): check --token and its permissions"
+                    f"{path}{': ' + said if said else ''}): check --token and its "
+                    "permissions"
                 )
             if response.status_code != 200:
                 raise SourceError(
@@ -102,6 +104,21 @@ class SourceClient:
             if not body.get("more") or not items:
                 return
             offset += len(items)
+
+
+def _source_message(response: httpx.Response) -> str:
+    """The source's own words for a refusal: Opsgenie's ``{"message": ...}``,
+    PagerDuty's ``{"error": {"message": ...}}`` (cut short: it is shown, and a
+    source is not trusted to keep it brief); empty when there are none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    said = error.get("message") if isinstance(error, dict) else body.get("message")
+    return " ".join(str(said).split())[:200] if isinstance(said, str) else ""
 
 
 def _retry_after(value: str | None) -> float:

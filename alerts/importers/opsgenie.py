@@ -2,9 +2,11 @@
 ``https://api.eu.opsgenie.com``).
 
 What is read: users with their contact methods, teams with their members,
-schedules with their rotations, the schedules' overrides, and escalations.
+schedules with their rotations, the schedules' overrides, escalations,
+integrations and the teams' routing rules.
 What is built: one :mod:`alerts.configfile` document (teams, members,
-rotations, escalation policies), applied through ``config_apply`` -- the path
+rotations, escalation policies, integrations with their routes: see
+:mod:`alerts.importers.opsgenie_routing`), applied through ``config_apply`` -- the path
 ``manage.py oncall_apply`` takes -- plus the future overrides, in the same
 transaction; the pieces the PagerDuty importer already has (the report, the
 override plan, applying overrides, the paired/follow detection) are reused.
@@ -36,6 +38,7 @@ from django.db import transaction
 
 from alerts.configfile import ConfigError, config_apply
 from alerts.importers import opsgenie_mapping as og
+from alerts.importers import opsgenie_routing as routing
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.opsgenie_check import opsgenie_check
 from alerts.importers.pagerduty import (
@@ -166,6 +169,7 @@ def _read(*, client: SourceClient, team: str | None, now: dt.datetime) -> Import
     for tid in wanted:
         _plan_team(client, tid, teams[tid], escalations, r)
     _report_leftovers(escalations, r, only_team=team is not None)
+    integrations = _plan_integrations(client, r, only_team=team is not None)
     document = {
         "teams": [
             {
@@ -178,6 +182,7 @@ def _read(*, client: SourceClient, team: str | None, now: dt.datetime) -> Import
         "members": _plan_members(user_by_id, r),
         "rotations": r.rotations,
         "escalation_policies": r.policies,
+        "integrations": integrations,
     }
     return ImportReport(
         document,
@@ -198,6 +203,8 @@ def _read_users(
         who = str(user.get("username") or uid)
         contacts = list(_pages(client, f"/v2/users/{uid}/contacts"))
         numbers = og.phones(contacts, who, r.problems)
+        if numbers:
+            numbers = _notification_order(client, uid, who, numbers, r)
         if not numbers:
             r.problems.append(
                 f"user {who}: no SMS or voice contact (ours pages by phone); "
@@ -210,6 +217,37 @@ def _read_users(
         r.usernames[uid] = username
         found[uid] = (user, numbers)
     return found
+
+
+def _notification_order(
+    client: SourceClient,
+    uid: str,
+    who: str,
+    numbers: list[dict[str, Any]],
+    r: _Reading,
+) -> list[dict[str, Any]]:
+    """The numbers in the order and with the channels of the person's new-alert
+    notification rule (the first by order that applies to every alert); other
+    new-alert rules are reported (ours: one list of numbers for every alert)."""
+    path = f"/v2/users/{uid}/notification-rules"
+    rules = sorted(_pages(client, path), key=lambda x: int(x.get("order") or 0))
+    # The list may leave criteria and steps out: each new-alert rule is read.
+    new_alert = [
+        _data(client, f"{path}/{og.ident(x, 'notification rule')}")
+        for x in rules
+        if x.get("actionType") == "create-alert" and x.get("enabled") is not False
+    ]
+    general = next((x for x in new_alert if og.applies_to_every_alert(x)), None)
+    for rule in new_alert:
+        if rule is not general:
+            r.problems.append(
+                f"user {who}: notification rule {rule.get('name')!r} applies to "
+                "some alerts or at some times only (ours: one list of numbers "
+                "for every alert); not imported"
+            )
+    if general is None:
+        return numbers
+    return og.notification_phones(numbers, general, who, r.problems)
 
 
 def _escalation_of(
@@ -635,6 +673,73 @@ def _plan_members(
             }
         )
     return members
+
+
+def _plan_integrations(
+    client: SourceClient, r: _Reading, *, only_team: bool
+) -> list[dict[str, Any]]:
+    """Each API or Prometheus integration of an imported team as one of ours,
+    routed by its team's routing rules (read once per team)."""
+    found = []
+    team_routes: dict[str, list[routing.RoutePlan]] = {}
+    for item in _pages(client, "/v2/integrations"):
+        iid = og.ident(item, "integration")
+        name = str(item.get("name") or iid)
+        if item.get("type") not in routing.ALERTMANAGER_TYPES:
+            if item.get("teamId") in (None, "", *r.team_slug) or not only_team:
+                r.problems.append(
+                    f"integration {name!r}: type {item.get('type')!r} (ours "
+                    "receives Alertmanager webhooks, which Opsgenie takes through "
+                    "an API or Prometheus integration); not imported"
+                )
+            continue
+        detail = _data(client, f"/v2/integrations/{iid}")
+        owner = (detail.get("ownerTeam") or {}).get("id") or item.get("teamId")
+        if owner not in r.team_slug:
+            if not owner and not only_team:
+                r.problems.append(
+                    f"integration {name!r}: belongs to no team (ours: every "
+                    "integration belongs to a team); not imported"
+                )
+            continue
+        if owner not in team_routes:
+            team_routes[owner] = _team_routes(client, owner, r)
+        found.append(
+            routing.integration_entry(
+                slug=og.sid(iid),
+                team=r.team_slug[owner],
+                name=name,
+                enabled=detail.get("enabled", item.get("enabled")) is not False,
+                routes=team_routes[owner],
+            )
+        )
+        if detail.get("enabled", item.get("enabled")) is False:
+            r.problems.append(
+                f"integration {name!r}: disabled there, imported disabled"
+            )
+    return found
+
+
+def _team_routes(
+    client: SourceClient, tid: str, r: _Reading
+) -> list[routing.RoutePlan]:
+    slug = r.team_slug[tid]
+    rules = list(
+        _pages(client, f"/v2/teams/{tid}/routing-rules", {"teamIdentifierType": "id"})
+    )
+    policies = {
+        str(p["slug"]).removeprefix("og-"): p["slug"]
+        for p in r.policies
+        if p["team"] == slug
+    }
+    primary = next((t.primary_schedule for t in r.teams if t.slug == slug), None)
+    return routing.team_routes(
+        rules=rules,
+        team=slug,
+        policies=policies,
+        primary_schedule=primary,
+        problems=r.problems,
+    )
 
 
 # --- writing and checking -------------------------------------------------------------

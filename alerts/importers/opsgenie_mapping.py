@@ -312,3 +312,66 @@ def delay_minutes(rule: dict[str, Any]) -> int:
     if unit not in MINUTES:
         raise SourceError(f"{SOURCE}: an escalation delay in {unit!r}")
     return int(delay.get("timeAmount") or 0) * MINUTES[unit]
+
+
+# --- notification rules ------------------------------------------------------------
+
+
+def applies_to_every_alert(rule: dict[str, Any]) -> bool:
+    """A new-alert rule with no conditions and no time restriction: the one that
+    says how this person is reached for any alert (ours has one such list)."""
+    criteria = rule.get("criteria") or {}
+    return (
+        rule.get("actionType") == "create-alert"
+        and rule.get("enabled") is not False
+        and criteria.get("type", "match-all") == "match-all"
+        and not rule.get("timeRestriction")
+    )
+
+
+def notification_phones(
+    numbers: list[dict[str, Any]],
+    rule: dict[str, Any],
+    who: str,
+    problems: list[str],
+) -> list[dict[str, Any]]:
+    """Our contact methods ordered and flagged as the person's new-alert rule
+    reaches them: the numbers its enabled SMS and voice steps use, by their
+    ``sendAfter`` (then step order), each with SMS or voice as the steps have
+    them; the person's other numbers after those, as they were.  Delays (ours
+    pages every channel of a step at once, falling through on failure) and
+    steps that are not a phone are reported."""
+    steps = [s for s in rule.get("steps") or [] if s.get("enabled") is not False]
+    steps.sort(key=lambda s: int((s.get("sendAfter") or {}).get("timeAmount") or 0))
+    known = {n["phone"]: n for n in numbers}
+    ordered: dict[str, dict[str, Any]] = {}
+    rest: list[str] = []
+    for step in steps:
+        contact = step.get("contact") or {}
+        method = contact.get("method")
+        after = int((step.get("sendAfter") or {}).get("timeAmount") or 0)
+        number = e164(contact.get("to")) if method in ("sms", "voice") else None
+        if number is None or number not in known:
+            rest.append(f"{method} {contact.get('to')!r}")
+            continue
+        entry = ordered.setdefault(
+            number, {**known[number], "sms": False, "voice": False}
+        )
+        entry[str(method)] = True
+        if after:
+            rest.append(f"{method} {contact.get('to')!r} after {after} min")
+    name = rule.get("name") or rule.get("id")
+    if not ordered:
+        problems.append(
+            f"user {who}: notification rule {name!r} reaches them by no phone "
+            f"({', '.join(rest) or 'no steps'}); ours pages by phone: their "
+            "numbers are kept as their contacts list them"
+        )
+        return numbers
+    if rest:
+        problems.append(
+            f"user {who}: notification rule {name!r}: not imported: "
+            f"{', '.join(rest)} (ours pages a member's numbers in order, each "
+            "by SMS and/or voice at the step's time)"
+        )
+    return [*ordered.values(), *(n for n in numbers if n["phone"] not in ordered)]

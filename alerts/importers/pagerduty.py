@@ -657,8 +657,7 @@ def _team_rotations(
     problems.append(
         f"schedule {secondary['name']!r} (team {slug}'s secondary): not a paired or "
         "follow partner of the primary schedule (ours: the secondary comes from the "
-        "primary's rotation); not imported, and the policy's step to it pages our "
-        "secondary"
+        "primary's rotation); not imported, nor is the policy's step to it"
     )
     return made, False
 

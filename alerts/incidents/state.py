@@ -26,6 +26,7 @@ from alerts.escalation.engine import (
     escalation_stop,
     escalations_start_new,
 )
+from alerts.incidents.tiers import burn_tiers_opened, burn_tiers_resolved
 from alerts.models import (
     OPEN_STATUSES,
     Incident,
@@ -79,8 +80,10 @@ def on_incident_acknowledged(incident: Incident) -> None:
 
 
 def on_incident_resolved(incident: Incident) -> None:
-    """The incident is over: escalation stops here."""
+    """The incident is over: escalation stops here, and the slower burn-rate
+    tiers it held back escalate again (``tiers.py``)."""
     escalation_stop(incident=incident, reason="resolved")
+    burn_tiers_resolved(incident=incident, at=incident.resolved_at or timezone.now())
 
 
 def on_incident_maintenance_ended(incident: Incident) -> None:
@@ -196,10 +199,14 @@ def incidents_open(*, openings: list[Opening]) -> list[Incident]:
         if o.spec.truncated_alerts:
             entries.append(_truncation_entry(incident, o.spec.truncated_alerts, o.at))
     TimelineEntry.objects.bulk_create(entries)
+    # A slower burn-rate tier of an SLO whose faster tier is open: not escalated.
+    held = burn_tiers_opened(incidents=incidents, at=openings[0].at)
+    escalating = [i for i in incidents if i.pk not in held]
     if len(incidents) == 1:
-        on_incident_opened(incidents[0])
-    else:
-        on_incidents_opened(incidents)
+        if escalating:
+            on_incident_opened(incidents[0])
+    elif escalating:
+        on_incidents_opened(escalating)
     return incidents
 
 
@@ -263,7 +270,8 @@ def incident_reopen(
     timeline_add(
         incident=incident, kind=TimelineEntry.Kind.REOPENED, text=reason, at=at
     )
-    on_incident_opened(incident)
+    if not burn_tiers_opened(incidents=[incident], at=at):
+        on_incident_opened(incident)
     return incident
 
 

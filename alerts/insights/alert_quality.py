@@ -14,8 +14,8 @@ service), over the incidents *opened* in [start, end):
   the previous one resolved, or the incident reopened that soon (the
   integration's reopen window);
 * ``median_duration``: opening → resolution, over the resolved incidents;
-* ``sleep_pages`` and ``sleep_share``: pages that fell in the paged member's sleep
-  hours (``windows.py``), and their share of ``pages``;
+* ``sleep_pages`` and ``sleep_share``: pages sent (``sent_at``) in the paged
+  member's sleep hours (``windows.py``), and their share of ``pages``;
 * ``noisy`` with ``noisy_reasons``: :data:`NOISY_RULE`.
 
 Sorted by pages caused, most first.  A fixed number of queries: one ``GROUP BY``
@@ -44,8 +44,8 @@ from django.db.models.functions import Coalesce
 
 from alerts.insights.incident_figures import TTR, incidents_in, label
 from alerts.insights.interruptions import interruptions
-from alerts.insights.sql import duration_percentile, without_jit
-from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
+from alerts.insights.sql import duration_percentile, hash_joins_only, without_jit
+from alerts.insights.windows import Windows, annotate_sleep, member_zones
 from alerts.models import Incident, InsightSettings, Page, TimelineEntry
 from scheduling.models import Team
 
@@ -56,6 +56,7 @@ NOISY_RULE = (
     "anyone acknowledged them, or a quarter or more flapping, or fewer than half "
     "acknowledged"
 )
+DEFAULT_LABELS = ("alertname",)
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}")
 MAX_LABELS = 3
 
@@ -201,7 +202,7 @@ def alert_quality(
     flap_window: dt.timedelta | None = None,
 ) -> AlertQualityReport:
     """The signal-to-noise review of the alerts of ``teams`` over [start, end)."""
-    labels = check_labels(labels or ["alertname"])
+    labels = check_labels(labels or list(DEFAULT_LABELS))
     keys = {f"label_{i}": label(name) for i, name in enumerate(labels)}
     key_names = list(keys)
     windows = (
@@ -252,18 +253,17 @@ def alert_quality(
         ),
         bundled=True,
     )
-    zones = member_zones()
+    with_sleep, asleep = annotate_sleep(
+        pages.annotate(**page_keys),
+        instant="sent_at",
+        zone_field="member__time_zone",
+        zones=member_zones(),
+        windows_by_team=_hour_windows(teams),
+        team_field="incident__team_id",
+    )
     page_rows = (
-        annotate_kind(
-            pages.annotate(**page_keys),
-            instant="due_at",
-            zone_field="member__time_zone",
-            zones=zones,
-            windows_by_team=_hour_windows(teams),
-            team_field="incident__team_id",
-        )
-        .values(*key_names)
-        .annotate(pages=Count("id"), sleep=Count("id", filter=Q(hour_kind=SLEEP)))
+        with_sleep.values(*key_names)
+        .annotate(pages=Count("id"), sleep=Count("id", filter=asleep))
         .order_by()
     )
     found: dict[tuple[str, ...], AlertQuality] = {}
@@ -283,7 +283,11 @@ def alert_quality(
         item.median_duration = row["median_duration"]
     for row in reopens:
         entry(row).flapping += row["n"]
-    for row in page_rows:
+    # Org-wide (more than one team), the page count joins by hashes: see
+    # hash_joins_only.  Evaluated here, inside the setting.
+    with hash_joins_only(when=teams.count() > 1):
+        page_list = list(page_rows)
+    for row in page_list:
         item = entry(row)
         item.pages = row["pages"]
         item.sleep_pages = row["sleep"]

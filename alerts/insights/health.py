@@ -1,8 +1,11 @@
 """Health flags per member and on-call week, each with the threshold that raised it.
 
-A week runs Monday 00:00 to Monday 00:00 in the team's time zone (as in the page
-load report).  A member's week is looked at when they were on call in it or were
-paged in it.  The flags:
+An on-call week is the member's stretch on call, handoff to handoff, as the
+effective schedule gives it (``oncall_weeks.py``: a rotation handing off on
+Wednesdays at 09:00 has weeks from Wednesday 09:00 local time, DST or not);
+pages outside the member's on-call weeks fall in off-rota calendar weeks
+(Monday 00:00 in the team's zone).  A member's week is looked at when they were
+on call in it or were paged in it.  The flags:
 
 * ``load``: more interruptions than the team's ``max_pages_per_week`` (10: DESIGN.md
   §7 expects 5 to 10 a week);
@@ -10,8 +13,9 @@ paged in it.  The flags:
   (2), read in the member's own zone;
 * ``incidents_12h``: more than 2 distinct incidents within 12 hours (the Google SRE
   book's limit), the stretch counted from a first page and attributed to its week;
-* ``back_to_back``: on call (either role) for at least 24 hours in this week and in
-  the week before;
+* ``back_to_back``: the week began where the member's previous on-call week ended
+  (no time off between: a primary week then a secondary one, or a stretch longer
+  than 7 days), both with at least 24 hours on call;
 * ``no_rest``: pages left no unbroken 11-hour rest within some 24 hours (the EU
   Working Time Directive's daily rest): interruptions are instants, and a 24-hour
   window starting or ending at one of them has no gap of 11 hours or more.
@@ -29,11 +33,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from alerts.insights.interruptions import interruptions
+from alerts.insights.oncall_weeks import OnCallWeeks
 from alerts.insights.page_load import PageLoad, page_load
 from alerts.insights.sql import without_jit
 from alerts.models import InsightSettings, Page
 from scheduling.models import Member, Team
-from scheduling.selectors import team_schedule
 
 INCIDENTS_PER_12H = 2
 STRETCH = dt.timedelta(hours=12)
@@ -65,9 +69,13 @@ class Flag:
 @dataclass
 class MemberWeek:
     member: Member
-    week: dt.date
+    start: dt.datetime  # UTC: the handoff that began it
+    end: dt.datetime
+    on_rota: bool = True
     pages: int = 0
     sleep: int = 0
+    # Time on call in the whole on-call week (either role), also the part of a
+    # week that began before the period or ends after it.
     oncall: dt.timedelta = field(default_factory=dt.timedelta)
     flags: list[Flag] = field(default_factory=list)
 
@@ -84,38 +92,6 @@ class HealthReport:
     @property
     def flagged(self) -> list[MemberWeek]:
         return [w for w in self.weeks if w.flags]
-
-
-def week_start(instant: dt.datetime, tz: dt.tzinfo) -> dt.date:
-    local = instant.astimezone(tz).date()
-    return local - dt.timedelta(days=local.weekday())
-
-
-def _week_bounds(monday: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def _oncall_by_week(
-    team: Team, start: dt.datetime, end: dt.datetime
-) -> dict[tuple[int, dt.date], dt.timedelta]:
-    """Time on call per (member, week), from the effective schedule; reaching one
-    week back so the first week can be judged back-to-back."""
-    tz = team.tz
-    first = week_start(start, tz) - dt.timedelta(days=7)
-    schedule = team_schedule(team=team, start=_week_bounds(first, tz)[0], end=end)
-    found: dict[tuple[int, dt.date], dt.timedelta] = defaultdict(dt.timedelta)
-    for segment in schedule.effective:
-        holders = {h.member_id for h in segment.resolution.roles() if h is not None}
-        at = segment.starts_at
-        while at < segment.ends_at:
-            monday = week_start(at, tz)
-            cut = min(segment.ends_at, _week_bounds(monday, tz)[1])
-            for member_id in holders:
-                found[(member_id, monday)] += cut - at
-            at = cut
-    return found
 
 
 def most_incidents_within(
@@ -147,52 +123,46 @@ def rest_broken(times: list[dt.datetime]) -> list[dt.datetime]:
 
 
 @without_jit
-def health(*, team: Team, start: dt.datetime, end: dt.datetime) -> HealthReport:
-    """The health flags of ``team``'s members for the weeks of [start, end)."""
+def health(
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    load: PageLoad | None = None,
+) -> HealthReport:
+    """The health flags of ``team``'s members for their on-call weeks overlapping
+    [start, end).  ``load``: the page-load report of the same period, when the
+    caller has it already (the insights page)."""
     thresholds = Thresholds.of(team)
-    tz = team.tz
-    load = page_load(team=team, start=start, end=end)
-    oncall = _oncall_by_week(team, start, end)
+    load = load or page_load(team=team, start=start, end=end)
     members = {m.member.pk: m.member for m in load.members}
-    weeks: dict[tuple[int, dt.date], MemberWeek] = {}
-
-    def week(member_id: int, monday: dt.date) -> MemberWeek:
-        key = (member_id, monday)
-        if key not in weeks:
-            weeks[key] = MemberWeek(members[member_id], monday)
-        return weeks[key]
-
-    first_week, last_week = (
-        week_start(start, tz),
-        week_start(end - dt.timedelta(microseconds=1), tz),
-    )
-    for (member_id, monday), held in oncall.items():
-        if (
-            first_week <= monday <= last_week
-            and member_id in members
-            and held > dt.timedelta(0)
-        ):
-            week(member_id, monday).oncall = held
+    weeks: Weeks = {}
     for item in load.members:
-        for monday, w in item.weeks.items():
-            entry = week(item.member.pk, monday)
-            entry.pages, entry.sleep = w.pages, w.sleep
+        for week_start, w in item.weeks.items():
+            weeks[(item.member.pk, week_start)] = MemberWeek(
+                item.member,
+                w.start,
+                w.end,
+                on_rota=w.on_rota,
+                pages=w.pages,
+                sleep=w.sleep,
+            )
+    for oncall in load.weeks.flat():
+        key = oncall.key
+        if oncall.member_id in members and key in weeks:
+            weeks[key].oncall = oncall.held
 
-    _count_flags(weeks, oncall, thresholds)
-    _sequence_flags(weeks, team, start, end)
-    ordered = sorted(weeks.values(), key=lambda w: (w.week, w.member.username))
+    _count_flags(weeks, load.weeks, thresholds)
+    _sequence_flags(weeks, load.weeks, team, start, end)
+    ordered = sorted(weeks.values(), key=lambda w: (w.start, w.member.username))
     return HealthReport(team, start, end, thresholds, ordered, load)
 
 
-Weeks = dict[tuple[int, dt.date], MemberWeek]
+Weeks = dict[tuple[int, dt.datetime], MemberWeek]
 
 
-def _count_flags(
-    weeks: Weeks,
-    oncall: dict[tuple[int, dt.date], dt.timedelta],
-    thresholds: Thresholds,
-) -> None:
-    for (member_id, monday), entry in weeks.items():
+def _count_flags(weeks: Weeks, oncall: OnCallWeeks, thresholds: Thresholds) -> None:
+    for (member_id, _), entry in weeks.items():
         if entry.pages > thresholds.max_pages_per_week:
             entry.flags.append(
                 Flag(
@@ -210,13 +180,22 @@ def _count_flags(
                     "interruptions a week",
                 )
             )
-        before = oncall.get((member_id, monday - dt.timedelta(days=7)), dt.timedelta())
-        if entry.oncall >= BACK_TO_BACK_MIN and before >= BACK_TO_BACK_MIN:
+        if not entry.on_rota:
+            continue
+        this = oncall.of(member_id, entry.start)
+        before = oncall.previous(this)
+        if (
+            this.follows
+            and before is not None
+            and this.held >= BACK_TO_BACK_MIN
+            and before.held >= BACK_TO_BACK_MIN
+        ):
             entry.flags.append(
                 Flag(
                     "back_to_back",
-                    round(entry.oncall.total_seconds() / 3600, 1),
-                    "on call 24 hours or more in this week and in the week before",
+                    round(this.held.total_seconds() / 3600, 1),
+                    "began where the last on-call week ended, 24 hours or more "
+                    "on call in each",
                 )
             )
 
@@ -227,8 +206,8 @@ def _interruption_times(
     """Per member: the instants of their interruptions, and each incident's first
     page (instant, incident) in time order.  Two queries."""
     sent = interruptions(
-        Page.objects.filter(incident__team=team, due_at__gte=start, due_at__lt=end)
-    ).values_list("member_id", "incident_id", "due_at")
+        Page.objects.filter(incident__team=team, sent_at__gte=start, sent_at__lt=end)
+    ).values_list("member_id", "incident_id", "sent_at")
     bundled = (
         Page.objects.filter(
             incident__team=team,
@@ -255,18 +234,21 @@ def _interruption_times(
 
 
 def _sequence_flags(
-    weeks: Weeks, team: Team, start: dt.datetime, end: dt.datetime
+    weeks: Weeks,
+    oncall: OnCallWeeks,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> None:
-    tz = team.tz
     times, first_pages = _interruption_times(team, start, end)
     for member_id, pages in first_pages.items():
-        worst: dict[dt.date, int] = {}
+        worst: dict[dt.datetime, int] = {}
         for at, n in most_incidents_within(pages, STRETCH):
-            monday = week_start(at, tz)
-            worst[monday] = max(n, worst.get(monday, 0))
-        for monday, n in worst.items():
-            if n > INCIDENTS_PER_12H and (member_id, monday) in weeks:
-                weeks[(member_id, monday)].flags.append(
+            week = oncall.of(member_id, at).start
+            worst[week] = max(n, worst.get(week, 0))
+        for week, n in worst.items():
+            if n > INCIDENTS_PER_12H and (member_id, week) in weeks:
+                weeks[(member_id, week)].flags.append(
                     Flag(
                         "incidents_12h",
                         n,
@@ -275,12 +257,13 @@ def _sequence_flags(
                 )
     for member_id, instants in times.items():
         broken = rest_broken(sorted(instants))
-        for monday in sorted({week_start(at, tz) for at in broken}):
-            if (member_id, monday) in weeks:
-                weeks[(member_id, monday)].flags.append(
+        starts = [oncall.of(member_id, at).start for at in broken]
+        for week in sorted(set(starts)):
+            if (member_id, week) in weeks:
+                weeks[(member_id, week)].flags.append(
                     Flag(
                         "no_rest",
-                        sum(1 for b in broken if week_start(b, tz) == monday),
+                        starts.count(week),
                         "no unbroken 11-hour rest within 24 hours",
                     )
                 )

@@ -2,7 +2,8 @@
 
 The insights page draws it as an hour × weekday chart.  Interruptions as in
 ``interruptions.py`` (bundled pages each count: the chart is about when alerts
-fire).  One ``GROUP BY`` in the database: at most 7 × 24 rows come back.
+fire), each at the instant it was sent (``sent_at``: a bundled page's is its
+bundle's).  One ``GROUP BY`` in the database: at most 7 × 24 rows come back.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ def page_heatmap(
     tz = team.tz
     rows = (
         interruptions(
-            Page.objects.filter(incident__team=team, due_at__gte=start, due_at__lt=end),
+            Page.objects.filter(
+                incident__team=team, sent_at__gte=start, sent_at__lt=end
+            ),
             bundled=True,
         )
         .annotate(
-            weekday=ExtractIsoWeekDay("due_at", tzinfo=tz),
-            hour=ExtractHour("due_at", tzinfo=tz),
+            weekday=ExtractIsoWeekDay("sent_at", tzinfo=tz),
+            hour=ExtractHour("sent_at", tzinfo=tz),
         )
         .values("weekday", "hour")
         .annotate(n=Count("id"))

@@ -2,16 +2,25 @@
 
 Over the incidents *opened* in [start, end) (a reopened incident is one incident):
 
-* **MTTA** (``mtta``): opening → acknowledgement (``acknowledged_at``), over the
-  acknowledged incidents.  A reopened incident's acknowledgement is the one after
-  its reopening, measured from its first opening;
-* **MTTR** (``mttr``): opening → resolution, over the resolved incidents;
+* **MTTA** (``mtta``): the (re)opening the acknowledgement answered →
+  acknowledgement (``acknowledged_at``), over the acknowledged incidents;
+* **MTTR** (``mttr``): the (re)opening the resolution closed → resolution, over
+  the resolved incidents;
 * each as ``mean``, ``median`` and ``p90`` (continuous percentiles, as
   PostgreSQL's ``percentile_cont``), and the ``count`` they are taken over;
-* **MTBF** (``mtbf``, per service): the mean time between two openings of the
-  service's incidents, (last opening − first opening) / (openings − 1); none
-  for a service with fewer than two incidents;
+* **MTBF** (``mtbf``, per service): the time between two consecutive openings of
+  the service's incidents (first openings; a reopen is no new failure), as
+  ``mean`` ((last − first) / (openings − 1)), ``median`` and ``p90`` over the
+  gaps; none for a service with fewer than two incidents;
 * counts by urgency (``high``, ``low``).
+
+**Reopened incidents.**  Reopening (``incident_reopen``: the group fired again
+within the integration's reopen window) clears ``acknowledged_at`` and
+``resolved_at`` and writes a ``reopened`` timeline entry; ``opened_at`` keeps the
+first opening.  So an acknowledgement or a resolution on record always answers
+the *latest* (re)opening, which is the latest ``reopened`` entry (else
+``opened_at``): :func:`answered_opening`.  Measuring from the first opening would
+count the quiet time between the resolve and the re-fire as time to acknowledge.
 
 A service is the incident's ``service`` label (common labels, else group labels;
 empty when it has none).  Every figure is one ``GROUP BY`` in the database.
@@ -23,24 +32,29 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
+    DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
+    Window,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce, Lag, TruncWeek
 
 from alerts.insights.sql import duration_percentile, without_jit
-from alerts.models import Incident
+from alerts.models import Incident, TimelineEntry
 from scheduling.models import Team
 
 
@@ -77,7 +91,7 @@ class Figures:
 @dataclass(frozen=True)
 class ServiceFigures(Figures):
     service: str
-    mtbf: dt.timedelta | None
+    mtbf: Spread  # over the gaps between consecutive openings: count = gaps
 
 
 @dataclass(frozen=True)
@@ -108,8 +122,24 @@ def label(name: str) -> Any:
     )
 
 
-TTA = ExpressionWrapper(F("acknowledged_at") - F("opened_at"), DurationField())
-TTR = ExpressionWrapper(F("resolved_at") - F("opened_at"), DurationField())
+def answered_opening() -> Any:
+    """The incident's latest (re)opening: its latest ``reopened`` timeline entry,
+    else ``opened_at``.  The acknowledgement and the resolution on record answer
+    this one (a reopen clears both).  A lookup in the small partial index
+    ``alerts_timeline_reopened`` per incident."""
+    reopened = (
+        TimelineEntry.objects.filter(
+            incident=OuterRef("pk"), kind=TimelineEntry.Kind.REOPENED
+        )
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    return Coalesce(Subquery(reopened), F("opened_at"), output_field=DateTimeField())
+
+
+# Both read ``answered_from`` (:func:`incidents_in` annotates it).
+TTA = ExpressionWrapper(F("acknowledged_at") - F("answered_from"), DurationField())
+TTR = ExpressionWrapper(F("resolved_at") - F("answered_from"), DurationField())
 
 
 def _aggregates() -> dict[str, Any]:
@@ -147,9 +177,13 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
 def incidents_in(
     *, teams: QuerySet[Team], start: dt.datetime, end: dt.datetime
 ) -> QuerySet[Incident]:
-    return Incident.objects.filter(
-        team__in=teams, opened_at__gte=start, opened_at__lt=end
-    ).order_by()
+    """The incidents of ``teams`` first opened in [start, end), with
+    ``answered_from`` (:func:`answered_opening`) for :data:`TTA` and :data:`TTR`."""
+    return (
+        Incident.objects.filter(team__in=teams, opened_at__gte=start, opened_at__lt=end)
+        .annotate(answered_from=answered_opening())
+        .order_by()
+    )
 
 
 @without_jit
@@ -174,13 +208,12 @@ def incident_figures(
         .annotate(**_aggregates(), first=Min("opened_at"), last=Max("opened_at"))
         .order_by("service")
     )
+    gaps = mtbf_gaps(incidents)
     services = [
         ServiceFigures(
             **_figures(row),
             service=row["service"],
-            mtbf=(row["last"] - row["first"]) / (row["incidents"] - 1)
-            if row["incidents"] > 1
-            else None,
+            mtbf=_mtbf(row, gaps.get(row["service"])),
         )
         for row in per_service
     ]
@@ -215,6 +248,57 @@ def incident_figures(
     return IncidentReport(
         start, end, Figures(**_figures(overall)), services, routes, integrations
     )
+
+
+def _mtbf(row: dict[str, Any], gaps: tuple[float, float] | None) -> Spread:
+    if row["incidents"] < 2 or gaps is None:
+        return Spread(0, None, None, None)
+    median, p90 = gaps
+    return Spread(
+        row["incidents"] - 1,
+        (row["last"] - row["first"]) / (row["incidents"] - 1),
+        dt.timedelta(seconds=median),
+        dt.timedelta(seconds=p90),
+    )
+
+
+def _gap_seconds(vendor: str) -> str:
+    if vendor == "postgresql":
+        return "CAST(EXTRACT(EPOCH FROM (opened_at - previous)) AS double precision)"
+    # SQLite keeps instants as ISO text; julianday() reads them (to ~0.1 ms).
+    return "(julianday(opened_at) - julianday(previous)) * 86400.0"
+
+
+def _percentile_sql(vendor: str, column: str, fraction: float) -> str:
+    if vendor == "postgresql":
+        return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {column})"
+    return f"oncall_percentile({column}, {fraction})"
+
+
+def mtbf_gaps(incidents: QuerySet[Incident]) -> dict[str, tuple[float, float]]:
+    """Per service: the median and p90, in seconds, of the gaps between its
+    consecutive openings.  One query: ``LAG`` over the openings per service,
+    then the percentiles over the gaps (SQL has no aggregate over a window in
+    one level, so the window query is the ``FROM`` of the aggregate)."""
+    inner = incidents.annotate(
+        previous=Window(
+            Lag("opened_at"), partition_by=[F("service")], order_by=F("opened_at").asc()
+        )
+    ).values("service", "opened_at", "previous")
+    sql, params = inner.query.sql_with_params()
+    vendor = connection.vendor
+    gap = _gap_seconds(vendor)
+    query = (
+        f"SELECT service, {_percentile_sql(vendor, 'gap', 0.5)}, "  # noqa: S608
+        f"{_percentile_sql(vendor, 'gap', 0.9)} FROM (SELECT service, {gap} AS gap "
+        f"FROM ({sql}) openings WHERE previous IS NOT NULL) gaps GROUP BY service"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            service: (float(median), float(p90))
+            for service, median, p90 in cursor.fetchall()
+        }
 
 
 def _route_name(row: dict[str, Any]) -> str:

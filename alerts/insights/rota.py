@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from scheduling.models import Member, Rotation, Team
 from scheduling.plan import PRIMARY, SECONDARY
 from scheduling.rota_share import MAX_SHARE, scheme_advice, scheme_share
-from scheduling.selectors import team_schedule
+from scheduling.selectors import TeamSchedule, team_schedule
 
 
 @dataclass
@@ -45,18 +45,28 @@ class TeamOnCall:
         return self.by_member.get(member_id, OnCallTime())
 
 
-def oncall_time(*, team: Team, start: dt.datetime, end: dt.datetime) -> TeamOnCall:
-    """Each member's time as primary and as secondary of ``team`` over [start, end)."""
-    schedule = team_schedule(team=team, start=start, end=end)
+def oncall_time(
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    schedule: TeamSchedule | None = None,
+) -> TeamOnCall:
+    """Each member's time as primary and as secondary of ``team`` over [start, end).
+    ``schedule``: the team's effective schedule over [start, end) or longer (the
+    insights page shares one; segments are cut to the period)."""
+    schedule = schedule or team_schedule(team=team, start=start, end=end)
     by_member: dict[int, OnCallTime] = {}
     for segment in schedule.effective:
-        length = segment.ends_at - segment.starts_at
+        length = min(segment.ends_at, end) - max(segment.starts_at, start)
+        if length <= dt.timedelta():
+            continue
         primary, secondary = segment.resolution.roles()
         if primary is not None:
             by_member.setdefault(primary.member_id, OnCallTime()).primary += length
         if secondary is not None:
             by_member.setdefault(secondary.member_id, OnCallTime()).secondary += length
-    return TeamOnCall(schedule.start, schedule.end, by_member, schedule.members)
+    return TeamOnCall(start, end, by_member, schedule.members)
 
 
 # --- rota health: each member's share of time on call ----------------------------
@@ -99,12 +109,18 @@ class RotationHealth:
 
 
 def rota_health(
-    *, team: Team, start: dt.datetime, end: dt.datetime
+    *,
+    team: Team,
+    start: dt.datetime,
+    end: dt.datetime,
+    schedule: TeamSchedule | None = None,
 ) -> list[RotationHealth]:
     """Each active rotation's people and their measured share of [start, end) on
-    call in it (either role; overrides applied), beside the scheme's own share."""
-    schedule = team_schedule(team=team, start=start, end=end)
-    length = (schedule.end - schedule.start).total_seconds()
+    call in it (either role; overrides applied), beside the scheme's own share.
+    ``schedule``: the team's schedule over [start, end) or longer (shared by the
+    insights page; segments are cut to the period)."""
+    schedule = schedule or team_schedule(team=team, start=start, end=end)
+    length = (end - start).total_seconds()
     found = []
     rotations = [r for r in schedule.rotations if r.active]
     participants = {
@@ -116,11 +132,14 @@ def rota_health(
     for rotation in rotations:
         held: dict[int, dt.timedelta] = {}
         for segment in schedule.per_rotation.get(rotation.pk, []):
+            part = min(segment.ends_at, end) - max(segment.starts_at, start)
+            if part <= dt.timedelta():
+                continue
             for holder in segment.resolution.roles():
                 if holder is not None:
-                    held[holder.member_id] = held.get(
-                        holder.member_id, dt.timedelta()
-                    ) + (segment.ends_at - segment.starts_at)
+                    held[holder.member_id] = (
+                        held.get(holder.member_id, dt.timedelta()) + part
+                    )
         people = {m.pk: m for m in participants.get(rotation.pk, [])}
         people.update(schedule.members)
         shares = [

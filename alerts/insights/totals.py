@@ -11,7 +11,7 @@ import datetime as dt
 from django.db.models import Count, DurationField, F, Q, Sum
 from django.db.models.expressions import CombinedExpression
 
-from alerts.insights.incident_figures import TTA
+from alerts.insights.incident_figures import TTA, answered_opening
 from alerts.insights.interruptions import interruptions
 from alerts.insights.sql import without_jit
 from alerts.insights.windows import SLEEP, Windows, annotate_kind, member_zones
@@ -41,7 +41,7 @@ def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
     by team (every team listed, 0 included)."""
     since = now - dt.timedelta(days=days)
     pages = interruptions(
-        Page.objects.filter(due_at__gte=since, due_at__lt=now), bundled=True
+        Page.objects.filter(sent_at__gte=since, sent_at__lt=now), bundled=True
     )
     settings = {s.team_id: Windows.of(s) for s in InsightSettings.objects.all()}
     teams = dict(Team.objects.values_list("pk", "slug"))
@@ -50,7 +50,7 @@ def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
     rows = (
         annotate_kind(
             pages,
-            instant="due_at",
+            instant="sent_at",
             zone_field="member__time_zone",
             zones=zones,
             windows_by_team=windows,
@@ -70,13 +70,15 @@ def sleep_pages_by_team(*, now: dt.datetime, days: int = 7) -> dict[str, int]:
 @without_jit
 def tta_histogram_by_team() -> dict[str, tuple[list[int], int, float]]:
     """Per team: cumulative counts of acknowledged incidents per bucket of
-    :data:`TTA_BUCKETS` (seconds, ``le``), the count, and the sum of seconds."""
+    :data:`TTA_BUCKETS` (seconds, ``le``), the count, and the sum of seconds.
+    Time to acknowledge as in the reports: from the (re)opening answered."""
     buckets = {
         f"le_{i}": Count("id", filter=Q(acknowledged_at__lte=_plus(bound)))
         for i, bound in enumerate(TTA_BUCKETS)
     }
     rows = (
         Incident.objects.filter(acknowledged_at__isnull=False)
+        .annotate(answered_from=answered_opening())
         .values("team__slug")
         .annotate(
             n=Count("id"), total=Sum(TTA, output_field=DurationField()), **buckets
@@ -95,4 +97,4 @@ def tta_histogram_by_team() -> dict[str, tuple[list[int], int, float]]:
 
 
 def _plus(bound: float) -> CombinedExpression:
-    return F("opened_at") + dt.timedelta(seconds=bound)
+    return F("answered_from") + dt.timedelta(seconds=bound)

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, CharField, Q, Value, When
+from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models.functions import Mod
 
 from alerts.insights.sql import local_minute_of_day, local_weekday
 from alerts.models import InsightSettings
@@ -153,3 +154,40 @@ def annotate_kind(
     return queryset.annotate(
         hour_kind=Case(*whens, default=Value(OFF), output_field=CharField())
     )
+
+
+def annotate_sleep(
+    queryset: Any,
+    *,
+    instant: str,
+    zone_field: str,
+    zones: Iterable[str],
+    windows_by_team: dict[int, Windows],
+    team_field: str,
+) -> tuple[Any, Q]:
+    """``queryset`` with what it takes to tell sleep-hour rows, and the ``Q`` that
+    does: the same rule as :func:`annotate_kind`'s ``sleep``, cheaper when only
+    sleep is wanted (alert quality over a year: 150,000 pages).  The instant is
+    read in the member's zone once per row (``local_minute``), and each distinct
+    setting tests it once: ``(minute - start) mod 1440 < (end - start) mod 1440``,
+    which is ``start <= minute < end`` across midnight too, and never when
+    ``start == end``.  (The hour-kind ``CASE`` repeats the zone conversion in every
+    branch: PostgreSQL spent 1.6 of 3.8 s on it, ``bench/insights.py --slowest``.)"""
+    queryset = queryset.annotate(
+        local_minute=local_minute_of_day(instant, zone_field, sorted(set(zones)))
+    )
+    groups: dict[Windows, list[int]] = {}
+    for team_id, windows in windows_by_team.items():
+        groups.setdefault(windows, []).append(team_id)
+    sleep = Q(pk__in=[])
+    for n, (windows, team_ids) in enumerate(groups.items()):
+        start, end = _minutes(windows.sleep_start), _minutes(windows.sleep_end)
+        length = (end - start) % 1440
+        if not length:
+            continue
+        offset = f"sleep_offset_{n}"
+        queryset = queryset.annotate(
+            **{offset: Mod(F("local_minute") + Value(1440 - start), Value(1440))}
+        )
+        sleep |= Q(**{f"{team_field}__in": team_ids, f"{offset}__lt": length})
+    return queryset, sleep

@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from alerts.bulk_update import update_from_values, update_objects
 from alerts.incidents.state import Opening, incidents_open
-from alerts.intake.parse import Payload, PayloadError, parse_payload
-from alerts.intake.process import delivery_apply
+from alerts.intake.parse import AlertData, Payload, PayloadError, parse_payload
+from alerts.intake.process import alert_change_entry, delivery_apply
 from alerts.intake.rules import (
     ALERT_UPDATE_FIELDS,
     AlertChange,
@@ -44,6 +44,7 @@ from alerts.models import (
     IncidentAlert,
     Integration,
     MaintenanceWindow,
+    TimelineEntry,
     WebhookDelivery,
     hash_group_key,
 )
@@ -191,10 +192,25 @@ def _process_round(
     return done, follow
 
 
+@dataclass
+class _Repeat:
+    """A delivery for a group with an open incident, none of whose alerts is stale:
+    known alerts (``known``, by fingerprint) may change state and new firing ones
+    may join, as long as something is still firing afterwards (a full resolve
+    goes one by one).  ``links``: the incident's alert links, by alert id."""
+
+    item: _Item
+    incident: Incident
+    known: dict[str, Alert]
+    links: dict[int, IncidentAlert]
+
+
 def groups_classify(
     items: list[_Item],
-) -> tuple[list[_Item], list[tuple[_Item, Incident, dict[str, Alert]]], list]:
-    """Split into brand-new groups, pure repeats, and the rest (slow path).
+) -> tuple[list[_Item], list[_Repeat], list]:
+    """Split into brand-new groups, changes to open incidents that leave them open
+    (repeats, changed values, alerts joining, partial resolves), and the rest
+    (slow path).
 
     Public as the moment between the batch's read and its inserts, where another
     worker may open one of the groups: tests make that race happen here.
@@ -217,17 +233,15 @@ def groups_classify(
             status__in=OPEN_STATUSES,
         )
     }
-    links: dict[tuple[int, int], str] = {}
+    links: dict[int, dict[int, IncidentAlert]] = {}
     if incidents:
-        links = {
-            (link.incident_id, link.alert_id): link.status
-            for link in IncidentAlert.objects.filter(
-                incident_id__in=[i.pk for i in incidents.values()]
-            ).only("incident_id", "alert_id", "status")
-        }
+        for link in IncidentAlert.objects.filter(
+            incident_id__in=[i.pk for i in incidents.values()]
+        ).only("pk", "incident_id", "alert_id", "status", "resolved_at"):
+            links.setdefault(link.incident_id, {})[link.alert_id] = link
 
     fresh: list[_Item] = []
-    repeats: list[tuple[_Item, Incident, dict[str, Alert]]] = []
+    repeats: list[_Repeat] = []
     rest: list[_Item] = []
     for item in items:
         integration_id = item.key[0]
@@ -244,21 +258,35 @@ def groups_classify(
             and not item.delivery.integration.reopen_window
         ):
             fresh.append(item)
-        elif (
-            incident is not None
-            and len(known) == len(item.payload.alerts)
-            and incident.truncated_alerts == item.payload.truncated_alerts
-            and all(
-                known[a.fingerprint].status == a.status
-                and known[a.fingerprint].last_received_at <= item.delivery.received_at
-                and links.get((incident.pk, known[a.fingerprint].pk)) == a.status
-                for a in item.payload.alerts
-            )
-        ):
-            repeats.append((item, incident, known))
-        else:
-            rest.append(item)
+            continue
+        if incident is not None:
+            repeat = _Repeat(item, incident, known, links.get(incident.pk, {}))
+            if _stays_open(repeat):
+                repeats.append(repeat)
+                continue
+        rest.append(item)
     return fresh, repeats, rest
+
+
+def _stays_open(repeat: _Repeat) -> bool:
+    """Whether the bulk path may apply this delivery: no alert is stale, each known
+    one is on the incident already, each new one fires, the truncation count is
+    the same, and the incident keeps a firing alert."""
+    item, known, links = repeat.item, repeat.known, repeat.links
+    if repeat.incident.truncated_alerts != item.payload.truncated_alerts:
+        return False
+    status = {alert_id: link.status for alert_id, link in links.items()}
+    for a in item.payload.alerts:
+        row = known.get(a.fingerprint)
+        if row is None:
+            if not a.firing:
+                return False
+            continue
+        if row.last_received_at > item.delivery.received_at or row.pk not in links:
+            return False
+        status[row.pk] = a.status
+    joining = sum(1 for a in item.payload.alerts if a.fingerprint not in known)
+    return joining + sum(1 for s in status.values() if s == "firing") > 0
 
 
 def _finish(delivery: WebhookDelivery, result: str, now: datetime) -> WebhookDelivery:
@@ -368,46 +396,51 @@ def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
     ]
 
 
-def _apply_repeats(
-    repeats: list[tuple[_Item, Incident, dict[str, Alert]]], now: datetime
-) -> list[WebhookDelivery]:
-    """Nothing changed state: note when each alert was last reported (the stale
-    guard needs it), take any new annotation values, and count the notification
-    on the incident."""
+def _apply_repeats(repeats: list[_Repeat], now: datetime) -> list[WebhookDelivery]:
+    """Changes to open incidents that stay open, with the outcome of
+    ``delivery_apply``: note when each alert was last reported (the stale guard
+    needs it), take new values, count the notification on the incident; record a
+    known alert's change of state on its link with a timeline entry, and add new
+    alerts (a join) to the incident firing, with theirs."""
     received_by_alert: dict[int, datetime] = {}
     changed: list[Alert] = []
+    changed_links: list[IncidentAlert] = []
+    joining: list[tuple[Incident, Alert]] = []
+    entries: list[TimelineEntry] = []
     notified: dict[int, tuple[int, datetime]] = {}
     done: list[WebhookDelivery] = []
-    for item, incident, known in repeats:
+    for repeat in repeats:
+        item, incident = repeat.item, repeat.incident
         # Identical re-sends of this one are repeats too: the latest counts.
         received = max(i.delivery.received_at for i in [item, *item.same])
+        moved = 0
         for data in item.payload.alerts:
-            row = known[data.fingerprint]
+            row = repeat.known.get(data.fingerprint)
+            if row is None:
+                row = _new_alert(item, data, received, now)
+                joining.append((incident, row))
+                change = AlertChange(row, None, data.status)
+                entries.append(alert_change_entry(incident, change, now, linked=False))
+                moved += 1
+                continue
+            before = row.status
             received_by_alert[row.pk] = received
-            fresh = (
-                data.labels,
-                data.annotations,
-                data.starts_at,
-                data.ends_at,
-                data.generator_url,
-            )
-            if fresh != (
-                row.labels,
-                row.annotations,
-                row.starts_at,
-                row.ends_at,
-                row.generator_url,
-            ):
-                (
-                    row.labels,
-                    row.annotations,
-                    row.starts_at,
-                    row.ends_at,
-                    row.generator_url,
-                ) = fresh
+            if _take_values(row, data):
                 row.last_received_at = received
                 row.updated_at = now
                 changed.append(row)
+            link = repeat.links[row.pk]
+            if link.status != data.status:
+                link.status = data.status
+                link.resolved_at = (
+                    (row.ends_at or item.delivery.received_at)
+                    if data.status == "resolved"
+                    else None
+                )
+                changed_links.append(link)
+                change = AlertChange(row, before, data.status)
+                entries.append(alert_change_entry(incident, change, now, linked=True))
+                moved += 1
         count, last = notified.get(
             incident.pk, (incident.notifications, incident.last_notified_at)
         )
@@ -416,14 +449,26 @@ def _apply_repeats(
             count + len(resent),
             max(last or received, received),
         )
+        outcome = _outcome(repeat, moved)
         done += [
             _finish(
                 each.delivery,
-                f"attached to incident #{incident.pk} (repeat: nothing changed)",
+                outcome
+                if each is item
+                else f"attached to incident #{incident.pk} (repeat: nothing changed)",
                 now,
             )
             for each in resent
         ]
+    if joining:
+        Alert.objects.bulk_create([alert for _, alert in joining])
+        IncidentAlert.objects.bulk_create(
+            IncidentAlert(incident=i, alert=a, status=a.status, added_at=now)
+            for i, a in joining
+        )
+    update_objects(changed_links, ["status", "resolved_at"])
+    if entries:
+        TimelineEntry.objects.bulk_create(entries)
     # Django's bulk_update writes CASE WHEN per column, which grows with the batch
     # squared and was most of a batch's time; the common case here is one
     # timestamp per row, written with one UPDATE ... FROM a list of values.
@@ -443,3 +488,64 @@ def _apply_repeats(
         {},
     )
     return done
+
+
+def _take_values(row: Alert, data: AlertData) -> bool:
+    """Give ``row`` the notification's values; True if any changed."""
+    fresh = (
+        data.labels,
+        data.annotations,
+        data.status,
+        data.starts_at,
+        data.ends_at,
+        data.generator_url,
+    )
+    if fresh == (
+        row.labels,
+        row.annotations,
+        row.status,
+        row.starts_at,
+        row.ends_at,
+        row.generator_url,
+    ):
+        return False
+    (
+        row.labels,
+        row.annotations,
+        row.status,
+        row.starts_at,
+        row.ends_at,
+        row.generator_url,
+    ) = fresh
+    return True
+
+
+def _outcome(repeat: _Repeat, moved: int) -> str:
+    """The delivery's result, worded as ``delivery_apply`` words it."""
+    attached = f"attached to incident #{repeat.incident.pk}"
+    if not moved:
+        return f"{attached} (repeat: nothing changed)"
+    alerts = repeat.item.payload.alerts
+    if not any(a.status == "resolved" for a in alerts):
+        return attached
+    firing = sum(1 for link in repeat.links.values() if link.status == "firing")
+    firing += sum(1 for a in alerts if a.fingerprint not in repeat.known)
+    return f"{attached}; {firing} alert(s) still firing"
+
+
+def _new_alert(
+    item: _Item, data: AlertData, received: datetime, now: datetime
+) -> Alert:
+    return Alert(
+        integration_id=item.key[0],
+        fingerprint=data.fingerprint,
+        labels=data.labels,
+        annotations=data.annotations,
+        status=data.status,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        generator_url=data.generator_url,
+        last_received_at=received,
+        created_at=now,
+        updated_at=now,
+    )

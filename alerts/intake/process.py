@@ -370,7 +370,9 @@ def _link_alerts(
             changed_links.append(link)
         else:
             continue
-        entries.append(_change_entry(incident, change, now, linked=link is not None))
+        entries.append(
+            alert_change_entry(incident, change, now, linked=link is not None)
+        )
     if new_links:
         IncidentAlert.objects.bulk_create(new_links)
     update_objects(changed_links, ["status", "resolved_at"])
@@ -379,7 +381,7 @@ def _link_alerts(
     return len(new_links) + len(changed_links)
 
 
-def _change_entry(
+def alert_change_entry(
     incident: Incident, change: AlertChange, at: datetime, *, linked: bool
 ) -> TimelineEntry:
     """The timeline entry for one alert changing state on the incident (``linked``:

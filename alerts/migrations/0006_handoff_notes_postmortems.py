@@ -10,121 +10,390 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0005_storm_call_bundles'),
-        ('scheduling', '0006_ical_feeds'),
+        ("alerts", "0005_storm_call_bundles"),
+        ("scheduling", "0006_ical_feeds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HandoffNote',
+            name="HandoffNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('primary', 'Primary'), ('secondary', 'Secondary'), ('both', 'primary and secondary')], max_length=16)),
-                ('boundary', models.DateTimeField(help_text='The shift change (UTC inside).')),
-                ('shift_start', models.DateTimeField(help_text='When the outgoing shift began.')),
-                ('next_shift_end', models.DateTimeField(help_text='When the incoming shift ends.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('acknowledged', 'Acknowledged')], db_index=True, default='draft', max_length=16)),
-                ('open_incidents', models.JSONField(blank=True, default=list)),
-                ('pages', models.JSONField(blank=True, default=dict)),
-                ('maintenance', models.JSONField(blank=True, default=list)),
-                ('ongoing', models.JSONField(blank=True, default=list)),
-                ('tips', models.TextField(blank=True)),
-                ('drafted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('auto_submitted', models.BooleanField(default=False, help_text='Submitted as drafted: nobody submitted it in time.')),
-                ('outgoing_notified_at', models.DateTimeField(blank=True, help_text='When the outgoing engineer was told of it.', null=True)),
-                ('notified_at', models.DateTimeField(blank=True, help_text='When the incoming engineer was notified.', null=True)),
-                ('reminded_at', models.DateTimeField(blank=True, help_text='When the unacknowledged note was sent again (and the secondary told).', null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('incoming', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='handoffs_received', to='scheduling.member')),
-                ('outgoing', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='handoffs_written', to='scheduling.member')),
-                ('rotation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.rotation')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("primary", "Primary"),
+                            ("secondary", "Secondary"),
+                            ("both", "primary and secondary"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "boundary",
+                    models.DateTimeField(help_text="The shift change (UTC inside)."),
+                ),
+                (
+                    "shift_start",
+                    models.DateTimeField(help_text="When the outgoing shift began."),
+                ),
+                (
+                    "next_shift_end",
+                    models.DateTimeField(help_text="When the incoming shift ends."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("acknowledged", "Acknowledged"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("open_incidents", models.JSONField(blank=True, default=list)),
+                ("pages", models.JSONField(blank=True, default=dict)),
+                ("maintenance", models.JSONField(blank=True, default=list)),
+                ("ongoing", models.JSONField(blank=True, default=list)),
+                ("tips", models.TextField(blank=True)),
+                ("drafted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "auto_submitted",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Submitted as drafted: nobody submitted it in time.",
+                    ),
+                ),
+                (
+                    "outgoing_notified_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the outgoing engineer was told of it.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "notified_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the incoming engineer was notified.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "reminded_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the unacknowledged note was sent again (and the secondary told).",
+                        null=True,
+                    ),
+                ),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "incoming",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handoffs_received",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "outgoing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handoffs_written",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "rotation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.rotation",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-boundary', '-id'],
+                "ordering": ["-boundary", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HandoffLink',
+            name="HandoffLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nonce', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.member')),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alerts.handoffnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("nonce", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="alerts.handoffnote",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HandoffSettings',
+            name="HandoffSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('merge_roles', models.BooleanField(default=False, help_text='One note per shift change for primary and secondary together (from and to the primaries), instead of one per role.')),
-                ('auto_submit_after', models.DurationField(default=datetime.timedelta(seconds=14400), help_text='A draft not submitted this long after the boundary is submitted as drafted (and marked so).', validators=[django.core.validators.MinValueValidator(datetime.timedelta(0))])),
-                ('grace', models.DurationField(default=datetime.timedelta(seconds=1800), help_text="A note not acknowledged this long after the boundary re-notifies the incoming engineer and tells the rotation's secondary.", validators=[django.core.validators.MinValueValidator(datetime.timedelta(0))])),
-                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='handoff_settings', to='scheduling.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "merge_roles",
+                    models.BooleanField(
+                        default=False,
+                        help_text="One note per shift change for primary and secondary together (from and to the primaries), instead of one per role.",
+                    ),
+                ),
+                (
+                    "auto_submit_after",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=14400),
+                        help_text="A draft not submitted this long after the boundary is submitted as drafted (and marked so).",
+                        validators=[
+                            django.core.validators.MinValueValidator(
+                                datetime.timedelta(0)
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "grace",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=1800),
+                        help_text="A note not acknowledged this long after the boundary re-notifies the incoming engineer and tells the rotation's secondary.",
+                        validators=[
+                            django.core.validators.MinValueValidator(
+                                datetime.timedelta(0)
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "team",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="handoff_settings",
+                        to="scheduling.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'handoff settings',
+                "verbose_name_plural": "handoff settings",
             },
         ),
         migrations.CreateModel(
-            name='Postmortem',
+            name="Postmortem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('final', 'Final')], default='draft', max_length=8)),
-                ('severity', models.CharField(blank=True, max_length=32)),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField()),
-                ('impact', models.TextField(blank=True)),
-                ('timeline', models.JSONField(blank=True, default=list)),
-                ('root_cause', models.TextField(blank=True)),
-                ('went_well', models.TextField(blank=True, verbose_name='what went well')),
-                ('went_wrong', models.TextField(blank=True, verbose_name='what went wrong')),
-                ('lessons', models.TextField(blank=True, verbose_name='lessons learned')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.OneToOneField(help_text='The incident it was drafted from.', on_delete=django.db.models.deletion.PROTECT, related_name='postmortem', to='alerts.incident')),
-                ('incidents', models.ManyToManyField(blank=True, related_name='postmortems', to='alerts.incident')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='scheduling.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("title", models.CharField(max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("final", "Final")],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("severity", models.CharField(blank=True, max_length=32)),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField()),
+                ("impact", models.TextField(blank=True)),
+                ("timeline", models.JSONField(blank=True, default=list)),
+                ("root_cause", models.TextField(blank=True)),
+                (
+                    "went_well",
+                    models.TextField(blank=True, verbose_name="what went well"),
+                ),
+                (
+                    "went_wrong",
+                    models.TextField(blank=True, verbose_name="what went wrong"),
+                ),
+                (
+                    "lessons",
+                    models.TextField(blank=True, verbose_name="lessons learned"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.OneToOneField(
+                        help_text="The incident it was drafted from.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="postmortem",
+                        to="alerts.incident",
+                    ),
+                ),
+                (
+                    "incidents",
+                    models.ManyToManyField(
+                        blank=True, related_name="postmortems", to="alerts.incident"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="scheduling.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ActionItem',
+            name="ActionItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=1000)),
-                ('priority', models.CharField(choices=[('P0', 'P0'), ('P1', 'P1'), ('P2', 'P2')], default='P1', max_length=2)),
-                ('due', models.DateField(help_text="Overdue from the next day, in the team's zone.")),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done')], db_index=True, default='open', max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('reminded_at', models.DateTimeField(blank=True, help_text='When the owner was told it is overdue (once).', null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='action_items', to='scheduling.member')),
-                ('postmortem', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_items', to='alerts.postmortem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("text", models.CharField(max_length=1000)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("P0", "P0"), ("P1", "P1"), ("P2", "P2")],
+                        default="P1",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "due",
+                    models.DateField(
+                        help_text="Overdue from the next day, in the team's zone."
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done")],
+                        db_index=True,
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reminded_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the owner was told it is overdue (once).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="action_items",
+                        to="scheduling.member",
+                    ),
+                ),
+                (
+                    "postmortem",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="action_items",
+                        to="alerts.postmortem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due', 'priority', 'id'],
+                "ordering": ["due", "priority", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='handoffnote',
-            index=models.Index(fields=['team', '-boundary'], name='alerts_handoff_team'),
+            model_name="handoffnote",
+            index=models.Index(
+                fields=["team", "-boundary"], name="alerts_handoff_team"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='handoffnote',
-            constraint=models.UniqueConstraint(fields=('rotation', 'role', 'boundary'), name='alerts_handoff_once_per_boundary'),
+            model_name="handoffnote",
+            constraint=models.UniqueConstraint(
+                fields=("rotation", "role", "boundary"),
+                name="alerts_handoff_once_per_boundary",
+            ),
         ),
         migrations.AddIndex(
-            model_name='actionitem',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['due'], name='alerts_actionitem_open_due'),
+            model_name="actionitem",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["due"],
+                name="alerts_actionitem_open_due",
+            ),
         ),
     ]

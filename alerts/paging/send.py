@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +46,7 @@ from alerts.paging.numbers import contact_mark_broken, member_numbers
 from alerts.selectors import maintenance_active_for
 from alerts.timeline import timeline_add
 from alerts.transports import TransportError, get_transport
-from scheduling.models import NO_PHONE
+from scheduling.models import NO_PHONE, Member
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,10 @@ class _Send:
 
 
 def pages_send(
-    *, page_ids: Iterable[int], now: datetime | None = None
+    *,
+    page_ids: Iterable[int],
+    now: datetime | None = None,
+    incidents: Mapping[int, Incident] | None = None,
 ) -> dict[int, str]:
     """Send many due pages, each exactly once; returns what happened to each.
 
@@ -85,13 +88,18 @@ def pages_send(
     3. the outcomes are recorded as they come in, a round of requests at a time,
        so a worker killed mid-batch leaves few sends unrecorded (see the module
        docstring for that window).
+
+    ``incidents``: the pages' incidents as the caller read them a moment ago (the
+    escalation task, which has just fired their steps).  Their rows are not built
+    again, which was a fifth of a burst's first pages; the claim still reads each
+    one's status and maintenance flag afresh, so the checks are the same.
     """
     now = now or timezone.now()
     ids = sorted(set(page_ids))
     results = dict.fromkeys(ids, "not due")
     if not ids:
         return results
-    jobs = _claim(ids, now, results)
+    jobs = _claim(ids, now, results, incidents)
     if not jobs:
         return results
     crash = _transport_round(jobs, now, results)
@@ -100,16 +108,15 @@ def pages_send(
     return results
 
 
-def _claim(ids: list[int], now: datetime, results: dict[int, str]) -> list[_Send]:
+def _claim(
+    ids: list[int],
+    now: datetime,
+    results: dict[int, str],
+    known: Mapping[int, Incident] | None = None,
+) -> list[_Send]:
     lease = timedelta(seconds=settings.PAGE_SEND_LEASE_SECONDS)
     with transaction.atomic():
-        # of=self: lock the pages only, not their incidents and members.
-        pages = list(
-            Page.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=ids, status=Page.Status.QUEUED, due_at__lte=now)
-            .select_related("incident__team", "member__user")
-            .order_by("pk")
-        )
+        pages = _lock_due(ids, now, known or {})
         if not pages:
             return []
         Page.objects.filter(pk__in=[p.pk for p in pages]).update(
@@ -186,6 +193,41 @@ def _claim(ids: list[int], now: datetime, results: dict[int, str]) -> list[_Send
     # The claims are committed: a crash from here on leaves 'sending' pages that
     # the sweep sends again once their leases run out.
     return jobs
+
+
+def _lock_due(
+    ids: list[int], now: datetime, known: Mapping[int, Incident]
+) -> list[Page]:
+    """Lock the pages still due, with their incidents and members.
+
+    On PostgreSQL ``SKIP LOCKED`` leaves a page some other transaction holds to it;
+    of=self: lock the pages only, not their incidents and members.
+    """
+    due = Page.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        pk__in=ids, status=Page.Status.QUEUED, due_at__lte=now
+    )
+    if not known:
+        return list(due.select_related("incident__team", "member__user").order_by("pk"))
+    pages = list(due.order_by("pk"))
+    # The caller's incident objects, their state read again here (in the claim's
+    # transaction, as the join above reads it); members are few, read afresh.
+    state = {
+        pk: (status, paused)
+        for pk, status, paused in Incident.objects.filter(
+            pk__in={p.incident_id for p in pages}
+        ).values_list("pk", "status", "in_maintenance")
+    }
+    members = Member.objects.select_related("user").in_bulk(
+        {p.member_id for p in pages}
+    )
+    unknown = {p.incident_id for p in pages} - known.keys()
+    loaded = dict(known) | Incident.objects.select_related("team").in_bulk(unknown)
+    for page in pages:
+        incident = loaded[page.incident_id]
+        incident.status, incident.in_maintenance = state[page.incident_id]
+        page.incident = incident
+        page.member = members[page.member_id]
+    return pages
 
 
 def _cancel(pages: list[Page], now: datetime, results: dict, why: str) -> None:

@@ -90,12 +90,44 @@ def postmortem_refresh(*, postmortem: Postmortem) -> None:
 
 
 @transaction.atomic
-def postmortem_link_incident(*, postmortem: Postmortem, incident: Incident) -> None:
-    """Cover one more incident (same team): its entries join the timeline, and
-    the span grows to include it."""
+def postmortem_link_incident(*, postmortem: Postmortem, incident: Incident) -> bool:
+    """Cover one more resolved incident of the same team: its entries join the
+    timeline, and the span grows to include it.  False when it was linked already
+    (nothing changes).  A :class:`PostmortemError` for another team's incident or
+    one not resolved yet (its duration is not known)."""
     if incident.team_id != postmortem.team_id:
         raise PostmortemError("the incident belongs to another team")
+    # As stored now, not as the caller's copy says.
+    incident.refresh_from_db(fields=["status", "resolved_at"])
+    if incident.status != Incident.Status.RESOLVED:
+        raise PostmortemError(
+            f"incident #{incident.pk} is {incident.status}: resolve it first"
+        )
+    if postmortem.incidents.filter(pk=incident.pk).exists():
+        return False
     postmortem.incidents.add(incident)
+    postmortem_refresh(postmortem=postmortem)
+    return True
+
+
+@transaction.atomic
+def postmortem_unlink_incident(*, postmortem: Postmortem, incident: Incident) -> None:
+    """Stop covering ``incident``: its entries leave the timeline and the span
+    shrinks to the others.
+
+    The incident the postmortem was drafted from cannot be unlinked (a
+    :class:`PostmortemError`): it is the postmortem's origin (one postmortem per
+    incident is keyed on it), so a postmortem always covers at least one incident
+    and never ends up with an empty timeline.  An incident that is not linked is a
+    ``LookupError``."""
+    if incident.pk == postmortem.incident_id:
+        raise PostmortemError(
+            f"incident #{incident.pk} is the one this postmortem was drafted from; "
+            "it cannot be unlinked (a postmortem covers at least that incident)"
+        )
+    if not postmortem.incidents.filter(pk=incident.pk).exists():
+        raise LookupError(f"incident #{incident.pk} is not linked to this postmortem")
+    postmortem.incidents.remove(incident)
     postmortem_refresh(postmortem=postmortem)
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from alerts.markdown import escape
 from alerts.models import Postmortem
+from alerts.postmortems.budget import budget_line, postmortem_budget
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -40,6 +41,11 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
         "",
     ]
     out += _section("Impact", postmortem.impact)
+    budget = postmortem_budget(postmortem=postmortem)
+    if budget:
+        out += ["### Error budget consumed", ""]
+        out += [f"- {escape(budget_line(item))}" for item in budget]
+        out.append("")
     out += ["## Timeline", ""]
     out += [
         f"- {dt.datetime.fromisoformat(e['at']).astimezone(tz):%Y-%m-%d %H:%M:%S %Z} "

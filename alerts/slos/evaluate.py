@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
+from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, SLO, Incident, Service, SLOEvaluation
@@ -28,7 +30,8 @@ from alerts.slos.budget import (
     window_at,
 )
 from alerts.slos.burn import WINDOWS, burn_alerts_apply
-from alerts.slos.prometheus import PrometheusError, prometheus_query
+from alerts.slos.oncall import OnCallFacts, oncall_facts
+from alerts.slos.prometheus import Answer, PrometheusError, prometheus_queries
 
 logger = logging.getLogger(__name__)
 
@@ -71,32 +74,49 @@ def _bad_intervals(
     ]
 
 
-def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation | None:
-    """Evaluate one SLO at ``now`` and store the evaluation.
+def slo_evaluate(
+    *,
+    slo: SLO,
+    now: dt.datetime | None = None,
+    oncall: OnCallFacts | None = None,
+    answers: Sequence[Answer] | None = None,
+) -> SLOEvaluation | None:
+    """Evaluate one SLO at ``now`` and store the evaluation, with who is on call
+    for the service's team (``oncall``, computed when not given: a cycle computes
+    it once per team).
 
     A Prometheus ratio SLI also opens and resolves its burn-rate incidents
     (``burn.py``).  When Prometheus fails, the last good evaluation is stored
     again marked ``stale`` with the error, and incidents are left as they are;
-    with no good evaluation yet, nothing is stored (``None``).
+    with no good evaluation yet, nothing is stored (``None``).  ``answers``:
+    Prometheus' answers to :func:`ratio_queries`, when the caller asked them in a
+    batch (a cycle asks every SLO's at once).
     """
     now = now or timezone.now()
+    if oncall is None:
+        oncall = oncall_facts(team=slo.service.team, at=now)
     window = window_at(slo.window, now, slo.service.team.time_zone)
     budget = budget_seconds(slo.objective, window.length)
     if slo.source == SLO.Source.PROMETHEUS_RATIO:
+        if answers is None:
+            try:
+                answers = prometheus_queries(ratio_queries(slo=slo, now=now))
+            except PrometheusError as exc:
+                return _stale(slo, now, str(exc), oncall)
         try:
-            elapsed = (now - window.start).total_seconds()
-            bad = _error_ratio(slo, elapsed, now) * elapsed
-            burns = {
-                w: burn_rate(
-                    bad_share=_error_ratio(slo, w.total_seconds(), now),
-                    objective_percent=slo.objective,
-                )
-                for w in WINDOWS
-            }
+            share, *shares = [_error_ratio(answer) for answer in answers]
         except PrometheusError as exc:
-            return _stale(slo, now, str(exc))
+            return _stale(slo, now, str(exc), oncall)
+        elapsed = (now - window.start).total_seconds()
+        bad = share * elapsed
+        burns = {
+            w: burn_rate(bad_share=s, objective_percent=slo.objective)
+            for w, s in zip(WINDOWS, shares, strict=True)
+        }
         hour, six = dt.timedelta(hours=1), dt.timedelta(hours=6)
-        evaluation = _store(slo, now, window, budget, bad, burns[hour], burns[six])
+        evaluation = _store(
+            slo, now, window, budget, bad, burns[hour], burns[six], oncall
+        )
         burn_alerts_apply(slo=slo, burns=burns, now=now)
         return evaluation
     six_hours_ago = now - dt.timedelta(hours=6)
@@ -107,7 +127,7 @@ def slo_evaluate(*, slo: SLO, now: dt.datetime | None = None) -> SLOEvaluation |
         span = dt.timedelta(hours=hours)
         share = covered_seconds(intervals, now - span, now) / span.total_seconds()
         burns_1h_6h.append(burn_rate(bad_share=share, objective_percent=slo.objective))
-    return _store(slo, now, window, budget, bad, *burns_1h_6h)
+    return _store(slo, now, window, budget, bad, burns_1h_6h[0], burns_1h_6h[1], oncall)
 
 
 def _store(
@@ -118,52 +138,108 @@ def _store(
     bad: float,
     burn_1h: float,
     burn_6h: float,
+    oncall: OnCallFacts,
 ) -> SLOEvaluation:
     remaining = budget_remaining(budget=budget, spent=bad)
-    return SLOEvaluation.objects.create(
-        slo=slo,
-        evaluated_at=now,
-        window_start=window.start,
-        window_end=window.start + window.length,
-        budget_seconds=budget,
-        bad_seconds=bad,
-        budget_remaining=remaining,
-        burn_1h=burn_1h,
-        burn_6h=burn_6h,
-        decision=policy_of(slo).decide(remaining),
+    return _keep(
+        SLOEvaluation.objects.create(
+            slo=slo,
+            evaluated_at=now,
+            window_start=window.start,
+            window_end=window.start + window.length,
+            budget_seconds=budget,
+            bad_seconds=bad,
+            budget_remaining=remaining,
+            burn_1h=burn_1h,
+            burn_6h=burn_6h,
+            decision=policy_of(slo).decide(remaining),
+            **oncall_fields(oncall),
+        )
     )
 
 
-def _error_ratio(slo: SLO, seconds: float, now: dt.datetime) -> float:
-    """The share of bad events over the ``seconds`` before ``now``; no traffic
-    (no series, or no events: 0/0) is no error."""
+def _keep(evaluation: SLOEvaluation) -> SLOEvaluation:
+    """Make ``evaluation`` its SLO's ``latest_evaluation`` unless a newer one is."""
+    newer = SLOEvaluation.objects.filter(
+        slo_id=evaluation.slo_id, evaluated_at__gt=evaluation.evaluated_at
+    )
+    SLO.objects.filter(pk=evaluation.slo_id).exclude(Exists(newer)).update(
+        latest_evaluation=evaluation
+    )
+    return evaluation
+
+
+def ratio_queries(*, slo: SLO, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The PromQL a ratio SLO needs at ``now``: the share of bad events over the
+    window so far, then over each burn-rate window (``burn.WINDOWS``)."""
+    window = window_at(slo.window, now, slo.service.team.time_zone)
+    spans = [(now - window.start).total_seconds()]
+    spans += [w.total_seconds() for w in WINDOWS]
+    return [(_error_query(slo, seconds), now) for seconds in spans]
+
+
+def _error_query(slo: SLO, seconds: float) -> str:
     span = f"{max(int(seconds), 1)}s"
-    query = (
+    return (
         f"1 - sum(increase({slo.good_query}[{span}]))"
         f" / sum(increase({slo.total_query}[{span}]))"
     )
-    value = prometheus_query(query, at=now)
-    return 0.0 if value is None else min(max(value, 0.0), 1.0)
 
 
-def _stale(slo: SLO, now: dt.datetime, error: str) -> SLOEvaluation | None:
+def _error_ratio(answer: Answer) -> float:
+    """The share of bad events from Prometheus' answer; no traffic (no series, or
+    no events: 0/0) is no error."""
+    if isinstance(answer, PrometheusError):
+        raise answer
+    return 0.0 if answer is None else min(max(answer, 0.0), 1.0)
+
+
+def oncall_fields(oncall: OnCallFacts) -> dict[str, Any]:
+    """The evaluation's stored on-call facts (alerts/slos/oncall.py)."""
+    return {
+        "oncall_primary": oncall.primary,
+        "oncall_in_sleep_hours": oncall.in_sleep_hours,
+        "oncall_since": oncall.since,
+        "oncall_until": oncall.until,
+        "oncall_version": oncall.version,
+    }
+
+
+def stored_oncall(evaluation: SLOEvaluation) -> OnCallFacts | None:
+    if evaluation.oncall_since is None or evaluation.oncall_until is None:
+        return None
+    return OnCallFacts(
+        primary=evaluation.oncall_primary,
+        in_sleep_hours=evaluation.oncall_in_sleep_hours,
+        since=evaluation.oncall_since,
+        until=evaluation.oncall_until,
+        version=evaluation.oncall_version or 0,
+    )
+
+
+def _stale(
+    slo: SLO, now: dt.datetime, error: str, oncall: OnCallFacts
+) -> SLOEvaluation | None:
     logger.warning("SLO %s not evaluated: %s", slo.pk, error)
     last = slo.evaluations.filter(stale=False).order_by("-evaluated_at", "-id").first()
     if last is None:
         return None
-    return SLOEvaluation.objects.create(
-        slo=slo,
-        evaluated_at=now,
-        window_start=last.window_start,
-        window_end=last.window_end,
-        budget_seconds=last.budget_seconds,
-        bad_seconds=last.bad_seconds,
-        budget_remaining=last.budget_remaining,
-        burn_1h=last.burn_1h,
-        burn_6h=last.burn_6h,
-        decision=last.decision,
-        stale=True,
-        error=f"{error} (figures of {last.evaluated_at:%Y-%m-%d %H:%M:%S} UTC)",
+    return _keep(
+        SLOEvaluation.objects.create(
+            slo=slo,
+            evaluated_at=now,
+            window_start=last.window_start,
+            window_end=last.window_end,
+            budget_seconds=last.budget_seconds,
+            bad_seconds=last.bad_seconds,
+            budget_remaining=last.budget_remaining,
+            burn_1h=last.burn_1h,
+            burn_6h=last.burn_6h,
+            decision=last.decision,
+            stale=True,
+            error=f"{error} (figures of {last.evaluated_at:%Y-%m-%d %H:%M:%S} UTC)",
+            **oncall_fields(oncall),
+        )
     )
 
 
@@ -171,9 +247,18 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
     """Evaluate every SLO; returns how many evaluations were stored."""
     now = now or timezone.now()
     stored = 0
-    for slo in SLO.objects.select_related("service__team"):
+    oncall: dict[int, OnCallFacts] = {}  # by team: resolved once per cycle
+    slos = list(SLO.objects.select_related("service__team"))
+    answers = _ratio_answers(slos, now)
+    for slo in slos:
         try:
-            if slo_evaluate(slo=slo, now=now) is not None:
+            team = slo.service.team
+            if team.pk not in oncall:
+                oncall[team.pk] = oncall_facts(team=team, at=now)
+            evaluation = slo_evaluate(
+                slo=slo, now=now, oncall=oncall[team.pk], answers=answers.get(slo.pk)
+            )
+            if evaluation is not None:
                 stored += 1
         except Exception:
             # One SLO's failure (a bug, a database hiccup) must not starve the
@@ -181,6 +266,28 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
             logger.exception("SLO %s: evaluation failed", slo.pk)
     SLOEvaluation.objects.filter(evaluated_at__lt=now - RETENTION).delete()
     return stored
+
+
+def _ratio_answers(slos: list[SLO], now: dt.datetime) -> dict[int, list[Answer]]:
+    """Every ratio SLO's answers, asked of Prometheus in one concurrent batch."""
+    asked: list[tuple[int, list[tuple[str, dt.datetime]]]] = []
+    for slo in slos:
+        if slo.source != SLO.Source.PROMETHEUS_RATIO:
+            continue
+        try:
+            asked.append((slo.pk, ratio_queries(slo=slo, now=now)))
+        except ValueError:
+            # An unknown window: that SLO fails in slo_evaluate, logged there.
+            continue
+    flat = [query for _, queries in asked for query in queries]
+    try:
+        answers: list[Answer] = prometheus_queries(flat)
+    except PrometheusError as exc:  # not configured: every ratio SLO goes stale
+        answers = [exc] * len(flat)
+    by_slo: dict[int, list[Answer]] = {}
+    for pk, queries in asked:
+        by_slo[pk], answers = answers[: len(queries)], answers[len(queries) :]
+    return by_slo
 
 
 def latest_evaluation(*, slo: SLO) -> SLOEvaluation | None:

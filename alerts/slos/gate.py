@@ -27,14 +27,18 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from alerts.insights.windows import SLEEP, windows_for
 from alerts.models import SLO, Deploy, Incident, Service, SLOEvaluation, TimelineEntry
 from alerts.slos.budget import ALLOW, FREEZE, LIMITED
-from alerts.slos.evaluate import policy_of, service_open_incidents
-from scheduling.selectors import oncall_at
+from alerts.slos.evaluate import (
+    oncall_fields,
+    policy_of,
+    service_open_incidents,
+    stored_oncall,
+)
+from alerts.slos.oncall import oncall_facts
+from scheduling.version import schedule_version
 
 logger = logging.getLogger(__name__)
 
@@ -75,32 +79,36 @@ class Gate:
 def _worst(service: Service) -> tuple[SLO | None, SLOEvaluation | None]:
     """The SLO with the least budget left, and its latest evaluation; an SLO
     never evaluated counts as the worst (nothing is known about it)."""
-    # Two queries whatever the number of SLOs: the gate is a hot path.
-    latest = SLOEvaluation.objects.filter(slo=OuterRef("pk")).order_by(
-        "-evaluated_at", "-id"
-    )
+    # One query whatever the number of SLOs (the gate is a hot path): each SLO
+    # points at its latest evaluation.
     slos = list(
         SLO.objects.filter(service=service)
-        .annotate(latest_id=Subquery(latest.values("id")[:1]))
+        .select_related("latest_evaluation")
         .order_by("pk")
     )
-    never = [slo for slo in slos if slo.latest_id is None]
+    if not slos:
+        return None, None
+    never = [slo for slo in slos if slo.latest_evaluation is None]
     if never:
         return never[0], None
-    evaluations = SLOEvaluation.objects.filter(pk__in=[s.latest_id for s in slos])
-    by_slo = {slo.pk: slo for slo in slos}
-    worst: tuple[SLO | None, SLOEvaluation | None] = (None, None)
-    for evaluation in evaluations.order_by("budget_remaining", "slo_id")[:1]:
-        worst = (by_slo[evaluation.slo_id], evaluation)
-    return worst
+    worst = min(slos, key=lambda s: (s.latest_evaluation.budget_remaining, s.pk))  # type: ignore[union-attr]
+    return worst, worst.latest_evaluation
 
 
-def _oncall(service: Service, now: dt.datetime) -> OnCall:
-    primary = oncall_at(team=service.team, at=now).primary
-    if primary is None:
-        return OnCall(primary=None, in_sleep_hours=None)
-    kind = windows_for(service.team).kind_of(now, primary.time_zone)
-    return OnCall(primary=primary.user.username, in_sleep_hours=kind == SLEEP)
+def _oncall(
+    service: Service, evaluation: SLOEvaluation | None, now: dt.datetime
+) -> OnCall:
+    """Who would be paged, from the facts stored with ``evaluation`` while they
+    hold (same schedule version, ``now`` before the next handoff or sleep edge);
+    otherwise resolved once and stored again for the calls that follow."""
+    facts = stored_oncall(evaluation) if evaluation is not None else None
+    if facts is None or not facts.holds_at(now, schedule_version().number):
+        facts = oncall_facts(team=service.team, at=now)
+        if evaluation is not None:
+            SLOEvaluation.objects.filter(pk=evaluation.pk).update(
+                **oncall_fields(facts)
+            )
+    return OnCall(primary=facts.primary, in_sleep_hours=facts.in_sleep_hours)
 
 
 def _day_bounds(service: Service, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -172,7 +180,7 @@ def deploy_gate(*, service: Service, now: dt.datetime | None = None) -> Gate:
         burn_1h=evaluation.burn_1h if evaluation else None,
         burn_6h=evaluation.burn_6h if evaluation else None,
         open_incidents=len(open_incidents),
-        oncall=_oncall(service, now),
+        oncall=_oncall(service, evaluation, now),
         slo=slo.name if slo else None,
         reason=reason,
         next_allowed_at=next_allowed_at,

@@ -104,7 +104,11 @@ def _get(node: Any, *path: str) -> Any:
 
 def _window(spec: dict) -> str:
     windows = _get(spec, "timeWindow")
-    if not isinstance(windows, list) or len(windows) != 1:
+    if (
+        not isinstance(windows, list)
+        or len(windows) != 1
+        or not isinstance(windows[0], dict)
+    ):
         raise ValidationError("timeWindow: exactly one window")
     duration, rolling = windows[0].get("duration"), windows[0].get("isRolling")
     if rolling and duration in ("28d", "30d"):
@@ -148,16 +152,25 @@ def _slo_fields(doc: dict) -> tuple[str, dict[str, Any]]:
     spec = _get(doc, "spec")
     ratio = _get(spec, "indicator", "spec", "ratioMetric")
     objectives = _get(spec, "objectives")
-    if not isinstance(objectives, list) or len(objectives) != 1:
+    if (
+        not isinstance(objectives, list)
+        or len(objectives) != 1
+        or not isinstance(objectives[0], dict)
+    ):
         raise ValidationError("objectives: exactly one")
     objective = objectives[0]
     try:
         percent = Decimal(str(_get(objective, "target"))) * 100
     except InvalidOperation:
         raise ValidationError("objectives[0].target: a number") from None
+    if not percent.is_finite():
+        raise ValidationError("objectives[0].target: a number")
+    metadata = _get(doc, "metadata")
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata: a mapping")
     name = str(
         objective.get("displayName")
-        or _get(doc, "metadata").get("displayName")
+        or metadata.get("displayName")
         or _get(doc, "metadata", "name")
     )
     return name, {

@@ -89,6 +89,13 @@ def team_can_edit_schedule(user: User | None, team: Team) -> bool:
     return team_can_read(user, team)
 
 
+def team_can_manage_slos(user: User | None, team: Team) -> bool:
+    """Create, change and delete the team's services and SLOs (and import them
+    as OpenSLO): staff, or a member of the team.  An API token also needs the
+    ``write`` scope (``permissions.SignedInWithScope``)."""
+    return team_can_read(user, team)
+
+
 def _team_id_readable(user: User | None, team_id: int) -> bool:
     if user_is_staff(user):
         return True

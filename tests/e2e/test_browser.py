@@ -214,9 +214,7 @@ def test_an_operator_acknowledges_from_the_incident_page(stack, page):
     )
 
 
-def test_the_integration_page_fits_and_shows_the_config_without_the_token(
-    stack, page
-):
+def test_the_integration_page_fits_and_shows_the_config_without_the_token(stack, page):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(stack.url + "/admin/alerts/integration/")
     page.get_by_role("link", name="alertmanager").first.click()
@@ -252,9 +250,7 @@ def test_the_pay_report_shows_a_chart_and_downloads_the_csv(stack, page):
     page.wait_for_selector("#pay-chart img")
     screenshot(page, "pay-report")
     # The chart is an image the browser decoded (pygal's SVG), not a broken one.
-    width = page.evaluate(
-        "document.querySelector('#pay-chart img').naturalWidth"
-    )
+    width = page.evaluate("document.querySelector('#pay-chart img').naturalWidth")
     assert width > 0
     month = page.locator("#pay-state").inner_text().split(":")[0]
     shown = {
@@ -265,9 +261,7 @@ def test_the_pay_report_shows_a_chart_and_downloads_the_csv(stack, page):
     with page.expect_download() as download:
         page.locator("#pay-csv").click()
     assert download.value.suggested_filename == f"pay-payments-{month}.csv"
-    rows = list(
-        csv.DictReader(io.StringIO(Path(download.value.path()).read_text()))
-    )
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
 
     # What the page shows, what the CSV says and what the API answers agree.
     api = stack.api(
@@ -356,3 +350,40 @@ def test_a_handoff_note_on_a_phone_from_link_to_acknowledgement(stack, seeded):
     note = stack.api("GET", f"/api/v1/handoffs/{made['note']}/").json()
     assert note["status"] == "acknowledged"
     assert "**watch** payments-api p99 creeping up" in note["markdown"]
+
+
+def test_an_import_from_the_admin_shows_its_progress_and_report(stack, page):
+    """The operator starts a dry-run PagerDuty import of one team (the fake
+    PagerDuty in this process; the stack's worker reads it), the page follows
+    the worker and shows the report with the faithfulness check."""
+    import secrets
+
+    from django.utils import timezone
+
+    from tests.alerts.importers.pagerduty_org import organisation
+
+    fake = organisation(timezone.now())
+    fake.token = f"pd-{secrets.token_hex(16)}"
+    server, url = fake.serve()
+    try:
+        page.goto(stack.url + "/admin/")
+        page.get_by_role("link", name="Import runs").click()
+        page.get_by_role("link", name="Add import run").click()
+        page.select_option("#id_source", "pagerduty")
+        page.fill("#id_url", url)
+        page.fill("#id_token", fake.token)
+        page.fill("#id_team", "Platform")
+        assert page.is_checked("#id_dry_run")
+        page.click("input[type=submit]")
+        page.wait_for_selector("#import-progress")
+        screenshot(page, "import-progress")
+        # The script reloads the page once the worker is done.
+        page.wait_for_selector("#import-report", timeout=180_000)
+        report = page.locator("#import-report").inner_text()
+        screenshot(page, "import-report")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "dry run: nothing was written" in report
+    assert "faithfulness platform: 1344/1344 hours agree" in report
+    assert fake.token not in page.content()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from oncall.metrics import DATABASE_GAUGES
+from oncall.models import Heartbeat
 from oncall.tasks import beat_heartbeat
 
 
@@ -47,3 +50,62 @@ def test_metrics_expose_the_beat_heartbeat_age(client):
     found = samples(client.get("/metrics").content.decode())
     age = found[("oncall_heartbeat_age_seconds", (("name", "beat"),))]
     assert 0 <= age < 5
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cached(settings, monkeypatch) -> Clock:
+    """The database gauges reused for 5 s, on a clock the test moves."""
+    clock = Clock()
+    settings.METRICS_DATABASE_GAUGES_SECONDS = 5
+    monkeypatch.setattr(DATABASE_GAUGES, "clock", clock)
+    DATABASE_GAUGES.clear()
+    return clock
+
+
+def heartbeat_names(client) -> set[str]:
+    found = samples(client.get("/metrics").content.decode())
+    return {
+        dict(labels)["name"]
+        for name, labels in found
+        if name == "oncall_heartbeat_age_seconds"
+    }
+
+
+@pytest.mark.django_db
+def test_database_gauges_are_reused_within_the_window_then_asked_again(
+    client, cached, django_assert_num_queries
+):
+    beat_heartbeat()
+    assert heartbeat_names(client) == {"beat"}
+    Heartbeat.objects.create(name="worker", last_seen=timezone.now())
+    cached.now += 4.9
+    with django_assert_num_queries(0):
+        # Within the window: the same text, not one query.
+        assert heartbeat_names(client) == {"beat"}
+    cached.now += 0.1
+    assert heartbeat_names(client) == {"beat", "worker"}
+
+
+@pytest.mark.django_db
+def test_request_counters_are_live_while_the_database_gauges_are_reused(client, cached):
+    before = samples(client.get("/metrics").content.decode())
+    client.get("/healthz")
+    after = samples(client.get("/metrics").content.decode())
+    assert counter(after, "/healthz") - counter(before, "/healthz") == 1
+
+
+@pytest.mark.django_db
+def test_with_no_window_every_scrape_asks_the_database(client, settings):
+    settings.METRICS_DATABASE_GAUGES_SECONDS = 0
+    beat_heartbeat()
+    assert heartbeat_names(client) == {"beat"}
+    Heartbeat.objects.create(name="worker", last_seen=timezone.now())
+    assert heartbeat_names(client) == {"beat", "worker"}

@@ -115,3 +115,30 @@ def test_the_intake_chain_refuses_hosts_that_are_not_allowed(integration, settin
     settings.ALLOWED_HOSTS = ["oncall.example.com"]
     status, _, _ = post_webhook()
     assert status == 400
+
+
+def test_a_calendar_feed_goes_through_the_feed_chain(rotation, alice):
+    from django.core.cache import cache
+
+    from scheduling.feeds import feed_create
+    from scheduling.ical import forget_local_documents
+
+    cache.clear()
+    forget_local_documents()
+    issued = feed_create(subject=rotation.team, owner=alice.user, created_by=None)
+    before = REQUESTS.labels("GET", "/ical/<str:token>.ics", "200")._value.get()
+
+    status, headers, content = call("GET", f"/ical/{issued.secret}.ics")
+
+    assert status == 200
+    assert content.startswith(b"BEGIN:VCALENDAR\r\n")
+    # The feed chain: security headers and metrics yes; no session, so no
+    # cookie, no "Vary: Cookie", no frame options.
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Frame-Options" not in headers
+    assert "Set-Cookie" not in headers
+    assert headers["Vary"] == "Accept-Encoding"
+    after = REQUESTS.labels("GET", "/ical/<str:token>.ics", "200")._value.get()
+    assert after == before + 1
+    unknown = call("GET", "/ical/" + "x" * 43 + ".ics")
+    assert (unknown[0], unknown[2]) == (404, b"not found\n")

@@ -28,6 +28,7 @@ from alerts.handoff.draft import handoffs_draft_for
 from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.intake.integrations import integration_create, route_add
 from alerts.models import (
+    SLO,
     ActionItem,
     ContactMethod,
     EscalationPolicy,
@@ -38,9 +39,9 @@ from alerts.models import (
     Postmortem,
     Route,
 )
-from alerts.postmortems.draft import postmortem_for_incident
+from alerts.postmortems.draft import postmortem_for_incident, postmortem_link_incident
 from alerts.postmortems.items import action_item_add
-from alerts.slos.setup import service_create
+from alerts.slos.setup import service_create, slo_create
 from scheduling.feeds import feed_create
 from scheduling.models import (
     ApiToken,
@@ -226,6 +227,10 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("report-page-load", "get"): LIST_BY_TEAM,
     ("report-incidents", "get"): LIST_BY_TEAM,
     ("report-alert-quality", "get"): LIST_BY_TEAM,
+    # The thresholds those reports judge by: read by the team, changed by staff.
+    ("team-insight-settings", "get"): READ,
+    ("team-insight-settings", "put"): CONFIG_CHANGE,
+    ("team-insight-settings", "patch"): CONFIG_CHANGE,
     # Handoff notes: read by the team; alice edits and submits the note she
     # writes (charlie's), acknowledges the one addressed to her (frank's).
     # Postmortems: drafted from a resolved incident (201), read by the team, action
@@ -236,6 +241,12 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("action-item-detail", "patch"): ACT,
     ("postmortem-action-items", "post"): CREATE,
     ("postmortem-overdue", "get"): LIST_BY_TEAM,
+    # The list is filtered by team like the incident list; linking takes a
+    # resolved incident of the team (world.resolved), unlinking one linked
+    # beside the incident the postmortem was drafted from (world.linked).
+    ("postmortem-list", "get"): LIST_BY_TEAM,
+    ("postmortem-incidents", "post"): CREATE,
+    ("postmortem-incident-detail", "delete"): DELETE,
     ("handoff-list-api", "get"): LIST_BY_TEAM,
     ("handoff-detail", "get"): READ,
     ("handoff-detail", "patch"): ACT,
@@ -247,6 +258,21 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("service-deploys", "post"): CREATE,
     ("slo-list", "get"): OWN_LIST,
     ("slo-rules", "get"): OWN_LIST,
+    # Services and SLOs: the owning team's members change them (with a write
+    # token), like staff; naming a team or service one cannot read is a 400.
+    ("service-list", "get"): OWN_LIST,
+    ("service-list", "post"): {**CREATE, "outsider": 400},
+    ("service-detail", "get"): READ,
+    ("service-detail", "put"): ACT,
+    ("service-detail", "patch"): ACT,
+    ("service-detail", "delete"): DELETE,
+    ("slo-list", "post"): {**CREATE, "outsider": 400},
+    ("slo-detail", "get"): READ,
+    ("slo-detail", "put"): ACT,
+    ("slo-detail", "patch"): ACT,
+    ("slo-detail", "delete"): DELETE,
+    ("slo-openslo-export", "get"): OWN_LIST,
+    ("slo-openslo-import", "post"): {**ACT, "outsider": 400},
     ("alertmanager-webhook", "post"): WEBHOOK_HEADER,
     ("alertmanager-webhook-token", "post"): WEBHOOK_PATH,
     # Pay: a member reads the team's report and statements (their own lines
@@ -278,6 +304,8 @@ class World:
     resolved: Incident  # resolved, no postmortem yet
     postmortem: Postmortem  # of another resolved incident
     action_item: ActionItem  # of that postmortem
+    linked: Incident  # resolved, linked to that postmortem beside its own
+    slo: SLO  # of payments-api, never evaluated (the gate fails open)
     clients: dict[str, APIClient]
 
 
@@ -354,7 +382,7 @@ def world(payments, make_rotation, make_member, published) -> World:
     assert (from_alice.outgoing, to_alice.incoming) == (people[0], people[0])
     to_alice = handoff_submit(note=to_alice, now=utc(2026, 1, 26, 7))
     resolved = []
-    for name in ("DiskFull", "QueueBacklog"):
+    for name in ("DiskFull", "QueueBacklog", "Linked"):
         with transaction.atomic():
             opened = incident_open(
                 integration=integration,
@@ -372,6 +400,7 @@ def world(payments, make_rotation, make_member, published) -> World:
             )
         resolved.append(incident_resolve(incident=opened, by=people[0]))
     postmortem, _ = postmortem_for_incident(incident=resolved[1])
+    postmortem_link_incident(postmortem=postmortem, incident=resolved[2])
     action_item = action_item_add(
         postmortem=postmortem,
         text="Alert on queue depth",
@@ -379,13 +408,15 @@ def world(payments, make_rotation, make_member, published) -> World:
         priority="P1",
         due=dt.date(2026, 2, 1),
     )
-    # No SLO, so the gate allows: the deploy cells are about access alone.
-    service_create(
+    # An SLO never evaluated: the gate fails open (allows), so the deploy cells
+    # are about access alone.
+    service = service_create(
         slug="payments-api",
         name="Payments API",
         team=team,
         match_labels={"service": "payments-api"},
     )
+    slo = slo_create(service=service, name="availability", objective="99.9")
     return World(
         team=team,
         incident=incident,
@@ -404,11 +435,41 @@ def world(payments, make_rotation, make_member, published) -> World:
         resolved=resolved[0],
         postmortem=postmortem,
         action_item=action_item,
+        linked=resolved[2],
+        slo=slo,
         clients=clients,
     )
 
 
 REPORT_QUERY = "team=payments&from=2026-01-01&to=2026-01-31"
+SERVICE_BODY = {
+    "slug": "payments-api",
+    "name": "Payments API",
+    "team": "payments",
+    "match_labels": {"service": "payments-api"},
+}
+SLO_BODY = {"service": "payments-api", "name": "availability", "objective": "99.9"}
+OPENSLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: requests}
+spec:
+  service: payments-api
+  indicator:
+    metadata: {name: requests}
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'http_requests_total{code!~"5.."}'}
+        total:
+          metricSource: {type: Prometheus, spec: {query: http_requests_total}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+"""
 TEAM_BODY = {"slug": "payments", "name": "Payments", "time_zone": "Africa/Nairobi"}
 WINDOW_BODY = {
     "team": "payments",
@@ -467,11 +528,17 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "report-page-load": f"/api/v1/reports/page-load/?{REPORT_QUERY}",
         "report-incidents": f"/api/v1/reports/incidents/?{REPORT_QUERY}",
         "report-alert-quality": f"/api/v1/reports/alert-quality/?{REPORT_QUERY}",
+        "team-insight-settings": "/api/v1/teams/payments/insight-settings/",
         "postmortem-detail": f"/api/v1/postmortems/{world.postmortem.pk}/",
         "postmortem-action-items": (
             f"/api/v1/postmortems/{world.postmortem.pk}/action-items/"
         ),
         "postmortem-overdue": "/api/v1/postmortems/overdue/?team=payments",
+        "postmortem-list": "/api/v1/postmortems/?team=payments",
+        "postmortem-incidents": f"/api/v1/postmortems/{world.postmortem.pk}/incidents/",
+        "postmortem-incident-detail": (
+            f"/api/v1/postmortems/{world.postmortem.pk}/incidents/{world.linked.pk}/"
+        ),
         "action-item-detail": (
             f"/api/v1/postmortems/action-items/{world.action_item.pk}/"
         ),
@@ -485,6 +552,11 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
         "service-deploys": "/api/v1/services/payments-api/deploys/",
         "slo-list": "/api/v1/slos/",
         "slo-rules": "/api/v1/slos/rules.yaml",
+        "service-list": "/api/v1/services/",
+        "service-detail": "/api/v1/services/payments-api/",
+        "slo-detail": f"/api/v1/slos/{world.slo.pk}/",
+        "slo-openslo-export": "/api/v1/slos/openslo.yaml",
+        "slo-openslo-import": "/api/v1/slos/openslo/",
         "alertmanager-webhook": "/api/v1/alertmanager/",
         "alertmanager-webhook-token": "/api/v1/alertmanager/not-a-token/",
         "report-stipends": (
@@ -591,7 +663,26 @@ def _request(name: str, method: str, world: World) -> tuple[str, dict | None]:
             "priority": "P1",
             "due": "2026-02-01",
         },
+        ("postmortem-incidents", "post"): {"incident": world.resolved.pk},
         ("service-deploys", "post"): {"ref": "v1.2.3"},
+        ("team-insight-settings", "put"): {
+            "business_start": "08:00",
+            "business_end": "18:00",
+            "business_weekdays": "12345",
+            "sleep_start": "22:00",
+            "sleep_end": "08:00",
+            "max_pages_per_week": 8,
+            "max_sleep_interruptions_per_week": 2,
+            "flap_window_seconds": 600,
+        },
+        ("team-insight-settings", "patch"): {"max_pages_per_week": 12},
+        ("service-list", "post"): {**SERVICE_BODY, "slug": "payments-web"},
+        ("service-detail", "put"): SERVICE_BODY,
+        ("service-detail", "patch"): {"name": "Payments"},
+        ("slo-list", "post"): {**SLO_BODY, "name": "latency"},
+        ("slo-detail", "put"): SLO_BODY,
+        ("slo-detail", "patch"): {"objective": "99.5"},
+        ("slo-openslo-import", "post"): {"team": "payments", "yaml": OPENSLO},
         ("alertmanager-webhook", "post"): {"alerts": []},
         ("alertmanager-webhook-token", "post"): {"alerts": []},
     }
@@ -632,5 +723,5 @@ def test_cell(world, name, method, role):
 def test_an_outsider_lists_no_incidents_of_other_teams(world):
     body = world.clients["outsider"].get("/api/v1/incidents/").json()
     assert body["results"] == []
-    # The open incident and the two resolved ones.
-    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 3
+    # The open incident and the three resolved ones.
+    assert len(world.clients["member"].get("/api/v1/incidents/").json()["results"]) == 4

@@ -93,3 +93,22 @@ def test_the_period_ends_with_the_current_week_in_the_teams_zone(team):
     start, end = period_of(team, 1, utc(2026, 3, 1, 22, 30))
     assert start == dt.datetime(2026, 3, 1, 21, tzinfo=dt.UTC)
     assert end - start == timedelta(weeks=1)
+
+
+def test_alert_quality_is_grouped_by_the_label_set_asked_for(
+    admin_client, team, busy_week
+):
+    html = admin_client.get(_url(team, group_by="alertname,severity")).content.decode()
+    quality = html.split('id="alert-quality"')[1]
+    assert '<th class="label">alertname</th><th class="label">severity</th>' in quality
+    assert '<td class="text">Alert0</td><td class="text">critical</td>' in quality
+    assert 'value="alertname,severity"' in quality  # the form keeps the choice
+    assert 'id="group-by-note"' not in html
+
+
+def test_a_bad_label_set_says_why_and_shows_alert_names(admin_client, team, busy_week):
+    html = admin_client.get(_url(team, group_by="alert-name")).content.decode()
+    assert 'id="group-by-note"' in html
+    assert "&#x27;alert-name&#x27; is not a label name" in html
+    quality = html.split('id="alert-quality"')[1]
+    assert '<th class="label">alertname</th><th>incidents</th>' in quality

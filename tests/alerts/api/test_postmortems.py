@@ -135,3 +135,109 @@ def test_sections_and_items_are_written_through_the_api(resolved, alice, bob):
     assert client.patch(url, {"owner": "zed"}, format="json").status_code == 400
     moved = client.patch(url, {"owner": "alice", "due": "2999-01-01"}, format="json")
     assert moved.json()["owner"] == "alice"
+
+
+def _resolved(integration, alice, alertname, opened, closed):
+    incident = open_incident(integration, alertname=alertname, at=opened)
+    return incident_resolve(incident=incident, by=alice, at=closed)
+
+
+def test_the_list_is_newest_first_filtered_and_scoped(
+    resolved, integration, alice, other_team, make_member
+):
+    client = bearer_client(alice.user)
+    older = client.post(f"/api/v1/incidents/{resolved.pk}/postmortem/").json()["id"]
+    later = _resolved(
+        integration, alice, "DiskFull", utc(2026, 3, 5, 10), utc(2026, 3, 5, 11)
+    )
+    newer = client.post(f"/api/v1/incidents/{later.pk}/postmortem/").json()["id"]
+    client.patch(f"/api/v1/postmortems/{older}/", {"status": "final"}, format="json")
+    client.post(
+        f"/api/v1/postmortems/{newer}/action-items/",
+        {
+            "text": "Grow the disk",
+            "owner": "alice",
+            "priority": "P0",
+            "due": "2020-01-01",
+        },
+    )
+
+    listed = client.get("/api/v1/postmortems/?team=payments")
+    assert listed.status_code == 200
+    rows = listed.json()["results"]
+    assert [r["id"] for r in rows] == [newer, older]
+    assert rows[0]["incidents"] == [later.pk]
+    assert (rows[0]["open_action_items"], rows[0]["overdue_action_items"]) == (1, 1)
+    assert rows[1]["duration_seconds"] == 80 * 60
+    assert "markdown" not in rows[0]
+
+    def ids(query):
+        answer = client.get(f"/api/v1/postmortems/?{query}")
+        assert answer.status_code == 200, answer.json()
+        return [r["id"] for r in answer.json()["results"]]
+
+    assert ids("status=final") == [older]
+    assert ids("status=draft") == [newer]
+    assert ids("overdue=true") == [newer]
+    assert ids("overdue=false") == [older]
+    assert ids("page_size=1") == [newer]
+
+    # Another team's member sees none of them, and may not filter by payments.
+    zoe = make_member("zoe")
+    other_team.members.add(zoe)
+    outsider = bearer_client(zoe.user)
+    assert outsider.get("/api/v1/postmortems/").json()["results"] == []
+    refused = outsider.get("/api/v1/postmortems/?team=payments")
+    assert refused.status_code == 400
+    assert "team" in refused.json()["detail"]
+    for bad in ("status=closed", "overdue=perhaps", "cursor=nonsense"):
+        assert client.get(f"/api/v1/postmortems/?{bad}").status_code == 400, bad
+
+
+def test_incidents_are_linked_and_unlinked_through_the_api(
+    resolved, integration, alice, other_team
+):
+    client = bearer_client(alice.user)
+    pm = client.post(f"/api/v1/incidents/{resolved.pk}/postmortem/").json()["id"]
+    other = _resolved(
+        integration, alice, "DiskFull", utc(2026, 3, 1, 22, 30), utc(2026, 3, 2, 1)
+    )
+    url = f"/api/v1/postmortems/{pm}/incidents/"
+
+    linked = client.post(url, {"incident": other.pk}, format="json")
+    assert linked.status_code == 201
+    body = linked.json()
+    assert body["incidents"] == sorted([resolved.pk, other.pk])
+    assert {e["incident"] for e in body["timeline"]} == {resolved.pk, other.pk}
+    assert body["ended_at"] == "2026-03-02T01:00:00Z"
+    # Linking again changes nothing.
+    again = client.post(url, {"incident": other.pk}, format="json")
+    assert again.status_code == 200
+    assert again.json()["incidents"] == body["incidents"]
+
+    # Still open: 409; no such incident, or another team's: 400 naming it.
+    still_open = open_incident(integration, alertname="Open")
+    refused = client.post(url, {"incident": still_open.pk}, format="json")
+    assert refused.status_code == 409
+    assert "resolve it first" in refused.json()["detail"]
+    from tests import cast
+
+    theirs = open_incident(
+        cast.integration_create(other_team, token="checkout-token-0123456789abcdef")
+    )
+    for bad in ({"incident": theirs.pk}, {"incident": 2**62}, {"incident": "x"}, {}):
+        answer = client.post(url, bad, format="json")
+        assert answer.status_code == 400, bad
+        assert "incident" in str(answer.json()), bad
+
+    # Unlinking: the span shrinks back; the drafting incident stays (409).
+    gone = client.delete(f"{url}{other.pk}/")
+    assert gone.status_code == 204
+    after = client.get(f"/api/v1/postmortems/{pm}/").json()
+    assert after["incidents"] == [resolved.pk]
+    assert {e["incident"] for e in after["timeline"]} == {resolved.pk}
+    assert after["ended_at"] == "2026-03-01T23:10:00Z"
+    assert client.delete(f"{url}{other.pk}/").status_code == 404
+    kept = client.delete(f"{url}{resolved.pk}/")
+    assert kept.status_code == 409
+    assert "drafted from" in kept.json()["detail"]

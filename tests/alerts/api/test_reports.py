@@ -34,6 +34,12 @@ def paged(team, integration, policy, alice, bob):
     return now
 
 
+def team_tz():
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo("Africa/Nairobi")
+
+
 def _period(now) -> dict[str, str]:
     return {
         "team": "payments",
@@ -54,7 +60,11 @@ def test_page_load_per_member(api, paged):
     assert members["bob"]["acknowledged"] == 1
     assert alice["oncall_hours"] > 0
     assert isinstance(alice["sleep_interruptions"], int)
-    assert len(alice["weeks"]) == 1
+    [week] = alice["weeks"]
+    # Her on-call week, handoff to handoff, in the team's zone (Nairobi).
+    assert week["on_rota"] is True and week["pages"] == 1
+    assert week["week"].endswith("+03:00") and week["week_end"] > week["week"]
+    assert week["week"] <= paged.astimezone(team_tz()).isoformat() < week["week_end"]
     assert body["definitions"]["pages"].startswith("interruptions")
 
 
@@ -169,6 +179,39 @@ def test_page_load_needs_a_team(api, team):
     assert "team" in response.json()["detail"]
 
 
+def test_alert_quality_group_by_a_label_set(api, paged):
+    response = api.get(
+        "/api/v1/reports/alert-quality/",
+        {**_period(paged), "group_by": "alertname,severity,service"},
+    )
+    assert response.status_code == 200, response.content
+    [row] = response.json()["alerts"]
+    assert row["labels"] == {
+        "alertname": "HighErrorRate",
+        "severity": "critical",
+        "service": "",  # the incident has no service label
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "says"),
+    [
+        ({"group_by": "alertname,bad-label"}, "group_by", "not a label name"),
+        ({"group_by": "a,b,c,d"}, "group_by", "at most 3 labels"),
+        ({"group_by": "alertname,alertname"}, "group_by", "at most once"),
+        ({"group_by": "alertname", "by": "service"}, "group_by", "not both"),
+        ({"by": "1x"}, "by", "not a label name"),
+    ],
+)
+def test_a_bad_group_by_is_a_400_naming_the_field(api, team, query, field, says):
+    response = api.get(
+        "/api/v1/reports/alert-quality/",
+        {"from": "2026-01-01", "to": "2026-01-02", **query},
+    )
+    assert response.status_code == 400
+    assert says in " ".join(response.json()["detail"][field])
+
+
 def test_a_bad_label_set_is_a_400(api, team):
     response = api.get(
         "/api/v1/reports/alert-quality/",
@@ -229,7 +272,16 @@ def test_odd_report_queries_answer_a_4xx_or_200_never_a_5xx(api, team, data):
     query = data.draw(
         st.dictionaries(
             st.sampled_from(
-                ["team", "from", "to", "format", "by", "service", "flap_window"]
+                [
+                    "team",
+                    "from",
+                    "to",
+                    "format",
+                    "by",
+                    "group_by",
+                    "service",
+                    "flap_window",
+                ]
             ),
             ODD,
             max_size=5,

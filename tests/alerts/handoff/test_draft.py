@@ -10,6 +10,7 @@ import pytest
 from alerts.handoff.actions import handoff_edit
 from alerts.handoff.boundaries import boundaries_between
 from alerts.handoff.draft import handoff_draft, handoffs_draft_due, handoffs_draft_for
+from alerts.handoff.markdown import handoff_markdown
 from alerts.incidents.state import incident_acknowledge, incident_resolve
 from alerts.models import HandoffNote, HandoffSettings, MaintenanceWindow
 from scheduling.overrides import override_create
@@ -98,7 +99,10 @@ def test_a_note_holds_the_open_incidents_pages_and_next_maintenance(demo, cast, 
     assert note.pages["count"] == 2
     assert note.pages["sleep_hours"] == 1
     assert note.pages["still_open"] == [night.pk]
-    assert {n["title"] for n in note.pages["noisiest"]} == {calm.title, night.title}
+    assert note.pages["noisiest"] == [
+        {"alertname": "DiskFull", "pages": 1},
+        {"alertname": "HighErrorRate", "pages": 1},
+    ]
     # In order of start: eve from 06:00, the window from 08:00.
     assert [m["text"] for m in note.maintenance] == [
         "eve covers secondary of weekly: david at a wedding",
@@ -109,6 +113,38 @@ def test_a_note_holds_the_open_incidents_pages_and_next_maintenance(demo, cast, 
     assert secondary.next_shift_end == utc(2026, 1, 14, 6)
     assert secondary.maintenance == []
     assert secondary.pages["count"] == 0
+
+
+def test_noisiest_alerts_are_grouped_by_alertname_not_incident_title(
+    demo, cast, phones
+):
+    team, rotation, integration, _ = demo
+    # A flapping alert opens a new incident each time it fires again: three
+    # incidents (three titles), one alert name.
+    for hour in (10, 12, 14):
+        flap = open_incident(
+            integration,
+            alertname="QueueBacklog",
+            summary=f"backlog at {hour}:00",
+            at=utc(2026, 1, 10, hour),
+        )
+        drive(utc(2026, 1, 10, hour))
+        incident_resolve(incident=flap, by=cast["alice"], at=utc(2026, 1, 10, hour, 5))
+    once = open_incident(integration, alertname="DiskFull", at=utc(2026, 1, 10, 16))
+    drive(utc(2026, 1, 10, 16))
+    incident_resolve(incident=once, by=cast["alice"], at=utc(2026, 1, 10, 16, 5))
+
+    note = _by_role(
+        handoffs_draft_for(team=team, start=utc(2026, 1, 12), end=utc(2026, 1, 12, 7))
+    )["primary"]
+
+    assert len(phones.sent(to="alice")) == 4
+    assert note.pages["count"] == 4
+    assert note.pages["noisiest"] == [
+        {"alertname": "QueueBacklog", "pages": 3},
+        {"alertname": "DiskFull", "pages": 1},
+    ]
+    assert "- Noisiest: QueueBacklog (3), DiskFull (1)" in handoff_markdown(note)
 
 
 def test_watch_items_carry_forward_until_removed(demo):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts.handoff.draft import handoffs_draft_for
 from alerts.handoff.silences import silences_expiring
+from alerts.intake.integrations import route_add
 from tests.processes import AlertmanagerServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -36,9 +37,16 @@ def alertmanager(tmp_path, settings):
         server.stop()
 
 
-def silence(am: AlertmanagerServer, *, ends: dt.datetime, comment: str) -> str:
+def silence(
+    am: AlertmanagerServer,
+    *,
+    ends: dt.datetime,
+    comment: str,
+    matchers: list[dict] | None = None,
+) -> str:
     body = {
-        "matchers": [
+        "matchers": matchers
+        or [
             {
                 "name": "alertname",
                 "value": "DiskFull",
@@ -62,8 +70,9 @@ def silence(am: AlertmanagerServer, *, ends: dt.datetime, comment: str) -> str:
 
 
 def test_a_silence_ending_in_the_next_shift_is_in_the_draft(
-    alertmanager, team, rotation
+    alertmanager, team, rotation, integration
 ):
+    # integration: payments' own, whose catch-all route sends everything to it.
     # rotation: weekly from today 00:00 UTC, alice then charlie as primary.
     change = rotation.shifts.filter(role="primary").order_by("starts_at")[1].starts_at
     silence(alertmanager, ends=change - dt.timedelta(hours=1), comment="ends before")
@@ -99,3 +108,53 @@ def test_without_an_alertmanager_url_nothing_is_read(settings):
     settings.ALERTMANAGER_URL = ""
     now = timezone.now()
     assert silences_expiring(start=now, end=now + dt.timedelta(days=7)) == []
+
+
+def m(name: str, op: str, value: str) -> dict:
+    """A matcher as Alertmanager's API v2 writes it."""
+    return {
+        "name": name,
+        "value": value,
+        "isRegex": op in ("=~", "!~"),
+        "isEqual": op in ("=", "=~"),
+    }
+
+
+def test_each_team_sees_only_the_silences_of_alerts_routed_to_it(
+    alertmanager, team, other_team, integration
+):
+    # payments' integration: service="checkout-api" goes to checkout, the rest
+    # (the catch-all) to payments.
+    route_add(
+        integration=integration, team=other_team, matchers=['service="checkout-api"']
+    )
+    ends = timezone.now() + dt.timedelta(days=2)
+    for comment, matchers in (
+        ("no service: either team", [m("alertname", "=", "DiskFull")]),
+        ("checkout's service", [m("service", "=", "checkout-api")]),
+        ("payments' service", [m("service", "=", "payments-api")]),
+        ("by team label", [m("team", "=", "checkout"), m("alertname", "=", "X")]),
+        ("regex clear of checkout", [m("service", "=~", "pay.*")]),
+        ("regex that may be checkout", [m("service", "=~", ".*-api")]),
+    ):
+        silence(alertmanager, ends=ends, comment=comment, matchers=matchers)
+    start, end = timezone.now(), timezone.now() + dt.timedelta(days=7)
+
+    def comments(for_team) -> set[str]:
+        found = silences_expiring(start=start, end=end, team=for_team)
+        return {item["text"].split(" ends: ")[1].split(" (by")[0] for item in found}
+
+    assert comments(team) == {
+        "no service: either team",
+        "payments' service",
+        "regex clear of checkout",
+        "regex that may be checkout",
+    }
+    assert comments(other_team) == {
+        "no service: either team",
+        "checkout's service",
+        "by team label",
+        "regex that may be checkout",
+    }
+    # Without a team (an operator's overview): all of them.
+    assert len(silences_expiring(start=start, end=end)) == 6

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import zoneinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +82,47 @@ def rotation_participant(
     return None if participant["type"] == "none" else participant
 
 
+def _number_compare(value: str, bound: str, greater: bool) -> bool | None:
+    try:
+        number, limit = float(value), float(bound)
+    except ValueError:
+        return None  # not a number: the condition does not hold
+    return number > limit if greater else number < limit
+
+
+# Opsgenie's text operations, as its documentation describes them.
+_OPERATIONS = {
+    "equals": lambda value, expected: value == expected,
+    "contains": lambda value, expected: expected in value,
+    "starts-with": lambda value, expected: value.startswith(expected),
+    "ends-with": lambda value, expected: value.endswith(expected),
+    "matches": lambda value, expected: re.fullmatch(expected, value) is not None,
+    "greater-than": lambda value, expected: _number_compare(value, expected, True),
+    "less-than": lambda value, expected: _number_compare(value, expected, False),
+}
+
+
+def _holds(condition: dict[str, Any], alert: dict[str, Any]) -> bool:
+    """One routing condition on an alert, written from Opsgenie's description of
+    its operations (not from the importer's mapping)."""
+    field = condition["field"]
+    if field == "extra-properties":
+        value = alert["details"].get(condition["key"])
+    elif field == "message":
+        value = alert["message"]
+    else:
+        raise AssertionError(f"the fake does not evaluate {field}")
+    operation = condition["operation"]
+    if operation == "is-empty":
+        result = not value
+    else:
+        compare = _OPERATIONS[operation]
+        result = value is not None and bool(
+            compare(value, condition.get("expectedValue", ""))
+        )
+    return result != bool(condition.get("not"))
+
+
 class FakeOpsgenie:
     def __init__(self, *, key: str = KEY) -> None:
         self.key = key
@@ -90,6 +132,9 @@ class FakeOpsgenie:
         self.schedules: list[dict[str, Any]] = []  # with their rotations
         self.overrides: dict[str, list[dict[str, Any]]] = {}
         self.escalations: list[dict[str, Any]] = []
+        self.notification_rules: dict[str, list[dict[str, Any]]] = {}  # user id ->
+        self.integrations: list[dict[str, Any]] = []  # as GET /v2/integrations/{id}
+        self.routing_rules: dict[str, list[dict[str, Any]]] = {}  # team id ->
         self.rate_limit_next = "/v2/users"  # one 429 on the first request there
         self.forbidden = ""  # a key without configuration access: 403 here
         self.broken: dict[str, str] = {}  # path -> body served instead
@@ -163,6 +208,27 @@ class FakeOpsgenie:
             "finalTimeline": {"rotations": rotations},
         }
 
+    # --- routing: which rule takes an alert ------------------------------------
+    def route(self, team_id: str, alert: dict[str, Any]) -> dict[str, Any]:
+        """The team's rule that takes ``alert`` (``message``, ``tags``,
+        ``details``), as Opsgenie documents it: the first rule, by order, whose
+        criteria match.  Time-restricted rules are not evaluated here: a test
+        that reaches one is told so."""
+        rules = sorted(self.routing_rules[team_id], key=lambda r: r["order"])
+        for rule in rules:
+            criteria = rule["criteria"]
+            results = [_holds(c, alert) for c in criteria.get("conditions") or []]
+            if criteria["type"] == "match-all":
+                hit = True
+            elif criteria["type"] == "match-all-conditions":
+                hit = all(results)
+            else:
+                hit = any(results)
+            if hit:
+                assert not rule.get("timeRestriction"), "the fake keeps no clock"
+                return rule
+        raise AssertionError("Opsgenie always has a default rule")
+
     # --- HTTP ------------------------------------------------------------------
     @staticmethod
     def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -209,6 +275,15 @@ class FakeOpsgenie:
                     "&sort=username&order=asc"
                 )
             return self._ok(page, paging=paging, totalCount=len(self.users))
+        if parts[:2] == ["v2", "users"] and parts[3:4] == ["notification-rules"]:
+            rules = self.notification_rules.get(parts[2], [])
+            if len(parts) == 4:  # the list: no criteria, no steps
+                keep = ("id", "name", "actionType", "order", "enabled")
+                return self._ok([{k: x[k] for k in keep if k in x} for x in rules])
+            found = next((x for x in rules if x["id"] == parts[4]), None)
+            if found is None:
+                return self._error(404, "Notification rule not found")
+            return self._ok(found)
         if parts[:2] == ["v2", "users"] and parts[3:] == ["contacts"]:
             return self._ok(self.contacts.get(parts[2], []))
         if path == "/v2/teams":
@@ -239,6 +314,22 @@ class FakeOpsgenie:
             return self._ok(self.timeline(parts[2], start, end))
         if path == "/v2/escalations":
             return self._ok(self.escalations)
+        if path == "/v2/integrations":
+            # The list carries no owner team object: only a teamId, sometimes.
+            return self._ok(
+                [
+                    {k: i[k] for k in ("id", "name", "enabled", "type")}
+                    | ({"teamId": i["ownerTeam"]["id"]} if i.get("ownerTeam") else {})
+                    for i in self.integrations
+                ]
+            )
+        if parts[:2] == ["v2", "integrations"] and len(parts) == 3:
+            found = next((i for i in self.integrations if i["id"] == parts[2]), None)
+            if found is None:
+                return self._error(404, "Integration with id could not be found")
+            return self._ok(found)
+        if parts[:2] == ["v2", "teams"] and parts[3:] == ["routing-rules"]:
+            return self._ok(self.routing_rules.get(parts[2], []))
         return self._error(404, "Not found")
 
     def serve(self) -> ThreadingHTTPServer:

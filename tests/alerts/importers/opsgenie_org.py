@@ -113,6 +113,196 @@ def _weekdays(start: int, end: int, days: list[str]) -> dict:
     }
 
 
+def _step(method: str, to: str, after: int = 0, enabled=True) -> dict:
+    return {
+        "id": oid(f"step {method} {to} {after}"),
+        "sendAfter": {"timeAmount": after, "timeUnit": "minutes"},
+        "contact": {"method": method, "to": to},
+        "enabled": enabled,
+    }
+
+
+def _notification_rule(user: str, name: str, steps: list[dict], **extra) -> dict:
+    """As GET /v2/users/{id}/notification-rules/{ruleId} answers."""
+    return {
+        "id": oid(f"{user} {name}"),
+        "name": name,
+        "actionType": extra.get("actionType", "create-alert"),
+        "order": extra.get("order", 0),
+        "enabled": True,
+        "criteria": extra.get("criteria", {"type": "match-all"}),
+        "timeRestriction": extra.get("timeRestriction"),
+        "notificationTime": [],
+        "steps": steps,
+        "repeat": {"loopAfter": 0, "enabled": False},
+    }
+
+
+def _notification_rules() -> dict[str, list[dict]]:
+    """david: their desk phone called first, then an SMS to their mobile, a call to it
+    ten minutes later, an email; a night rule.  charlie: the app and email only.
+    Everyone else has none (the contacts' order stands)."""
+    nights = {
+        "type": "time-of-day",
+        "restriction": {"startHour": 22, "startMin": 0, "endHour": 7, "endMin": 0},
+    }
+    return {
+        oid("david"): [
+            _notification_rule(
+                "david",
+                "New Alert",
+                [
+                    _step("email", "david@example.com"),
+                    _step("voice", "1-2125559999"),
+                    _step("sms", "1-2125550103"),
+                    _step("voice", "1-2125550103", after=10),
+                    _step("sms", "1-2125559999", enabled=False),
+                ],
+            ),
+            _notification_rule(
+                "david",
+                "Nights",
+                [_step("voice", "1-2125550103")],
+                order=1,
+                timeRestriction=nights,
+            ),
+            _notification_rule(
+                "david", "Closed", [], actionType="closed-alert", order=2
+            ),
+        ],
+        oid("charlie"): [
+            _notification_rule(
+                "charlie",
+                "New Alert",
+                [_step("mobile", "Pixel 8"), _step("email", "charlie@example.com")],
+            )
+        ],
+    }
+
+
+def _integration(name: str, kind: str, team: str | None, enabled=True) -> dict:
+    """As GET /v2/integrations/{id} answers (the fields the importer reads and a
+    few it does not)."""
+    return {
+        "id": oid(f"integration {name}"),
+        "name": name,
+        "type": kind,
+        "enabled": enabled,
+        "ownerTeam": {"id": oid(team), "name": team} if team else None,
+        "allowWriteAccess": True,
+        "ignoreRespondersFromPayload": False,
+        "suppressNotifications": False,
+        "responders": [{"type": "team", "id": oid(team)}] if team else [],
+    }
+
+
+def _integrations() -> list[dict]:
+    return [
+        _integration("Payments Prometheus", "Prometheus", "Payments"),
+        _integration("Platform API", "API", "Platform"),
+        _integration("Payments Datadog", "Datadog", "Payments"),
+        _integration("Shared API", "API", None),
+    ]
+
+
+def _condition(key: str | None, operation: str, value: str = "", negate=False):
+    field = {"field": "extra-properties", "key": key} if key else {"field": "message"}
+    return {**field, "operation": operation, "expectedValue": value, "not": negate}
+
+
+def _routing_rule(order: int, name: str, kind: str, conditions, notify, **extra):
+    return {
+        "id": oid(f"rule {name}"),
+        "name": name,
+        "isDefault": kind == "match-all" and name == "Default",
+        "order": order,
+        "criteria": {"type": kind, "conditions": conditions},
+        "timezone": "America/New_York",
+        "timeRestriction": extra.get("timeRestriction"),
+        "notify": notify,
+    }
+
+
+def _routing_rules() -> dict[str, list[dict]]:
+    def escalation(name: str) -> dict:
+        return {"type": "escalation", "id": oid(name), "name": name}
+
+    business_hours = {
+        "type": "time-of-day",
+        "restriction": {"startHour": 9, "startMin": 0, "endHour": 17, "endMin": 0},
+    }
+    payments = [
+        _routing_rule(
+            0,
+            "Critical payments",
+            "match-all-conditions",
+            [
+                _condition("severity", "equals", "critical"),
+                _condition("service", "starts-with", "pay"),
+            ],
+            escalation("Payments_urgent"),
+        ),
+        _routing_rule(
+            1,
+            "Staging is quiet",
+            "match-any-condition",
+            [
+                _condition("env", "equals", "staging"),
+                _condition("alertname", "matches", "Test[A-Z].*"),
+            ],
+            {"type": "none"},
+        ),
+        _routing_rule(
+            2,
+            "Clustered databases",
+            "match-all-conditions",
+            [
+                _condition("service", "ends-with", "-db"),
+                _condition("cluster", "is-empty", negate=True),
+                _condition("instance", "contains", ".dev.", negate=True),
+            ],
+            escalation("Payments_urgent"),
+        ),
+        _routing_rule(
+            3,
+            "Disks",
+            "match-any-condition",
+            [_condition(None, "contains", "Disk")],
+            escalation("Payments_urgent"),
+        ),
+        _routing_rule(
+            4,
+            "EU office hours",
+            "match-all-conditions",
+            [_condition("region", "equals", "eu")],
+            escalation("Payments_urgent"),
+            timeRestriction=business_hours,
+        ),
+        _routing_rule(
+            5,
+            "Many replicas",
+            "match-all-conditions",
+            [_condition("replicas", "greater-than", "5")],
+            escalation("Payments_urgent"),
+        ),
+        _routing_rule(6, "Default", "match-all", [], escalation("Payments_escalation")),
+    ]
+    platform = [
+        _routing_rule(
+            0,
+            "Default",
+            "match-all",
+            [],
+            {
+                "type": "schedule",
+                "id": oid("Platform_schedule"),
+                "name": "Platform_schedule",
+            },
+        ),
+    ]
+    return {oid("Payments"): payments, oid("Platform"): platform}
+
+
 def organisation(now: dt.datetime) -> FakeOpsgenie:
     fake = FakeOpsgenie()
     fake.users = [_user(n, "America/New_York") for n in PAYMENTS] + [
@@ -122,6 +312,10 @@ def organisation(now: dt.datetime) -> FakeOpsgenie:
         fake.contacts[oid(name)] = _contacts(name, f"1-21255501{i:02d}")
     for i, name in enumerate(PLATFORM):
         fake.contacts[oid(name)] = _contacts(name, f"49-15123456{i:02d}")
+    fake.notification_rules = _notification_rules()
+    fake.contacts[oid("david")].append(
+        {"id": oid("david-desk"), "method": "voice", "to": "1-2125559999"}
+    )
     # Email only: reported, not imported.
     fake.users.append(_user("mallory", "UTC"))
     fake.contacts[oid("mallory")] = _contacts("mallory", "")[:1]
@@ -275,7 +469,19 @@ def organisation(now: dt.datetime) -> FakeOpsgenie:
             "name": "Everyone",
             "rules": [_rule(0, user_ref("alice"))],
         },
+        {
+            "id": oid("Payments_urgent"),
+            "name": "Payments_urgent",
+            "description": "Straight to the primary, then frank",
+            "ownerTeam": {"id": oid("Payments"), "name": "Payments"},
+            "rules": [
+                _rule(0, schedule("Payments_schedule")),
+                _rule(5, user_ref("frank")),
+            ],
+        },
     ]
+    fake.integrations = _integrations()
+    fake.routing_rules = _routing_rules()
     # Overrides: a day of Payments (the whole schedule) by someone on call in
     # neither schedule then; six weekday hours of Platform's day rotation by
     # judy; one that has ended.

@@ -73,9 +73,7 @@ def command(*args: str) -> str:
 
 @pytest.fixture
 def at_now(monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
 
 
 def test_it_imports_the_organisation_and_agrees_at_every_hour(fake, waits):

@@ -210,9 +210,7 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
 
 
 def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     first = command("opsgenie", "--url", fake.url, "--token", KEY)
     assert "created team payments" in first
     assert "faithfulness payments: 1344/1344 hours agree" in first
@@ -240,9 +238,7 @@ def test_a_changed_override_is_updated_not_duplicated(fake, waits):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(fake, waits, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     out = command("opsgenie", "--url", fake.url, "--token", KEY, "--dry-run")
     assert "dry run: nothing was written" in out
     assert (
@@ -263,7 +259,9 @@ def test_one_team_only(fake, waits):
 
 def test_a_bad_key_writes_nothing(fake, waits):
     with pytest.raises(
-        CommandError, match="refused the token .401.*nothing was written"
+        CommandError,
+        match="refused the token .401 on /v2/users: Could not authenticate.*"
+        "nothing was written",
     ):
         command("opsgenie", "--url", fake.url, "--token", "wrong")
     assert not Team.objects.exists()
@@ -271,7 +269,11 @@ def test_a_bad_key_writes_nothing(fake, waits):
 
 def test_a_key_without_configuration_access_writes_nothing(fake, waits):
     fake.forbidden = "/v2/escalations"
-    with pytest.raises(CommandError, match="refused the token .403 on /v2/escal"):
+    with pytest.raises(
+        CommandError,
+        match="refused the token .403 on /v2/escalations: You are not authorized "
+        "for this action: configuration access",
+    ):
         command("opsgenie", "--url", fake.url, "--token", KEY)
     assert not Team.objects.exists()
 

@@ -191,9 +191,7 @@ def test_the_check_lists_where_the_source_disagrees(fake, waits):
 
 
 def test_a_second_run_writes_nothing(fake, waits, writes, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     first = command("pagerduty", "--url", fake.url, "--token", "good-token")
     assert "created team payments" in first
     assert "faithfulness payments: 1344/1344 hours agree" in first
@@ -221,9 +219,7 @@ def test_a_changed_override_is_updated_not_duplicated(fake, waits):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(fake, waits, monkeypatch):
-    monkeypatch.setattr(
-        "alerts.management.commands.oncall_import.timezone.now", lambda: NOW
-    )
+    monkeypatch.setattr("alerts.importers.run.timezone.now", lambda: NOW)
     out = command("pagerduty", "--url", fake.url, "--token", "good-token", "--dry-run")
     assert "dry run: nothing was written" in out
     assert "rotations: pd-pspri (Payments primary + Payments secondary)" in out
@@ -240,7 +236,8 @@ def test_one_team_only(fake, waits):
 
 def test_bad_credentials_write_nothing(fake, waits):
     with pytest.raises(
-        CommandError, match="refused the token .401.*nothing was written"
+        CommandError,
+        match="refused the token .401 on /users: Unauthorized.*nothing was written",
     ):
         command("pagerduty", "--url", fake.url, "--token", "wrong")
     assert not Team.objects.exists()
@@ -332,3 +329,28 @@ def test_a_value_our_model_refuses_says_where_and_writes_nothing(fake, waits):
     assert message.startswith("members[1].time_zone: ")
     assert "Mars/Olympus" in message and message.endswith("(nothing was written)")
     assert not Team.objects.exists() and not Member.objects.exists()
+
+
+def test_a_secondary_that_is_not_a_partner_is_reported_as_dropped(fake, waits):
+    # Turns of a day under weekly primaries: no paired or follow scheme.
+    fake.schedule("PSSEC")["schedule_layers"][0]["rotation_turn_length_seconds"] = (
+        24 * 3600
+    )
+    report = run_import(fake)
+    text = "\n".join(report.problems)
+    assert (
+        "'Payments secondary' (team payments's secondary): not a paired or follow "
+        "partner of the primary schedule (ours: the secondary comes from the "
+        "primary's rotation); not imported, nor is the policy's step to it" in text
+    )
+    assert "pages our secondary" not in text
+    # What the report says is what happened: the step to it is gone, and the
+    # rule's drop is reported in its own words too.
+    assert "rule 2: target schedule_reference PSSEC has no equivalent" in text
+    assert [
+        s.target for s in EscalationPolicy.objects.get(slug="pd-pep1").steps.all()
+    ] == [
+        "primary",
+        "member",
+    ]
+    assert Rotation.objects.get(team__slug="payments").scheme == "primary_only"

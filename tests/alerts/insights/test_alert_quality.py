@@ -155,3 +155,58 @@ def test_the_query_count_does_not_grow_with_the_incidents(
     with CaptureQueriesContext(connection) as many:
         _report(team)
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize(
+    ("local", "asleep"),
+    [
+        ((21, 59), False),  # the minute before sleep hours
+        ((22, 0), True),  # sleep hours begin
+        ((3, 0), True),
+        ((7, 59), True),  # the last minute of sleep
+        ((8, 0), False),  # they end
+    ],
+)
+def test_sleep_share_reads_the_sent_instant_in_the_members_zone(
+    team, integration, policy, alice, local, asleep
+):
+    """alice lives in Los Angeles on a Nairobi team: her sleep hours are hers."""
+    import datetime as dt
+    import zoneinfo
+
+    from tests.alerts.insights.conftest import drive_at
+
+    alice.time_zone = "America/Los_Angeles"
+    alice.save()
+    la = zoneinfo.ZoneInfo("America/Los_Angeles")
+    today = timezone.now().astimezone(la).date() + timedelta(days=1)
+    at = dt.datetime.combine(today, dt.time(*local), tzinfo=la).astimezone(dt.UTC)
+    open_incident(integration, alertname="DiskFull", at=at)
+    drive_at(at)
+    sent()
+    report = alert_quality(
+        teams=Team.objects.filter(pk=team.pk),
+        start=at - timedelta(hours=1),
+        end=at + timedelta(hours=1),
+    )
+    row = _only(report)
+    assert (row.pages, row.sleep_pages) == (1, 1 if asleep else 0)
+
+
+def test_a_teams_own_sleep_hours_are_used(team, integration, policy, alice):
+    import zoneinfo
+
+    from tests.alerts.insights.conftest import drive_at
+
+    at = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    minute = at.astimezone(zoneinfo.ZoneInfo(alice.time_zone))  # her own zone
+    start = (minute - timedelta(minutes=1)).time()
+    end = (minute + timedelta(minutes=1)).time()
+    InsightSettings.objects.create(team=team, sleep_start=start, sleep_end=end)
+    open_incident(integration, at=at)
+    drive_at(at)
+    sent()
+    report = _report(team)
+    assert _only(report).sleep_pages == 1
+    InsightSettings.objects.filter(team=team).update(sleep_start=end, sleep_end=end)
+    assert _only(_report(team)).sleep_pages == 0  # start == end: no sleep hours

@@ -10,6 +10,7 @@ pages by when they were really sent) never holds one.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -19,10 +20,12 @@ from alerts.insights.health import health, rest_broken
 from alerts.insights.page_load import page_load
 from alerts.insights.rota import rota_health
 from alerts.models import InsightSettings
-from tests.alerts.conftest import drive, open_incident, sent
+from tests.alerts.conftest import open_incident, sent
+from tests.alerts.insights.conftest import drive_at
 from tests.cast import PHONES, policy_create, utc
 
 WEEK = utc(2027, 1, 17, 21)  # Monday 18 January 2027, 00:00 in Nairobi
+WEEK_LONG = timedelta(days=7)
 ALICE_ON = utc(2027, 1, 18, 6)  # 09:00 in Nairobi: alice's week as primary begins
 
 
@@ -37,7 +40,7 @@ def _page(integration, at: dt.datetime) -> None:
     """An incident at ``at``: the engine pages alice, at once (no storm hold)."""
     before = len(sent())
     open_incident(integration, at=at)
-    drive(at)
+    drive_at(at)
     after = sent()
     assert [s.to for s in after[before:]] == [PHONES["alice"]]
 
@@ -133,11 +136,15 @@ def test_the_paired_six_person_scheme_has_no_back_to_back_weeks(
     assert [
         w for w in report.weeks if any(f.kind == "back_to_back" for f in w.flags)
     ] == []
-    # Everyone was on call in two of the six weeks (with the Monday 09:00 handoffs
-    # touching a third week for 9 hours).
+    # On-call weeks run handoff to handoff: Monday 09:00 to Monday 09:00 in
+    # Nairobi, a whole week each.  Everyone began two in the six weeks (and the
+    # pair on call before them has a week ending 9 hours into the period).
     weeks_on = {}
     for w in report.weeks:
-        if w.oncall >= timedelta(hours=24):
+        local = w.start.astimezone(team.tz)
+        assert (local.weekday(), local.hour, w.end - w.start) == (0, 9, WEEK_LONG)
+        assert w.oncall == WEEK_LONG
+        if w.start >= start:
             weeks_on[w.member.username] = weeks_on.get(w.member.username, 0) + 1
     assert weeks_on == dict.fromkeys(
         ["alice", "bob", "charlie", "david", "eve", "frank"], 2
@@ -197,3 +204,98 @@ def test_gini():
     assert gini([1, 1, 1, 1]) == 0
     assert gini([0, 0, 0, 4]) == pytest.approx(0.75)
     assert gini([]) is None
+
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def _berlin(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=BERLIN).astimezone(dt.UTC)
+
+
+@pytest.fixture
+def wednesdays(team, people, integration, make_rotation):
+    """A Berlin team whose paired rotation hands off on Wednesdays at 09:00: charlie
+    (and david) hold the week from Wednesday 25 March 2026 09:00 to Wednesday 1
+    April 09:00, across the change to summer time on Sunday 29 March."""
+    team.time_zone = "Europe/Berlin"
+    team.save()
+    for person in people:
+        person.time_zone = "Europe/Berlin"
+        person.save()
+    make_rotation(team, people, now=utc(2026, 3, 1), start_date=dt.date(2026, 3, 18))
+    policy_create(team, {"target": "primary", "channel": "sms"}, team_default=True)
+    return integration
+
+
+def _page_to(integration, at: dt.datetime, phone: str) -> None:
+    before = len(sent())
+    open_incident(integration, at=at)
+    drive_at(at)
+    assert [s.to for s in sent()[before:]] == [phone]
+
+
+def test_an_oncall_week_runs_handoff_to_handoff_across_a_dst_change(team, wednesdays):
+    first = _berlin(2026, 3, 25, 9, 0)  # CET, UTC+1: 08:00 UTC
+    last = _berlin(2026, 4, 1, 8, 59)  # CEST, UTC+2: 06:59 UTC
+    after = _berlin(2026, 4, 1, 9, 0)  # eve's week has begun
+    _page_to(wednesdays, first, PHONES["charlie"])
+    _page_to(wednesdays, last, PHONES["charlie"])
+    _page_to(wednesdays, after, PHONES["eve"])
+
+    start, end = _berlin(2026, 3, 23, 0, 0), _berlin(2026, 4, 6, 0, 0)
+    load = page_load(team=team, start=start, end=end)
+    by_name = {m.member.username: m for m in load.members}
+    [week] = by_name["charlie"].weeks.values()
+    assert (week.start, week.end) == (first, _berlin(2026, 4, 1, 9, 0))
+    assert week.end - week.start == timedelta(hours=167)  # a short week
+    assert (week.pages, week.on_rota) == (2, True)
+    # The two pages fall in two calendar weeks (Mondays 23 and 30 March): a
+    # calendar reading would split what charlie lived through as one week.
+    assert (
+        first.astimezone(BERLIN).isocalendar()[1]
+        != last.astimezone(BERLIN).isocalendar()[1]
+    )
+    eve_weeks = {w.start: w.pages for w in by_name["eve"].weeks.values()}
+    assert eve_weeks == {after: 1}
+
+
+@pytest.mark.parametrize(("limit", "flagged"), [(2, False), (1, True)])
+def test_the_load_flag_reads_the_oncall_week_not_the_calendar_week(
+    team, wednesdays, limit, flagged
+):
+    InsightSettings.objects.create(team=team, max_pages_per_week=limit)
+    _page_to(wednesdays, _berlin(2026, 3, 27, 10, 0), PHONES["charlie"])  # Friday
+    _page_to(wednesdays, _berlin(2026, 3, 31, 10, 0), PHONES["charlie"])  # Tuesday
+    start, end = _berlin(2026, 3, 23, 0, 0), _berlin(2026, 4, 6, 0, 0)
+    report = health(team=team, start=start, end=end)
+    [week] = [w for w in report.weeks if w.member.username == "charlie"]
+    assert week.start == _berlin(2026, 3, 25, 9, 0)
+    assert week.oncall == timedelta(hours=167)
+    kinds = {f.kind: f for f in week.flags}
+    assert ("load" in kinds) is flagged
+    if flagged:
+        assert kinds["load"].value == 2
+
+
+def test_a_page_outside_the_members_oncall_weeks_is_an_off_rota_week(
+    team, wednesdays, frank
+):
+    """frank is off in the week of 25 March; the policy pages him by name (its
+    step's target is a member, as a manager's would be): the page falls in an
+    off-rota calendar week, Monday to Monday in the team's zone."""
+    from alerts.models import EscalationStep
+
+    EscalationStep.objects.filter(policy__team=team).update(
+        target="member", member=frank
+    )
+    at = _berlin(2026, 3, 26, 10, 0)  # Thursday
+    _page_to(wednesdays, at, PHONES["frank"])
+    load = page_load(
+        team=team, start=at - timedelta(days=3), end=at + timedelta(days=3)
+    )
+    frank_load = next(m for m in load.members if m.member.username == "frank")
+    off = [w for w in frank_load.weeks.values() if not w.on_rota]
+    assert [(w.start, w.end, w.pages) for w in off] == [
+        (_berlin(2026, 3, 23, 0, 0), _berlin(2026, 3, 30, 0, 0), 1)
+    ]

@@ -14,7 +14,8 @@ from django.utils import timezone
 from alerts.incidents.state import incident_acknowledge
 from alerts.insights.page_load import page_load
 from alerts.models import PageBundle
-from tests.alerts.conftest import drive, open_incident, sent
+from tests.alerts.conftest import open_incident, sent
+from tests.alerts.insights.conftest import drive_at
 from tests.cast import PHONES, policy_create
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -43,7 +44,7 @@ def test_a_page_at_3_am_in_the_members_own_zone_is_a_sleep_interruption(
     # 03:00 in Los Angeles is 14:00 in Nairobi: business hours for the team.
     assert at.astimezone(team.tz).hour in (13, 14)
     incident = open_incident(integration, at=at)
-    drive(at)
+    drive_at(at)
     assert [s.to for s in sent()] == [PHONES["alice"]]
     incident_acknowledge(incident=incident, by=alice, at=at + timedelta(minutes=3))
 
@@ -61,7 +62,7 @@ def test_the_same_hour_is_business_hours_for_a_member_in_nairobi(
     if at.astimezone(team.tz).weekday() >= 5:
         pytest.skip("a weekend in Nairobi: off-hours, not business hours")
     open_incident(integration, at=at)
-    drive(at)
+    drive_at(at)
     sent()
     load = _load(team, at - timedelta(hours=1), at + timedelta(hours=1), "alice")
     assert (load.pages, load.sleep, load.business) == (1, 0, 1)
@@ -72,8 +73,8 @@ def test_an_escalation_past_the_primary_counts_against_them_as_unanswered(
 ):
     now = timezone.now()
     incident = open_incident(integration, at=now)
-    drive(now)
-    drive(now + timedelta(minutes=5, seconds=6))
+    drive_at(now)
+    drive_at(now + timedelta(minutes=5, seconds=6))
     assert [s.to for s in sent()] == [PHONES["alice"], PHONES["bob"]]
     incident_acknowledge(incident=incident, by=bob, at=now + timedelta(minutes=7))
 
@@ -96,9 +97,9 @@ def test_an_acknowledged_page_is_not_escalated_past(
 ):
     now = timezone.now()
     incident = open_incident(integration, at=now)
-    drive(now)
+    drive_at(now)
     incident_acknowledge(incident=incident, by=alice, at=now + timedelta(minutes=1))
-    drive(now + timedelta(minutes=10))
+    drive_at(now + timedelta(minutes=10))
     assert [s.to for s in sent()] == [PHONES["alice"]]
     load = _load(team, now - timedelta(hours=1), now + timedelta(hours=1), "alice")
     assert (load.pages, load.escalated_past, load.acknowledged) == (1, 0, 1)
@@ -118,8 +119,8 @@ def test_an_sms_then_a_call_for_the_same_step_is_one_interruption(
     )
     now = timezone.now()
     open_incident(integration, at=now)
-    drive(now)
-    drive(now + timedelta(minutes=2, seconds=5))
+    drive_at(now)
+    drive_at(now + timedelta(minutes=2, seconds=5))
     assert [s.kind for s in sent()] == ["sms", "call"]
     load = _load(team, now - timedelta(hours=1), now + timedelta(hours=1), "alice")
     assert (load.pages, load.incidents) == (1, 1)
@@ -138,8 +139,8 @@ def test_a_storm_bundle_counts_once_and_says_how_many_incidents_it_carried(
     now = timezone.now()
     for n in range(4):
         open_incident(integration, alertname=f"Alert{n}", at=now)
-    drive(now)
-    drive(now + timedelta(minutes=2, seconds=1))
+    drive_at(now)
+    drive_at(now + timedelta(minutes=2, seconds=1))
     texts = sent(to=PHONES["alice"])
     assert len(texts) == 3  # two pages, then one bundle of the other two
     assert PageBundle.objects.filter(sent_at__isnull=False).count() == 1
@@ -170,7 +171,7 @@ def test_time_on_call_comes_from_the_effective_schedule(team, rotation, people):
 def _pages_for(integration, now, n):
     for i in range(n):
         open_incident(integration, alertname=f"A{i}", at=now)
-    drive(now)
+    drive_at(now)
     sent()
 
 
@@ -188,3 +189,39 @@ def test_the_query_count_does_not_grow_with_the_pages(team, integration, policy,
     with CaptureQueriesContext(connection) as many:
         page_load(**window)
     assert len(many) == len(few)
+
+
+def test_a_page_counts_at_the_hour_it_was_sent_not_the_hour_it_was_due(
+    team, integration, policy, alice, bob
+):
+    """The engine fires the step at 21:57 for alice (off-hours): the page is due
+    then; the sending sweep only gets to it at 22:01 (a busy worker): it woke her
+    in her sleep hours, and the heatmap puts it in the 22:00 hour."""
+    from alerts.escalation.claims import escalations_claim
+    from alerts.escalation.engine import escalations_advance
+    from alerts.insights.heatmap import page_heatmap
+    from alerts.models import Page
+
+    alice.time_zone = "America/Los_Angeles"
+    alice.save()
+    due = _next_local(21, LA) + timedelta(minutes=57)
+    open_incident(integration, at=due)
+    ids = [pk for pk, _ in escalations_claim(now=due, limit=10)]
+    escalations_advance(incident_ids=ids, now=due)  # the page is written, due now
+    assert not sent()
+    drive_at(due + timedelta(minutes=4))
+    assert [s.to for s in sent()] == [PHONES["alice"]]
+    page = Page.objects.get()
+    assert page.due_at == due
+    assert page.sent_at == due + timedelta(minutes=4)
+
+    load = _load(team, due - timedelta(hours=1), due + timedelta(hours=1), "alice")
+    assert (load.pages, load.sleep, load.off) == (1, 1, 0)
+
+    grid = page_heatmap(team=team, start=due, end=due + timedelta(hours=1))
+    sent_local = page.sent_at.astimezone(team.tz)
+    assert grid[sent_local.weekday()][sent_local.hour] == 1
+    assert sum(map(sum, grid)) == 1
+    # The period reads the sending instant too: before it, nothing.
+    early = _load(team, due - timedelta(hours=1), due + timedelta(minutes=3), "alice")
+    assert early.pages == 0

@@ -5,6 +5,8 @@ Scenario letters refer to tests/fixtures/alertmanager/README.md.
 
 from __future__ import annotations
 
+import copy
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,9 +14,15 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from alerts.incidents import state as incidents
-from alerts.intake import drain, process
+from alerts.intake import batch, drain, process
 from alerts.models import Alert, Incident, IncidentAlert, TimelineEntry, WebhookDelivery
-from tests.alerts.conftest import only_incident, process_inbox
+from tests.alerts.conftest import (
+    TOKEN,
+    auth_kwargs,
+    only_incident,
+    process_inbox,
+    recorded_json,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -516,3 +524,124 @@ def test_the_inbox_sweep_finds_every_unprocessed_delivery(webhook):
     webhook.post("f_two_groups_payments")
     assert len(process_inbox()) == 2
     assert Incident.objects.count() == 2
+
+
+def joined_body() -> bytes:
+    """a_single_firing with a second alert (another instance) joining the group."""
+    data = recorded_json("a_single_firing")
+    second = copy.deepcopy(data["alerts"][0])
+    second["labels"]["instance"] = "payments-2"
+    second["fingerprint"] = "00000000feedface"
+    data["alerts"].append(second)
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one_by_one"])
+def test_an_alert_joining_an_open_group_is_added_in_bulk_as_one_by_one(
+    client, webhook, opened, monkeypatch, bulk
+):
+    webhook.send("a_single_firing")
+    incident = only_incident()
+    one_by_one: list[int] = []
+    real_apply = batch.delivery_apply
+
+    def spy(delivery_id):
+        one_by_one.append(delivery_id)
+        return real_apply(delivery_id)
+
+    monkeypatch.setattr(batch, "delivery_apply", spy)
+    path, headers = auth_kwargs("bearer", TOKEN)
+    ids = [
+        client.post(
+            path, data=joined_body(), content_type="application/json", **headers
+        ).json()["delivery"]
+        for _ in range(2)  # the join, and Alertmanager's HA peer sending it again
+    ]
+    if bulk:
+        drain.delivery_process(delivery_id=ids[0])
+        assert one_by_one == []  # the bulk path took the join
+    else:
+        for pk in ids:
+            drain.delivery_process(delivery_id=pk, batch=False)
+
+    results = [WebhookDelivery.objects.get(pk=pk).result for pk in ids]
+    assert results == [
+        f"attached to incident #{incident.pk}",
+        f"attached to incident #{incident.pk} (repeat: nothing changed)",
+    ]
+    joined = Alert.objects.get(fingerprint="00000000feedface")
+    assert joined.status == "firing"
+    assert joined.last_received_at == WebhookDelivery.objects.get(pk=ids[1]).received_at
+    link = IncidentAlert.objects.get(incident=incident, alert=joined)
+    assert (link.status, link.resolved_at) == ("firing", None)
+    entry = incident.timeline.order_by("pk").last()
+    assert (entry.kind, entry.text) == (
+        "alert_firing",
+        "alert firing: HighErrorRate instance=payments-2",
+    )
+    assert kinds(incident).count("alert_firing") == 1
+    incident.refresh_from_db()
+    assert (incident.status, incident.notifications) == ("triggered", 3)
+    assert len(opened) == 1
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one_by_one"])
+def test_a_partial_resolve_is_applied_in_bulk_as_one_by_one(
+    webhook, opened, monkeypatch, bulk
+):
+    """Scenario c waiting in the inbox with its HA duplicate: the bulk path records
+    the resolved alert on its link with its entry, as delivery_apply does."""
+    webhook.send("b_group_of_three_firing")
+    incident = only_incident()
+    one_by_one: list[int] = []
+    real_apply = batch.delivery_apply
+
+    def spy(delivery_id):
+        one_by_one.append(delivery_id)
+        return real_apply(delivery_id)
+
+    monkeypatch.setattr(batch, "delivery_apply", spy)
+    ids = [webhook.post("c_group_partial_resolve").json()["delivery"] for _ in "ab"]
+    if bulk:
+        drain.delivery_process(delivery_id=ids[0])
+        assert one_by_one == []  # the bulk path took it
+    else:
+        for pk in ids:
+            drain.delivery_process(delivery_id=pk, batch=False)
+
+    results = [WebhookDelivery.objects.get(pk=pk).result for pk in ids]
+    assert results == [
+        f"attached to incident #{incident.pk}; 2 alert(s) still firing",
+        f"attached to incident #{incident.pk} (repeat: nothing changed)",
+    ]
+    assert statuses(incident) == {
+        "checkout-1": "firing",
+        "checkout-2": "resolved",
+        "checkout-3": "firing",
+    }
+    resolved = IncidentAlert.objects.get(incident=incident, status="resolved")
+    assert resolved.resolved_at == resolved.alert.ends_at
+    assert resolved.alert.status == "resolved"
+    entry = incident.timeline.order_by("pk").last()
+    assert (entry.kind, entry.text) == (
+        "alert_resolved",
+        "alert resolved: HighLatency instance=checkout-2",
+    )
+    incident.refresh_from_db()
+    assert (incident.status, incident.notifications) == ("triggered", 3)
+
+
+def test_the_full_resolve_in_a_batch_still_goes_one_by_one(webhook, monkeypatch):
+    webhook.send("b_group_of_three_firing", "c_group_partial_resolve")
+    one_by_one: list[int] = []
+    real_apply = batch.delivery_apply
+
+    def spy(delivery_id):
+        one_by_one.append(delivery_id)
+        return real_apply(delivery_id)
+
+    monkeypatch.setattr(batch, "delivery_apply", spy)
+    delivery = webhook.post("d_group_all_resolved").json()["delivery"]
+    drain.delivery_process(delivery_id=delivery)
+    assert one_by_one == [delivery]
+    assert only_incident().status == "resolved"

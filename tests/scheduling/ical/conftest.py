@@ -6,16 +6,19 @@ import pytest
 from django.core.cache import cache
 
 from scheduling.feeds import feed_create
-from scheduling.ical import Document, feed_document
+from scheduling.ical import Document, feed_document, forget_local_documents
 from scheduling.models import FeedToken
 from scheduling.version import schedule_version
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
+    # Both caches: each test's database counts schedule versions from 0 again.
     cache.clear()
+    forget_local_documents()
     yield
     cache.clear()
+    forget_local_documents()
 
 
 @pytest.fixture

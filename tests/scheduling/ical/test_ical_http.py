@@ -10,10 +10,13 @@ import logging
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from scheduling.feeds import feed_create, feed_revoke, feed_rotate
+from scheduling.ical import forget_local_documents
 from scheduling.overrides import override_create
 from scheduling.plan import PRIMARY
 
@@ -97,6 +100,27 @@ def test_it_gzips_when_asked(team_feed):
         HTTP_IF_NONE_MATCH=zipped["ETag"],
     )
     assert again.status_code == 304
+    assert zipped["Vary"] == "Accept-Encoding" and plain["Vary"] == "Accept-Encoding"
+
+
+def test_the_gzipped_body_is_compressed_once_per_process(team_feed, monkeypatch):
+    from scheduling import ical
+
+    issued, _, _ = team_feed
+    compressed: list[int] = []
+    real = ical.compress_string
+
+    def counting(body):
+        compressed.append(len(body))
+        return real(body)
+
+    monkeypatch.setattr(ical, "compress_string", counting)
+    client = Client()
+    first = client.get(_path(issued.secret), HTTP_ACCEPT_ENCODING="gzip")
+    again = client.get(_path(issued.secret), HTTP_ACCEPT_ENCODING="gzip, br")
+    assert first.content == again.content
+    assert gzip.decompress(again.content) == client.get(_path(issued.secret)).content
+    assert len(compressed) == 1
 
 
 def test_unknown_revoked_and_rotated_tokens_are_a_plain_404(team_feed):
@@ -149,9 +173,7 @@ def test_the_secret_is_not_stored_nor_logged(team_feed, caplog):
     assert issued.secret not in caplog.text  # ... without the secret
 
 
-def test_a_matching_poll_reads_only_the_validators_from_the_cache(
-    team_feed, monkeypatch
-):
+def test_an_unchanged_poll_is_answered_from_this_process_memory(team_feed, monkeypatch):
     from django.core.cache import cache
 
     issued, _, _ = team_feed
@@ -166,8 +188,51 @@ def test_a_matching_poll_reads_only_the_validators_from_the_cache(
 
     monkeypatch.setattr(cache, "get", get)
     again = client.get(_path(issued.secret), HTTP_IF_NONE_MATCH=first["ETag"])
+    full = client.get(_path(issued.secret))
 
     assert again.status_code == 304
     assert again["ETag"] == first["ETag"]
     assert again["Last-Modified"] == first["Last-Modified"]
-    assert len(read) == 1 and read[0].endswith(":v")  # not the body's key
+    assert (full.status_code, full.content) == (200, first.content)
+    assert read == []  # neither poll went to the shared cache
+
+
+def test_another_process_render_is_read_from_the_shared_cache(team_feed):
+    issued, _, _ = team_feed
+    client = Client()
+    first = client.get(_path(issued.secret))
+    forget_local_documents()  # as a worker that did not render it
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(_path(issued.secret))
+    assert (again.status_code, again.content) == (200, first.content)
+    assert len(queries.captured_queries) == 1  # the lookup; no render
+
+
+# Outside a transaction, as gunicorn serves it: inside one the lookup cannot
+# start again on a new connection, and it does not try.
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_broken_between_polls_is_replaced_not_a_500(
+    team_feed, monkeypatch
+):
+    """The poll skips the per-request "SELECT 1" health check: its lookup runs
+    once more on a new connection when the old one turns out broken."""
+    from django.db import OperationalError
+
+    from scheduling import feeds
+
+    issued, _, _ = team_feed
+    client = Client()
+    first = client.get(_path(issued.secret))
+    real = feeds._lookup
+    calls: list[bool] = []
+
+    def broken_once(conn, sql, args):
+        calls.append(conn.connection is not None)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(conn, sql, args)
+
+    monkeypatch.setattr(feeds, "_lookup", broken_once)
+    again = client.get(_path(issued.secret))
+    assert (again.status_code, again.content) == (200, first.content)
+    assert len(calls) == 2

@@ -41,7 +41,7 @@ def test_an_override_in_the_next_day_texts_who_it_moves(
     assert [p.name for p in published] == [SEND_TASK]
     phones.assert_quiet()  # recorded, not sent until the task runs
 
-    assert send_shift_notices() == {"sent": 2, "failed": 0}
+    assert send_shift_notices() == {"sent": 2, "failed": 0, "retrying": 0}
 
     charlie_sms = phones.expect_sms(to="charlie", containing="you are now primary")
     alice_sms = phones.expect_sms(to="alice", containing="you are no longer primary")
@@ -53,7 +53,8 @@ def test_an_override_in_the_next_day_texts_who_it_moves(
     assert when in charlie_sms.body and when in alice_sms.body
     phones.assert_quiet()  # bob, the secondary, is not moved: no SMS
 
-    assert send_shift_notices() == {"sent": 0, "failed": 0}  # each sent once
+    # Each sent once.
+    assert send_shift_notices() == {"sent": 0, "failed": 0, "retrying": 0}
     phones.assert_quiet()
 
 
@@ -69,7 +70,7 @@ def test_a_change_further_out_texts_nobody(
             ends_at=hour(32),
         )
     assert not ShiftChangeNotice.objects.exists()
-    assert send_shift_notices() == {"sent": 0, "failed": 0}
+    assert send_shift_notices() == {"sent": 0, "failed": 0, "retrying": 0}
     phones.assert_quiet()
 
 
@@ -156,12 +157,13 @@ def test_a_failed_send_is_recorded_and_the_others_go_on(
         ends_at=hour(5),
     )
 
-    assert send_shift_notices() == {"sent": 1, "failed": 1}
+    assert send_shift_notices() == {"sent": 1, "failed": 1, "retrying": 0}
 
     phones.expect_sms(to="charlie", containing="you are now primary")
     failed = ShiftChangeNotice.objects.get(member=alice)
     assert failed.error == "unreachable" and failed.sent_at is None
-    assert send_shift_notices() == {"sent": 0, "failed": 0}  # not retried
+    # A permanent failure: not retried.
+    assert send_shift_notices() == {"sent": 0, "failed": 0, "retrying": 0}
     phones.assert_quiet()
 
 
@@ -181,9 +183,9 @@ def test_a_notice_claimed_by_a_dead_worker_is_sent_after_the_lease(
     )
     result = send_shift_notices()
     if claimed_minutes_ago < 5:
-        assert result == {"sent": 0, "failed": 0}
+        assert result == {"sent": 0, "failed": 0, "retrying": 0}
     else:
-        assert result == {"sent": 2, "failed": 0}
+        assert result == {"sent": 2, "failed": 0, "retrying": 0}
         phones.sent()
     phones.assert_quiet()
 
