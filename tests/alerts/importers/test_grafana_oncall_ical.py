@@ -254,3 +254,25 @@ def test_an_ical_secondary_is_carried_on_the_layer_below(fake, waits):
         for p in report.problems
     ), report.problems
     assert run_import(fake).overrides_written == 0
+
+
+def test_a_calendar_of_monthly_events_only_is_carried_too(fake, waits):
+    """Platform's chain pointed at its DB schedule (one monthly 4-hour event):
+    no shift is a rotation here, so a carrier of ivan; the 8 hours he is on call
+    agree, the rest (nobody in the source) is reported and listed."""
+    step = next(s for s in fake.steps if s["id"] == "EF1")
+    step["notify_on_call_from_schedule"] = "SDB"
+
+    report = run_import(fake)
+
+    platform = next(c for c in report.checks if c.team == "platform")
+    assert platform.agree == 8  # 3 March and 3 April, 06:00-10:00 Berlin
+    assert [r.slug for r in Rotation.objects.filter(team__slug="platform")] == [
+        "go-sdb"
+    ]
+    text = "\n".join(report.problems)
+    assert (
+        "schedule 'Platform DB' (team platform's primary): none of its shifts is a "
+        "rotation here; imported as rotation go-sdb of ivan" in text
+    )
+    assert "schedule 'Platform DB': nobody on call for 1336 of the 1344 hours" in text
