@@ -270,6 +270,10 @@ SPECTACULAR_SETTINGS = {
         # Routes may leave urgency to the severity label (""); incidents may not.
         "RouteUrgencyEnum": "alerts.models.Route.Urgency",
         "IncidentUrgencyEnum": "alerts.models.Incident.Urgency",
+        # An incident's source (Alertmanager, heartbeat, ...) and an SLO's
+        # indicator source (incident time, Prometheus ratio).
+        "IncidentSourceEnum": "alerts.models.Incident.Source",
+        "SloSourceEnum": "alerts.models.SLO.Source",
     },
 }
 

@@ -248,7 +248,9 @@ def _postmortem(request: Request, pk: int) -> Postmortem:
 class IncidentPostmortem(APIView):
     """Create the incident's postmortem draft (201), or return it (200)."""
 
-    @extend_schema(request=None, responses=PostmortemSerializer)
+    @extend_schema(
+        request=None, responses={200: PostmortemSerializer, 201: PostmortemSerializer}
+    )
     def post(self, request: Request, pk: int) -> Response:
         incident = scoped_or_404(request, Incident.objects.all(), pk=pk)
         require(request, incident_can_act, incident)
