@@ -60,6 +60,7 @@ from django.db import transaction
 
 from alerts.configfile import ConfigError, config_apply
 from alerts.importers.client import SourceClient, SourceError
+from alerts.importers.members import with_existing
 from alerts.importers.pagerduty import (
     DAY,
     HOUR,
@@ -945,18 +946,11 @@ def _plan_members(rules: list[dict[str, Any]], r: _Reading) -> list[dict[str, An
         if phone:
             flags = _contact_flags(rules_of.get(uid, []), username, r)
             methods.append({"phone": phone, "label": "imported", **flags})
-        teams = set(r.member_teams[username])
-        # Someone already here keeps their other teams, phone and numbers: an
-        # import only adds.
-        existing = Member.objects.filter(user__username=username).first()
+        # Someone already here also keeps their phone.
+        teams, methods, existing = with_existing(
+            username, r.member_teams[username], methods
+        )
         if existing is not None:
-            teams |= {t.slug for t in existing.teams.all()}
-            numbers = {m["phone"] for m in methods}
-            methods += [
-                {"phone": c.phone, "label": c.label, "sms": c.sms, "voice": c.voice}
-                for c in existing.contact_methods.order_by("position", "pk")
-                if c.phone not in numbers
-            ]
             phone = phone or existing.phone
         if not phone and not methods:
             r.no_phone.append(username)

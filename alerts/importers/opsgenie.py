@@ -40,6 +40,7 @@ from alerts.configfile import ConfigError, config_apply
 from alerts.importers import opsgenie_mapping as og
 from alerts.importers import opsgenie_routing as routing
 from alerts.importers.client import SourceClient, SourceError
+from alerts.importers.members import with_existing
 from alerts.importers.opsgenie_check import opsgenie_check
 from alerts.importers.pagerduty import (
     ImportFailed,
@@ -52,7 +53,6 @@ from alerts.importers.pagerduty import (
     _slug,
 )
 from scheduling import plan
-from scheduling.models import Member
 
 SOURCE = og.SOURCE
 # How far ahead what our model cannot hold is written as overrides: the check's
@@ -649,19 +649,7 @@ def _plan_members(
         if username not in r.member_teams:
             continue  # in no imported team
         user, numbers = found[uid]
-        numbers = list(numbers)
-        teams = set(r.member_teams[username])
-        # Someone already here keeps their other teams and numbers: the
-        # document's lists are exact, and an import only adds.
-        existing = Member.objects.filter(user__username=username).first()
-        if existing is not None:
-            teams |= {t.slug for t in existing.teams.all()}
-            known = {n["phone"] for n in numbers}
-            numbers += [
-                {"phone": c.phone, "label": c.label, "sms": c.sms, "voice": c.voice}
-                for c in existing.contact_methods.order_by("position", "pk")
-                if c.phone not in known
-            ]
+        teams, numbers, _ = with_existing(username, r.member_teams[username], numbers)
         members.append(
             {
                 "username": username,

@@ -34,6 +34,7 @@ from django.db import transaction
 
 from alerts.configfile import ConfigError, config_apply
 from alerts.importers.client import SourceClient, SourceError
+from alerts.importers.members import with_existing
 from scheduling import plan
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.overrides import override_create, override_update
@@ -584,19 +585,9 @@ def _plan_members(
         if username not in r.member_teams:
             continue  # in no imported team
         user = user_by_id[uid]
-        phones = _phones(user)
-        teams = set(r.member_teams[username])
-        # Someone already here keeps their other teams and numbers: the
-        # document's lists are exact, and an import only adds.
-        existing = Member.objects.filter(user__username=username).first()
-        if existing is not None:
-            teams |= {t.slug for t in existing.teams.all()}
-            numbers = {p["phone"] for p in phones}
-            phones += [
-                {"phone": c.phone, "label": c.label, "sms": c.sms, "voice": c.voice}
-                for c in existing.contact_methods.order_by("position", "pk")
-                if c.phone not in numbers
-            ]
+        teams, phones, _ = with_existing(
+            username, r.member_teams[username], _phones(user)
+        )
         members.append(
             {
                 "username": username,
