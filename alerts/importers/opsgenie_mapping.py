@@ -11,6 +11,7 @@ import zoneinfo
 from typing import Any
 
 from alerts.importers.client import SourceError
+from alerts.importers.values import source_id, source_instant
 from scheduling import plan
 
 SOURCE = "Opsgenie"
@@ -33,21 +34,11 @@ def sid(source_id: str) -> str:
 
 
 def instant(value: Any, what: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}")
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise SourceError(f"{SOURCE}: {what} has no UTC offset: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    return source_instant(SOURCE, value, what)
 
 
 def ident(obj: Any, what: str) -> str:
-    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-        raise SourceError(f"{SOURCE}: {what} has no id")
-    return obj["id"]
+    return source_id(SOURCE, obj, what)
 
 
 # --- people ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ from django.db import transaction
 from alerts.configfile import ConfigError, config_apply
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.members import with_existing
+from alerts.importers.values import source_id, source_instant
 from scheduling import plan
 from scheduling.models import Member, Override, Rotation, Team
 from scheduling.overrides import override_create, override_update
@@ -130,21 +131,11 @@ def _sid(prefix: str, source_id: str) -> str:
 
 
 def _instant(value: Any, what: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}")
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise SourceError(f"{SOURCE}: {what} is not a date-time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise SourceError(f"{SOURCE}: {what} has no UTC offset: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    return source_instant(SOURCE, value, what)
 
 
 def _ref(obj: Any, what: str) -> str:
-    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-        raise SourceError(f"{SOURCE}: {what} has no id")
-    return obj["id"]
+    return source_id(SOURCE, obj, what)
 
 
 # --- reading --------------------------------------------------------------------
