@@ -5,8 +5,8 @@ and their on-call shifts (rotations, recurrent events and overrides),
 escalation chains and their escalation policies (the steps), integrations and
 their routes.  What is built: one :mod:`alerts.configfile` document, applied
 through ``config_apply`` -- the path ``manage.py oncall_apply`` takes -- plus
-the future overrides, in the same transaction (the pieces are PagerDuty's,
-:mod:`alerts.importers.pagerduty`, imported, not copied).
+the future overrides, in the same transaction (the pieces every importer shares:
+:mod:`alerts.importers.apply`, `pairing` and `report`).
 
 Our model gives a team one effective schedule with a primary and a secondary.
 A Grafana team's schedules are read off its escalation chain (the one its
@@ -56,12 +56,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from alerts.configfile import ConfigError, config_apply
+from alerts.importers.apply import import_apply
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.members import with_existing
-from alerts.importers.pagerduty import (
+from alerts.importers.pairing import paired_or_follow
+from alerts.importers.report import (
     DAY,
     HOUR,
     WEEK,
@@ -70,10 +70,8 @@ from alerts.importers.pagerduty import (
     ImportReport,
     OverridePlan,
     TeamPlan,
-    _apply_overrides,
-    _combined,
-    _slug,
 )
+from alerts.importers.values import team_slug
 from alerts.models import ContactRule
 from scheduling import plan
 from scheduling.models import Member
@@ -239,7 +237,7 @@ def _read(
     wanted = [
         tid
         for tid, t in teams.items()
-        if team is None or team in (tid, t.get("name"), _slug(str(t.get("name"))))
+        if team is None or team in (tid, t.get("name"), team_slug(str(t.get("name"))))
     ]
     if team is not None and not wanted:
         raise ImportFailed(f"{SOURCE} has no team {team!r}")
@@ -247,7 +245,9 @@ def _read(
         now=now,
         horizon=horizon,
         phones=phones,
-        team_slug={tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted},
+        team_slug={
+            tid: team_slug(str(teams[tid].get("name") or tid)) for tid in wanted
+        },
         client=client,
     )
     _read_users(users, r)
@@ -431,9 +431,13 @@ def _with_secondary(
         else _schedule_rotations(secondary, slug, r, quiet=True)
     )
     if len(made) == 1 == len(s_made):
-        joined = _combined(primary, secondary, made[0], s_made[0])
+        joined = paired_or_follow(
+            made[0],
+            s_made[0],
+            slug=made[0]["slug"],
+            name=f"{primary['name']} + {secondary['name']}",
+        )
         if joined is not None:
-            joined["slug"] = made[0]["slug"]
             return [joined], True
     below = _separate_secondary(made, secondary, slug, r)
     if not below:
@@ -1089,10 +1093,6 @@ def _route(
 # --- writing ------------------------------------------------------------------------
 
 
-class _DryRun(Exception):
-    pass
-
-
 def grafana_oncall_apply(
     *,
     report: ImportReport,
@@ -1106,25 +1106,17 @@ def grafana_oncall_apply(
     every hour of the next 8 weeks.  ``dry_run``: the same, rolled back."""
     from alerts.importers.grafana_oncall_final import final_overrides
 
-    try:
-        with transaction.atomic():
-            applied = config_apply(report.document)
-            report.created = applied.created
-            report.tokens = applied.tokens
-            report.overrides_written = _apply_overrides(report)
-            if isinstance(report, GrafanaImportReport):
-                report.contact_rules_written = _apply_contact_rules(report)
-            report.overrides_written += final_overrides(
-                report=report, client=client, now=now
-            )
-            report.checks = grafana_oncall_check(report=report, client=client, now=now)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        report.tokens = {}
-    except ConfigError as exc:
-        raise ImportFailed(f"{exc.where()}: {exc.message}") from None
-    return report
+    def also() -> int:
+        if isinstance(report, GrafanaImportReport):
+            report.contact_rules_written = _apply_contact_rules(report)
+        return final_overrides(report=report, client=client, now=now)
+
+    return import_apply(
+        report,
+        check=lambda: grafana_oncall_check(report=report, client=client, now=now),
+        also=also,
+        dry_run=dry_run,
+    )
 
 
 def _apply_contact_rules(report: GrafanaImportReport) -> int:

@@ -13,15 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from alerts.importers.apply import apply_overrides
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.grafana_oncall import REASON, SOURCE, _pages
-from alerts.importers.pagerduty import (
-    CHECK_HOURS,
-    Check,
-    ImportReport,
-    OverridePlan,
-    _apply_overrides,
-)
+from alerts.importers.report import CHECK_HOURS, Check, ImportReport, OverridePlan
 from scheduling import plan
 from scheduling.models import Member, Team
 from scheduling.selectors import team_schedule
@@ -180,7 +175,7 @@ def final_overrides(
     if not plans:
         return 0
     fill = ImportReport({}, plans, [], report.problems, override_reason=REASON)
-    return _apply_overrides(fill)
+    return apply_overrides(fill)
 
 
 def _differences(

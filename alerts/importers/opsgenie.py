@@ -8,8 +8,9 @@ What is built: one :mod:`alerts.configfile` document (teams, members,
 rotations, escalation policies, integrations with their routes: see
 :mod:`alerts.importers.opsgenie_routing`), applied through ``config_apply`` -- the path
 ``manage.py oncall_apply`` takes -- plus the future overrides, in the same
-transaction; the pieces the PagerDuty importer already has (the report, the
-override plan, applying overrides, the paired/follow detection) are reused.
+transaction; the pieces every importer shares (the report and override plan,
+:mod:`alerts.importers.report`; applying, :mod:`alerts.importers.apply`; the
+paired/follow detection, :mod:`alerts.importers.pairing`) are reused.
 
 Our team has one effective schedule with a primary and a secondary.  An
 Opsgenie team's is read off its escalation (the one named ``<team>_escalation``,
@@ -34,24 +35,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from django.db import transaction
-
-from alerts.configfile import ConfigError, config_apply
 from alerts.importers import opsgenie_mapping as og
 from alerts.importers import opsgenie_routing as routing
+from alerts.importers.apply import import_apply
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.members import with_existing
 from alerts.importers.opsgenie_check import opsgenie_check
-from alerts.importers.pagerduty import (
-    ImportFailed,
-    ImportReport,
-    OverridePlan,
-    TeamPlan,
-    _apply_overrides,
-    _combined,
-    _DryRun,
-    _slug,
-)
+from alerts.importers.pairing import paired_or_follow
+from alerts.importers.report import ImportFailed, ImportReport, OverridePlan, TeamPlan
+from alerts.importers.values import team_slug
 from scheduling import plan
 
 SOURCE = og.SOURCE
@@ -148,13 +140,15 @@ def _read(*, client: SourceClient, team: str | None, now: dt.datetime) -> Import
     wanted = [
         tid
         for tid, t in teams.items()
-        if team is None or team in (tid, t.get("name"), _slug(str(t.get("name"))))
+        if team is None or team in (tid, t.get("name"), team_slug(str(t.get("name"))))
     ]
     if team is not None and not wanted:
         raise ImportFailed(f"{SOURCE} has no team {team!r}")
     r = _Reading(
         now=now,
-        team_slug={tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted},
+        team_slug={
+            tid: team_slug(str(teams[tid].get("name") or tid)) for tid in wanted
+        },
         schedules={og.ident(s, "schedule"): s for s in schedules},
     )
     user_by_id = _read_users(client, users, r)
@@ -371,13 +365,12 @@ def _pair(
         == 1
     ):
         return None
-    both = _combined(primary, secondary, made[0], s_made[0])
-    if both is not None:
-        both.update(
-            slug=og.sid(primary["id"]),
-            name=f"{primary['name']} + {secondary['name']}",
-        )
-    return both
+    return paired_or_follow(
+        made[0],
+        s_made[0],
+        slug=og.sid(primary["id"]),
+        name=f"{primary['name']} + {secondary['name']}",
+    )
 
 
 def _follow_rule(
@@ -742,17 +735,8 @@ def opsgenie_apply(
 ) -> ImportReport:
     """Apply the plan (one transaction), then compare who is on call with the
     source at every hour of the next 8 weeks.  ``dry_run``: the same, rolled back."""
-    try:
-        with transaction.atomic():
-            applied = config_apply(report.document)
-            report.created = applied.created
-            report.tokens = applied.tokens
-            report.overrides_written = _apply_overrides(report)
-            report.checks = opsgenie_check(report=report, client=client, now=now)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        report.tokens = {}
-    except ConfigError as exc:
-        raise ImportFailed(f"{exc.where()}: {exc.message}") from None
-    return report
+    return import_apply(
+        report,
+        check=lambda: opsgenie_check(report=report, client=client, now=now),
+        dry_run=dry_run,
+    )

@@ -8,7 +8,7 @@ import datetime as dt
 
 from alerts.importers import opsgenie_mapping as og
 from alerts.importers.client import SourceClient, SourceError
-from alerts.importers.pagerduty import CHECK_HOURS, Check, ImportReport
+from alerts.importers.report import CHECK_HOURS, Check, ImportReport
 from scheduling.models import Member, Team
 from scheduling.selectors import team_schedule
 

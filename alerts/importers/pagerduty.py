@@ -22,30 +22,33 @@ reason (``pagerduty:<id>``), so a second run finds everything and writes nothing
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-
-from alerts.configfile import ConfigError, config_apply
+from alerts.importers.apply import import_apply
 from alerts.importers.client import SourceClient, SourceError
 from alerts.importers.members import with_existing
-from alerts.importers.values import source_id, source_instant
+from alerts.importers.pairing import paired_or_follow
+from alerts.importers.report import (
+    CHECK_HOURS,
+    DAY,
+    HOUR,
+    WEEK,
+    Check,
+    ImportFailed,
+    ImportReport,
+    OverridePlan,
+    TeamPlan,
+)
+from alerts.importers.values import source_id, source_instant, team_slug
 from scheduling import plan
-from scheduling.models import Member, Override, Rotation, Team
-from scheduling.overrides import override_create, override_update
-from scheduling.selectors import team_rows, team_schedule
+from scheduling.models import Member, Team
+from scheduling.selectors import team_schedule
 
 SOURCE = "PagerDuty"
-WEEK = 7 * 86400
-DAY = 86400
-HOUR = 3600
-CHECK_HOURS = 8 * 7 * 24  # 1344
 
 
 def pagerduty_client(*, url: str, token: str) -> SourceClient:
@@ -57,73 +60,6 @@ def pagerduty_client(*, url: str, token: str) -> SourceClient:
             "Accept": "application/vnd.pagerduty+json;version=2",
         },
     )
-
-
-@dataclass
-class OverridePlan:
-    source_id: str
-    rotation_slugs: list[str]
-    role: str
-    username: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    # Under way already: its start is cut to now, so a later run, cutting at a
-    # later now, must not take the different start for a change.
-    started: bool = False
-
-    def same_as(self, override: Override, member: Member) -> bool:
-        start_same = override.starts_at == self.starts_at or (
-            self.started and override.starts_at <= self.starts_at
-        )
-        return (
-            start_same
-            and override.ends_at == self.ends_at
-            and override.member_id == member.pk
-        )
-
-
-@dataclass
-class TeamPlan:
-    slug: str
-    policy_id: str
-    primary_schedule: str
-    secondary_schedule: str | None
-    secondary_in_rotation: bool
-
-
-@dataclass
-class Check:
-    team: str
-    agree: int
-    total: int
-    disagreements: list[str]
-    note: str = ""
-
-    def line(self) -> str:
-        return f"{self.team}: {self.agree}/{self.total} hours agree"
-
-
-@dataclass
-class ImportReport:
-    document: dict[str, list[dict[str, Any]]]
-    overrides: list[OverridePlan]
-    teams: list[TeamPlan]
-    problems: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    overrides_written: int = 0
-    tokens: dict[str, str] = field(default_factory=dict)
-    checks: list[Check] = field(default_factory=list)
-    usernames: dict[str, str] = field(default_factory=dict)  # source id -> ours
-    # Overrides are found again by their reason, "<override_reason>:<source id>".
-    override_reason: str = "pagerduty"
-
-
-class ImportFailed(Exception):
-    """The import wrote nothing; the message says why."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "team"
 
 
 def _sid(prefix: str, source_id: str) -> str:
@@ -252,59 +188,6 @@ def _layer_rotation(
     }
 
 
-def _combined(
-    primary: dict[str, Any],
-    secondary: dict[str, Any],
-    p_rotation: dict[str, Any],
-    s_rotation: dict[str, Any],
-) -> dict[str, Any] | None:
-    """One paired or follow rotation equal to a one-layer primary and a one-layer
-    secondary schedule, when there is one."""
-    same = (
-        "shift_length",
-        "shift_unit",
-        "start_date",
-        "handoff_time",
-        "time_zone",
-        "restrict_weekdays",
-        "restrict_start",
-        "restrict_end",
-    )
-    if any(p_rotation[k] != s_rotation[k] for k in same):
-        return None
-    p, s = p_rotation["participants"], s_rotation["participants"]
-    n = len(p)
-    candidates = [(plan.FOLLOW, list(p))]
-    if n % 2 == 0 and len(s) == n:
-        half = n // 2
-        paired = [x for pair in zip(p[:half], s[:half], strict=True) for x in pair]
-        candidates.insert(0, (plan.PAIRED, paired))
-    cycle = n * len(s) // math.gcd(n, len(s))
-    for scheme, people in candidates:
-        if len(set(people)) != len(people) or plan.scheme_problem(scheme, len(people)):
-            continue
-        ids = tuple(range(len(people)))
-        ok = all(
-            dict(plan.assignment(scheme, ids, k))
-            == {
-                plan.PRIMARY: people.index(p[k % n]),
-                plan.SECONDARY: people.index(s[k % len(s)]),
-            }
-            if p[k % n] in people and s[k % len(s)] in people
-            else False
-            for k in range(max(cycle, len(people)))
-        )
-        if ok:
-            return {
-                **p_rotation,
-                "slug": _sid("pd", primary["id"]),
-                "name": f"{primary['name']} + {secondary['name']}",
-                "scheme": scheme,
-                "participants": people,
-            }
-    return None
-
-
 @dataclass
 class _Reading:
     """What planning gathers as it goes."""
@@ -363,14 +246,16 @@ def _read(
     wanted = [
         tid
         for tid, t in teams.items()
-        if team is None or team in (tid, t.get("name"), _slug(str(t.get("name"))))
+        if team is None or team in (tid, t.get("name"), team_slug(str(t.get("name"))))
     ]
     if team is not None and not wanted:
         raise ImportFailed(f"{SOURCE} has no team {team!r}")
     r = _Reading(
         now=now,
         horizon=horizon,
-        team_slug={tid: _slug(str(teams[tid].get("name") or tid)) for tid in wanted},
+        team_slug={
+            tid: team_slug(str(teams[tid].get("name") or tid)) for tid in wanted
+        },
         usernames={},
         schedules={sid: _schedule(client, sid) for sid in schedule_ids},
     )
@@ -633,7 +518,12 @@ def _team_rotations(
             now=now,
         )
         if isinstance(s_rotation, dict):
-            combined = _combined(primary, secondary, made[0], s_rotation)
+            combined = paired_or_follow(
+                made[0],
+                s_rotation,
+                slug=_sid("pd", primary["id"]),
+                name=f"{primary['name']} + {secondary['name']}",
+            )
             if combined is not None:
                 return [combined], True
     problems.append(
@@ -727,10 +617,6 @@ def _policy(
 # --- writing ------------------------------------------------------------------------
 
 
-class _DryRun(Exception):
-    pass
-
-
 def pagerduty_apply(
     *,
     report: ImportReport,
@@ -740,69 +626,11 @@ def pagerduty_apply(
 ) -> ImportReport:
     """Apply the plan (one transaction), then compare who is on call with the
     source at every hour of the next 8 weeks.  ``dry_run``: the same, rolled back."""
-    try:
-        with transaction.atomic():
-            applied = config_apply(report.document)
-            report.created = applied.created
-            report.tokens = applied.tokens
-            report.overrides_written = _apply_overrides(report)
-            report.checks = pagerduty_check(report=report, client=client, now=now)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        report.tokens = {}
-    except ConfigError as exc:
-        raise ImportFailed(f"{exc.where()}: {exc.message}") from None
-    return report
-
-
-def _holds_role(item: OverridePlan, rotation: Rotation) -> bool:
-    _, shifts, _ = team_rows(team=rotation.team, start=item.starts_at, end=item.ends_at)
-    return any(s.rotation_id == rotation.pk and s.role == item.role for s in shifts)
-
-
-def _apply_overrides(report: ImportReport) -> int:
-    """A source override goes on every layer (rotation) it is about that has
-    shifts in its time: whichever layer is on top then, it applies there."""
-    written = 0
-    for item in report.overrides:
-        member = Member.objects.get(user__username=item.username)
-        rotations = [Rotation.objects.get(slug=slug) for slug in item.rotation_slugs]
-        covering = [r for r in rotations if _holds_role(item, r)]
-        if not covering:
-            report.problems.append(
-                f"override {item.source_id}: no imported layer has a {item.role} "
-                "then (an override here changes who, never adds coverage)"
-            )
-        for rotation in covering:
-            slug = rotation.slug
-            reason = f"{report.override_reason}:{item.source_id}"
-            existing = Override.objects.filter(rotation=rotation, reason=reason).first()
-            try:
-                if existing is None:
-                    override_create(
-                        rotation=rotation,
-                        role=item.role,
-                        reason=reason,
-                        member=member,
-                        starts_at=item.starts_at,
-                        ends_at=item.ends_at,
-                    )
-                    written += 1
-                elif not item.same_as(existing, member):
-                    keep_start = item.started and existing.starts_at <= item.starts_at
-                    override_update(
-                        override=existing,
-                        member=member,
-                        starts_at=existing.starts_at if keep_start else item.starts_at,
-                        ends_at=item.ends_at,
-                    )
-                    written += 1
-            except ValidationError as exc:
-                report.problems.append(
-                    f"override {item.source_id} on {slug}: {'; '.join(exc.messages)}"
-                )
-    return written
+    return import_apply(
+        report,
+        check=lambda: pagerduty_check(report=report, client=client, now=now),
+        dry_run=dry_run,
+    )
 
 
 def _holders(

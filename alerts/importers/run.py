@@ -24,12 +24,11 @@ from alerts.importers.grafana_oncall import (
 )
 from alerts.importers.opsgenie import opsgenie_apply, opsgenie_client, opsgenie_read
 from alerts.importers.pagerduty import (
-    ImportFailed,
-    ImportReport,
     pagerduty_apply,
     pagerduty_client,
     pagerduty_read,
 )
+from alerts.importers.report import ImportFailed, ImportReport
 
 # (stage, done, total): called as each stage starts, and once at the end with
 # done == total.

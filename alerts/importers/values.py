@@ -4,6 +4,7 @@ naming the source and the place when it does not."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from alerts.importers.client import SourceError
@@ -27,3 +28,8 @@ def source_id(source: str, obj: Any, what: str) -> str:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise SourceError(f"{source}: {what} has no id")
     return obj["id"]
+
+
+def team_slug(name: str) -> str:
+    """Our slug for a source team's name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "team"

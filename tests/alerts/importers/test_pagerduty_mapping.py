@@ -98,15 +98,13 @@ def rotation(people: list[str]) -> dict:
     ],
 )
 def test_two_schedules_that_are_one_rotation(primary, secondary, scheme, people):
-    from alerts.importers.pagerduty import _combined
+    from alerts.importers.pairing import paired_or_follow
 
-    found = _combined(
-        {"id": "P1", "name": "P"},
-        {"id": "P2", "name": "S"},
-        rotation(primary),
-        rotation(secondary),
+    found = paired_or_follow(
+        rotation(primary), rotation(secondary), slug="pd-p1", name="P + S"
     )
     if scheme is None:
         assert found is None
     else:
         assert (found["scheme"], found["participants"]) == (scheme, people)
+        assert (found["slug"], found["name"]) == ("pd-p1", "P + S")
