@@ -1,4 +1,5 @@
-"""Reads: routes as plain rules, maintenance windows, incident lists."""
+"""Reads: routes as plain rules, maintenance windows, incident lists, the numbers
+to reach a member on."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from alerts.models import Incident, IncidentAlert, MaintenanceWindow, Route
+from alerts.models import (
+    ContactMethod,
+    Incident,
+    IncidentAlert,
+    MaintenanceWindow,
+    Route,
+)
 from alerts.routing import Matcher, RouteRule
+from scheduling.models import Member
 
 
 def route_rules(*, integration_id: int) -> list[RouteRule]:
@@ -155,3 +163,31 @@ def incident_list(
             | Q(resolved_at__isnull=True)
         )
     return qs.order_by("-opened_at", "-id")
+
+
+def member_numbers(
+    *, member: Member, channel: str, methods: list[ContactMethod] | None = None
+) -> list[tuple[ContactMethod | None, str]]:
+    """The numbers to try for ``channel``, in order, broken ones left out.
+
+    A member without contact methods is reached on ``Member.phone``.  ``methods``:
+    the member's contact methods when the caller read them already (a batch).
+    """
+    if methods is None:
+        methods = list(member.contact_methods.all())
+    if not methods:
+        return [(None, member.phone)] if member.phone else []
+    return [
+        (method, method.phone)
+        for method in methods
+        if method.broken_at is None and getattr(method, channel)
+    ]
+
+
+def member_sms_number(member: Member) -> str | None:
+    """The number a text for ``member`` goes to (reminders, notices, handoff
+    notes): their first SMS contact method that is not broken, or
+    ``Member.phone`` when they have no contact methods; ``None`` when there is
+    none (imported people may have no number at all)."""
+    numbers = member_numbers(member=member, channel="sms")
+    return numbers[0][1] if numbers else None

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from alerts.handoff.links import link_create
 from alerts.models import HandoffNote
+from alerts.selectors import member_sms_number
 from alerts.transports import TransportError, get_transport
 from scheduling.models import Member
 from scheduling.selectors import oncall_at
@@ -43,12 +44,11 @@ def _send(
         return link_create(note=note, member=member) if link else note_page_url(note)
 
     try:
-        if member.phone:  # imported people may have none: nothing to text
-            get_transport().send_sms(
-                to=member.phone, body=text(url()), status_callback=None
-            )
-        else:
-            logger.warning("handoff SMS to member %s: no phone number", member.pk)
+        number = member_sms_number(member)
+        if number:
+            get_transport().send_sms(to=number, body=text(url()), status_callback=None)
+        else:  # imported people may have none: nothing to text
+            logger.warning("handoff SMS to member %s: no SMS number", member.pk)
     except TransportError as exc:
         logger.warning("handoff SMS to member %s failed: %s", member.pk, exc)
     email = member.user.email

@@ -27,7 +27,7 @@ from alerts.leases import claim_with_lease
 from alerts.models import Incident, Page, PageBundle, TimelineEntry
 from alerts.paging.callback_urls import bundle_voice_url, status_callback_url
 from alerts.paging.messages import bundle_sms_body
-from alerts.paging.numbers import member_numbers
+from alerts.selectors import member_numbers
 from alerts.timeline import timeline_add
 from alerts.transports import TransportError, get_transport
 

@@ -1,4 +1,5 @@
-"""Whom to call on which number: a member's contact methods, broken numbers."""
+"""Broken numbers: the provider says a number cannot be reached.  (Which numbers
+to try is a read: ``alerts.selectors.member_numbers``.)"""
 
 from __future__ import annotations
 
@@ -6,25 +7,6 @@ from datetime import datetime
 
 from alerts.models import ContactMethod
 from scheduling.models import Member
-
-
-def member_numbers(
-    *, member: Member, channel: str, methods: list[ContactMethod] | None = None
-) -> list[tuple[ContactMethod | None, str]]:
-    """The numbers to try for ``channel``, in order, broken ones left out.
-
-    A member without contact methods is reached on ``Member.phone``.  ``methods``:
-    the member's contact methods when the caller read them already (a batch).
-    """
-    if methods is None:
-        methods = list(member.contact_methods.all())
-    if not methods:
-        return [(None, member.phone)] if member.phone else []
-    return [
-        (method, method.phone)
-        for method in methods
-        if method.broken_at is None and getattr(method, channel)
-    ]
 
 
 def contact_mark_broken(

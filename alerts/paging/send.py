@@ -42,8 +42,8 @@ from alerts.models import ContactMethod, Incident, Page, TimelineEntry
 from alerts.paging.callback_urls import status_callback_url, voice_url
 from alerts.paging.limits import storm_hold_over_limit
 from alerts.paging.messages import CHANNEL_WORD, page_sms_body
-from alerts.paging.numbers import contact_mark_broken, member_numbers
-from alerts.selectors import maintenance_active_for
+from alerts.paging.numbers import contact_mark_broken
+from alerts.selectors import maintenance_active_for, member_numbers
 from alerts.timeline import timeline_add
 from alerts.transports import TransportError, get_transport
 from scheduling.models import NO_PHONE, Member

@@ -4,8 +4,8 @@
 ``scheduling`` records a :class:`ShiftChangeNotice` per member whose on-call time
 in the next 24 hours a change moved, and publishes ``alerts.tasks.
 send_shift_notices`` by name; this module sends them through the paging
-transport.  The first SMS number of the member's contact methods is used
-(``Member.phone`` without any).
+transport, to the number ``alerts.selectors.member_sms_number`` gives (the first
+SMS contact method that is not broken, ``Member.phone`` without any).
 
 Claims.  Each attempt is claimed with a conditional update before it is sent
 (two workers never send the same attempt); an attempt claimed by a worker that
@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from alerts.paging.numbers import member_numbers
+from alerts.selectors import member_sms_number
 from alerts.transports import TransportError, get_transport
 from scheduling.models import ShiftChangeNotice
 
@@ -68,13 +68,13 @@ def shift_notices_send(*, now: datetime) -> dict[str, int]:
         if claimed != 1:
             continue  # another worker has it
         attempt = notice.attempts + 1
-        numbers = member_numbers(member=notice.member, channel="sms")
-        if not numbers:
+        number = member_sms_number(notice.member)
+        if number is None:
             counts[_failed(notice, "no SMS number", attempt, now, permanent=True)] += 1
             continue
         transport = transport or get_transport()
         try:
-            transport.send_sms(to=numbers[0][1], body=notice.text, status_callback=None)
+            transport.send_sms(to=number, body=notice.text, status_callback=None)
         except TransportError as exc:
             counts[_failed(notice, str(exc), attempt, now, exc.permanent)] += 1
             continue

@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.db.models import QuerySet
 
 from alerts.models import ActionItem, Postmortem
+from alerts.selectors import member_sms_number
 from alerts.transports import TransportError, get_transport
 from scheduling.models import Member, Team
 
@@ -96,9 +97,10 @@ def action_items_remind_overdue(*, now: dt.datetime) -> list[ActionItem]:
                 f"the postmortem '{item.postmortem.title}': {item.text}"
             )
             try:
-                if item.owner.phone:  # imported people may have none
+                number = member_sms_number(item.owner)
+                if number:  # imported people may have none
                     get_transport().send_sms(
-                        to=item.owner.phone, body=text[:600], status_callback=None
+                        to=number, body=text[:600], status_callback=None
                     )
             except TransportError as exc:
                 logger.warning(

@@ -314,3 +314,18 @@ def test_failed_engineer_logins_are_throttled(cast, client, settings):
         assert "Too many failed logins" in refused.content.decode()
     finally:
         cache.clear()  # the failure counter would outlive the test
+
+
+def test_a_note_is_texted_to_the_first_sms_contact_method(drafted, cast, phones):
+    """The incoming person's contact methods decide the number (their profile
+    phone may be blank, as imported people's are), as for pages."""
+    from alerts.paging.contacts import contact_method_create
+
+    charlie = cast["charlie"]
+    charlie.phone = ""
+    charlie.save(update_fields=["phone"])
+    contact_method_create(member=charlie, phone="+15550120", sms=False, position=0)
+    contact_method_create(member=charlie, phone="+15550121", position=1)
+    note = handoff_submit(note=drafted["primary"], now=FIRST_CHANGE)
+    handoff_notify(note_id=note.pk, now=FIRST_CHANGE)
+    phones.expect_sms(to="+15550121", containing="read and acknowledge")

@@ -166,3 +166,35 @@ def test_a_new_due_date_may_remind_the_owner_again_once_overdue(
     done = action_item_update(item=item, now=utc(2026, 3, 10, 10), status="done")
     assert done.done_at == utc(2026, 3, 10, 10)
     assert list(action_items_overdue(team=team, now=utc(2026, 3, 11))) == []
+
+
+def test_the_reminder_goes_to_the_owners_first_working_sms_number(
+    resolved, bob, phones
+):
+    """Reminders use the numbers paging uses: the first SMS contact method that
+    is not broken, not the profile's ``phone`` (blank for imported people)."""
+    from alerts.paging.contacts import contact_method_create
+    from alerts.paging.numbers import contact_mark_broken
+
+    bob.phone = ""
+    bob.save(update_fields=["phone"])
+    broken = contact_method_create(member=bob, phone="+15550100", position=0)
+    contact_mark_broken(
+        member=bob,
+        method=broken,
+        phone=broken.phone,
+        reason="21211",
+        at=utc(2026, 3, 1),
+    )
+    contact_method_create(member=bob, phone="+15550101", sms=False, position=1)
+    contact_method_create(member=bob, phone="+15550102", position=2)
+    postmortem, _ = postmortem_for_incident(incident=resolved)
+    item = action_item_add(
+        postmortem=postmortem,
+        text="Alert on queue depth",
+        owner=bob,
+        priority="P0",
+        due=dt.date(2026, 3, 5),
+    )
+    assert action_items_remind_overdue(now=utc(2026, 3, 6, 9)) == [item]
+    phones.expect_sms(to="+15550102", containing="Alert on queue depth")
