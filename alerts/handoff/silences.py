@@ -2,10 +2,10 @@
 upcoming-maintenance section: when a silence ends, whatever it hid pages again.
 
 Read from Alertmanager's API v2 (``GET /api/v2/silences``) at ``ALERTMANAGER_URL``
-with ``requests``; nothing is read when it is unset.  One Alertmanager serves every
-team; a team's note lists only the silences whose alerts could reach the team
-(``silence_teams.py`` says how that is decided).  If it cannot be read, every
-note says so instead of silently showing none.
+with ``httpx`` (the project's one HTTP client); nothing is read when it is unset.
+One Alertmanager serves every team; a team's note lists only the silences whose
+alerts could reach the team (``silence_teams.py`` says how that is decided).
+If it cannot be read, every note says so instead of silently showing none.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import requests
+import httpx
 from django.conf import settings
 
 from alerts.handoff.silence_teams import (
@@ -61,14 +61,14 @@ def silences_expiring(
     if not base:
         return []
     try:
-        response = requests.get(
+        response = httpx.get(
             f"{base}/api/v2/silences", timeout=settings.ALERTMANAGER_TIMEOUT_SECONDS
         )
         response.raise_for_status()
         silences = response.json()
         if not isinstance(silences, list):
             raise ValueError("not a list of silences")
-    except (requests.RequestException, ValueError) as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         logger.warning("could not read Alertmanager silences: %s", exc)
         return [
             {
