@@ -363,6 +363,7 @@ def test_a_lean_poll_closes_the_connection_when_conn_max_age_says_so(
     b"".join(lean(dict(environ), lambda *a: None))  # renders, through Django
     saved = connection.settings_dict["CONN_MAX_AGE"]
     connection.settings_dict["CONN_MAX_AGE"] = 0
+    connection.close()  # the next connection is made with the new lifetime
     try:
         body = lean(dict(environ), lambda *a: None)
         assert connection.connection is not None  # the lookup's, still open
@@ -373,3 +374,30 @@ def test_a_lean_poll_closes_the_connection_when_conn_max_age_says_so(
         connection.settings_dict["CONN_MAX_AGE"] = saved
         connection.close()
     assert spy.calls == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
+)
+def test_the_lookup_is_one_prepared_statement_on_postgresql(feed, settings):
+    """Parsed and planned once per connection (settings.FEED_POLL_PREPARED),
+    and still counted as the one statement of an unchanged poll."""
+    from django.test.utils import CaptureQueriesContext
+
+    _, path, first = feed
+    lean, spy = lean_path()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            status = call(lean, "GET", path, HTTP_IF_NONE_MATCH=first["ETag"])[0]
+            assert status == "304 Not Modified"
+    assert len(queries.captured_queries) == 3 and spy.calls == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE from_sql = false"
+        )
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("scheduling_feedtoken" in text for text in prepared), prepared
+    settings.FEED_POLL_PREPARED = False
+    with CaptureQueriesContext(connection) as plain:
+        assert call(lean, "GET", path)[0] == "200 OK"
+    assert len(plain.captured_queries) == 1
