@@ -117,6 +117,21 @@ def make_feeds(count: int) -> list[str]:
     ]
 
 
+def gunicorn_config(workdir: Path, *, access_log: bool) -> list[str]:
+    """gunicorn's options: docker-compose's configuration, the access log
+    written to a file here (or, to measure what it costs, none)."""
+    if access_log:
+        return [
+            "-c",
+            "python:oncall.gunicorn_conf",
+            "--access-logfile",
+            str(workdir / "access.log"),
+        ]
+    conf = workdir / "gunicorn_no_access_log.py"
+    conf.write_text("from oncall.gunicorn_conf import *  # noqa\naccesslog = None\n")
+    return ["-c", str(conf)]
+
+
 def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
     run = subprocess.run(
         [
@@ -435,6 +450,11 @@ def main() -> int:
         "this one's",
     )
     parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="gunicorn without its access log (what the line costs)",
+    )
+    parser.add_argument(
         "--only",
         choices=("200", "304"),
         help="one of the two runs (shorter A/B rounds)",
@@ -481,10 +501,7 @@ def main() -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "-c",
-                "python:oncall.gunicorn_conf",
-                "--access-logfile",
-                str(workdir / "access.log"),
+                *gunicorn_config(workdir, access_log=not args.no_access_log),
                 "--backlog",
                 "2048",
                 "oncall.wsgi:application",
@@ -527,7 +544,8 @@ def main() -> int:
             print(f"gunicorn serves the code in {code}")
         print(
             f"stack: gunicorn {args.web_workers} gthread workers x "
-            f"{args.web_threads} threads (keep-alive, access log), PostgreSQL, "
+            f"{args.web_threads} threads (keep-alive, "
+            f"{'no access log' if args.no_access_log else 'access log'}), PostgreSQL, "
             f"redis cache; {os.cpu_count()} CPUs; load average before: {load1:.2f}"
         )
         parts = {
