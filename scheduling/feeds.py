@@ -23,6 +23,7 @@ from django.db import (
     router,
     transaction,
 )
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Subquery
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -238,8 +239,18 @@ def _prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
         link.prepare_threshold = ONLY_WHEN_ASKED
     raw = _prepared_cursor_class()(link)
     if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
+        return _LoggedPreparedCursor(raw, connection)
     return connection.make_cursor(raw)
+
+
+class _LoggedPreparedCursor(CursorDebugWrapper):
+    """Django's query log for the prepared cursor: the statement as written,
+    with its parameters (a prepared statement leaves psycopg no text of "the
+    last executed query" for Django to read: it would log None)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:

@@ -391,6 +391,8 @@ def test_the_lookup_is_one_prepared_statement_on_postgresql(feed, settings):
             status = call(lean, "GET", path, HTTP_IF_NONE_MATCH=first["ETag"])[0]
             assert status == "304 Not Modified"
     assert len(queries.captured_queries) == 3 and spy.calls == 0
+    # Logged as written (a prepared statement leaves no "last query" text).
+    assert all("scheduling_feedtoken" in q["sql"] for q in queries.captured_queries)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT statement FROM pg_prepared_statements WHERE from_sql = false"
