@@ -123,4 +123,4 @@ def unchanged_poll(environ: dict[str, Any]) -> Answer | None:
         ("Cache-Control", CACHE_CONTROL),
         ("Content-Length", str(len(body))),
     ]
-    return Answer(200, "OK", headers, body)
+    return Answer(200, "OK", headers, b"" if method == "HEAD" else body)

@@ -61,6 +61,10 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     # (a chunk header, and a last empty chunk: one more write per poll).  A 304
     # keeps none of it (get_conditional_response); a HEAD says what a GET sends.
     response["Content-Length"] = str(len(body))
+    if request.method == "HEAD":
+        # The server sends no body to a HEAD (and gunicorn logs a warning for
+        # each one it has to drop).
+        response.content = b""
     conditional = get_conditional_response(
         request, etag=etag, last_modified=last_modified, response=response
     )

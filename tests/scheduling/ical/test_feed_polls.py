@@ -184,6 +184,10 @@ def test_head_is_the_same_on_both_paths(feed, conditional):
     assert lean_answered
     assert lean_answer == django_answer
     assert django_answer[0] == ("304 Not Modified" if conditional else "200 OK")
+    # No body for the server to drop, and the length a GET would send.
+    assert lean_answer[2] == b""
+    if not conditional:
+        assert int(dict(lean_answer[1])["Content-Length"]) > 1000
 
 
 def test_https_behind_the_proxy_adds_hsts_on_both_paths(feed, settings):
