@@ -20,9 +20,16 @@ time the stack spent per poll does not.  Around each wrk run the bench reads the
 user+system time of gunicorn's, PostgreSQL's and redis's processes
 (``/proc/<pid>/stat``, live processes of each tree) and prints it per poll, with
 wrk's own CPU apart (the load generator).  The 2-core target is 2 s / 1,500 =
-1.33 ms of CPU per poll, all processes included.  ``--profile N`` then runs N
-unchanged polls in-process through the same WSGI application under cProfile and
-prints where their time goes.
+1.33 ms of CPU per poll, all processes included, split per process (gunicorn,
+PostgreSQL, redis).  ``--profile N`` then runs N unchanged polls in-process
+through the same WSGI application under cProfile and prints where their time
+goes; ``--py-spy`` samples the gunicorn workers during each run (gunicorn's own
+HTTP work and access log included) and prints the share under each part.
+
+A/B.  ``--code DIR`` serves another checkout (``git archive <commit> | tar -x
+-C DIR``) with this bench; ``--no-access-log`` runs gunicorn without its access
+log; ``--only 200|304`` runs one of the two.  On a loaded machine run the
+variants interleaved (A, B, A, B) and compare CPU per poll.
 
 Target (issue 14): unchanged polls >= 1,500/s on 2 cores; one indexed lookup
 per unchanged poll.
