@@ -20,9 +20,16 @@ time the stack spent per poll does not.  Around each wrk run the bench reads the
 user+system time of gunicorn's, PostgreSQL's and redis's processes
 (``/proc/<pid>/stat``, live processes of each tree) and prints it per poll, with
 wrk's own CPU apart (the load generator).  The 2-core target is 2 s / 1,500 =
-1.33 ms of CPU per poll, all processes included.  ``--profile N`` then runs N
-unchanged polls in-process through the same WSGI application under cProfile and
-prints where their time goes.
+1.33 ms of CPU per poll, all processes included, split per process (gunicorn,
+PostgreSQL, redis).  ``--profile N`` then runs N unchanged polls in-process
+through the same WSGI application under cProfile and prints where their time
+goes; ``--py-spy`` samples the gunicorn workers during each run (gunicorn's own
+HTTP work and access log included) and prints the share under each part.
+
+A/B.  ``--code DIR`` serves another checkout (``git archive <commit> | tar -x
+-C DIR``) with this bench; ``--no-access-log`` runs gunicorn without its access
+log; ``--only 200|304`` runs one of the two.  On a loaded machine run the
+variants interleaved (A, B, A, B) and compare CPU per poll.
 
 Target (issue 14): unchanged polls >= 1,500/s on 2 cores; one indexed lookup
 per unchanged poll.
@@ -88,8 +95,10 @@ end
 """
 
 
-def setup_django(env: dict[str, str]) -> None:
+def setup_django(env: dict[str, str], code: Path) -> None:
     os.environ.update(env)
+    if code != REPO:  # the models and migrations of the code under test
+        sys.path.insert(0, str(code))
     import django
 
     django.setup()
@@ -113,6 +122,21 @@ def make_feeds(count: int) -> list[str]:
         ).secret
         for i in range(count)
     ]
+
+
+def gunicorn_config(workdir: Path, *, access_log: bool) -> list[str]:
+    """gunicorn's options: docker-compose's configuration, the access log
+    written to a file here (or, to measure what it costs, none)."""
+    if access_log:
+        return [
+            "-c",
+            "python:oncall.gunicorn_conf",
+            "--access-logfile",
+            str(workdir / "access.log"),
+        ]
+    conf = workdir / "gunicorn_no_access_log.py"
+    conf.write_text("from oncall.gunicorn_conf import *  # noqa\naccesslog = None\n")
+    return ["-c", str(conf)]
 
 
 def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
@@ -147,6 +171,13 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
 def tree_cpu_seconds(roots: list[int]) -> float:
     """User + system CPU of the live processes under (and including) ``roots``."""
     parents: dict[int, int] = {}
@@ -166,6 +197,94 @@ def tree_cpu_seconds(roots: list[int]) -> float:
                 wanted.add(pid)
                 changed = True
     return sum(_ticks(pid) for pid in wanted) / os.sysconf("SC_CLK_TCK")
+
+
+def py_spy_start(pids: list[int], out: Path) -> list[subprocess.Popen]:
+    """Sample each gunicorn worker with py-spy (``--nonblocking``: the workers
+    are not paused, so the figures of the run it watches stay near the plain
+    ones) until :func:`py_spy_report` stops them."""
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return [
+        subprocess.Popen(
+            [
+                binary,
+                "record",
+                "--nonblocking",
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                str(out.with_suffix(f".{pid}.txt")),
+                "--pid",
+                str(pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+
+
+def _busy_samples(out: Path) -> list[tuple[list[str], int]]:
+    """py-spy's raw stacks of the workers, without idle threads (waiting in
+    select/poll/accept or on a lock is not CPU)."""
+    samples = []
+    for file in out.parent.glob(out.stem + ".*.txt"):
+        for line in file.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or "(" not in stack:
+                continue
+            frames = stack.split(";")
+            idle = ("select (", "poll (", "wait (", "accept (")
+            if not any(w in frames[-1] for w in idle):
+                samples.append((frames, int(count)))
+    return samples
+
+
+# What a poll's CPU is spent on, by the frames it runs under.
+SPY_MARKS = {
+    "gunicorn: read and parse the request": "gunicorn/http/",
+    "gunicorn: access log line": "glogging.py",
+    "the WSGI application (Django or the lean path)": "oncall/wsgi.py",
+    "Django's handler": "django/core/handlers/wsgi.py",
+    "the lean path": "oncall/handlers.py",
+    "psycopg (the lookup)": "psycopg/",
+    "prometheus metrics": "prometheus_client/",
+}
+
+
+def py_spy_report(spies: list[subprocess.Popen], out: Path, top: int = 22) -> None:
+    """Stop the samplers; print the share of the workers' busy samples under
+    some frames (inclusive) and the functions that hold the most (self)."""
+    import signal
+    from collections import Counter
+
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for spy in spies:
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    samples = _busy_samples(out)
+    total = sum(n for _, n in samples)
+    for frames, n in samples:
+        own[frames[-1]] += n
+        for label, needle in SPY_MARKS.items():
+            if any(needle in f for f in frames):
+                under[label] += n
+    if not total:
+        print("  py-spy: no busy samples")
+        return
+    print(f"  py-spy: {total} busy samples of the gunicorn workers")
+    for label, n in under.most_common():
+        print(f"    {100 * n / total:5.1f} %  under {label}")
+    print("    self time, top functions:")
+    for leaf, n in own.most_common(top):
+        print(f"    {100 * n / total:5.1f} %  {leaf[:110]}")
 
 
 def profile_polls(secret: str, etag: str, count: int) -> None:
@@ -248,12 +367,74 @@ def poll_queries(secret: str, etag: str) -> None:
         )
     [lookup] = queries.captured_queries
     print(f"  the statement: {lookup['sql'][:160]}…")
+    from scheduling.feeds import _DIGEST, _compiled_poll
+    from scheduling.models import hash_feed_token
+
+    sql, params = _compiled_poll()
+    args = [hash_feed_token(secret) if p == _DIGEST else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + lookup["sql"])
+        cursor.execute("EXPLAIN " + sql, args)
         plan = [row[0] for row in cursor.fetchall()]
     print("  PostgreSQL's plan:")
     for row in plan:
         print(f"    {row}")
+
+
+def poll_run(
+    label: str,
+    conditional: str,
+    *,
+    base: str,
+    lua_paths: Path,
+    workdir: Path,
+    parts: dict[str, list[int]],
+    web_pid: int,
+    args: argparse.Namespace,
+) -> None:
+    """One wrk run over every token, with its figures (and py-spy's)."""
+    script = workdir / f"poll-{conditional}.lua"
+    script.write_text(WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional})
+    spies = []
+    if args.py_spy:
+        workers = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _parent(int(p.name)) == web_pid
+        ]
+        spies = py_spy_start(workers, workdir / f"spy-{conditional}.raw")
+    before = {name: tree_cpu_seconds(pids) for name, pids in parts.items()}
+    wrk_before = os.times()
+    result = wrk(base, script, args.duration, args.connections)
+    wrk_after = os.times()
+    spent = {
+        name: tree_cpu_seconds(pids) - before[name] for name, pids in parts.items()
+    }
+    cpu = sum(spent.values())
+    wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
+        wrk_before.children_user + wrk_before.children_system
+    )
+    seconds = result["duration_us"] / 1e6
+    polls = max(result["requests"], 1)
+    print(
+        f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
+        f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
+        f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
+        f"{result['non2xx']}"
+    )
+    print(
+        f"    CPU per poll: {cpu / polls * 1000:.3f} ms (gunicorn + "
+        f"PostgreSQL + redis; target <= 1.33)  wrk "
+        f"{wrk_cpu / polls * 1000:.3f} ms  load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "      of which "
+        + ", ".join(
+            f"{name} {seconds / polls * 1000:.3f} ms" for name, seconds in spent.items()
+        )
+    )
+    if spies:
+        py_spy_report(spies, workdir / f"spy-{conditional}.raw")
 
 
 def main() -> int:
@@ -266,7 +447,32 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=int, default=0, help="then profile N polls in-process"
     )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="sample the gunicorn workers with py-spy during each run (skews "
+        "the CPU figures a little: compare runs made the same way)",
+    )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=REPO,
+        help="the checkout gunicorn serves (an A/B against another commit: "
+        "`git archive <commit> | tar -x -C DIR`); the bench's own code stays "
+        "this one's",
+    )
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="gunicorn without its access log (what the line costs)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("200", "304"),
+        help="one of the two runs (shorter A/B rounds)",
+    )
     args = parser.parse_args()
+    code = args.code.resolve()
     if shutil.which("wrk") is None:
         print("wrk is not installed", file=sys.stderr)
         return 2
@@ -292,11 +498,11 @@ def main() -> int:
         )
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=REPO,
+            cwd=code,
             env=env,
             check=True,
         )
-        setup_django(env)
+        setup_django(env, code)
         from django.db import connection
 
         secrets = make_feeds(args.tokens)
@@ -307,15 +513,12 @@ def main() -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "-c",
-                "python:oncall.gunicorn_conf",
-                "--access-logfile",
-                str(workdir / "access.log"),
+                *gunicorn_config(workdir, access_log=not args.no_access_log),
                 "--backlog",
                 "2048",
                 "oncall.wsgi:application",
             ],
-            cwd=REPO,
+            cwd=code,
             env={
                 **env,
                 "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -331,7 +534,12 @@ def main() -> int:
         paths: list[tuple[str, str]] = []
         for secret in secrets:
             path = f"/ical/{secret}.ics"
-            with urllib.request.urlopen(base + path, timeout=30) as answer:  # noqa: S310
+            # As wrk will ask: a poll by another client records it (an UPDATE),
+            # and a thousand of those would land in the measured runs.
+            first = urllib.request.Request(  # noqa: S310
+                base + path, headers={"User-Agent": "Google-Calendar-Importer"}
+            )
+            with urllib.request.urlopen(first, timeout=30) as answer:  # noqa: S310
                 paths.append((path, answer.headers["ETag"]))
         print(
             f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
@@ -349,41 +557,32 @@ def main() -> int:
             + "\n}\n"
         )
         load1, _, _ = os.getloadavg()
+        if code != REPO:
+            print(f"gunicorn serves the code in {code}")
         print(
             f"stack: gunicorn {args.web_workers} gthread workers x "
-            f"{args.web_threads} threads (keep-alive, access log), PostgreSQL, "
+            f"{args.web_threads} threads (keep-alive, "
+            f"{'no access log' if args.no_access_log else 'access log'}), PostgreSQL, "
             f"redis cache; {os.cpu_count()} CPUs; load average before: {load1:.2f}"
         )
-        stack = [web.pid, postgres.pid(), redis.proc.pid]
-        for label, conditional in (
-            ("200 (no If-None-Match)", "false"),
-            ("304", "true"),
-        ):
-            script = workdir / f"poll-{conditional}.lua"
-            script.write_text(
-                WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional}
-            )
-            cpu_before = tree_cpu_seconds(stack)
-            wrk_before = os.times()
-            result = wrk(base, script, args.duration, args.connections)
-            wrk_after = os.times()
-            cpu = tree_cpu_seconds(stack) - cpu_before
-            wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
-                wrk_before.children_user + wrk_before.children_system
-            )
-            seconds = result["duration_us"] / 1e6
-            polls = max(result["requests"], 1)
-            print(
-                f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
-                f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
-                f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
-                f"{result['non2xx']}"
-            )
-            print(
-                f"    CPU per poll: {cpu / polls * 1000:.3f} ms (gunicorn + "
-                f"PostgreSQL + redis; target <= 1.33)  wrk "
-                f"{wrk_cpu / polls * 1000:.3f} ms  load average "
-                f"{os.getloadavg()[0]:.2f}"
+        parts = {
+            "gunicorn": [web.pid],
+            "PostgreSQL": [postgres.pid()],
+            "redis": [redis.proc.pid],
+        }
+        runs = [("200 (no If-None-Match)", "false"), ("304", "true")]
+        if args.only:
+            runs = [runs[0] if args.only == "200" else runs[1]]
+        for label, conditional in runs:
+            poll_run(
+                label,
+                conditional,
+                base=base,
+                lua_paths=lua_paths,
+                workdir=workdir,
+                parts=parts,
+                web_pid=web.pid,
+                args=args,
             )
         print("database work per unchanged poll (in-process, same PostgreSQL):")
         poll_queries(secrets[0], paths[0][1])

@@ -125,6 +125,11 @@ FEED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
+# The feed poll's lookup as a prepared statement on PostgreSQL (parsed and planned
+# once per connection; scheduling/feeds.py).  Off behind a pooler that cannot
+# keep protocol-level prepared statements (PgBouncer before 1.21 in transaction
+# mode), as Django keeps them off for every other query.
+FEED_POLL_PREPARED = env_bool("FEED_POLL_PREPARED", True)
 
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).

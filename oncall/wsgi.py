@@ -4,6 +4,9 @@ Requests for the Alertmanager webhook go through a Django handler whose middlewa
 chain is ``settings.INTAKE_MIDDLEWARE``, calendar feeds (``/ical/``) through one
 with ``settings.FEED_MIDDLEWARE``; everything else through the usual
 ``settings.MIDDLEWARE``.  Same project, same URLs and views: only the chain differs.
+In front of the feed chain, a lean path answers the unchanged polls without
+Django's request machinery (``scheduling/feed_polls.py``, ``LeanPath`` in
+oncall/handlers.py) and hands it everything else.
 (``manage.py runserver`` and the test client use the usual chain for everything.)
 """
 
@@ -14,11 +17,24 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 default_application = get_wsgi_application()
 
-from oncall.handlers import PathDispatcher, handler_with_middleware  # noqa: E402
+from django.urls import resolve, reverse  # noqa: E402
+
+from oncall.handlers import (  # noqa: E402
+    LeanPath,
+    PathDispatcher,
+    handler_with_middleware,
+)
+from scheduling.feed_polls import unchanged_poll  # noqa: E402
 
 # Both webhook URLs: the token in the path comes after this prefix.
 intake_application = handler_with_middleware("INTAKE_MIDDLEWARE")
-feed_application = handler_with_middleware("FEED_MIDDLEWARE")
+feed_application = LeanPath(
+    answer=unchanged_poll,
+    handler=handler_with_middleware("FEED_MIDDLEWARE"),
+    handler_setting="FEED_MIDDLEWARE",
+    # The label RequestMetricsMiddleware gives a feed: its URL pattern.
+    route="/" + resolve(reverse("ical-feed", kwargs={"token": "t"})).route,
+)
 application = PathDispatcher(
     default=default_application,
     routes={"alertmanager-webhook": intake_application},

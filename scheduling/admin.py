@@ -29,7 +29,11 @@ from django.utils.http import urlencode
 
 from scheduling import plan
 from scheduling.access import team_can_edit_schedule, team_can_read
-from scheduling.conflicts import conflict_cover, unavailable_during
+from scheduling.conflicts import (
+    conflict_cover,
+    double_booked_during,
+    unavailable_during,
+)
 from scheduling.forms import OverrideForm, SwapForm
 from scheduling.materialize import rotations_materialize
 from scheduling.models import (
@@ -489,7 +493,7 @@ class RotationAdmin(admin.ModelAdmin):
             # time zone, a shift length of 10**30, ...) on ``obj``: nothing
             # sensible to preview from them.
             return "Shown once the form's errors are fixed."
-        return _preview_table(rows, obj.tz, _member_names(rows))
+        return _preview_table(rows, obj.team, obj.tz, _member_names(rows))
 
     def preview_view(
         self, request: HttpRequest, object_id: str | None = None
@@ -550,7 +554,11 @@ class RotationAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Preview: next 12 shifts (not saved)",
             "errors": errors,
-            "table": _preview_table(rows, form.instance.tz, names) if rows else "",
+            "table": (
+                _preview_table(rows, form.instance.team, form.instance.tz, names)
+                if rows
+                else ""
+            ),
             "rotation": form.instance,
         }
         return TemplateResponse(
@@ -666,29 +674,37 @@ def _holder(names: dict[int, str], row: plan.SlotPreview, role: str) -> str:
     return "-" if member_id is None else names.get(member_id, "-")
 
 
-def _preview_cell(name: str, away: list[str]) -> str:
+def _preview_cell(name: str, away: list[str], elsewhere: list[str]) -> str:
     """A previewed slot's holder, with a conflict marker when their out-of-office
-    calendar has them away during it."""
-    if not away:
+    calendar has them away during it, or they are on call in another team then
+    (a double booking)."""
+    if not away and not elsewhere:
         return name
+    why = [f"out of office: {', '.join(away)}"] if away else []
+    why += [f"double booked: {', '.join(elsewhere)}"] if elsewhere else []
     return format_html(
-        '{} <span class="conflict-flag" title="out of office: {}" '
+        '{} <span class="conflict-flag" title="{}" '
         'style="color:#c92a2a;font-weight:700">⚠ conflict</span>',
         name,
-        ", ".join(away),
+        "; ".join(why),
     )
 
 
-def _preview_table(rows: list[plan.SlotPreview], tz: Any, names: dict[int, str]) -> str:
+def _preview_table(
+    rows: list[plan.SlotPreview], team: Team, tz: Any, names: dict[int, str]
+) -> str:
     roles = (plan.PRIMARY, plan.SECONDARY)
     held = [(r, role, dict(r.roles).get(role)) for r in rows for role in roles]
-    away = iter(
-        unavailable_during(
-            [(m, r.slot.starts_at, r.slot.ends_at) for r, _, m in held if m is not None]
+    spans = [(m, r.slot.starts_at, r.slot.ends_at) for r, _, m in held if m is not None]
+    conflicts = iter(
+        zip(
+            unavailable_during(spans),
+            double_booked_during(team=team, spans=spans),
+            strict=True,
         )
     )
     cells = [
-        "-" if m is None else _preview_cell(_holder(names, r, role), next(away))
+        "-" if m is None else _preview_cell(_holder(names, r, role), *next(conflicts))
         for r, role, m in held
     ]
     body = format_html_join(

@@ -385,3 +385,28 @@ def unavailable_during(
                 reasons += why or ["out of office"]
         found.append(list(dict.fromkeys(reasons)))
     return found
+
+
+def double_booked_during(
+    *, team: Team, spans: Sequence[tuple[int, dt.datetime, dt.datetime]]
+) -> list[list[str]]:
+    """For each (member id, start, end) of ``team``'s previewed shifts, where
+    else the member is effectively on call in it ("on call for Checkout as
+    primary"), or an empty list: the :data:`DOUBLE_BOOKED` conflicts
+    :func:`team_conflicts` would find once the shifts exist, read the same way
+    (:func:`oncall_elsewhere`, one resolver per other team)."""
+    if not spans:
+        return []
+    start = min(a for _, a, _ in spans)
+    end = max(b for _, _, b in spans)
+    elsewhere = oncall_elsewhere(
+        team=team, member_ids={m for m, _, _ in spans}, start=start, end=end
+    )
+    found: list[list[str]] = []
+    for member_id, a, b in spans:
+        reasons: list[str] = []
+        for lo, hi, why in elsewhere.get(member_id, []):
+            if lo < b and hi > a:
+                reasons += why
+        found.append(list(dict.fromkeys(reasons)))
+    return found

@@ -9,6 +9,7 @@ feed and nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from django.db import (
     router,
     transaction,
 )
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Subquery
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -195,9 +197,60 @@ def feed_scope(
 
 
 def _lookup(connection: BaseDatabaseWrapper, sql: str, args: list[Any]) -> tuple | None:
-    with connection.cursor() as cursor:
+    if connection.vendor == "postgresql" and settings.FEED_POLL_PREPARED:
+        cursor = _prepared_cursor(connection)
+    else:
+        cursor = connection.cursor()
+    with cursor:
         cursor.execute(sql, args)
         return cursor.fetchone()
+
+
+ONLY_WHEN_ASKED = 2**62
+
+
+@functools.cache
+def _prepared_cursor_class() -> type:
+    # Imported on first use: only a PostgreSQL deployment has psycopg loaded.
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True)
+
+    return PreparedCursor
+
+
+def _prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor whose statements are prepared on the server: parsed and planned
+    once per connection, then only bound and run.  Django's cursors bind
+    parameters client-side and never prepare (``prepare_threshold`` is None
+    unless OPTIONS say otherwise, for every query); this one is for the poll
+    alone, wrapped as Django wraps its own (errors become Django's, and the
+    statement is counted where queries are counted)."""
+    connection.ensure_connection()
+    link = connection.connection
+    if link.prepare_threshold is None:
+        # None turns preparing off altogether, even when asked; a threshold
+        # no query reaches prepares only what asks (this statement).  Django's
+        # own cursors bind client-side and never prepare, whatever it says.
+        link.prepare_threshold = ONLY_WHEN_ASKED
+    raw = _prepared_cursor_class()(link)
+    if connection.queries_logged:
+        return _LoggedPreparedCursor(raw, connection)
+    return connection.make_cursor(raw)
+
+
+class _LoggedPreparedCursor(CursorDebugWrapper):
+    """Django's query log for the prepared cursor: the statement as written,
+    with its parameters (a prepared statement leaves psycopg no text of "the
+    last executed query" for Django to read: it would log None)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:

@@ -28,7 +28,7 @@ from scheduling.access.permissions import (
     scoped_or_404,
 )
 from scheduling.access.views import CollectionView, ObjectView
-from scheduling.conflicts import unavailable_during
+from scheduling.conflicts import double_booked_during, unavailable_during
 from scheduling.models import Rotation, RotationParticipant, Team
 from scheduling.resources.common import ERROR, CallerFilterSet, service_errors
 from scheduling.resources.serializers import (
@@ -232,9 +232,9 @@ class RotationPreviewView(APIView):
                 **definition,
             )
         names = {m.pk: m.user.get_username() for m in participants}
-        away = unavailable_during(
-            [(s.member_id, s.starts_at, s.ends_at) for s in shifts]
-        )
+        spans = [(s.member_id, s.starts_at, s.ends_at) for s in shifts]
+        away = unavailable_during(spans)
+        elsewhere = double_booked_during(team=team, spans=spans)
         body = {
             "from": start,
             "to": end,
@@ -246,8 +246,9 @@ class RotationPreviewView(APIView):
                     "start": s.starts_at,
                     "end": s.ends_at,
                     "unavailable": reasons,
+                    "double_booked": booked,
                 }
-                for s, reasons in zip(shifts, away, strict=True)
+                for s, reasons, booked in zip(shifts, away, elsewhere, strict=True)
             ],
         }
         return Response(RotationPreviewSerializer(body).data)

@@ -247,6 +247,12 @@ class PlannedShiftSerializer(serializers.Serializer):
         help_text="Why the member is out of office during the shift (their "
         "out-of-office calendar's events); empty when free: a conflict otherwise.",
     )
+    double_booked = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Where else the member is on call during the shift ("on call '
+        'for Checkout as primary"): a double booking, the conflict kind '
+        "double_booked; empty when not.",
+    )
 
 
 class RotationPreviewSerializer(serializers.Serializer):

@@ -152,3 +152,44 @@ def test_it_redacts_handoff_links_in_paths_and_sms_lines():
     sms = "SMS to +254700000001: read it at http://h/handoffs/link/IkFp:1xY:hl/"
     assert "IkFp" not in redact(sms)
     assert redact("GET /handoffs/42/ 200") == "GET /handoffs/42/ 200"
+
+
+def test_the_access_line_is_redacted_and_quoted_as_gunicorn_quotes_it():
+    """RedactingAtoms redacts the atoms the format reads, when it reads them:
+    the same line as redacting every atom first, then gunicorn's quoting."""
+    import datetime as dt
+
+    from gunicorn.config import Config
+
+    from oncall.log_redaction import RedactingGunicornLogger
+
+    class Response:
+        status = "200 OK"
+        sent = 42
+        headers = [("Content-Type", "text/calendar")]
+
+    path = f"/ical/{SECRET}.ics"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": path + "?token=" + SECRET,
+        "PATH_INFO": path,
+        "QUERY_STRING": "token=" + SECRET,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.7",
+        "HTTP_REFERER": f'https://example.com/ical/{SECRET}"x.ics',
+        "HTTP_USER_AGENT": 'Calendar "Importer"',
+    }
+    request_headers = [("REFERER", environ["HTTP_REFERER"]), ("USER-AGENT", "x")]
+    cfg = Config()
+    cfg.set("access_log_format", '%(r)s %(U)s "%(f)s" "%(a)s" %({referer}i)s')
+    logger = RedactingGunicornLogger(cfg)
+    atoms = logger.atoms_wrapper_class(
+        logger.atoms(Response, request_headers, environ, dt.timedelta(seconds=1))
+    )
+    line = cfg.access_log_format % atoms
+    assert SECRET not in line
+    assert line == (
+        f"GET /ical/{REDACTED}.ics?token={REDACTED} HTTP/1.1 /ical/{REDACTED}.ics "
+        f'"https://example.com/ical/{REDACTED}\\"x.ics" "Calendar \\"Importer\\"" '
+        f'https://example.com/ical/{REDACTED}\\"x.ics'
+    )
