@@ -17,12 +17,15 @@ service call's and the test client's time goes (cProfile).
 gunicorn as docker-compose runs it (``gunicorn -c python:oncall.gunicorn_conf``:
 two gthread workers, keep-alive, the access log on, ``DEBUG=0``) and asks the
 gate over one persistent HTTP/1.1 connection (``http.client``), one call at a
-time: p50/p99 as the client sees them, and the CPU the server side spent per
+time (then ``/healthz`` through the same stack, the floor): p50/p99 as the
+client sees them, and the CPU the server side spent per
 call (gunicorn's processes and PostgreSQL's, and redis's when throttling is on,
-from ``/proc``), which does not move with the machine's load the way latency
-does.  Throttling follows ``API_THROTTLE_RATE`` as the server would read it
-(empty: off); when it is on, counts go to a redis-server started here
-(``CACHE_URL``, as compose).  This is the figure the issue's target is judged by.
+from ``/proc``), which moves much less with the machine's load than latency
+does.  Throttling is off unless ``API_THROTTLE_RATE`` is set (one token asks
+far more than compose's 1200/min: use e.g. ``API_THROTTLE_RATE=100000/min`` to
+include the throttle's cost); when on, its counts go to a redis-server started
+here (``CACHE_URL``, as compose).  This is the figure the issue's target is
+judged by.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from tests.processes import (
 )
 
 PATH = "/api/v1/services/payments-api/deploy-gate"
+HEALTH = "/healthz"
 
 
 def build() -> tuple[object, str]:
@@ -198,7 +202,7 @@ def tree_cpu_seconds(roots: list[int]) -> float:
 def through_gunicorn(secret: str, calls: int) -> None:
     """The gate through gunicorn as compose runs it, over one kept-alive
     connection: latency as the client sees it, and the server side's CPU."""
-    rate = os.environ.get("API_THROTTLE_RATE", "1200/min")
+    rate = os.environ.get("API_THROTTLE_RATE", "")
     workdir = Path(tempfile.mkdtemp(prefix="oncall-bench-gate-"))
     redis = RedisServer(workdir / "redis") if rate else None
     port = free_port()
@@ -235,46 +239,49 @@ def through_gunicorn(secret: str, calls: int) -> None:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {secret}", "Host": "127.0.0.1"}
 
-        def call() -> None:
-            client.request("GET", PATH, headers=headers)
+        def call(path: str) -> None:
+            client.request("GET", path, headers=headers)
             answer = client.getresponse()
             body = answer.read()
-            assert answer.status in (200, 204), (answer.status, body[:300])
+            assert answer.status == 200, (answer.status, body[:300])
             assert answer.getheader("Connection", "") != "close"
 
-        for _ in range(100):  # warm both workers' statements and connections
-            call()
         stack = {"gunicorn": web.pid, "PostgreSQL": _django._server.pid()}
         if redis is not None and redis.proc is not None:
             stack["redis"] = redis.proc.pid
-        load = os.getloadavg()[0]
-        before = {name: tree_cpu_seconds([pid]) for name, pid in stack.items()}
-        client_before = time.process_time()
-        times = []
-        for _ in range(calls):
-            started = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - started)
-        client_cpu = time.process_time() - client_before
-        spent = {
-            name: tree_cpu_seconds([pid]) - before[name] for name, pid in stack.items()
-        }
-        server_cpu = sum(spent.values())
-        times.sort()
         print(
-            f"GET …/deploy-gate through gunicorn (2 gthread workers x 4 threads, "
-            f"keep-alive, access log; throttle {rate or 'off'}"
-            f"{', redis' if redis else ''}), one connection:"
+            f"through gunicorn (2 gthread workers x 4 threads, keep-alive, access "
+            f"log; throttle {rate or 'off'}{', redis' if redis else ''}), one "
+            "connection, one call at a time:"
         )
-        print(
-            f"  median {statistics.median(times) * 1e3:6.3f} ms  "
-            f"p99 {times[int(len(times) * 0.99)] * 1e3:6.3f} ms  (target p99 <= 5)  "
-            f"server CPU {server_cpu / calls * 1e3:6.3f} ms/call ("
-            + ", ".join(f"{k} {v / calls * 1e3:.3f}" for k, v in spent.items())
-            + f")  client CPU "
-            f"{client_cpu / calls * 1e3:6.3f} ms/call  load average {load:.2f} "
-            f"before, {os.getloadavg()[0]:.2f} after"
-        )
+        # /healthz through the same stack: the floor (HTTP, middleware, no
+        # database), so what the gate adds to it is plain.
+        for label, path in (("GET …/deploy-gate", PATH), ("GET /healthz", HEALTH)):
+            for _ in range(100):  # warm both workers' statements and connections
+                call(path)
+            load = os.getloadavg()[0]
+            before = {name: tree_cpu_seconds([pid]) for name, pid in stack.items()}
+            client_before = time.process_time()
+            times = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                call(path)
+                times.append(time.perf_counter() - started)
+            client_cpu = time.process_time() - client_before
+            spent = {
+                name: tree_cpu_seconds([pid]) - before[name]
+                for name, pid in stack.items()
+            }
+            server_cpu = sum(spent.values())
+            times.sort()
+            print(
+                f"  {label:<18} median {statistics.median(times) * 1e3:6.3f} ms  "
+                f"p99 {times[int(len(times) * 0.99)] * 1e3:6.3f} ms  "
+                f"server CPU {server_cpu / calls * 1e3:6.3f} ms/call ("
+                + ", ".join(f"{k} {v / calls * 1e3:.3f}" for k, v in spent.items())
+                + f")  client CPU {client_cpu / calls * 1e3:6.3f} ms/call  load "
+                f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after"
+            )
         client.close()
     except Exception:
         print((workdir / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
