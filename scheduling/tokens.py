@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, models, router, transaction
+from django.db.models import Field
+from django.utils.dateparse import parse_datetime
 
 from scheduling.models import ApiToken, hash_api_token
 
@@ -90,11 +94,83 @@ def api_token_revoke(*, token: ApiToken) -> None:
     token.delete()
 
 
+# Every API request looks its token up: the statement is compiled by the ORM
+# once per process and database alias, then run as SQL with the hash in place of
+# ``_DIGEST`` (compiling the queryset cost more CPU than the database spent
+# running it; bench/slo_gate.py).  It reads every concrete column of the token and
+# of its user, so both come back as complete instances, as select_related gave.
+_DIGEST = "\x00digest\x00"
+_lookups: dict[str, tuple[str, tuple[Any, ...], list[Any], list[Any]]] = {}
+
+
+def _convert(field: Field) -> Callable[[Any], Any]:
+    """How a raw cursor's value becomes what the ORM would have given, for the
+    column kinds a token and a user have (the backends hand back datetimes as
+    text or naive on SQLite, booleans as integers there, JSON as text)."""
+    if isinstance(field, models.DateTimeField):
+        return _instant
+    if isinstance(field, models.BooleanField):
+        return lambda v: None if v is None else bool(v)
+    if isinstance(field, models.JSONField):
+        return lambda v: json.loads(v) if isinstance(v, str | bytes) else v
+    return lambda v: v
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _lookup(alias: str) -> tuple[str, tuple[Any, ...], list[Any], list[Any]]:
+    found = _lookups.get(alias)
+    if found is None:
+        user_model = ApiToken._meta.get_field("user").related_model
+        token_fields = list(ApiToken._meta.concrete_fields)
+        user_fields = list(user_model._meta.concrete_fields)  # type: ignore[union-attr]
+        query = (
+            ApiToken.objects.using(alias)
+            .filter(token_hash=_DIGEST)
+            .order_by()
+            .values_list(
+                *(f.attname for f in token_fields),
+                *(f"user__{f.attname}" for f in user_fields),
+            )[:1]
+        )
+        sql, params = query.query.sql_with_params()
+        found = (sql, tuple(params), token_fields, user_fields)
+        _lookups[alias] = found
+    return found
+
+
+def _token_by_hash(digest: str) -> ApiToken | None:
+    alias = router.db_for_read(ApiToken)
+    sql, params, token_fields, user_fields = _lookup(alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [digest if p == _DIGEST else p for p in params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = token_fields + user_fields
+    values = [_convert(f)(v) for f, v in zip(fields, row, strict=True)]
+    n = len(token_fields)
+    token = ApiToken.from_db(alias, [f.attname for f in token_fields], values[:n])
+    user_model = ApiToken._meta.get_field("user").related_model
+    # The user from the same row, cached on the token as select_related would.
+    token.user = user_model.from_db(  # type: ignore[union-attr,assignment]
+        alias, [f.attname for f in user_fields], values[n:]
+    )
+    return token
+
+
 def api_token_authenticate(*, secret: str, now: dt.datetime) -> ApiToken | None:
     """The live token whose secret this is, with its user; ``None`` for an
     unknown, expired or deactivated one.  Records the use (coarsely)."""
     digest = hash_api_token(secret)
-    token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
+    token = _token_by_hash(digest)
     # The lookup is by an index on the hash; this compare is the constant-time
     # check that what was found is what was asked for.
     if token is None or not hmac.compare_digest(token.token_hash, digest):

@@ -131,6 +131,13 @@ def incident_page_context(
             {"link": link, "added": moment(link.added_at, incident=incident, now=now)}
             for link in alerts
         ],
+        # Burn-rate tiers (alerts/incidents/tiers.py): the slower tiers this
+        # one holds back, or the faster one holding it back (suppressed_by).
+        "suppresses": list(
+            Incident.objects.filter(suppressed_by=incident)
+            .order_by("pk")
+            .values_list("pk", "status")
+        ),
         "labels": sorted(incident.common_labels.items()),
         "annotations": sorted(incident.common_annotations.items()),
     }

@@ -295,6 +295,8 @@ class IncidentAdmin(admin.ModelAdmin):
             found.append(f"{incident.truncated_alerts} truncated")
         if incident.source == Incident.Source.HEARTBEAT:
             found.append("dead man's switch")
+        if incident.suppressed_by_id is not None:
+            found.append(f"suppressed by #{incident.suppressed_by_id}")
         return ", ".join(found)
 
     @admin.display(description="common labels")

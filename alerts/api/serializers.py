@@ -35,6 +35,14 @@ class IncidentSerializer(PlannedRepresentation, serializers.ModelSerializer):
     alerts_firing = serializers.IntegerField(
         read_only=True, default=None, allow_null=True
     )
+    suppressed_by = serializers.IntegerField(
+        source="suppressed_by_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The number of the incident holding this one back: a slower "
+        "burn-rate tier (Sloth, Pyrra) of an SLO whose faster tier is open is "
+        "recorded, not escalated, while that one is open; null otherwise.",
+    )
 
     class Meta:
         model = Incident
@@ -54,6 +62,7 @@ class IncidentSerializer(PlannedRepresentation, serializers.ModelSerializer):
             "external_url",
             "routing",
             "in_maintenance",
+            "suppressed_by",
             "truncated_alerts",
             "alerts_total",
             "alerts_firing",

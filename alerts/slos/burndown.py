@@ -5,9 +5,13 @@ Incident-time SLIs are recomputed from the incidents themselves at evenly spaced
 instants from the window's start to ``now`` (the same rule as the evaluator:
 overlapping incidents count once), so the whole window is drawn whatever the
 retention of stored evaluations.  Ratio SLIs have no history of their own here:
-their curve is the stored evaluations' budget left (kept for
-``evaluate.RETENTION``), and their incidents are listed without a share (the
-budget is spent by bad events, not by incident time).
+their curve is the stored evaluations' budget left over the whole window, one
+point per hour, downsampled by the database (the lowest budget left in each
+hour: a dip within the hour is not smoothed away), then the latest evaluation
+itself.  Evaluations are kept every minute for ``evaluate.RETENTION`` and one an
+hour for ``evaluate.HOURLY_RETENTION``, longer than any window.  Their incidents
+are listed without a share (the budget is spent by bad events, not by incident
+time).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Min, Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from alerts.models import SLO, Incident, SLOEvaluation
@@ -26,7 +31,7 @@ from alerts.slos.budget import (
     covered_seconds,
     window_at,
 )
-from alerts.slos.evaluate import RETENTION, service_incidents
+from alerts.slos.evaluate import HOURLY_RETENTION, RETENTION, service_incidents
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,33 @@ def _incidents(slo: SLO, start: dt.datetime, now: dt.datetime) -> list[Incident]
     if slo.incident_urgency == SLO.Urgency.HIGH:
         incidents = incidents.filter(urgency=Incident.Urgency.HIGH)
     return list(incidents.order_by("opened_at", "pk"))
+
+
+def _hourly(
+    slo: SLO, start: dt.datetime, now: dt.datetime
+) -> list[tuple[dt.datetime, float]]:
+    """The budget left per hour of [start, now], aggregated by the database (a
+    30-day window is ~720 rows, however many evaluations it holds), then the
+    latest evaluation in the window as the last point."""
+    evaluations = slo.evaluations.filter(
+        evaluated_at__gte=start, evaluated_at__lte=now
+    ).order_by()
+    hours = (
+        evaluations.annotate(hour=TruncHour("evaluated_at", tzinfo=dt.UTC))
+        .values("hour")
+        .annotate(budget=Min("budget_remaining"))
+        .order_by("hour")
+        .values_list("hour", "budget")
+    )
+    points = [(max(hour, start), budget) for hour, budget in hours]
+    last = (
+        evaluations.order_by("-evaluated_at", "-id")
+        .values_list("evaluated_at", "budget_remaining")
+        .first()
+    )
+    if last is not None and (not points or points[-1][0] < last[0]):
+        points.append(last)
+    return points
 
 
 def slo_burndown(
@@ -89,20 +121,11 @@ def slo_burndown(
         ]
         note = "recomputed from the incidents over the whole window"
     else:
-        stored = list(
-            slo.evaluations.filter(
-                evaluated_at__gte=window.start, evaluated_at__lte=now
-            )
-            .order_by("evaluated_at", "id")
-            .values_list("evaluated_at", "budget_remaining")
-        )
-        every = max(1, len(stored) // steps)
-        points = stored[::every]
-        if stored and points[-1] != stored[-1]:
-            points.append(stored[-1])
+        points = _hourly(slo, window.start, now)
         note = (
-            "from the stored evaluations (kept "
-            f"{RETENTION.days} days; ratio SLIs are measured by Prometheus)"
+            "from the stored evaluations, one point per hour (the lowest budget "
+            f"left in it; kept every minute for {RETENTION.days} days, hourly for "
+            f"{HOURLY_RETENTION.days}; ratio SLIs are measured by Prometheus)"
         )
     return Burndown(
         slo=slo,

@@ -6,7 +6,9 @@ Prometheus ratio SLIs count the share of bad events, ``1 - good/total`` of the
 counters' increase over the window, queried at ``now`` (``prometheus.py``).  The
 periodic task (``alerts.tasks.evaluate_slos``) calls :func:`slos_evaluate`; it
 is idempotent in effect (each run stores a fresh evaluation of the same facts)
-and prunes evaluations past :data:`RETENTION`.
+and prunes old evaluations: every one is kept :data:`RETENTION`, then one an
+hour per SLO until :data:`HOURLY_RETENTION` (the burn-down of a ratio SLO draws
+its whole window from them: ``burndown.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, SLO, Incident, Service, SLOEvaluation
@@ -38,6 +41,13 @@ logger = logging.getLogger(__name__)
 # The gate reads only the latest evaluation; a week of them is kept for people
 # looking back (one a minute per SLO is 10k rows a week).
 RETENTION = dt.timedelta(days=7)
+# Then one an hour per SLO, for the burn-down of the longest window (a calendar
+# month: 31 days) and a day to spare: ~600 more rows per SLO, not 35k.
+HOURLY_RETENTION = dt.timedelta(days=32)
+# Each cycle thins the evaluations that aged past RETENTION in the last day: a
+# cycle sees them within a minute, and one that could not run for longer than
+# this leaves some unthinned, deleted at HOURLY_RETENTION all the same.
+THIN_SLICE = dt.timedelta(days=1)
 
 
 def service_incidents(*, service: Service) -> QuerySet[Incident]:
@@ -264,8 +274,31 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
             # One SLO's failure (a bug, a database hiccup) must not starve the
             # others: logged, and tried again next cycle.
             logger.exception("SLO %s: evaluation failed", slo.pk)
-    SLOEvaluation.objects.filter(evaluated_at__lt=now - RETENTION).delete()
+    evaluations_prune(now=now)
     return stored
+
+
+def evaluations_prune(*, now: dt.datetime) -> None:
+    """Delete evaluations past :data:`HOURLY_RETENTION`, and thin those just past
+    :data:`RETENTION` to one per SLO and hour (the newest id of the hour).  An
+    SLO's latest evaluation is never deleted while younger than
+    :data:`HOURLY_RETENTION`."""
+    SLOEvaluation.objects.filter(evaluated_at__lt=now - HOURLY_RETENTION).delete()
+    aged = SLOEvaluation.objects.filter(
+        evaluated_at__lt=now - RETENTION,
+        evaluated_at__gte=now - RETENTION - THIN_SLICE,
+    )
+    kept = (
+        aged.order_by()
+        .annotate(hour=TruncHour("evaluated_at", tzinfo=dt.UTC))
+        .values("slo_id", "hour")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    latest = SLO.objects.filter(latest_evaluation__isnull=False).values(
+        "latest_evaluation_id"
+    )
+    aged.exclude(pk__in=kept).exclude(pk__in=latest).delete()
 
 
 def _ratio_answers(slos: list[SLO], now: dt.datetime) -> dict[int, list[Answer]]:

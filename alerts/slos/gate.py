@@ -29,16 +29,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.models import SLO, Deploy, Incident, Service, SLOEvaluation, TimelineEntry
+from alerts.models import Deploy, Service, SLOEvaluation, TimelineEntry
 from alerts.slos.budget import ALLOW, FREEZE, LIMITED
-from alerts.slos.evaluate import (
-    oncall_fields,
-    policy_of,
-    service_open_incidents,
-    stored_oncall,
-)
-from alerts.slos.oncall import oncall_facts
-from scheduling.version import schedule_version
+from alerts.slos.evaluate import oncall_fields, service_open_incidents
+from alerts.slos.gate_facts import EvaluationFacts, GateFacts, SLOFacts, gate_facts
+from alerts.slos.oncall import OnCallFacts, oncall_facts
+from scheduling.access import user_is_staff
+from scheduling.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -76,61 +73,70 @@ class Gate:
     deploys_today: int
 
 
-def _worst(service: Service) -> tuple[SLO | None, SLOEvaluation | None]:
-    """The SLO with the least budget left, and its latest evaluation; an SLO
-    never evaluated counts as the worst (nothing is known about it)."""
-    # One query whatever the number of SLOs (the gate is a hot path): each SLO
-    # points at its latest evaluation.
-    slos = list(
-        SLO.objects.filter(service=service)
-        .select_related("latest_evaluation")
-        .order_by("pk")
-    )
-    if not slos:
-        return None, None
-    never = [slo for slo in slos if slo.latest_evaluation is None]
+def _worst(facts: GateFacts) -> SLOFacts | None:
+    """The SLO with the least budget left; an SLO never evaluated counts as the
+    worst (nothing is known about it).  Ties: the oldest SLO."""
+    if not facts.slos:
+        return None
+    never = [slo for slo in facts.slos if slo.latest is None]
     if never:
-        return never[0], None
-    worst = min(slos, key=lambda s: (s.latest_evaluation.budget_remaining, s.pk))  # type: ignore[union-attr]
-    return worst, worst.latest_evaluation
+        return never[0]
+    return min(facts.slos, key=lambda s: (s.latest.budget_remaining, s.pk))  # type: ignore[union-attr]
 
 
 def _oncall(
-    service: Service, evaluation: SLOEvaluation | None, now: dt.datetime
+    facts: GateFacts, latest: EvaluationFacts | None, now: dt.datetime
 ) -> OnCall:
-    """Who would be paged, from the facts stored with ``evaluation`` while they
-    hold (same schedule version, ``now`` before the next handoff or sleep edge);
-    otherwise resolved once and stored again for the calls that follow."""
-    facts = stored_oncall(evaluation) if evaluation is not None else None
-    if facts is None or not facts.holds_at(now, schedule_version().number):
-        facts = oncall_facts(team=service.team, at=now)
-        if evaluation is not None:
-            SLOEvaluation.objects.filter(pk=evaluation.pk).update(
-                **oncall_fields(facts)
-            )
-    return OnCall(primary=facts.primary, in_sleep_hours=facts.in_sleep_hours)
-
-
-def _day_bounds(service: Service, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    tz = service.team.tz
-    local = now.astimezone(tz).date()
-    start = dt.datetime.combine(local, dt.time(), tzinfo=tz)
-    end = dt.datetime.combine(local + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    """Who would be paged, from the facts stored with the evaluation ``latest``
+    while they hold (same schedule version, ``now`` before the next handoff or
+    sleep edge); otherwise resolved once and stored again for the calls that
+    follow."""
+    stored = None
+    if latest is not None and latest.oncall_since and latest.oncall_until:
+        stored = OnCallFacts(
+            primary=latest.oncall_primary,
+            in_sleep_hours=latest.oncall_in_sleep_hours,
+            since=latest.oncall_since,
+            until=latest.oncall_until,
+            version=latest.oncall_version or 0,
+        )
+    if stored is None or not stored.holds_at(now, facts.schedule_version):
+        team = Team.objects.get(pk=facts.service.team_id)
+        stored = oncall_facts(team=team, at=now)
+        if latest is not None:
+            SLOEvaluation.objects.filter(pk=latest.pk).update(**oncall_fields(stored))
+    return OnCall(primary=stored.primary, in_sleep_hours=stored.in_sleep_hours)
 
 
 def deploy_gate(*, service: Service, now: dt.datetime | None = None) -> Gate:
     """The gate's answer for ``service`` at ``now``."""
     now = now or timezone.now()
-    slo, evaluation = _worst(service)
-    open_incidents = list(
-        service_open_incidents(service=service).values_list("pk", "urgency")
+    facts = gate_facts(now=now, service_id=service.pk)
+    if facts is None:
+        raise Service.DoesNotExist(f"no service {service.pk}")
+    return _decide(facts, now)
+
+
+def deploy_gate_for(
+    *, slug: str, user: AbstractBaseUser, now: dt.datetime | None = None
+) -> Gate | None:
+    """The gate's answer for the service ``slug`` if ``user`` may read it (the
+    teams they belong to, all for staff), else ``None``: one statement in the
+    usual case (``gate_facts``)."""
+    now = now or timezone.now()
+    facts = gate_facts(
+        now=now,
+        slug=slug,
+        user_id=user.pk,
+        staff=user_is_staff(user),
     )
-    high = [pk for pk, urgency in open_incidents if urgency == Incident.Urgency.HIGH]
-    day_start, day_end = _day_bounds(service, now)
-    today = Deploy.objects.filter(
-        service=service, at__gte=day_start, at__lt=day_end
-    ).count()
+    return None if facts is None else _decide(facts, now)
+
+
+def _decide(facts: GateFacts, now: dt.datetime) -> Gate:
+    slo = _worst(facts)
+    evaluation = slo.latest if slo is not None else None
+    today = facts.deploys_today
 
     warning = ""
     stale = False
@@ -155,32 +161,33 @@ def deploy_gate(*, service: Service, now: dt.datetime | None = None) -> Gate:
             )
             if fail_closed():
                 decision, reason = FREEZE, f"stale evaluation, failing closed: {reason}"
-    if high:
+    if facts.open_high:
+        high = facts.open_high
         decision = FREEZE
         reason = (
             f"{len(high)} open high-urgency incident(s) of the service "
-            f"(#{', #'.join(str(pk) for pk in sorted(high))}): freeze until resolved"
+            f"(#{', #'.join(str(pk) for pk in high)}): freeze until resolved"
         )
 
     allowed = decision == ALLOW
     next_allowed_at = None
     if decision == LIMITED and slo is not None:
-        per_day = policy_of(slo).limited_deploys_per_day
+        per_day = slo.limited_deploys_per_day
         allowed = today < per_day
         if allowed:
             reason += f"; {per_day - today} of {per_day} deploy(s) left today"
         else:
             reason += f"; today's {per_day} deploy(s) used"
-            next_allowed_at = day_end
+            next_allowed_at = facts.day_end
     return Gate(
-        service=service,
+        service=facts.service,
         decision=decision,
         deploy_allowed=allowed,
         budget_remaining=evaluation.budget_remaining if evaluation else None,
         burn_1h=evaluation.burn_1h if evaluation else None,
         burn_6h=evaluation.burn_6h if evaluation else None,
-        open_incidents=len(open_incidents),
-        oncall=_oncall(service, evaluation, now),
+        open_incidents=facts.open_incidents,
+        oncall=_oncall(facts, evaluation, now),
         slo=slo.name if slo else None,
         reason=reason,
         next_allowed_at=next_allowed_at,

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from alerts.models import SLOEvaluation
-from alerts.slos.evaluate import RETENTION, slo_evaluate, slos_evaluate
+from alerts.slos.evaluate import HOURLY_RETENTION, slo_evaluate, slos_evaluate
 from alerts.slos.setup import slo_create
 from alerts.tasks import evaluate_slos
 from tests.alerts.slos.conftest import service_incident
@@ -103,7 +103,7 @@ def test_the_periodic_task_evaluates_every_slo_and_prunes_old_ones(slo, service)
     other = slo_create(
         service=service, name="monthly", objective="99.99", window="calendar_month"
     )
-    old = slo_evaluate(slo=slo, now=NOW - RETENTION - dt.timedelta(minutes=1))
+    old = slo_evaluate(slo=slo, now=NOW - HOURLY_RETENTION - dt.timedelta(minutes=1))
     assert slos_evaluate(now=NOW) == 2
     assert not SLOEvaluation.objects.filter(pk=old.pk).exists()
     assert set(SLOEvaluation.objects.values_list("slo", flat=True)) == {
