@@ -125,11 +125,12 @@ FEED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "oncall.middleware.DatabaseUnavailableMiddleware",
 ]
-# The feed poll's lookup as a prepared statement on PostgreSQL (parsed and planned
-# once per connection; scheduling/feeds.py).  Off behind a pooler that cannot
-# keep protocol-level prepared statements (PgBouncer before 1.21 in transaction
-# mode), as Django keeps them off for every other query.
-FEED_POLL_PREPARED = env_bool("FEED_POLL_PREPARED", True)
+# The hot paths' statements (a feed poll's lookup, an API token's, the deploy
+# gate's facts) as prepared statements on PostgreSQL, parsed and planned once per
+# connection (scheduling/hot_sql.py).  Off behind a pooler that cannot keep
+# protocol-level prepared statements (PgBouncer before 1.21 in transaction
+# mode); Django's other queries are never prepared.
+PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
 
 if not DEBUG:
     # gunicorn serves the admin's static files itself (runserver does in DEBUG).

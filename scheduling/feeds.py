@@ -9,25 +9,18 @@ feed and nothing else.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import (
-    InterfaceError,
-    OperationalError,
-    connections,
-    router,
-    transaction,
-)
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db import connections, router, transaction
 from django.db.models import Subquery
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
+from scheduling.hot_sql import hot_fetch
 from scheduling.models import (
     FeedToken,
     Member,
@@ -40,7 +33,6 @@ from scheduling.version import EPOCH, ROW, Version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-    from django.db.backends.base.base import BaseDatabaseWrapper
 
 # last_polled_at (and the client) is written at most this often per feed, so
 # steady polling reads and never writes.
@@ -196,63 +188,6 @@ def feed_scope(
     return f"{FeedToken.ROTATION}:{rotation_id}"
 
 
-def _lookup(connection: BaseDatabaseWrapper, sql: str, args: list[Any]) -> tuple | None:
-    if connection.vendor == "postgresql" and settings.FEED_POLL_PREPARED:
-        cursor = _prepared_cursor(connection)
-    else:
-        cursor = connection.cursor()
-    with cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchone()
-
-
-ONLY_WHEN_ASKED = 2**62
-
-
-@functools.cache
-def _prepared_cursor_class() -> type:
-    # Imported on first use: only a PostgreSQL deployment has psycopg loaded.
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        ServerBindingCursor,
-    )
-
-    class PreparedCursor(ServerBindingCursor):
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            return super().execute(query, params, prepare=True)
-
-    return PreparedCursor
-
-
-def _prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor whose statements are prepared on the server: parsed and planned
-    once per connection, then only bound and run.  Django's cursors bind
-    parameters client-side and never prepare (``prepare_threshold`` is None
-    unless OPTIONS say otherwise, for every query); this one is for the poll
-    alone, wrapped as Django wraps its own (errors become Django's, and the
-    statement is counted where queries are counted)."""
-    connection.ensure_connection()
-    link = connection.connection
-    if link.prepare_threshold is None:
-        # None turns preparing off altogether, even when asked; a threshold
-        # no query reaches prepares only what asks (this statement).  Django's
-        # own cursors bind client-side and never prepare, whatever it says.
-        link.prepare_threshold = ONLY_WHEN_ASKED
-    raw = _prepared_cursor_class()(link)
-    if connection.queries_logged:
-        return _LoggedPreparedCursor(raw, connection)
-    return connection.make_cursor(raw)
-
-
-class _LoggedPreparedCursor(CursorDebugWrapper):
-    """Django's query log for the prepared cursor: the statement as written,
-    with its parameters (a prepared statement leaves psycopg no text of "the
-    last executed query" for Django to read: it would log None)."""
-
-    def execute(self, sql: Any, params: Any = None) -> Any:
-        with self.debug_sql(sql, params):
-            return CursorWrapper.execute(self, sql, params)
-
-
 def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | None:
     """The live feed whose secret this is, with the schedule version, in one
     indexed query (an index-only scan on PostgreSQL: ``feed_poll_covering``, the
@@ -262,19 +197,8 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     sql, params = _compiled_poll()
     args = [digest if p == _DIGEST else p for p in params]
     connection = connections[router.db_for_read(FeedToken)]
-    # CONN_HEALTH_CHECKS would run a "SELECT 1" before this statement on every
-    # request: a second round trip, as costly as the lookup itself.  The lookup
-    # is its own health check: a connection that broke since the last request
-    # (PostgreSQL restarted) fails it, and it runs once more on a new one.
-    fresh = connection.connection is None
-    connection.health_check_done = True  # type: ignore[attr-defined]
-    try:
-        row = _lookup(connection, sql, args)
-    except (OperationalError, InterfaceError):
-        if fresh or connection.in_atomic_block:
-            raise
-        connection.close()
-        row = _lookup(connection, sql, args)
+    # Prepared on PostgreSQL, and its own health check (scheduling/hot_sql.py).
+    row = hot_fetch(connection, sql, args)
     # The lookup is by an index on the hash; this compare is the constant-time
     # check that what was found is what was asked for.
     if row is None or not hmac.compare_digest(row[4], digest):

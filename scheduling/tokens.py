@@ -19,6 +19,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Field
 from django.utils.dateparse import parse_datetime
 
+from scheduling.hot_sql import hot_fetch
 from scheduling.models import ApiToken, hash_api_token
 
 if TYPE_CHECKING:
@@ -149,9 +150,9 @@ def _lookup(alias: str) -> tuple[str, tuple[Any, ...], list[Any], list[Any]]:
 def _token_by_hash(digest: str) -> ApiToken | None:
     alias = router.db_for_read(ApiToken)
     sql, params, token_fields, user_fields = _lookup(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [digest if p == _DIGEST else p for p in params])
-        row = cursor.fetchone()
+    args = [digest if p == _DIGEST else p for p in params]
+    # Prepared on PostgreSQL, and its own health check (scheduling/hot_sql.py).
+    row = hot_fetch(connections[alias], sql, args)
     if row is None:
         return None
     fields = token_fields + user_fields

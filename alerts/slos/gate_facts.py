@@ -43,6 +43,7 @@ from django.utils.dateparse import parse_datetime
 
 from alerts.models import Deploy, Incident, Service
 from alerts.slos.evaluate import service_open_incidents
+from scheduling.hot_sql import hot_fetch
 from scheduling.models import ScheduleVersion, TeamMembership
 from scheduling.version import ROW
 
@@ -250,9 +251,8 @@ def _run(alias: str, sql: str, params: tuple[Any, ...], values: dict) -> list[tu
             args.append(marks[param])
         else:
             args.append(param)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchall()
+    # Prepared on PostgreSQL, and its own health check (scheduling/hot_sql.py).
+    return hot_fetch(connection, sql, args, rows="all")
 
 
 def _facts(rows: list[tuple], day: tuple[dt.datetime, dt.datetime]) -> GateFacts:

@@ -153,6 +153,45 @@ def check() -> dict:
     return result
 
 
+HOT_SQL = {"prepared": ["alerts_service", "scheduling_apitoken"], "recovered": True}
+
+
+def hot_sql_facts() -> dict:
+    """PostgreSQL only (scheduling/hot_sql.py): the token's and the gate's
+    statements are prepared on the server, and a connection that broke between
+    two requests (its backend terminated, as a restart does) is replaced by the
+    lookup itself, which then answers."""
+    import os
+
+    import psycopg
+    from django.db import connection
+
+    from scheduling.models import ApiToken
+    from scheduling.tokens import api_token_authenticate, api_token_create
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE from_sql = false"
+        )
+        statements = [row[0] for row in cursor.fetchall()]
+    prepared = sorted(
+        table
+        for table in ("alerts_service", "scheduling_apitoken")
+        if any(f'FROM "{table}"' in text for text in statements)
+    )
+    user = ApiToken.objects.first().user  # type: ignore[union-attr]
+    issued = api_token_create(
+        user=user, name="again", scopes=["deploy-gate"], created_by=None, now=NOW
+    )
+    before = connection.connection.info.backend_pid
+    url = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [before])
+    token = api_token_authenticate(secret=issued.secret, now=NOW)
+    after = connection.connection.info.backend_pid
+    return {"prepared": prepared, "recovered": token is not None and after != before}
+
+
 if __name__ == "__main__":
     import django
 
@@ -160,4 +199,4 @@ if __name__ == "__main__":
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    print(json.dumps(check()))
+    print(json.dumps({**check(), "hot_sql": hot_sql_facts()}))

@@ -265,10 +265,10 @@ def test_a_first_render_is_django_s_then_the_lean_path_s(payments, make_rotation
 def test_a_database_outage_is_the_chains_503_on_both_paths(feed, monkeypatch):
     _, path, _ = feed
 
-    def down(conn, sql, args):
+    def down(conn, sql, args, rows="one"):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(feeds, "_lookup", down)
+    monkeypatch.setattr(feeds, "hot_fetch", down)
     django_answer, lean_answer, lean_answered = both("GET", path)
     assert not lean_answered
     assert lean_answer == django_answer
@@ -384,7 +384,7 @@ def test_a_lean_poll_closes_the_connection_when_conn_max_age_says_so(
     connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
 )
 def test_the_lookup_is_one_prepared_statement_on_postgresql(feed, settings):
-    """Parsed and planned once per connection (settings.FEED_POLL_PREPARED),
+    """Parsed and planned once per connection (settings.PREPARED_STATEMENTS),
     and still counted as the one statement of an unchanged poll."""
     from django.test.utils import CaptureQueriesContext
 
@@ -403,7 +403,7 @@ def test_the_lookup_is_one_prepared_statement_on_postgresql(feed, settings):
         )
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("scheduling_feedtoken" in text for text in prepared), prepared
-    settings.FEED_POLL_PREPARED = False
+    settings.PREPARED_STATEMENTS = False
     with CaptureQueriesContext(connection) as plain:
         assert call(lean, "GET", path)[0] == "200 OK"
     assert len(plain.captured_queries) == 1

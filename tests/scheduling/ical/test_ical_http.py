@@ -218,21 +218,21 @@ def test_a_connection_broken_between_polls_is_replaced_not_a_500(
     once more on a new connection when the old one turns out broken."""
     from django.db import OperationalError
 
-    from scheduling import feeds
+    from scheduling import hot_sql
 
     issued, _, _ = team_feed
     client = Client()
     first = client.get(_path(issued.secret))
-    real = feeds._lookup
+    real = hot_sql._fetch
     calls: list[bool] = []
 
-    def broken_once(conn, sql, args):
+    def broken_once(conn, sql, args, rows):
         calls.append(conn.connection is not None)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(conn, sql, args)
+        return real(conn, sql, args, rows)
 
-    monkeypatch.setattr(feeds, "_lookup", broken_once)
+    monkeypatch.setattr(hot_sql, "_fetch", broken_once)
     again = client.get(_path(issued.secret))
     assert (again.status_code, again.content) == (200, first.content)
     assert len(calls) == 2
