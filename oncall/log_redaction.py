@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornLogger
+from gunicorn.glogging import SafeAtoms
 
 REDACTED = "[redacted]"
 
@@ -33,7 +35,18 @@ _PATTERNS = [
 ]
 
 
+# Whether any of the patterns could match, in one pass: a case-insensitive
+# superset of their union.  Most text holds no secret, and gunicorn's access log
+# redacts each of a request's fifty-odd atoms (every header and environ entry):
+# five substitutions apiece were 0.2 ms of CPU per request, a search is a tenth.
+_ANY = re.compile(
+    "|".join(p.pattern.removeprefix("(?i)") for p in _PATTERNS), re.IGNORECASE
+)
+
+
 def redact(text: str) -> str:
+    if not _ANY.search(text):
+        return text
     for pattern in _PATTERNS:
         text = pattern.sub(rf"\1{REDACTED}", text)
     return text
@@ -56,6 +69,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _RedactedAtoms(SafeAtoms):
+    """gunicorn's atoms for the access log format, each redacted when the
+    format asks for it: the default format uses nine of a request's fifty-odd
+    atoms (every header and environ entry is one)."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        return redact(value) if isinstance(value, str) else value
+
+
 class RedactingGunicornLogger(GunicornLogger):
     """gunicorn's logger with the request line, path, query, referer and headers
     redacted before the access log format is applied."""
@@ -67,6 +90,18 @@ class RedactingGunicornLogger(GunicornLogger):
             for key, value in atoms.items()
         }
 
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        """gunicorn's ``access``, with only the atoms the format uses redacted
+        (redacting all of them was 0.2 ms of CPU per request), and the record
+        carrying the finished line, never a dict of unredacted atoms that a
+        handler might print."""
+        if not self.access_log_enabled:
+            return
+        atoms = _RedactedAtoms(super().atoms(resp, req, environ, request_time))
+        try:
+            self.access_log.info("%s", self.cfg.access_log_format % atoms)
+        except Exception:
+            self.error(traceback.format_exc())
+
     def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
         super().error(redact(str(msg)), *args, **kwargs)
-
