@@ -38,10 +38,11 @@ MAX_TRUNCATED = 2**31 - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-# Where parsed JSON can get a surrogate from: a ``\uD800``-``\uDFFF`` escape in
-# the text, or the character itself in a Python string.  A text with neither needs
-# no walk of its parsed document (the walk was a fifth of the webhook's validation).
-_SURROGATE_SOURCE = re.compile("\\\\u[dD][89abcdefABCDEF]|[\ud800-\udfff]")
+# Where parsed JSON can get a surrogate from: a ``\\uD800``-``\\uDFFF`` escape in
+# the text, or the character itself in a Python string (never in one decoded from
+# UTF-8, and never in an ASCII one).  A text with neither needs no walk of its
+# parsed document: the walk was 30 us of the webhook's CPU, these checks 1 to 10.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class PayloadError(ValueError):
@@ -271,7 +272,11 @@ def payload_from_json(data: Any, *, text: str | None = None) -> Payload:
 
 
 def _surrogate_problems(data: Any, text: str | None) -> dict[str, str]:
-    if text is not None and not _SURROGATE_SOURCE.search(text):
+    if (
+        text is not None
+        and not _SURROGATE_ESCAPE.search(text)
+        and (text.isascii() or not _LONE_SURROGATE.search(text))
+    ):
         return {}
     return lone_surrogates(data)
 
