@@ -38,7 +38,7 @@ MAX_TRUNCATED = 2**31 - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-# Where parsed JSON can get a surrogate from: a ``\\uD800``-``\\uDFFF`` escape in
+# Where parsed JSON can get a surrogate from: a ``\uD800``-``\uDFFF`` escape in
 # the text, or the character itself in a Python string (never in one decoded from
 # UTF-8, and never in an ASCII one).  A text with neither needs no walk of its
 # parsed document: the walk was 30 us of the webhook's CPU, these checks 1 to 10.
