@@ -25,7 +25,8 @@ class _Handler(WSGIHandler):
             # Django's own hook for a per-request URLconf: resolving (and the
             # middleware's APPEND_SLASH check) then tries only these patterns,
             # not the thirty of the root URLconf's includes before them.
-            request.urlconf = self._urlconf
+            # (An attribute Django reads but django-stubs does not declare.)
+            request.urlconf = self._urlconf  # type: ignore[attr-defined]
         return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import (
     InterfaceError,
@@ -100,10 +100,10 @@ def _insert(values: dict[str, object]) -> int:
 
 # A field's database value for a constant default (0, "", None), made once per
 # process: converting eleven fields each time was a fifth of the INSERT's CPU.
-_constant_params: dict[tuple[str, str], object] = {}
+_constant_params: dict[tuple[str, str], Any] = {}
 
 
-def _default_param(field: Field) -> object:
+def _default_param(field: Field) -> Any:
     """The database value of ``field``'s default: made again for a callable
     default (``received_at``'s ``timezone.now``), remembered for a constant one."""
     if callable(field.default):
