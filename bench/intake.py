@@ -395,14 +395,23 @@ class Stack:
             ],
         )
         wait_until(lambda: port_open(self.port), 60, "gunicorn")
-        wait_until(
-            lambda: (
-                "ready" in (self.workdir / "worker.log").read_text(errors="replace")
-            ),
-            120,
-            "the Celery worker",
-            interval=0.2,
+        wait_until(self.worker_ready, 120, "the Celery worker", interval=0.2)
+
+    def worker_ready(self) -> bool:
+        """The worker logs "ready" at INFO; at WARNING (``--tuned``) it logs
+        nothing, so ask it (``celery inspect ping``) instead."""
+        if "ready" in (self.workdir / "worker.log").read_text(errors="replace"):
+            return True
+        if not self.shape.tuned:
+            return False
+        ping = subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "oncall", "inspect", "ping"],
+            cwd=self.checkout,
+            env=self.env(),
+            capture_output=True,
+            check=False,
         )
+        return ping.returncode == 0
 
     def roots(self) -> dict[str, int]:
         return {
