@@ -194,39 +194,62 @@ def paused(root: int) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
+class _Spy:
+    """A running py-spy (or none): ``stop()`` ends the sampling early, once."""
+
+    def __init__(self, proc: subprocess.Popen | None, out: Path | None) -> None:
+        self.proc, self.out = proc, out
+
+    def stop(self) -> None:
+        if self.proc is None or self.out is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        self.proc = None
+        print_profile(self.out)
+
+
+def _py_spy(out: Path) -> list[str]:
+    """py-spy's command line, less what to sample.  ``--gil``: only the thread
+    holding the GIL is sampled, so a profile shows where CPU goes in Python, not
+    where threads wait (for the database, Redis, or the GIL itself: without it,
+    gunicorn's four threads waiting to get the GIL back after a send made the
+    socket calls look like the heaviest code)."""
+    return [
+        str(Path(sys.executable).parent / "py-spy"),
+        "record",
+        "--gil",
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "--output",
+        str(out),
+    ]
+
+
 @contextlib.contextmanager
-def profiled(args: argparse.Namespace, root: int, name: str) -> Iterator[None]:
+def profiled(args: argparse.Namespace, root: int, name: str) -> Iterator[_Spy]:
     """With ``--profile DIR``: py-spy samples the process tree during the block
-    (collapsed stacks in DIR/NAME.txt; its heaviest functions are printed)."""
+    (collapsed stacks in DIR/NAME.txt; its heaviest functions are printed).  The
+    block may end the sampling sooner with the spy's ``stop()``."""
     if not args.profile:
-        yield
+        yield _Spy(None, None)
         return
     out = Path(args.profile) / f"{name}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    spy = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "py-spy"),
-            "record",
-            "--pid",
-            str(root),
-            "--subprocesses",
-            "--format",
-            "raw",
-            "--rate",
-            "250",
-            "--nonblocking",
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    spy = _Spy(
+        subprocess.Popen(
+            [*_py_spy(out), "--pid", str(root), "--subprocesses", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        out,
     )
     try:
-        yield
+        yield spy
     finally:
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
-    print_profile(out)
+        spy.stop()
 
 
 def print_profile(collapsed: Path, top: int = 12) -> None:
@@ -372,14 +395,23 @@ class Stack:
             ],
         )
         wait_until(lambda: port_open(self.port), 60, "gunicorn")
-        wait_until(
-            lambda: (
-                "ready" in (self.workdir / "worker.log").read_text(errors="replace")
-            ),
-            120,
-            "the Celery worker",
-            interval=0.2,
+        wait_until(self.worker_ready, 120, "the Celery worker", interval=0.2)
+
+    def worker_ready(self) -> bool:
+        """The worker logs "ready" at INFO; at WARNING (``--tuned``) it logs
+        nothing, so ask it (``celery inspect ping``) instead."""
+        if "ready" in (self.workdir / "worker.log").read_text(errors="replace"):
+            return True
+        if not self.shape.tuned:
+            return False
+        ping = subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "oncall", "inspect", "ping"],
+            cwd=self.checkout,
+            env=self.env(),
+            capture_output=True,
+            check=False,
         )
+        return ping.returncode == 0
 
     def roots(self) -> dict[str, int]:
         return {
@@ -544,7 +576,11 @@ def intake_phase(
     bodies = write_bodies(stack, mix.take(args.bodies))
     roots = stack.roots()
     name = "keepalive" if keepalive else "close"
-    with cpu_meter(roots) as spent, profiled(args, roots["worker"], f"worker-{name}"):
+    with (
+        cpu_meter(roots) as spent,
+        profiled(args, roots["worker"], f"worker-{name}"),
+        profiled(args, roots["web"], f"web-{name}") as web_spy,
+    ):
         result = wrk(
             stack,
             path=PATH,
@@ -553,6 +589,7 @@ def intake_phase(
             keepalive=keepalive,
             bodies=bodies,
         )
+        web_spy.stop()
         stopped = time.monotonic()
         backlog = stack.backlog()
         stack.drain()
@@ -712,6 +749,98 @@ def soak_phase(stack: Stack, args: argparse.Namespace, mix: Mix) -> dict[str, fl
     return figures
 
 
+# The in-process phase's child: run with the checkout's code (``python -c``, so a
+# checkout compared with ``--compare`` needs nothing of this bench), it calls the
+# WSGI application gunicorn serves, in one thread, once per body, and prints the
+# process CPU per call: the in-process share of an accepted webhook, without
+# gunicorn's HTTP parsing and access log, and without the noise of a loaded
+# machine on wall-clock rates (a thread's CPU time is its own).
+INPROCESS_CHILD = r"""
+import io, json, os, sys, time
+from oncall.wsgi import application
+
+bodies = json.loads(open(sys.argv[1]).read())
+token = sys.argv[2]
+host, port = sys.argv[3].split(":")
+
+def environ(body):
+    raw = body.encode()
+    return {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/alertmanager/",
+        "QUERY_STRING": "", "SCRIPT_NAME": "", "SERVER_NAME": host,
+        "SERVER_PORT": port, "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": host,
+        "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(raw)), "HTTP_USER_AGENT": "Alertmanager/0.25.0",
+        "HTTP_AUTHORIZATION": "Bearer " + token, "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+
+statuses = {}
+def call(body):
+    got = []
+    chunks = application(environ(body), lambda status, headers, *a: got.append(status))
+    b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    statuses[got[0]] = statuses.get(got[0], 0) + 1
+
+warm = min(200, len(bodies) // 10)
+for body in bodies[:warm]:
+    call(body)
+statuses.clear()
+cpu, wall = time.process_time(), time.perf_counter()
+for body in bodies[warm:]:
+    call(body)
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+n = len(bodies) - warm
+print("INPROCESS " + json.dumps(
+    {"calls": n, "cpu_ms": cpu / n * 1000, "wall_ms": wall / n * 1000,
+     "statuses": statuses}))
+"""
+
+
+def inprocess_phase(stack: Stack, args: argparse.Namespace, mix: Mix) -> dict:
+    """The WSGI application called in one thread, as gunicorn's threads call it:
+    process CPU per accepted webhook (see ``INPROCESS_CHILD``)."""
+    bodies = stack.workdir / "inprocess-bodies.json"
+    bodies.write_text(json.dumps([b.decode() for b in mix.take(args.inprocess)]))
+    env = stack.env()
+    argv = [sys.executable, "-c", INPROCESS_CHILD, str(bodies), TOKEN, stack.base]
+    out = None
+    if args.profile:
+        out = Path(args.profile) / "web-inprocess.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        argv = [*_py_spy(out), "--", *argv]
+    run = subprocess.run(
+        argv,
+        cwd=stack.checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode:
+        raise RuntimeError(f"in-process phase failed:\n{run.stderr[-3000:]}")
+    if out is not None:
+        print_profile(out)
+    line = next(x for x in run.stdout.splitlines() if x.startswith("INPROCESS "))
+    result = json.loads(line[len("INPROCESS ") :])
+    stack.drain()
+    print(
+        f"\n  webhooks in process (the WSGI application called {result['calls']} "
+        "times in one thread, no HTTP server):"
+    )
+    print(
+        f"    CPU {result['cpu_ms']:.3f} ms, wall {result['wall_ms']:.3f} ms per "
+        f"webhook; answers {result['statuses']}"
+    )
+    return result
+
+
+PHASES = ("inprocess", "keepalive", "close", "kinds", "trivial", "burst")
+
+
 def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
     shape = Shape(args.tuned, args.web_workers, args.worker_concurrency)
     stack = Stack(checkout, shape)
@@ -728,13 +857,19 @@ def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
             f"{args.worker_concurrency} worker process(es); load average "
             f"{load1:.2f} before the run on {os.cpu_count()} CPUs =="
         )
-        figures: dict = {
-            "keepalive": intake_phase(stack, args, mix, True),
-            "close": intake_phase(stack, args, mix, False),
-        }
-        figures["kinds"] = kinds_phase(stack, args)
-        figures["trivial"] = trivial_phase(stack, args)
-        figures["burst"] = burst_phase(stack, args)
+        figures: dict = {}
+        if "inprocess" in args.phases:
+            figures["inprocess"] = inprocess_phase(stack, args, mix)
+        if "keepalive" in args.phases:
+            figures["keepalive"] = intake_phase(stack, args, mix, True)
+        if "close" in args.phases:
+            figures["close"] = intake_phase(stack, args, mix, False)
+        if "kinds" in args.phases:
+            figures["kinds"] = kinds_phase(stack, args)
+        if "trivial" in args.phases:
+            figures["trivial"] = trivial_phase(stack, args)
+        if "burst" in args.phases:
+            figures["burst"] = burst_phase(stack, args)
         if args.soak:
             figures["soak"] = soak_phase(stack, args, mix)
         return figures
@@ -745,6 +880,7 @@ def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
 def summary(results: dict[str, list[dict]]) -> None:
     labels = list(results)
     rows: list[tuple[str, Callable[[dict], float]]] = [
+        ("in-process CPU ms/webhook", lambda f: f["inprocess"]["cpu_ms"]),
         ("accepted/s keep-alive", lambda f: f["keepalive"]["rate"]),
         ("p99 ms keep-alive", lambda f: f["keepalive"]["p99"] / 1000),
         ("accepted/s no keep-alive", lambda f: f["close"]["rate"]),
@@ -767,7 +903,12 @@ def summary(results: dict[str, list[dict]]) -> None:
         + ("        ratio" if len(labels) == 2 else "")
     )
     for name, get in rows:
-        values = [statistics.median(get(f) for f in results[label]) for label in labels]
+        try:
+            values = [
+                statistics.median(get(f) for f in results[label]) for label in labels
+            ]
+        except KeyError:
+            continue  # a phase not run (--phases)
         line = f"  {name:<26}" + "".join(f"{v:24.2f}" for v in values)
         if len(values) == 2 and values[1]:
             line += f"  {values[0] / values[1]:10.2f}x"
@@ -814,7 +955,22 @@ def main() -> int:
         help="also run a checkout of REF (e.g. main) for comparison",
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--inprocess",
+        type=int,
+        default=3000,
+        help="webhooks the in-process phase sends through the WSGI application",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which measured phases to run, comma-separated (default: all of "
+        f"{','.join(PHASES)}); e.g. 'keepalive' alone for a quick web-CPU A/B",
+    )
     args = parser.parse_args()
+    args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    if args.phases - set(PHASES):
+        parser.error(f"unknown phases: {sorted(args.phases - set(PHASES))}")
     parse_mix(args.mix)
     if shutil.which("wrk") is None:
         print(

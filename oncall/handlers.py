@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
 from oncall.metrics import LATENCY, REQUESTS
@@ -24,9 +25,19 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class _Handler(WSGIHandler):
-    def __init__(self, setting: str) -> None:
+    def __init__(self, setting: str, urlconf: str | None = None) -> None:
         self._setting = setting
+        self._urlconf = urlconf
         super().__init__()
+
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+        if self._urlconf is not None:
+            # Django's own hook for a per-request URLconf: resolving (and the
+            # middleware's APPEND_SLASH check) then tries only these patterns,
+            # not the thirty of the root URLconf's includes before them.
+            # (An attribute Django reads but django-stubs does not declare.)
+            request.urlconf = self._urlconf  # type: ignore[attr-defined]
+        return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler builds its chain from settings.MIDDLEWARE: give it ours while
@@ -39,9 +50,10 @@ class _Handler(WSGIHandler):
             settings.MIDDLEWARE = usual
 
 
-def handler_with_middleware(setting: str) -> WSGIHandler:
-    """A Django WSGI handler whose middleware chain is the named setting."""
-    return _Handler(setting)
+def handler_with_middleware(setting: str, urlconf: str | None = None) -> WSGIHandler:
+    """A Django WSGI handler whose middleware chain is the named setting, and
+    which resolves URLs with ``urlconf`` if given (else ``ROOT_URLCONF``)."""
+    return _Handler(setting, urlconf)
 
 
 class PathDispatcher:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornLogger
@@ -34,7 +35,18 @@ _PATTERNS = [
 ]
 
 
+# Whether any of the patterns could match, in one pass: a case-insensitive
+# superset of their union.  Most text holds no secret, and gunicorn's access log
+# redacts each of a request's fifty-odd atoms (every header and environ entry):
+# five substitutions apiece were 0.2 ms of CPU per request, a search is a tenth.
+_ANY = re.compile(
+    "|".join(p.pattern.removeprefix("(?i)") for p in _PATTERNS), re.IGNORECASE
+)
+
+
 def redact(text: str) -> str:
+    if not _ANY.search(text):
+        return text
     for pattern in _PATTERNS:
         text = pattern.sub(rf"\1{REDACTED}", text)
     return text
@@ -62,9 +74,10 @@ class RedactingAtoms(SafeAtoms):
     gunicorn quotes them) when the line's format reads it.
 
     The atoms hold every request and response header and every environ
-    variable -- some sixty strings -- and the format reads nine: redacting (five
-    regular expressions) and quoting them all on every request cost more CPU
-    than a feed poll's own answer.  The line is the same."""
+    variable -- some sixty strings -- and the default format reads nine:
+    redacting (five regular expressions) and quoting them all on every request
+    cost 0.2 ms of CPU, more than a feed poll's own answer.  The line is the
+    same."""
 
     def __init__(self, atoms: dict) -> None:
         dict.__init__(self, atoms)  # SafeAtoms would quote every value here
@@ -80,7 +93,18 @@ class RedactingGunicornLogger(GunicornLogger):
     """gunicorn's logger with the request line, path, query, referer and headers
     redacted before the access log format is applied."""
 
-    atoms_wrapper_class = RedactingAtoms
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        """gunicorn's ``access``, with only the atoms the format uses redacted
+        (redacting all of them was 0.2 ms of CPU per request), and the record
+        carrying the finished line, never a dict of unredacted atoms that a
+        handler might print."""
+        if not self.access_log_enabled:
+            return
+        atoms = RedactingAtoms(super().atoms(resp, req, environ, request_time))
+        try:
+            self.access_log.info("%s", self.cfg.access_log_format % atoms)
+        except Exception:
+            self.error(traceback.format_exc())
 
     def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
         super().error(redact(str(msg)), *args, **kwargs)

@@ -1,7 +1,8 @@
 """The WSGI application gunicorn serves.
 
 Requests for the Alertmanager webhook go through a Django handler whose middleware
-chain is ``settings.INTAKE_MIDDLEWARE``, calendar feeds (``/ical/``) through one
+chain is ``settings.INTAKE_MIDDLEWARE`` (and whose URLconf, ``oncall.intake_urls``,
+holds only the webhook's URLs), calendar feeds (``/ical/``) through one
 with ``settings.FEED_MIDDLEWARE``; everything else through the usual
 ``settings.MIDDLEWARE``.  Same project, same URLs and views: only the chain differs.
 In front of the feed chain, a lean path answers the unchanged polls without
@@ -27,7 +28,9 @@ from oncall.handlers import (  # noqa: E402
 from scheduling.feed_polls import unchanged_poll  # noqa: E402
 
 # Both webhook URLs: the token in the path comes after this prefix.
-intake_application = handler_with_middleware("INTAKE_MIDDLEWARE")
+intake_application = handler_with_middleware(
+    "INTAKE_MIDDLEWARE", urlconf="oncall.intake_urls"
+)
 feed_application = LeanPath(
     answer=unchanged_poll,
     handler=handler_with_middleware("FEED_MIDDLEWARE"),

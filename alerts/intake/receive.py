@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import (
     InterfaceError,
@@ -16,6 +16,7 @@ from django.db import (
     connection,
     transaction,
 )
+from django.db.models import Field
 
 from alerts.intake import wakeup
 from alerts.models import (
@@ -85,10 +86,9 @@ def _insert(values: dict[str, object]) -> int:
             f"({columns}) VALUES ({marks}) RETURNING {quote('id')}"
         )
     params = [
-        field.get_db_prep_save(
-            values[field.attname] if field.attname in values else field.get_default(),
-            connection,
-        )
+        field.get_db_prep_save(values[field.attname], connection)
+        if field.attname in values
+        else _default_param(field)
         for field in _INSERT_FIELDS
     ]
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
@@ -96,6 +96,26 @@ def _insert(values: dict[str, object]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
+
+
+# A field's database value for a constant default (0, "", None), made once per
+# process: converting eleven fields each time was a fifth of the INSERT's CPU.
+_constant_params: dict[tuple[str, str], Any] = {}
+
+
+def _default_param(field: Field) -> Any:
+    """The database value of ``field``'s default: made again for a callable
+    default (``received_at``'s ``timezone.now``), remembered for a constant one."""
+    if callable(field.default):
+        return field.get_db_prep_save(field.get_default(), connection)
+    key = (connection.vendor, field.attname)
+    try:
+        return _constant_params[key]
+    except KeyError:
+        param = _constant_params[key] = field.get_db_prep_save(
+            field.get_default(), connection
+        )
+        return param
 
 
 def _insert_prepared(sql: str, params: list) -> int:

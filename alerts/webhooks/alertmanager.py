@@ -136,7 +136,7 @@ def _payload(raw: bytes) -> tuple[Payload, str]:
         # rather than accept a webhook that could never be processed.
         raise _Refused(_error(400, "NUL characters (\\u0000) are not accepted"))
     try:
-        return payload_from_json(data), text
+        return payload_from_json(data, text=text), text
     except PayloadError as exc:
         raise _Refused(
             _error(400, "not an Alertmanager webhook (version 4) payload", exc.problems)

@@ -20,8 +20,9 @@ from tests.cast import TOKEN
 pytestmark = pytest.mark.django_db
 
 
-def call(method: str, path: str, body: bytes = b"", **headers: str):
-    """(status code, headers, body) of one request through the WSGI application."""
+def call(method: str, path: str, body: bytes = b"", app=None, **headers: str):
+    """(status code, headers, body) of one request through the WSGI application
+    (or ``app``)."""
     environ: dict = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -42,7 +43,7 @@ def call(method: str, path: str, body: bytes = b"", **headers: str):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        chunks = application(environ, start_response)
+        chunks = (app or application)(environ, start_response)
         try:
             content = b"".join(chunks)
         finally:
@@ -142,3 +143,51 @@ def test_a_calendar_feed_goes_through_the_feed_chain(rotation, alice):
     assert after == before + 1
     unknown = call("GET", "/ical/" + "x" * 43 + ".ics")
     assert (unknown[0], unknown[2]) == (404, b"not found\n")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", f"/api/v1/alertmanager/{TOKEN}/"),
+        ("POST", "/api/v1/alertmanager/"),
+        ("GET", f"/api/v1/alertmanager/{TOKEN}/"),
+        ("POST", f"/api/v1/alertmanager/{TOKEN}"),  # no slash: APPEND_SLASH
+        ("POST", f"/api/v1/alertmanager/{TOKEN}/more/"),
+        ("POST", "/api/v1/alertmanager/unknown-token/"),
+    ],
+)
+def test_the_intake_urlconf_answers_as_the_root_urlconf_does(
+    integration, settings, method, path
+):
+    """The webhook's handler resolves with oncall.intake_urls; the usual chain
+    with the root URLconf.  Both give the same answer for every path the
+    dispatcher sends to the webhook's handler."""
+    from oncall.wsgi import default_application, intake_application
+
+    settings.DEBUG = False
+    body = recorded("a_single_firing")
+    lean = call(method, path, body, app=intake_application)
+    usual = call(method, path, body, app=default_application)
+
+    assert lean[0] == usual[0]
+    if lean[0] == 202:  # each stored its own delivery
+        assert json.loads(lean[2])["status"] == json.loads(usual[2])["status"]
+    else:
+        assert lean[2] == usual[2]
+    assert lean[1].get("Location") == usual[1].get("Location")
+
+
+def test_the_webhook_is_resolved_with_the_intake_urlconf(integration, monkeypatch):
+    from django.core.handlers.base import BaseHandler
+
+    seen: list[str | None] = []
+    resolve = BaseHandler.resolve_request
+
+    def spy(self, request):
+        seen.append(getattr(request, "urlconf", None))
+        return resolve(self, request)
+
+    monkeypatch.setattr(BaseHandler, "resolve_request", spy)
+    assert post_webhook()[0] == 202
+    assert call("GET", "/healthz")[0] == 200
+    assert seen == ["oncall.intake_urls", None]
