@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import _web_server  # noqa: E402
 
 from tests.processes import (  # noqa: E402
     PostgresServer,
@@ -256,6 +260,135 @@ def poll_queries(secret: str, etag: str) -> None:
         print(f"    {row}")
 
 
+def first_fetch(base: str, secrets: list[str]) -> list[tuple[str, str]]:
+    """Each token once (a render per scope, then the cache): paths and ETags."""
+    started = time.monotonic()
+    paths: list[tuple[str, str]] = []
+    for secret in secrets:
+        path = f"/ical/{secret}.ics"
+        with urllib.request.urlopen(base + path, timeout=30) as answer:  # noqa: S310
+            paths.append((path, answer.headers["ETag"]))
+    print(
+        f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
+        f"bodies, first fetched in {time.monotonic() - started:.1f} s"
+    )
+    return paths
+
+
+def write_scripts(workdir: Path, paths: list[tuple[str, str]]) -> None:
+    """wrk's scripts: every token in turn, without and with If-None-Match."""
+    lua_paths = workdir / "paths.lua"
+    lua_paths.write_text(
+        "return {\n"
+        + ",\n".join(f'{{"{p}", {json.dumps(e)}}}' for p, e in paths)
+        + "\n}\n"
+    )
+    for conditional in ("false", "true"):
+        (workdir / f"poll-{conditional}.lua").write_text(
+            WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional}
+        )
+
+
+def start_web(
+    server: str, env: dict[str, str], port: int, args: argparse.Namespace, log: Path
+) -> subprocess.Popen:
+    out = open(log, "ab")  # closed with the process
+    web = subprocess.Popen(
+        _web_server.command(server),
+        cwd=REPO,
+        env={
+            **env,
+            **_web_server.environment(
+                bind=f"127.0.0.1:{port}",
+                workers=args.web_workers,
+                threads=args.web_threads,
+            ),
+        },
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(lambda: port_open(port), 60, server)
+    return web
+
+
+def measure(
+    server: str,
+    web: subprocess.Popen,
+    stack: list[int],
+    workdir: Path,
+    base: str,
+    args: argparse.Namespace,
+) -> dict[str, dict[str, float]]:
+    """wrk's two runs against one server; per run: polls/s, p50, p99 and CPU."""
+    load1, _, _ = os.getloadavg()
+    print(
+        f"stack: {_web_server.describe(server, args.web_workers, args.web_threads)}"
+        f", PostgreSQL, redis cache; {os.cpu_count()} CPUs; load average before: "
+        f"{load1:.2f}"
+    )
+    figures: dict[str, dict[str, float]] = {}
+    for label, conditional in (
+        ("200 (no If-None-Match)", "false"),
+        ("304", "true"),
+    ):
+        script = workdir / f"poll-{conditional}.lua"
+        # Unmeasured: every worker and thread has its connections and imports.
+        wrk(base, script, 1, args.connections)
+        cpu_before = tree_cpu_seconds([web.pid, *stack])
+        wrk_before = os.times()
+        result = wrk(base, script, args.duration, args.connections)
+        wrk_after = os.times()
+        cpu = tree_cpu_seconds([web.pid, *stack]) - cpu_before
+        wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
+            wrk_before.children_user + wrk_before.children_system
+        )
+        seconds = result["duration_us"] / 1e6
+        polls = max(result["requests"], 1)
+        figures[label] = {
+            "rate": result["requests"] / seconds,
+            "p50": result["p50"] / 1000,
+            "p99": result["p99"] / 1000,
+            "cpu": cpu / polls * 1000,
+        }
+        print(
+            f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
+            f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
+            f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
+            f"{result['non2xx']}"
+        )
+        print(
+            f"    CPU per poll: {cpu / polls * 1000:.3f} ms ({server} + "
+            f"PostgreSQL + redis; target <= 1.33)  wrk "
+            f"{wrk_cpu / polls * 1000:.3f} ms  load average "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+    return figures
+
+
+def summary(results: dict[str, list[dict[str, dict[str, float]]]]) -> None:
+    """Medians over the rounds, each server side by side (and their ratio)."""
+    servers = list(results)
+    print("\n== summary (median over rounds) ==")
+    print(f"  {'':<36}" + "".join(f"{name:>12}" for name in servers))
+    for label in ("200 (no If-None-Match)", "304"):
+        for key, name in (
+            ("cpu", "CPU ms/poll"),
+            ("rate", "polls/s"),
+            ("p50", "p50 ms"),
+            ("p99", "p99 ms"),
+        ):
+            values = [
+                statistics.median(run[label][key] for run in results[server])
+                for server in servers
+            ]
+            line = f"  {label[:22] + ' ' + name:<36}" + "".join(
+                f"{v:12.3f}" for v in values
+            )
+            if len(values) == 2 and values[0]:
+                line += f"   {servers[1]}/{servers[0]} {values[1] / values[0]:.2f}"
+            print(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=1000)
@@ -264,9 +397,18 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument(
+        "--server",
+        default="gunicorn",
+        help="gunicorn, granian, or both comma-separated (run alternately, A/B)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times each server is measured"
+    )
+    parser.add_argument(
         "--profile", type=int, default=0, help="then profile N polls in-process"
     )
     args = parser.parse_args()
+    servers = _web_server.parse_servers(args.server)
     if shutil.which("wrk") is None:
         print("wrk is not installed", file=sys.stderr)
         return 2
@@ -275,6 +417,7 @@ def main() -> int:
     postgres = PostgresServer()
     redis = RedisServer(workdir / "redis")
     web: subprocess.Popen | None = None
+    log_file = workdir / "web.log"
     try:
         postgres.start()
         redis.start()
@@ -301,97 +444,36 @@ def main() -> int:
 
         secrets = make_feeds(args.tokens)
         connection.close()
-        log = open(workdir / "gunicorn.log", "ab")
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:oncall.gunicorn_conf",
-                "--access-logfile",
-                str(workdir / "access.log"),
-                "--backlog",
-                "2048",
-                "oncall.wsgi:application",
-            ],
-            cwd=REPO,
-            env={
-                **env,
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "GUNICORN_WORKERS": str(args.web_workers),
-                "GUNICORN_THREADS": str(args.web_threads),
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: port_open(port), 30, "gunicorn")
+        web = start_web(servers[0], env, port, args, log_file)
         base = f"http://127.0.0.1:{port}"
-        started = time.monotonic()
-        paths: list[tuple[str, str]] = []
-        for secret in secrets:
-            path = f"/ical/{secret}.ics"
-            with urllib.request.urlopen(base + path, timeout=30) as answer:  # noqa: S310
-                paths.append((path, answer.headers["ETag"]))
-        print(
-            f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
-            f"bodies, first fetched in {time.monotonic() - started:.1f} s"
-        )
+        paths = first_fetch(base, secrets)
         # As autovacuum would have by now: the first fetches wrote each token's
         # last poll, and an index-only scan needs the visibility map set.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE scheduling_feedtoken")
         connection.close()
-        lua_paths = workdir / "paths.lua"
-        lua_paths.write_text(
-            "return {\n"
-            + ",\n".join(f'{{"{p}", {json.dumps(e)}}}' for p, e in paths)
-            + "\n}\n"
-        )
-        load1, _, _ = os.getloadavg()
-        print(
-            f"stack: gunicorn {args.web_workers} gthread workers x "
-            f"{args.web_threads} threads (keep-alive, access log), PostgreSQL, "
-            f"redis cache; {os.cpu_count()} CPUs; load average before: {load1:.2f}"
-        )
-        stack = [web.pid, postgres.pid(), redis.proc.pid]
-        for label, conditional in (
-            ("200 (no If-None-Match)", "false"),
-            ("304", "true"),
-        ):
-            script = workdir / f"poll-{conditional}.lua"
-            script.write_text(
-                WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional}
-            )
-            cpu_before = tree_cpu_seconds(stack)
-            wrk_before = os.times()
-            result = wrk(base, script, args.duration, args.connections)
-            wrk_after = os.times()
-            cpu = tree_cpu_seconds(stack) - cpu_before
-            wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
-                wrk_before.children_user + wrk_before.children_system
-            )
-            seconds = result["duration_us"] / 1e6
-            polls = max(result["requests"], 1)
-            print(
-                f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
-                f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
-                f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
-                f"{result['non2xx']}"
-            )
-            print(
-                f"    CPU per poll: {cpu / polls * 1000:.3f} ms (gunicorn + "
-                f"PostgreSQL + redis; target <= 1.33)  wrk "
-                f"{wrk_cpu / polls * 1000:.3f} ms  load average "
-                f"{os.getloadavg()[0]:.2f}"
-            )
+        write_scripts(workdir, paths)
+        stack = [postgres.pid(), redis.proc.pid]
+        results: dict[str, list[dict[str, dict[str, float]]]] = {
+            server: [] for server in servers
+        }
+        # A/B: the servers take turns in each round, on the same database and
+        # cache, so that both see the same machine minutes.
+        for _ in range(args.rounds):
+            for server in servers:
+                if web is None:
+                    web = start_web(server, env, port, args, log_file)
+                results[server].append(measure(server, web, stack, workdir, base, args))
+                stop(web, timeout=30)
+                web = None
+        if len(servers) > 1 or args.rounds > 1:
+            summary(results)
         print("database work per unchanged poll (in-process, same PostgreSQL):")
         poll_queries(secrets[0], paths[0][1])
         if args.profile:
             profile_polls(secrets[0], paths[0][1], args.profile)
         connection.close()
     except Exception:
-        log_file = workdir / "gunicorn.log"
         if log_file.exists():  # why the server went away, before it is deleted
             print(log_file.read_text(errors="replace")[-3000:], file=sys.stderr)
         raise

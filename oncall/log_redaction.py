@@ -26,8 +26,12 @@ _PATTERNS = [
     # Signed single-use links to handoff notes (/handoffs/link/<token>/), which
     # also travel in SMS and email bodies that the console transports log.
     re.compile(r"(/handoffs/link/)[^/?#\s\"']+"),
-    # Query parameters named like secrets.
-    re.compile(r"(?i)([?&](?:token|access_token|key|secret|password)=)[^&#\s\"']+"),
+    # Query parameters named like secrets (also first in a bare query string, as
+    # granian's access log writes it: query="token=...").
+    re.compile(
+        r"(?i)((?:[?&]|query=\")(?:token|access_token|key|secret|password)=)"
+        r"[^&#\s\"']+"
+    ),
     # Credentials in headers that might be logged.
     re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]+"),
 ]
@@ -69,4 +73,3 @@ class RedactingGunicornLogger(GunicornLogger):
 
     def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
         super().error(redact(str(msg)), *args, **kwargs)
-
