@@ -43,10 +43,22 @@ def redact(text: str) -> str:
     return text
 
 
+# What every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+) | {"message", "asctime"}
+
+
 class RedactingFilter(logging.Filter):
-    """Formats the record's message once, redacted; never drops a record."""
+    """Formats the record's message once, redacted; never drops a record.
+
+    The ``extra=`` values are redacted too: the JSON formatter writes each one as
+    a field, and Django's request logger passes the request itself, whose text
+    (``<WSGIRequest: POST '/api/v1/alertmanager/<token>/'>``) holds the path.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        self._redact_extras(record)
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the formatter
@@ -58,6 +70,16 @@ class RedactingFilter(logging.Filter):
             formatter = logging.Formatter()
             record.exc_text = redact(formatter.formatException(record.exc_info))
         return True
+
+    @staticmethod
+    def _redact_extras(record: logging.LogRecord) -> None:
+        for key, value in list(record.__dict__.items()):
+            if key in _RECORD_ATTRIBUTES or isinstance(value, int | float | None):
+                continue
+            # The formatter would write str(value); write it redacted instead.
+            record.__dict__[key] = redact(
+                value if isinstance(value, str) else str(value)
+            )
 
 
 class RedactingGunicornLogger(GunicornLogger):
