@@ -81,6 +81,7 @@ request = function()
   return wrk.format("GET", p[1], headers)
 end
 
+%(delay)s
 done = function(summary, latency, requests)
   local s = summary
   io.write(string.format(
@@ -88,6 +89,15 @@ done = function(summary, latency, requests)
     "\"p50\": %%d, \"p99\": %%d}\n",
     s.requests, s.duration, s.errors.status,
     latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+# With --rate: each connection waits this long after each answer, so that both
+# servers see about the same request rate and their latencies compare.
+WRK_DELAY = """
+delay = function()
+  return %d
 end
 """
 
@@ -275,7 +285,9 @@ def first_fetch(base: str, secrets: list[str]) -> list[tuple[str, str]]:
     return paths
 
 
-def write_scripts(workdir: Path, paths: list[tuple[str, str]]) -> None:
+def write_scripts(
+    workdir: Path, paths: list[tuple[str, str]], args: argparse.Namespace
+) -> None:
     """wrk's scripts: every token in turn, without and with If-None-Match."""
     lua_paths = workdir / "paths.lua"
     lua_paths.write_text(
@@ -285,7 +297,14 @@ def write_scripts(workdir: Path, paths: list[tuple[str, str]]) -> None:
     )
     for conditional in ("false", "true"):
         (workdir / f"poll-{conditional}.lua").write_text(
-            WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional}
+            WRK_SCRIPT
+            % {
+                "paths": lua_paths,
+                "conditional": conditional,
+                "delay": WRK_DELAY % (args.connections * 1000 // args.rate)
+                if args.rate
+                else "",
+            }
         )
 
 
@@ -423,6 +442,13 @@ def main() -> int:
         "--rounds", type=int, default=1, help="times each server is measured"
     )
     parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="about this many polls/s in all (each connection pauses after each "
+        "answer), to compare latency at the same load; 0: as fast as answered",
+    )
+    parser.add_argument(
         "--profile", type=int, default=0, help="then profile N polls in-process"
     )
     args = parser.parse_args()
@@ -470,7 +496,7 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE scheduling_feedtoken")
         connection.close()
-        write_scripts(workdir, paths)
+        write_scripts(workdir, paths, args)
         stack = [postgres.pid(), redis.proc.pid]
         results: dict[str, list[dict[str, dict[str, float]]]] = {
             server: [] for server in servers

@@ -205,9 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["scheduling.throttling.PerTokenRateThrottle"],
     # Signed in, and an API token may only do what its scopes allow; the views
     # scope every lookup to the caller's teams (scheduling/access/).
-    "DEFAULT_PERMISSION_CLASSES": [
-        "scheduling.access.permissions.SignedInWithScope"
-    ],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduling.access.permissions.SignedInWithScope"],
     # Bounded in size and nesting (oncall/api_parsers.py); forms as DRF parses them.
     "DEFAULT_PARSER_CLASSES": [
         "oncall.api_parsers.JSONParser",
@@ -480,9 +478,7 @@ HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600
 # Handoff notes go out by email too when the member's user has an address, once a
 # real backend is set.  Not Django's console backend by default: it would print
 # the notes' signed links to stdout, past the log redaction.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
-)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

@@ -15,6 +15,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 default_application = get_wsgi_application()
 
 from oncall.handlers import PathDispatcher, handler_with_middleware  # noqa: E402
+from oncall.metrics import forget_dead_processes  # noqa: E402
+
+# A worker that replaces a dead one clears the dead one's live gauges (granian
+# has no hook in its master for it; gunicorn's child_exit does the same).
+forget_dead_processes()
 
 # Both webhook URLs: the token in the path comes after this prefix.
 intake_application = handler_with_middleware("INTAKE_MIDDLEWARE")
