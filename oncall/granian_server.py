@@ -110,6 +110,10 @@ def server_options() -> dict[str, Any]:
         "interface": Interfaces.WSGI,
         "workers": WORKERS,
         "blocking_threads": THREADS,
+        # granian starts request threads as needed and ends idle ones; each
+        # holds a database connection (CONN_MAX_AGE), so keep them (600 s is
+        # granian's longest) rather than reconnect after every quiet minute.
+        "blocking_threads_idle_timeout": 600,
         "http": HTTPModes.http1,
         "websockets": False,
         "http1_settings": HTTP1Settings(
