@@ -1,11 +1,12 @@
-"""Steady-state feed polling: gunicorn + PostgreSQL + Redis (the feed cache).
+"""Steady-state feed polling: the web server + PostgreSQL + Redis (the feed cache).
 
     .venv/bin/python bench/ical_poll.py [--tokens 1000] [--duration 10]
 
 Everything runs on loopback on this machine: a throwaway PostgreSQL cluster, a
 redis-server (``CACHE_URL``, where rendered feeds are shared between workers) and
-gunicorn as docker-compose runs it (``oncall/gunicorn_conf.py``: ``--web-workers``
-gthread workers with keep-alive, the access log on, written to a file here),
+the web server as docker-compose runs it (``--server``, bench/_web_server.py:
+granian by default, or gunicorn; ``--web-workers`` workers of ``--web-threads``
+threads with keep-alive, the access log on, written to a file here),
 ``DEBUG=0``.  The demo's team and six people
 on the paired weekly rotation; ``--tokens`` feed tokens spread over the team's
 feed and the six member feeds.  Each token is fetched once (a render per scope,
@@ -17,7 +18,7 @@ plan for the token lookup.
 
 CPU.  The machine is shared, so polls/s moves with whatever else runs; the CPU
 time the stack spent per poll does not.  Around each wrk run the bench reads the
-user+system time of gunicorn's, PostgreSQL's and redis's processes
+user+system time of the server's, PostgreSQL's and redis's processes
 (``/proc/<pid>/stat``, live processes of each tree) and prints it per poll, with
 wrk's own CPU apart (the load generator).  The 2-core target is 2 s / 1,500 =
 1.33 ms of CPU per poll, all processes included.  ``--profile N`` then runs N
@@ -183,7 +184,7 @@ def tree_cpu_seconds(roots: list[int]) -> float:
 
 
 def profile_polls(secret: str, etag: str, count: int) -> None:
-    """``count`` unchanged polls through the WSGI application gunicorn serves,
+    """``count`` unchanged polls through the WSGI application the server serves,
     in this process, under cProfile: where a poll's CPU goes."""
     import cProfile
     import io
@@ -226,7 +227,7 @@ def profile_polls(secret: str, etag: str, count: int) -> None:
     print(
         f"in-process: {count} unchanged polls (half conditional) through the "
         f"WSGI application, {plain / count * 1000:.3f} ms CPU each (this process "
-        "only: Django, psycopg; not gunicorn's HTTP work nor PostgreSQL's)"
+        "only: Django, psycopg; not the server's HTTP work nor PostgreSQL's)"
     )
     profiler = cProfile.Profile()
     started = time.process_time()
@@ -435,7 +436,7 @@ def main() -> int:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument(
         "--server",
-        default="gunicorn",
+        default="granian",
         help="gunicorn, granian, or both comma-separated (run alternately, A/B)",
     )
     parser.add_argument(

@@ -5,9 +5,11 @@
 
 The stack is the compose configuration on loopback: a throwaway PostgreSQL with
 its stock settings (fsync and synchronous commit on), redis-server with the
-compose's append-only file, gunicorn started exactly as compose starts it
-(``gunicorn -c python:oncall.gunicorn_conf``: its worker class, access log and
-Prometheus multiprocess metrics, ``LOG_FORMAT=json``), the compose worker
+compose's append-only file, the web server started exactly as compose starts it
+(``python -m oncall.granian_server``, or with ``--server gunicorn``
+``gunicorn -c python:oncall.gunicorn_conf``: workers, access log and
+Prometheus multiprocess metrics, ``LOG_FORMAT=json``; bench/_web_server.py), the
+compose worker
 command (``celery -A oncall worker --loglevel=INFO``, prefork pool) and beat.
 ``--tuned`` shows a faster configuration instead (PostgreSQL fsync off, redis
 without persistence, logging at WARNING); its figures are labelled "tuned".
@@ -725,6 +727,10 @@ PHASES = ("keepalive", "close", "kinds", "trivial", "burst")
 def one_run(
     checkout: Path, label: str, args: argparse.Namespace, server: str = "gunicorn"
 ) -> dict:
+    if server == "granian" and not (checkout / "oncall" / "granian_server.py").exists():
+        # An older checkout (--compare REF) ran gunicorn in production.
+        print(f"\n({label} has no oncall/granian_server.py: it runs gunicorn)")
+        server = "gunicorn"
     shape = Shape(
         args.tuned, args.web_workers, args.worker_concurrency, server, args.web_threads
     )
@@ -838,7 +844,7 @@ def main() -> int:
     parser.add_argument("--worker-concurrency", type=int, default=1)
     parser.add_argument(
         "--server",
-        default="gunicorn",
+        default="granian",
         help="the HTTP server: gunicorn, granian, or both comma-separated (each "
         "round runs them in turn, an interleaved A/B)",
     )

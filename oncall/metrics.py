@@ -151,9 +151,9 @@ def forget_dead_processes(directory: str | None = None) -> list[int]:
         return []
     dead: set[int] = set()
     for path in Path(directory).glob("gauge_live*_*.db"):
-        pid = path.stem.rpartition("_")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            dead.add(int(pid))
+        digits = path.stem.rpartition("_")[2]
+        if digits.isdigit() and not _alive(int(digits)):
+            dead.add(int(digits))
     for pid in dead:
         multiprocess.mark_process_dead(pid, directory)
     return sorted(dead)
