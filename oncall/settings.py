@@ -69,7 +69,7 @@ if not DEBUG and _public.scheme == "https":
     SILENCED_SYSTEM_CHECKS.append("security.W021")
     if BEHIND_TLS_PROXY:
         SECURE_SSL_REDIRECT = True
-        # Probes and scrapers inside the deployment talk plain HTTP to gunicorn
+        # Probes and scrapers inside the deployment talk plain HTTP to the web server
         # (docker-compose's healthcheck, Prometheus).
         SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     else:
@@ -127,7 +127,7 @@ FEED_MIDDLEWARE = [
 ]
 
 if not DEBUG:
-    # gunicorn serves the admin's static files itself (runserver does in DEBUG).
+    # The web server serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "oncall.urls"

@@ -1,4 +1,4 @@
-"""The WSGI application gunicorn serves.
+"""The WSGI application the web server serves (granian, or gunicorn).
 
 Requests for the Alertmanager webhook go through a Django handler whose middleware
 chain is ``settings.INTAKE_MIDDLEWARE``, calendar feeds (``/ical/``) through one
