@@ -23,4 +23,4 @@ RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build \
     STATIC_ROOT=/app/static python manage.py collectstatic --noinput
 USER oncall
 EXPOSE 8000
-CMD ["gunicorn", "-c", "python:oncall.gunicorn_conf", "oncall.wsgi:application"]
+CMD ["python", "-m", "oncall.granian_server"]

@@ -59,7 +59,7 @@ e2e: install-dev system-deps
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
-## make bench-intake: Alertmanager intake benchmark (gunicorn + PostgreSQL + Redis + worker)
+## make bench-intake: Alertmanager intake benchmark (web server + PostgreSQL + Redis + worker)
 bench-intake: install-dev system-deps
 	scripts/ensure-system-packages wrk
 	$(PY) bench/intake.py
@@ -96,7 +96,7 @@ bench-slo-evaluate: install-dev system-deps
 bench-api: install-dev system-deps
 	$(PY) bench/api_incidents.py --postgres
 
-## make bench-ical-poll: unchanged-feed polls/s against gunicorn + PostgreSQL + Redis (1,000 tokens)
+## make bench-ical-poll: unchanged-feed polls/s against the web server + PostgreSQL + Redis (1,000 tokens)
 bench-ical-poll: install-dev
 	$(PY) bench/ical_poll.py
 

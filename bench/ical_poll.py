@@ -1,11 +1,12 @@
-"""Steady-state feed polling: gunicorn + PostgreSQL + Redis (the feed cache).
+"""Steady-state feed polling: the web server + PostgreSQL + Redis (the feed cache).
 
     .venv/bin/python bench/ical_poll.py [--tokens 1000] [--duration 10]
 
 Everything runs on loopback on this machine: a throwaway PostgreSQL cluster, a
 redis-server (``CACHE_URL``, where rendered feeds are shared between workers) and
-gunicorn as docker-compose runs it (``oncall/gunicorn_conf.py``: ``--web-workers``
-gthread workers with keep-alive, the access log on, written to a file here),
+the web server as docker-compose runs it (``--server``, bench/_web_server.py:
+granian by default, or gunicorn; ``--web-workers`` workers of ``--web-threads``
+threads with keep-alive, the access log on, written to a file here),
 ``DEBUG=0``.  The demo's team and six people
 on the paired weekly rotation; ``--tokens`` feed tokens spread over the team's
 feed and the six member feeds.  Each token is fetched once (a render per scope,
@@ -17,19 +18,12 @@ plan for the token lookup.
 
 CPU.  The machine is shared, so polls/s moves with whatever else runs; the CPU
 time the stack spent per poll does not.  Around each wrk run the bench reads the
-user+system time of gunicorn's, PostgreSQL's and redis's processes
+user+system time of the server's, PostgreSQL's and redis's processes
 (``/proc/<pid>/stat``, live processes of each tree) and prints it per poll, with
 wrk's own CPU apart (the load generator).  The 2-core target is 2 s / 1,500 =
-1.33 ms of CPU per poll, all processes included, split per process (gunicorn,
-PostgreSQL, redis).  ``--profile N`` then runs N unchanged polls in-process
-through the same WSGI application under cProfile and prints where their time
-goes; ``--py-spy`` samples the gunicorn workers during each run (gunicorn's own
-HTTP work and access log included) and prints the share under each part.
-
-A/B.  ``--code DIR`` serves another checkout (``git archive <commit> | tar -x
--C DIR``) with this bench; ``--no-access-log`` runs gunicorn without its access
-log; ``--only 200|304`` runs one of the two.  On a loaded machine run the
-variants interleaved (A, B, A, B) and compare CPU per poll.
+1.33 ms of CPU per poll, all processes included.  ``--profile N`` then runs N
+unchanged polls in-process through the same WSGI application under cProfile and
+prints where their time goes.
 
 Target (issue 14): unchanged polls >= 1,500/s on 2 cores; one indexed lookup
 per unchanged poll.
@@ -41,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +45,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import _web_server  # noqa: E402
 
 from tests.processes import (  # noqa: E402
     PostgresServer,
@@ -84,6 +82,7 @@ request = function()
   return wrk.format("GET", p[1], headers)
 end
 
+%(delay)s
 done = function(summary, latency, requests)
   local s = summary
   io.write(string.format(
@@ -95,10 +94,17 @@ end
 """
 
 
-def setup_django(env: dict[str, str], code: Path) -> None:
+# With --rate: each connection waits this long after each answer, so that both
+# servers see about the same request rate and their latencies compare.
+WRK_DELAY = """
+delay = function()
+  return %d
+end
+"""
+
+
+def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
-    if code != REPO:  # the models and migrations of the code under test
-        sys.path.insert(0, str(code))
     import django
 
     django.setup()
@@ -122,21 +128,6 @@ def make_feeds(count: int) -> list[str]:
         ).secret
         for i in range(count)
     ]
-
-
-def gunicorn_config(workdir: Path, *, access_log: bool) -> list[str]:
-    """gunicorn's options: docker-compose's configuration, the access log
-    written to a file here (or, to measure what it costs, none)."""
-    if access_log:
-        return [
-            "-c",
-            "python:oncall.gunicorn_conf",
-            "--access-logfile",
-            str(workdir / "access.log"),
-        ]
-    conf = workdir / "gunicorn_no_access_log.py"
-    conf.write_text("from oncall.gunicorn_conf import *  # noqa\naccesslog = None\n")
-    return ["-c", str(conf)]
 
 
 def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
@@ -171,13 +162,6 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
-
-
 def tree_cpu_seconds(roots: list[int]) -> float:
     """User + system CPU of the live processes under (and including) ``roots``."""
     parents: dict[int, int] = {}
@@ -199,96 +183,8 @@ def tree_cpu_seconds(roots: list[int]) -> float:
     return sum(_ticks(pid) for pid in wanted) / os.sysconf("SC_CLK_TCK")
 
 
-def py_spy_start(pids: list[int], out: Path) -> list[subprocess.Popen]:
-    """Sample each gunicorn worker with py-spy (``--nonblocking``: the workers
-    are not paused, so the figures of the run it watches stay near the plain
-    ones) until :func:`py_spy_report` stops them."""
-    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    return [
-        subprocess.Popen(
-            [
-                binary,
-                "record",
-                "--nonblocking",
-                "--rate",
-                "250",
-                "--format",
-                "raw",
-                "--output",
-                str(out.with_suffix(f".{pid}.txt")),
-                "--pid",
-                str(pid),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for pid in pids
-    ]
-
-
-def _busy_samples(out: Path) -> list[tuple[list[str], int]]:
-    """py-spy's raw stacks of the workers, without idle threads (waiting in
-    select/poll/accept or on a lock is not CPU)."""
-    samples = []
-    for file in out.parent.glob(out.stem + ".*.txt"):
-        for line in file.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            if not stack or "(" not in stack:
-                continue
-            frames = stack.split(";")
-            idle = ("select (", "poll (", "wait (", "accept (")
-            if not any(w in frames[-1] for w in idle):
-                samples.append((frames, int(count)))
-    return samples
-
-
-# What a poll's CPU is spent on, by the frames it runs under.
-SPY_MARKS = {
-    "gunicorn: read and parse the request": "gunicorn/http/",
-    "gunicorn: access log line": "glogging.py",
-    "the WSGI application (Django or the lean path)": "oncall/wsgi.py",
-    "Django's handler": "django/core/handlers/wsgi.py",
-    "the lean path": "oncall/handlers.py",
-    "psycopg (the lookup)": "psycopg/",
-    "prometheus metrics": "prometheus_client/",
-}
-
-
-def py_spy_report(spies: list[subprocess.Popen], out: Path, top: int = 22) -> None:
-    """Stop the samplers; print the share of the workers' busy samples under
-    some frames (inclusive) and the functions that hold the most (self)."""
-    import signal
-    from collections import Counter
-
-    for spy in spies:
-        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-    for spy in spies:
-        try:
-            spy.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-    own: Counter[str] = Counter()
-    under: Counter[str] = Counter()
-    samples = _busy_samples(out)
-    total = sum(n for _, n in samples)
-    for frames, n in samples:
-        own[frames[-1]] += n
-        for label, needle in SPY_MARKS.items():
-            if any(needle in f for f in frames):
-                under[label] += n
-    if not total:
-        print("  py-spy: no busy samples")
-        return
-    print(f"  py-spy: {total} busy samples of the gunicorn workers")
-    for label, n in under.most_common():
-        print(f"    {100 * n / total:5.1f} %  under {label}")
-    print("    self time, top functions:")
-    for leaf, n in own.most_common(top):
-        print(f"    {100 * n / total:5.1f} %  {leaf[:110]}")
-
-
 def profile_polls(secret: str, etag: str, count: int) -> None:
-    """``count`` unchanged polls through the WSGI application gunicorn serves,
+    """``count`` unchanged polls through the WSGI application the server serves,
     in this process, under cProfile: where a poll's CPU goes."""
     import cProfile
     import io
@@ -331,7 +227,7 @@ def profile_polls(secret: str, etag: str, count: int) -> None:
     print(
         f"in-process: {count} unchanged polls (half conditional) through the "
         f"WSGI application, {plain / count * 1000:.3f} ms CPU each (this process "
-        "only: Django, psycopg; not gunicorn's HTTP work nor PostgreSQL's)"
+        "only: Django, psycopg; not the server's HTTP work nor PostgreSQL's)"
     )
     profiler = cProfile.Profile()
     started = time.process_time()
@@ -367,74 +263,173 @@ def poll_queries(secret: str, etag: str) -> None:
         )
     [lookup] = queries.captured_queries
     print(f"  the statement: {lookup['sql'][:160]}…")
-    from scheduling.feeds import _DIGEST, _compiled_poll
-    from scheduling.models import hash_feed_token
-
-    sql, params = _compiled_poll()
-    args = [hash_feed_token(secret) if p == _DIGEST else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + sql, args)
+        cursor.execute("EXPLAIN " + lookup["sql"])
         plan = [row[0] for row in cursor.fetchall()]
     print("  PostgreSQL's plan:")
     for row in plan:
         print(f"    {row}")
 
 
-def poll_run(
-    label: str,
-    conditional: str,
-    *,
-    base: str,
-    lua_paths: Path,
-    workdir: Path,
-    parts: dict[str, list[int]],
-    web_pid: int,
-    args: argparse.Namespace,
-) -> None:
-    """One wrk run over every token, with its figures (and py-spy's)."""
-    script = workdir / f"poll-{conditional}.lua"
-    script.write_text(WRK_SCRIPT % {"paths": lua_paths, "conditional": conditional})
-    spies = []
-    if args.py_spy:
-        workers = [
-            int(p.name)
-            for p in Path("/proc").iterdir()
-            if p.name.isdigit() and _parent(int(p.name)) == web_pid
-        ]
-        spies = py_spy_start(workers, workdir / f"spy-{conditional}.raw")
-    before = {name: tree_cpu_seconds(pids) for name, pids in parts.items()}
-    wrk_before = os.times()
-    result = wrk(base, script, args.duration, args.connections)
-    wrk_after = os.times()
-    spent = {
-        name: tree_cpu_seconds(pids) - before[name] for name, pids in parts.items()
-    }
-    cpu = sum(spent.values())
-    wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
-        wrk_before.children_user + wrk_before.children_system
-    )
-    seconds = result["duration_us"] / 1e6
-    polls = max(result["requests"], 1)
-    print(
-        f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
-        f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
-        f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
-        f"{result['non2xx']}"
-    )
-    print(
-        f"    CPU per poll: {cpu / polls * 1000:.3f} ms (gunicorn + "
-        f"PostgreSQL + redis; target <= 1.33)  wrk "
-        f"{wrk_cpu / polls * 1000:.3f} ms  load average "
-        f"{os.getloadavg()[0]:.2f}"
-    )
-    print(
-        "      of which "
-        + ", ".join(
-            f"{name} {seconds / polls * 1000:.3f} ms" for name, seconds in spent.items()
+def first_fetch(base: str, secrets: list[str]) -> list[tuple[str, str]]:
+    """Each token once (a render per scope, then the cache): paths and ETags."""
+    started = time.monotonic()
+    paths: list[tuple[str, str]] = []
+    for secret in secrets:
+        path = f"/ical/{secret}.ics"
+        # As wrk will ask: a poll by another client records it (an UPDATE),
+        # and a thousand of those would land in the measured runs.
+        first = urllib.request.Request(  # noqa: S310
+            base + path, headers={"User-Agent": "Google-Calendar-Importer"}
         )
+        with urllib.request.urlopen(first, timeout=30) as answer:  # noqa: S310
+            paths.append((path, answer.headers["ETag"]))
+    print(
+        f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
+        f"bodies, first fetched in {time.monotonic() - started:.1f} s"
     )
-    if spies:
-        py_spy_report(spies, workdir / f"spy-{conditional}.raw")
+    return paths
+
+
+def write_scripts(
+    workdir: Path, paths: list[tuple[str, str]], args: argparse.Namespace
+) -> None:
+    """wrk's scripts: every token in turn, without and with If-None-Match."""
+    lua_paths = workdir / "paths.lua"
+    lua_paths.write_text(
+        "return {\n"
+        + ",\n".join(f'{{"{p}", {json.dumps(e)}}}' for p, e in paths)
+        + "\n}\n"
+    )
+    for conditional in ("false", "true"):
+        (workdir / f"poll-{conditional}.lua").write_text(
+            WRK_SCRIPT
+            % {
+                "paths": lua_paths,
+                "conditional": conditional,
+                "delay": WRK_DELAY % (args.connections * 1000 // args.rate)
+                if args.rate
+                else "",
+            }
+        )
+
+
+def start_web(
+    server: str, env: dict[str, str], port: int, args: argparse.Namespace, log: Path
+) -> subprocess.Popen:
+    out = open(log, "ab")  # closed with the process
+    web = subprocess.Popen(
+        _web_server.command(server),
+        cwd=REPO,
+        env={
+            **env,
+            **_web_server.environment(
+                bind=f"127.0.0.1:{port}",
+                workers=args.web_workers,
+                threads=args.web_threads,
+            ),
+        },
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(lambda: port_open(port), 60, server)
+    # Both servers listen before their workers have imported Django: wait until
+    # the boot's CPU is spent, or it would be charged to the first polls.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60):
+        pass
+    wait_idle([web.pid])
+    return web
+
+
+def wait_idle(roots: list[int], quiet: float = 0.02, timeout: float = 120) -> None:
+    """Until the process trees spend under ``quiet`` CPU seconds in half a second."""
+    deadline = time.monotonic() + timeout
+    before = tree_cpu_seconds(roots)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = tree_cpu_seconds(roots)
+        if after - before < quiet:
+            return
+        before = after
+    raise TimeoutError("the web server did not settle")
+
+
+def measure(
+    server: str,
+    web: subprocess.Popen,
+    stack: list[int],
+    workdir: Path,
+    base: str,
+    args: argparse.Namespace,
+) -> dict[str, dict[str, float]]:
+    """wrk's two runs against one server; per run: polls/s, p50, p99 and CPU."""
+    load1, _, _ = os.getloadavg()
+    print(
+        f"stack: {_web_server.describe(server, args.web_workers, args.web_threads)}"
+        f", PostgreSQL, redis cache; {os.cpu_count()} CPUs; load average before: "
+        f"{load1:.2f}"
+    )
+    figures: dict[str, dict[str, float]] = {}
+    for label, conditional in (
+        ("200 (no If-None-Match)", "false"),
+        ("304", "true"),
+    ):
+        script = workdir / f"poll-{conditional}.lua"
+        # Unmeasured: every worker and thread has its connections and imports.
+        wrk(base, script, 1, args.connections)
+        cpu_before = tree_cpu_seconds([web.pid, *stack])
+        wrk_before = os.times()
+        result = wrk(base, script, args.duration, args.connections)
+        wrk_after = os.times()
+        cpu = tree_cpu_seconds([web.pid, *stack]) - cpu_before
+        wrk_cpu = (wrk_after.children_user + wrk_after.children_system) - (
+            wrk_before.children_user + wrk_before.children_system
+        )
+        seconds = result["duration_us"] / 1e6
+        polls = max(result["requests"], 1)
+        figures[label] = {
+            "rate": result["requests"] / seconds,
+            "p50": result["p50"] / 1000,
+            "p99": result["p99"] / 1000,
+            "cpu": cpu / polls * 1000,
+        }
+        print(
+            f"  unchanged polls, {label}: {result['requests'] / seconds:7.0f}/s "
+            f"(target >= 1500)  p50 {result['p50'] / 1000:.1f} ms  "
+            f"p99 {result['p99'] / 1000:.1f} ms  non-2xx/3xx "
+            f"{result['non2xx']}"
+        )
+        print(
+            f"    CPU per poll: {cpu / polls * 1000:.3f} ms ({server} + "
+            f"PostgreSQL + redis; target <= 1.33)  wrk "
+            f"{wrk_cpu / polls * 1000:.3f} ms  load average "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+    return figures
+
+
+def summary(results: dict[str, list[dict[str, dict[str, float]]]]) -> None:
+    """Medians over the rounds, each server side by side (and their ratio)."""
+    servers = list(results)
+    print("\n== summary (median over rounds) ==")
+    print(f"  {'':<36}" + "".join(f"{name:>12}" for name in servers))
+    for label in ("200 (no If-None-Match)", "304"):
+        for key, name in (
+            ("cpu", "CPU ms/poll"),
+            ("rate", "polls/s"),
+            ("p50", "p50 ms"),
+            ("p99", "p99 ms"),
+        ):
+            values = [
+                statistics.median(run[label][key] for run in results[server])
+                for server in servers
+            ]
+            line = f"  {label[:22] + ' ' + name:<36}" + "".join(
+                f"{v:12.3f}" for v in values
+            )
+            if len(values) == 2 and values[0]:
+                line += f"   {servers[1]}/{servers[0]} {values[1] / values[0]:.2f}"
+            print(line)
 
 
 def main() -> int:
@@ -445,34 +440,25 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument(
+        "--server",
+        default="granian",
+        help="gunicorn, granian, or both comma-separated (run alternately, A/B)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times each server is measured"
+    )
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="about this many polls/s in all (each connection pauses after each "
+        "answer), to compare latency at the same load; 0: as fast as answered",
+    )
+    parser.add_argument(
         "--profile", type=int, default=0, help="then profile N polls in-process"
     )
-    parser.add_argument(
-        "--py-spy",
-        action="store_true",
-        help="sample the gunicorn workers with py-spy during each run (skews "
-        "the CPU figures a little: compare runs made the same way)",
-    )
-    parser.add_argument(
-        "--code",
-        type=Path,
-        default=REPO,
-        help="the checkout gunicorn serves (an A/B against another commit: "
-        "`git archive <commit> | tar -x -C DIR`); the bench's own code stays "
-        "this one's",
-    )
-    parser.add_argument(
-        "--no-access-log",
-        action="store_true",
-        help="gunicorn without its access log (what the line costs)",
-    )
-    parser.add_argument(
-        "--only",
-        choices=("200", "304"),
-        help="one of the two runs (shorter A/B rounds)",
-    )
     args = parser.parse_args()
-    code = args.code.resolve()
+    servers = _web_server.parse_servers(args.server)
     if shutil.which("wrk") is None:
         print("wrk is not installed", file=sys.stderr)
         return 2
@@ -481,6 +467,7 @@ def main() -> int:
     postgres = PostgresServer()
     redis = RedisServer(workdir / "redis")
     web: subprocess.Popen | None = None
+    log_file = workdir / "web.log"
     try:
         postgres.start()
         redis.start()
@@ -498,99 +485,45 @@ def main() -> int:
         )
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=code,
+            cwd=REPO,
             env=env,
             check=True,
         )
-        setup_django(env, code)
+        setup_django(env)
         from django.db import connection
 
         secrets = make_feeds(args.tokens)
         connection.close()
-        log = open(workdir / "gunicorn.log", "ab")
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                *gunicorn_config(workdir, access_log=not args.no_access_log),
-                "--backlog",
-                "2048",
-                "oncall.wsgi:application",
-            ],
-            cwd=code,
-            env={
-                **env,
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "GUNICORN_WORKERS": str(args.web_workers),
-                "GUNICORN_THREADS": str(args.web_threads),
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: port_open(port), 30, "gunicorn")
+        web = start_web(servers[0], env, port, args, log_file)
         base = f"http://127.0.0.1:{port}"
-        started = time.monotonic()
-        paths: list[tuple[str, str]] = []
-        for secret in secrets:
-            path = f"/ical/{secret}.ics"
-            # As wrk will ask: a poll by another client records it (an UPDATE),
-            # and a thousand of those would land in the measured runs.
-            first = urllib.request.Request(  # noqa: S310
-                base + path, headers={"User-Agent": "Google-Calendar-Importer"}
-            )
-            with urllib.request.urlopen(first, timeout=30) as answer:  # noqa: S310
-                paths.append((path, answer.headers["ETag"]))
-        print(
-            f"{len(paths)} feed tokens over {len({e for _, e in paths})} distinct "
-            f"bodies, first fetched in {time.monotonic() - started:.1f} s"
-        )
+        paths = first_fetch(base, secrets)
         # As autovacuum would have by now: the first fetches wrote each token's
         # last poll, and an index-only scan needs the visibility map set.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE scheduling_feedtoken")
         connection.close()
-        lua_paths = workdir / "paths.lua"
-        lua_paths.write_text(
-            "return {\n"
-            + ",\n".join(f'{{"{p}", {json.dumps(e)}}}' for p, e in paths)
-            + "\n}\n"
-        )
-        load1, _, _ = os.getloadavg()
-        if code != REPO:
-            print(f"gunicorn serves the code in {code}")
-        print(
-            f"stack: gunicorn {args.web_workers} gthread workers x "
-            f"{args.web_threads} threads (keep-alive, "
-            f"{'no access log' if args.no_access_log else 'access log'}), PostgreSQL, "
-            f"redis cache; {os.cpu_count()} CPUs; load average before: {load1:.2f}"
-        )
-        parts = {
-            "gunicorn": [web.pid],
-            "PostgreSQL": [postgres.pid()],
-            "redis": [redis.proc.pid],
+        write_scripts(workdir, paths, args)
+        stack = [postgres.pid(), redis.proc.pid]
+        results: dict[str, list[dict[str, dict[str, float]]]] = {
+            server: [] for server in servers
         }
-        runs = [("200 (no If-None-Match)", "false"), ("304", "true")]
-        if args.only:
-            runs = [runs[0] if args.only == "200" else runs[1]]
-        for label, conditional in runs:
-            poll_run(
-                label,
-                conditional,
-                base=base,
-                lua_paths=lua_paths,
-                workdir=workdir,
-                parts=parts,
-                web_pid=web.pid,
-                args=args,
-            )
+        # A/B: the servers take turns in each round, on the same database and
+        # cache, so that both see the same machine minutes.
+        for _ in range(args.rounds):
+            for server in servers:
+                if web is None:
+                    web = start_web(server, env, port, args, log_file)
+                results[server].append(measure(server, web, stack, workdir, base, args))
+                stop(web, timeout=30)
+                web = None
+        if len(servers) > 1 or args.rounds > 1:
+            summary(results)
         print("database work per unchanged poll (in-process, same PostgreSQL):")
         poll_queries(secrets[0], paths[0][1])
         if args.profile:
             profile_polls(secrets[0], paths[0][1], args.profile)
         connection.close()
     except Exception:
-        log_file = workdir / "gunicorn.log"
         if log_file.exists():  # why the server went away, before it is deleted
             print(log_file.read_text(errors="replace")[-3000:], file=sys.stderr)
         raise

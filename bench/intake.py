@@ -5,9 +5,11 @@
 
 The stack is the compose configuration on loopback: a throwaway PostgreSQL with
 its stock settings (fsync and synchronous commit on), redis-server with the
-compose's append-only file, gunicorn started exactly as compose starts it
-(``gunicorn -c python:oncall.gunicorn_conf``: its worker class, access log and
-Prometheus multiprocess metrics, ``LOG_FORMAT=json``), the compose worker
+compose's append-only file, the web server started exactly as compose starts it
+(``python -m oncall.granian_server``, or with ``--server gunicorn``
+``gunicorn -c python:oncall.gunicorn_conf``: workers, access log and
+Prometheus multiprocess metrics, ``LOG_FORMAT=json``; bench/_web_server.py), the
+compose worker
 command (``celery -A oncall worker --loglevel=INFO``, prefork pool) and beat.
 ``--tuned`` shows a faster configuration instead (PostgreSQL fsync off, redis
 without persistence, logging at WARNING); its figures are labelled "tuned".
@@ -61,6 +63,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import _web_server  # noqa: E402
 import psycopg  # noqa: E402
 from intake_payloads import Mix, parse_mix  # noqa: E402
 
@@ -291,6 +294,8 @@ class Shape:
     tuned: bool
     web_workers: int
     worker_concurrency: int
+    server: str = "gunicorn"  # bench/_web_server.py
+    web_threads: int = 4
 
 
 class Stack:
@@ -320,8 +325,6 @@ class Stack:
             LOG_FORMAT="json",
             LOG_LEVEL="WARNING" if self.shape.tuned else "INFO",
             PROMETHEUS_MULTIPROC_DIR=str(prometheus),
-            GUNICORN_WORKERS=str(self.shape.web_workers),
-            GUNICORN_BIND=self.base,
             ONCALL_DATA_DIR=str(self.workdir / "data"),
             ONCALL_DEMO_TOKEN=TOKEN,
             PAGING_TRANSPORT="console",
@@ -329,6 +332,13 @@ class Stack:
             # person for a bundle; off here so every incident's first page goes
             # to the transport on its own (the most work for the worker).
             STORM_MAX_PAGES="1000000",
+        )
+        env.update(
+            _web_server.environment(
+                bind=self.base,
+                workers=self.shape.web_workers,
+                threads=self.shape.web_threads,
+            )
         )
         env["PYTHONPATH"] = str(self.checkout)
         return env
@@ -357,17 +367,7 @@ class Stack:
                 stdout=subprocess.DEVNULL,
             )
         level = "WARNING" if self.shape.tuned else "INFO"
-        self._spawn(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:oncall.gunicorn_conf",
-                "oncall.wsgi:application",
-            ],
-        )
+        self._spawn("web", _web_server.command(self.shape.server))
         self._spawn(
             "worker",
             [
@@ -394,7 +394,7 @@ class Stack:
                 f"--schedule={self.workdir / 'celerybeat-schedule'}",
             ],
         )
-        wait_until(lambda: port_open(self.port), 60, "gunicorn")
+        wait_until(lambda: port_open(self.port), 60, self.shape.server)
         wait_until(self.worker_ready, 120, "the Celery worker", interval=0.2)
 
     def worker_ready(self) -> bool:
@@ -642,7 +642,10 @@ def kinds_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
             bodies = [own.new_group() for _ in range(args.per_kind)]
         else:
             bodies = own.each_group(kind)
-        with cpu_meter({"web": roots["web"]}) as web:
+        # The HTTP side alone: the worker is paused, so PostgreSQL's and redis's
+        # CPU here is what the web's requests cost them.
+        http_roles = ("web", "postgresql", "redis")
+        with cpu_meter({role: roots[role] for role in http_roles}) as web:
             with paused(roots["worker"]), profiled(args, roots["web"], f"web-{kind}"):
                 post_all(stack, bodies, clients=4)
         with cpu_meter({"worker": roots["worker"]}) as worker:
@@ -651,9 +654,11 @@ def kinds_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
                 stack.settle()
         costs[kind] = worker.get("worker", 0.0) / len(bodies) * 1000
         costs[f"web {kind}"] = web.get("web", 0.0) / len(bodies) * 1000
+        costs[f"http {kind}"] = sum(web.values()) / len(bodies) * 1000
         print(
             f"    {kind:<12} worker {costs[kind]:6.3f} ms   web "
-            f"{costs[f'web {kind}']:6.3f} ms"
+            f"{costs[f'web {kind}']:6.3f} ms   web+pg+redis "
+            f"{costs[f'http {kind}']:6.3f} ms"
         )
     return costs
 
@@ -663,15 +668,19 @@ def trivial_phase(stack: Stack, args: argparse.Namespace) -> dict[str, float]:
     print("\n  trivial endpoints, requests/s (16 connections, 5 s):")
     for path in ("/healthz", "/metrics"):
         for keepalive in (True, False):
-            result = wrk(
-                stack, path=path, connections=16, seconds=5, keepalive=keepalive
-            )
+            with cpu_meter({"web": stack.roots()["web"]}) as web:
+                result = wrk(
+                    stack, path=path, connections=16, seconds=5, keepalive=keepalive
+                )
             key = f"{path} {'keep-alive' if keepalive else 'close'}"
             rates[key] = result["rate"]
+            rates[f"{key} p99"] = result["p99"] / 1000
+            rates[f"{key} cpu"] = web.get("web", 0.0) / max(result["ok"], 1) * 1000
             print(
                 f"    {key:<22} {result['rate']:8.0f}   p99 "
-                f"{result['p99'] / 1000:.1f} ms  ({result['non2xx']} non-2xx, "
-                f"{result['errors']} socket errors)"
+                f"{result['p99'] / 1000:.1f} ms  web CPU "
+                f"{rates[f'{key} cpu']:.3f} ms/request  ({result['non2xx']} "
+                f"non-2xx, {result['errors']} socket errors)"
             )
     return rates
 
@@ -841,8 +850,16 @@ def inprocess_phase(stack: Stack, args: argparse.Namespace, mix: Mix) -> dict:
 PHASES = ("inprocess", "keepalive", "close", "kinds", "trivial", "burst")
 
 
-def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
-    shape = Shape(args.tuned, args.web_workers, args.worker_concurrency)
+def one_run(
+    checkout: Path, label: str, args: argparse.Namespace, server: str = "gunicorn"
+) -> dict:
+    if server == "granian" and not (checkout / "oncall" / "granian_server.py").exists():
+        # An older checkout (--compare REF) ran gunicorn in production.
+        print(f"\n({label} has no oncall/granian_server.py: it runs gunicorn)")
+        server = "gunicorn"
+    shape = Shape(
+        args.tuned, args.web_workers, args.worker_concurrency, server, args.web_threads
+    )
     stack = Stack(checkout, shape)
     try:
         stack.start()
@@ -852,24 +869,23 @@ def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
         stack.settle()
         load1, _, _ = os.getloadavg()
         name = "tuned" if args.tuned else "production shape"
+        web = _web_server.describe(server, args.web_workers, args.web_threads)
         print(
-            f"\n== {label} ({name}): {args.web_workers} web processes, "
+            f"\n== {label} ({name}): {web}, "
             f"{args.worker_concurrency} worker process(es); load average "
             f"{load1:.2f} before the run on {os.cpu_count()} CPUs =="
         )
-        figures: dict = {}
-        if "inprocess" in args.phases:
-            figures["inprocess"] = inprocess_phase(stack, args, mix)
-        if "keepalive" in args.phases:
-            figures["keepalive"] = intake_phase(stack, args, mix, True)
-        if "close" in args.phases:
-            figures["close"] = intake_phase(stack, args, mix, False)
-        if "kinds" in args.phases:
-            figures["kinds"] = kinds_phase(stack, args)
-        if "trivial" in args.phases:
-            figures["trivial"] = trivial_phase(stack, args)
-        if "burst" in args.phases:
-            figures["burst"] = burst_phase(stack, args)
+        phases = {
+            "inprocess": lambda: inprocess_phase(stack, args, mix),
+            "keepalive": lambda: intake_phase(stack, args, mix, True),
+            "close": lambda: intake_phase(stack, args, mix, False),
+            "kinds": lambda: kinds_phase(stack, args),
+            "trivial": lambda: trivial_phase(stack, args),
+            "burst": lambda: burst_phase(stack, args),
+        }
+        figures: dict = {
+            phase: run() for phase, run in phases.items() if phase in args.phases
+        }
         if args.soak:
             figures["soak"] = soak_phase(stack, args, mix)
         return figures
@@ -877,20 +893,35 @@ def one_run(checkout: Path, label: str, args: argparse.Namespace) -> dict:
         stack.stop()
 
 
+def server_side(cpu_ms: dict[str, float]) -> float:
+    """What the HTTP side of a webhook costs: web, PostgreSQL and redis."""
+    return sum(cpu_ms.get(role, 0.0) for role in ("web", "postgresql", "redis"))
+
+
 def summary(results: dict[str, list[dict]]) -> None:
     labels = list(results)
     rows: list[tuple[str, Callable[[dict], float]]] = [
         ("in-process CPU ms/webhook", lambda f: f["inprocess"]["cpu_ms"]),
         ("accepted/s keep-alive", lambda f: f["keepalive"]["rate"]),
+        ("p50 ms keep-alive", lambda f: f["keepalive"]["p50"] / 1000),
         ("p99 ms keep-alive", lambda f: f["keepalive"]["p99"] / 1000),
         ("accepted/s no keep-alive", lambda f: f["close"]["rate"]),
         ("web CPU ms/webhook", lambda f: f["keepalive"]["cpu_ms"].get("web", 0)),
+        ("web+pg+redis ms/webhook", lambda f: server_side(f["keepalive"]["cpu_ms"])),
         ("worker CPU ms/webhook", lambda f: f["keepalive"]["cpu_ms"].get("worker", 0)),
         ("worker ms, repeat", lambda f: f["kinds"]["repeat"]),
+        ("web ms, new group (paused)", lambda f: f["kinds"]["web new_group"]),
+        ("web ms, annotations (p.)", lambda f: f["kinds"]["web annotations"]),
+        ("web+pg+redis ms, annot. (p.)", lambda f: f["kinds"]["http annotations"]),
+        ("web+pg+redis ms, new gr. (p.)", lambda f: f["kinds"]["http new_group"]),
         ("worker ms, annotations", lambda f: f["kinds"]["annotations"]),
         ("worker ms, new group", lambda f: f["kinds"]["new_group"]),
         ("/healthz keep-alive /s", lambda f: f["trivial"]["/healthz keep-alive"]),
+        ("/healthz keep-alive p99", lambda f: f["trivial"]["/healthz keep-alive p99"]),
+        ("/healthz web CPU ms/req", lambda f: f["trivial"]["/healthz keep-alive cpu"]),
         ("/metrics keep-alive /s", lambda f: f["trivial"]["/metrics keep-alive"]),
+        ("/metrics keep-alive p99", lambda f: f["trivial"]["/metrics keep-alive p99"]),
+        ("/metrics web CPU ms/req", lambda f: f["trivial"]["/metrics keep-alive cpu"]),
         ("burst: all incidents s", lambda f: f["burst"]["incidents"]),
         ("burst: all first pages s", lambda f: f["burst"]["pages"]),
         ("burst: worker ms/incident", lambda f: f["burst"]["cpu_ms"]["worker"]),
@@ -907,8 +938,8 @@ def summary(results: dict[str, list[dict]]) -> None:
             values = [
                 statistics.median(get(f) for f in results[label]) for label in labels
             ]
-        except KeyError:
-            continue  # a phase not run (--phases)
+        except KeyError:  # a phase left out (--phases)
+            continue
         line = f"  {name:<26}" + "".join(f"{v:24.2f}" for v in values)
         if len(values) == 2 and values[1]:
             line += f"  {values[0] / values[1]:10.2f}x"
@@ -937,7 +968,20 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=1000, help="new groups at once")
     parser.add_argument("--soak", type=int, default=0, help="soak seconds (0: none)")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=1)
+    parser.add_argument(
+        "--server",
+        default="granian",
+        help="the HTTP server: gunicorn, granian, or both comma-separated (each "
+        "round runs them in turn, an interleaved A/B)",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"which measured phases to run, comma-separated ({', '.join(PHASES)}); "
+        "e.g. 'keepalive' alone for a quick web-CPU A/B",
+    )
     parser.add_argument(
         "--tuned",
         action="store_true",
@@ -961,17 +1005,12 @@ def main() -> int:
         default=3000,
         help="webhooks the in-process phase sends through the WSGI application",
     )
-    parser.add_argument(
-        "--phases",
-        default=",".join(PHASES),
-        help="which measured phases to run, comma-separated (default: all of "
-        f"{','.join(PHASES)}); e.g. 'keepalive' alone for a quick web-CPU A/B",
-    )
     args = parser.parse_args()
-    args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
-    if args.phases - set(PHASES):
-        parser.error(f"unknown phases: {sorted(args.phases - set(PHASES))}")
     parse_mix(args.mix)
+    servers = _web_server.parse_servers(args.server)
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not set(args.phases) <= set(PHASES):
+        parser.error(f"--phases: choose from {', '.join(PHASES)}")
     if shutil.which("wrk") is None:
         print(
             "wrk is not installed: scripts/ensure-system-packages wrk", file=sys.stderr
@@ -989,11 +1028,16 @@ def main() -> int:
             capture_output=True,
         )
         checkouts[args.compare] = refdir
-    results: dict[str, list[dict]] = {label: [] for label in checkouts}
+    arms = [
+        (label if len(servers) == 1 else f"{label}, {server}", checkout, server)
+        for label, checkout in checkouts.items()
+        for server in servers
+    ]
+    results: dict[str, list[dict]] = {arm: [] for arm, _, _ in arms}
     try:
         for _ in range(args.rounds):
-            for label, checkout in checkouts.items():
-                results[label].append(one_run(checkout, label, args))
+            for arm, checkout, server in arms:
+                results[arm].append(one_run(checkout, arm, args, server))
         summary(results)
     finally:
         if refdir is not None:

@@ -43,13 +43,22 @@ UNTIL = NOW + dt.timedelta(weeks=10)
 
 def rates(team: Team) -> None:
     StipendRate.objects.create(
-        team=team, role="primary", amount=Decimal(500), currency="USD",
-        unit="week", effective_from=dt.date(2026, 1, 1),
-        weekend_multiplier=Decimal("1.5"), holiday_multiplier=Decimal(2),
+        team=team,
+        role="primary",
+        amount=Decimal(500),
+        currency="USD",
+        unit="week",
+        effective_from=dt.date(2026, 1, 1),
+        weekend_multiplier=Decimal("1.5"),
+        holiday_multiplier=Decimal(2),
     )
     StipendRate.objects.create(
-        team=team, role="secondary", amount=Decimal("2.5"), currency="USD",
-        unit="hour", effective_from=dt.date(2026, 1, 1),
+        team=team,
+        role="secondary",
+        amount=Decimal("2.5"),
+        currency="USD",
+        unit="hour",
+        effective_from=dt.date(2026, 1, 1),
     )
     PayPolicy.objects.create(team=team, holiday_country="KE", two_roles="both")
 

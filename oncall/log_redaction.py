@@ -28,8 +28,12 @@ _PATTERNS = [
     # Signed single-use links to handoff notes (/handoffs/link/<token>/), which
     # also travel in SMS and email bodies that the console transports log.
     re.compile(r"(/handoffs/link/)[^/?#\s\"']+"),
-    # Query parameters named like secrets.
-    re.compile(r"(?i)([?&](?:token|access_token|key|secret|password)=)[^&#\s\"']+"),
+    # Query parameters named like secrets (also first in a bare query string, as
+    # granian's access log writes it: query="token=...").
+    re.compile(
+        r"(?i)((?:[?&]|query=\")(?:token|access_token|key|secret|password)=)"
+        r"[^&#\s\"']+"
+    ),
     # Credentials in headers that might be logged.
     re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]+"),
 ]
@@ -52,10 +56,22 @@ def redact(text: str) -> str:
     return text
 
 
+# What every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+) | {"message", "asctime"}
+
+
 class RedactingFilter(logging.Filter):
-    """Formats the record's message once, redacted; never drops a record."""
+    """Formats the record's message once, redacted; never drops a record.
+
+    The ``extra=`` values are redacted too: the JSON formatter writes each one as
+    a field, and Django's request logger passes the request itself, whose text
+    (``<WSGIRequest: POST '/api/v1/alertmanager/<token>/'>``) holds the path.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        self._redact_extras(record)
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the formatter
@@ -67,6 +83,16 @@ class RedactingFilter(logging.Filter):
             formatter = logging.Formatter()
             record.exc_text = redact(formatter.formatException(record.exc_info))
         return True
+
+    @staticmethod
+    def _redact_extras(record: logging.LogRecord) -> None:
+        for key, value in list(record.__dict__.items()):
+            if key in _RECORD_ATTRIBUTES or isinstance(value, int | float | None):
+                continue
+            # The formatter would write str(value); write it redacted instead.
+            record.__dict__[key] = redact(
+                value if isinstance(value, str) else str(value)
+            )
 
 
 class RedactingAtoms(SafeAtoms):

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -123,6 +124,39 @@ class ScrapeCache:
 
 
 DATABASE_GAUGES = ScrapeCache()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def forget_dead_processes(directory: str | None = None) -> list[int]:
+    """Drop the live-gauge files of web processes that no longer exist.
+
+    gunicorn's master does this in its ``child_exit`` hook (oncall/gunicorn_conf.py);
+    granian has no such hook, but it starts a new worker for one that died, and
+    every worker calls this as it loads the application (oncall/wsgi.py).  Only
+    ``live*`` gauges are dropped: a dead process's counters and histograms still
+    count, as prometheus_client's multiprocess mode means them to.  Returns the
+    process ids whose files went.
+    """
+    directory = directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return []
+    dead: set[int] = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        digits = path.stem.rpartition("_")[2]
+        if digits.isdigit() and not _alive(int(digits)):
+            dead.add(int(digits))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, directory)
+    return sorted(dead)
 
 
 def render() -> tuple[bytes, str]:

@@ -69,7 +69,7 @@ if not DEBUG and _public.scheme == "https":
     SILENCED_SYSTEM_CHECKS.append("security.W021")
     if BEHIND_TLS_PROXY:
         SECURE_SSL_REDIRECT = True
-        # Probes and scrapers inside the deployment talk plain HTTP to gunicorn
+        # Probes and scrapers inside the deployment talk plain HTTP to the web server
         # (docker-compose's healthcheck, Prometheus).
         SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     else:
@@ -133,7 +133,7 @@ FEED_MIDDLEWARE = [
 PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
 
 if not DEBUG:
-    # gunicorn serves the admin's static files itself (runserver does in DEBUG).
+    # The web server serves the admin's static files itself (runserver does in DEBUG).
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "oncall.urls"
@@ -211,9 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["scheduling.throttling.PerTokenRateThrottle"],
     # Signed in, and an API token may only do what its scopes allow; the views
     # scope every lookup to the caller's teams (scheduling/access/).
-    "DEFAULT_PERMISSION_CLASSES": [
-        "scheduling.access.permissions.SignedInWithScope"
-    ],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduling.access.permissions.SignedInWithScope"],
     # Bounded in size and nesting (oncall/api_parsers.py); forms as DRF parses them.
     "DEFAULT_PARSER_CLASSES": [
         "oncall.api_parsers.JSONParser",
@@ -486,9 +484,7 @@ HANDOFF_LINK_MAX_AGE_SECONDS = env_int("HANDOFF_LINK_MAX_AGE_SECONDS", 24 * 3600
 # Handoff notes go out by email too when the member's user has an address, once a
 # real backend is set.  Not Django's console backend by default: it would print
 # the notes' signed links to stdout, past the log redaction.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"
-)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

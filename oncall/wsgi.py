@@ -1,4 +1,4 @@
-"""The WSGI application gunicorn serves.
+"""The WSGI application the web server serves (granian, or gunicorn).
 
 Requests for the Alertmanager webhook go through a Django handler whose middleware
 chain is ``settings.INTAKE_MIDDLEWARE`` (and whose URLconf, ``oncall.intake_urls``,
@@ -25,7 +25,12 @@ from oncall.handlers import (  # noqa: E402
     PathDispatcher,
     handler_with_middleware,
 )
+from oncall.metrics import forget_dead_processes  # noqa: E402
 from scheduling.feed_polls import unchanged_poll  # noqa: E402
+
+# A worker that replaces a dead one clears the dead one's live gauges (granian
+# has no hook in its master for it; gunicorn's child_exit does the same).
+forget_dead_processes()
 
 # Both webhook URLs: the token in the path comes after this prefix.
 intake_application = handler_with_middleware(

@@ -1,6 +1,6 @@
 """The whole service, run as users run it, on 127.0.0.1, for end-to-end tests.
 
-PostgreSQL (a throwaway cluster), Redis, ``manage.py migrate``, gunicorn, a Celery
+PostgreSQL (a throwaway cluster), Redis, ``manage.py migrate``, granian, a Celery
 worker, Celery beat, and a fake Twilio the Twilio transport is pointed at.  Every
 process is started with the production settings (``DEBUG=0``) and torn down by
 :meth:`Stack.stop`, which the fixtures call even when a test fails.
@@ -271,21 +271,12 @@ receivers:
         return self
 
     def start_web(self) -> None:
+        # As docker-compose runs it (granian, oncall/granian_server.py).
         self.web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:oncall.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{self.web_port}",
-                "--workers",
-                "2",
-                "oncall.wsgi:application",
-            ],
+            [sys.executable, "-m", "oncall.granian_server"],
             cwd=REPO,
-            env=self.env(),
+            env=self.env()
+            | {"WEB_BIND": f"127.0.0.1:{self.web_port}", "WEB_WORKERS": "2"},
             stdout=self._log("web"),
             stderr=subprocess.STDOUT,
         )
@@ -300,7 +291,7 @@ receivers:
             except OSError:
                 return False
 
-        wait_until(healthy, 60, "gunicorn to answer /healthz")
+        wait_until(healthy, 60, "the web server to answer /healthz")
 
     def _web_listening(self) -> bool:
         from tests.processes import port_open

@@ -41,7 +41,7 @@ def open_schedule(page, stack):
 
 def test_the_admin_loads_with_its_styles(stack, page):
     assert page.locator("#content").get_by_text("Teams").first.is_visible()
-    # Static files come from WhiteNoise under gunicorn with DEBUG off.
+    # Static files come from WhiteNoise under the web server with DEBUG off.
     css = page.evaluate(
         "getComputedStyle(document.querySelector('#header')).backgroundColor"
     )

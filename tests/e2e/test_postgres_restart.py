@@ -28,7 +28,7 @@ def test_readyz_follows_the_database_down_and_back(stack, seeded):
         stack.postgres.start()
 
     wait_for(lambda: stack.get("/readyz").status == 200, 30, "/readyz to recover")
-    # An ordinary database-backed page works again in every gunicorn worker.
+    # An ordinary database-backed page works again in every web worker.
     for _ in range(6):
         assert stack.get("/admin/login/").status == 200
 
@@ -98,7 +98,7 @@ def test_webhooks_right_after_a_restart_are_accepted_not_refused(stack, seeded):
             for _ in range(8)
         ]
 
-    assert statuses() == [202] * 8  # every gunicorn worker now holds a connection
+    assert statuses() == [202] * 8  # the web workers now hold connections
     stack.postgres.stop(mode="fast")  # every server connection is closed
     stack.postgres.start()
     assert statuses() == [202] * 8

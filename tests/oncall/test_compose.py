@@ -18,6 +18,7 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
+import oncall.granian_server  # records the names it reads
 import oncall.gunicorn_conf  # noqa: F401 - records the names it reads
 from oncall.env import NAMES_READ
 from tests.processes import REPO
@@ -63,6 +64,12 @@ def resolve_command(command: list[str]) -> None:
         app = importlib.import_module(args[1]).celery_app
         assert app.main == "oncall"
         assert args[2] in {"worker", "beat"}
+    elif program == "python" and args[0] == "-m":
+        # The web server: a module with main() that serves the WSGI application.
+        server = importlib.import_module(args[1])
+        assert callable(server.main)
+        module, _, attr = server.TARGET.partition(":")
+        assert callable(getattr(importlib.import_module(module), attr))
     elif program == "python":
         assert args[0] == "manage.py" and (REPO / "manage.py").exists()
         assert args[1] in get_commands(), f"no management command {args[1]}"

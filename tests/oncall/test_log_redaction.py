@@ -70,24 +70,35 @@ def test_a_token_in_the_webhook_path_is_redacted_from_djangos_warnings(
     assert SECRET not in output
 
 
-def test_gunicorn_access_log_redacts_the_path_token(tmp_path):
+SERVERS = {
+    "gunicorn": [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:oncall.gunicorn_conf",
+        "oncall.wsgi:application",
+    ],
+    "granian": [sys.executable, "-m", "oncall.granian_server"],
+}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_servers_access_log_redacts_the_path_token(tmp_path, server, log_format):
     port = free_port()
     env = django_env(
         DEBUG="1",
         ONCALL_DATA_DIR=str(tmp_path),
+        LOG_FORMAT=log_format,
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="1",
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_WORKERS="1",
     )
-    log = (tmp_path / "gunicorn.log").open("w+")
+    log = (tmp_path / "server.log").open("w+")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:oncall.gunicorn_conf",
-            "oncall.wsgi:application",
-        ],
+        SERVERS[server],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -95,7 +106,7 @@ def test_gunicorn_access_log_redacts_the_path_token(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_until(lambda: port_open(port), 60, "gunicorn to listen")
+        wait_until(lambda: port_open(port), 60, f"{server} to listen")
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/alertmanager/{SECRET}/?token={SECRET}",
             data=b"{}",
@@ -111,15 +122,42 @@ def test_gunicorn_access_log_redacts_the_path_token(tmp_path):
 
         def logged() -> bool:
             log.flush()
-            return "/api/v1/alertmanager/" in (tmp_path / "gunicorn.log").read_text()
+            lines = (tmp_path / "server.log").read_text().splitlines()
+            # The access line (the server writes it after Django's own lines).
+            return any(
+                f"/api/v1/alertmanager/{REDACTED}/" in line and "HTTP/1.1" in line
+                for line in lines
+            )
 
         wait_until(logged, 30, "the access log line")
     finally:
         stop(proc)
         log.close()
-    output = (tmp_path / "gunicorn.log").read_text()
+    output = (tmp_path / "server.log").read_text()
     assert f"/api/v1/alertmanager/{REDACTED}/" in output
     assert SECRET not in output
+
+
+def test_extra_fields_are_redacted_in_json_lines():
+    """Django's request logger passes the request as ``extra``; the JSON formatter
+    writes it as a field, path and query included."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    class Request:
+        def __str__(self) -> str:
+            return f"<WSGIRequest: POST '/api/v1/alertmanager/{SECRET}/'>"
+
+    record = logging.LogRecord(
+        "django.request", logging.ERROR, __file__, 1, "Service Unavailable", (), None
+    )
+    record.request = Request()
+    record.status_code = 503
+    record.note = f"see /ical/{SECRET}.ics"
+    assert RedactingFilter().filter(record)
+    line = JsonFormatter("%(levelname)s %(name)s %(message)s").format(record)
+    assert SECRET not in line
+    assert f"/api/v1/alertmanager/{REDACTED}/" in line
+    assert '"status_code": 503' in line
 
 
 def test_it_redacts_feed_paths_in_access_log_lines():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import oncall.celery
+import oncall.granian_server  # reads WEB_* (and GUNICORN_*)
 import oncall.gunicorn_conf  # noqa: F401 - reads GUNICORN_*
 from oncall.env import NAMES_READ
 from tests.processes import REPO
