@@ -1,7 +1,7 @@
 """The deploy gate's answer time, from stored evaluations; print figures.
 
     .venv/bin/python bench/slo_gate.py [--calls 2000] [--postgres] [--profile]
-    .venv/bin/python bench/slo_gate.py --gunicorn [--calls 2000] [--profile]
+    .venv/bin/python bench/slo_gate.py --server granian|gunicorn [--calls 2000]
 
 A team with a weekly paired rotation of six, a service with three incident-time
 SLOs evaluated over a month of history (a week of evaluations each, as the
@@ -13,13 +13,15 @@ gives the process CPU time per call (the machine may be shared: wall-clock
 percentiles then include waiting for a core).  ``--profile`` prints where the
 service call's and the test client's time goes (cProfile).
 
-``--gunicorn`` (implies ``--postgres``) also serves the same database through
-gunicorn as docker-compose runs it (``gunicorn -c python:oncall.gunicorn_conf``:
-two gthread workers, keep-alive, the access log on, ``DEBUG=0``) and asks the
+``--server granian`` (implies ``--postgres``) also serves the same database
+through the web server as docker-compose runs it (``python -m
+oncall.granian_server``; ``--server gunicorn``: ``gunicorn -c
+python:oncall.gunicorn_conf``; two workers of four threads, keep-alive, the
+access log on, ``DEBUG=0``; bench/_web_server.py) and asks the
 gate over one persistent HTTP/1.1 connection (``http.client``), one call at a
 time (then ``/healthz`` through the same stack, the floor): p50/p99 as the
 client sees them, and the CPU the server side spent per
-call (gunicorn's processes and PostgreSQL's, and redis's when throttling is on,
+call (the server's processes and PostgreSQL's, and redis's when throttling is on,
 from ``/proc``), which moves much less with the machine's load than latency
 does.  Throttling is off unless ``API_THROTTLE_RATE`` is set (one token asks
 far more than compose's 1200/min: use e.g. ``API_THROTTLE_RATE=100000/min`` to
@@ -43,10 +45,11 @@ import tempfile
 import time
 from pathlib import Path
 
-if "--gunicorn" in sys.argv and "--postgres" not in sys.argv:
-    sys.argv.append("--postgres")  # gunicorn and this process share one database
+if "--server" in sys.argv and "--postgres" not in sys.argv:
+    sys.argv.append("--postgres")  # the server and this process share one database
 
 import _django  # sets up Django on a throwaway database
+import _web_server
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
@@ -199,8 +202,8 @@ def tree_cpu_seconds(roots: list[int]) -> float:
     return sum(_ticks(pid) for pid in wanted) / os.sysconf("SC_CLK_TCK")
 
 
-def through_gunicorn(secret: str, calls: int) -> None:
-    """The gate through gunicorn as compose runs it, over one kept-alive
+def through_server(server: str, secret: str, calls: int) -> None:
+    """The gate through the web server as compose runs it, over one kept-alive
     connection: latency as the client sees it, and the server side's CPU."""
     rate = os.environ.get("API_THROTTLE_RATE", "")
     workdir = Path(tempfile.mkdtemp(prefix="oncall-bench-gate-"))
@@ -211,31 +214,22 @@ def through_gunicorn(secret: str, calls: int) -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "API_THROTTLE_RATE": rate,
         "LOG_LEVEL": "WARNING",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        **_web_server.environment(bind=f"127.0.0.1:{port}", workers=2, threads=4),
     }
     if redis is not None:
         redis.start()
         extra["CACHE_URL"] = f"{redis.url}/1"
     connection.close()  # the server's processes open their own
-    log = open(workdir / "gunicorn.log", "ab")
+    log = open(workdir / "server.log", "ab")  # the access log too
     web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:oncall.gunicorn_conf",
-            "--access-logfile",
-            str(workdir / "access.log"),
-            "oncall.wsgi:application",
-        ],
+        _web_server.command(server),
         cwd=_django.ROOT,
         env=django_env(**extra),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_until(lambda: port_open(port), 60, "gunicorn")
+        wait_until(lambda: port_open(port), 60, server)
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {secret}", "Host": "127.0.0.1"}
 
@@ -246,13 +240,13 @@ def through_gunicorn(secret: str, calls: int) -> None:
             assert answer.status == 200, (answer.status, body[:300])
             assert answer.getheader("Connection", "") != "close"
 
-        stack = {"gunicorn": web.pid, "PostgreSQL": _django._server.pid()}
+        stack = {server: web.pid, "PostgreSQL": _django._server.pid()}
         if redis is not None and redis.proc is not None:
             stack["redis"] = redis.proc.pid
         print(
-            f"through gunicorn (2 gthread workers x 4 threads, keep-alive, access "
-            f"log; throttle {rate or 'off'}{', redis' if redis else ''}), one "
-            "connection, one call at a time:"
+            f"through {_web_server.describe(server, 2, 4)}; throttle "
+            f"{rate or 'off'}{', redis' if redis else ''}; one connection, one "
+            "call at a time:"
         )
         # /healthz through the same stack: the floor (HTTP, middleware, no
         # database), so what the gate adds to it is plain.
@@ -284,7 +278,7 @@ def through_gunicorn(secret: str, calls: int) -> None:
             )
         client.close()
     except Exception:
-        print((workdir / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
+        print((workdir / "server.log").read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         stop(web)
@@ -296,7 +290,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--gunicorn", action="store_true")
+    parser.add_argument(
+        "--server",
+        choices=_web_server.SERVERS,
+        help="also through this web server, as compose runs it (PostgreSQL)",
+    )
     args = parser.parse_args()
     service, secret = build()
     if connection.vendor == "postgresql":
@@ -356,8 +354,8 @@ def main() -> None:
             client.get(PATH)
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
-    if args.gunicorn:
-        through_gunicorn(secret, args.calls)
+    if args.server:
+        through_server(args.server, secret, args.calls)
 
 
 if __name__ == "__main__":
