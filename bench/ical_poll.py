@@ -263,8 +263,15 @@ def poll_queries(secret: str, etag: str) -> None:
         )
     [lookup] = queries.captured_queries
     print(f"  the statement: {lookup['sql'][:160]}…")
+    # The compiled statement with this poll's values (a prepared statement is
+    # logged as written, with its placeholders).
+    from scheduling.feeds import _DIGEST, _compiled_poll
+    from scheduling.models import hash_feed_token
+
+    sql, params = _compiled_poll()
+    args = [hash_feed_token(secret) if p == _DIGEST else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + lookup["sql"])
+        cursor.execute("EXPLAIN " + sql, args)
         plan = [row[0] for row in cursor.fetchall()]
     print("  PostgreSQL's plan:")
     for row in plan:
