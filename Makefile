@@ -86,7 +86,7 @@ bench-ical: install-dev
 
 ## make bench-slo-gate: the deploy gate's answer time from stored evaluations (service and HTTP)
 bench-slo-gate: install-dev
-	API_THROTTLE_RATE="" $(PY) bench/slo_gate.py --calls 2000
+	API_THROTTLE_RATE="" $(PY) bench/slo_gate.py --server granian --calls 2000
 
 ## make bench-slo-evaluate: one evaluation cycle of 200 ratio SLOs against a real Prometheus
 bench-slo-evaluate: install-dev system-deps

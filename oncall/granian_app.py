@@ -15,6 +15,7 @@ application sees it.  A request header cannot be lost this way: headers are
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -71,3 +72,9 @@ def without_process_environment(
 
 
 application = without_process_environment(_application)
+
+# Everything loaded so far (Django, the URL conf, the models, the compiled
+# statements' modules) lives as long as the worker: moved out of the cyclic
+# collector's reach, a full collection no longer walks it, which kept a
+# request waiting for milliseconds now and then (the p99 of a cheap endpoint).
+gc.freeze()

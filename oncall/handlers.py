@@ -59,7 +59,8 @@ def handler_with_middleware(setting: str, urlconf: str | None = None) -> WSGIHan
 class PathDispatcher:
     """Send each request whose path starts with one of the named URLs (or one of
     the literal ``prefixes``, for URLs whose every path has an argument) to that
-    application, else to ``default``."""
+    application; one whose path ends with one of the ``suffixes`` (a URL with an
+    argument in the middle) to that one; else to ``default``."""
 
     def __init__(
         self,
@@ -67,10 +68,12 @@ class PathDispatcher:
         default: WSGIApp,
         routes: dict[str, WSGIApp],
         prefixes: dict[str, WSGIApp] | None = None,
+        suffixes: dict[str, WSGIApp] | None = None,
     ) -> None:
         self.default = default
         self.routes = [(reverse(name), app) for name, app in routes.items()]
         self.routes += list((prefixes or {}).items())
+        self.suffixes = list((suffixes or {}).items())
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -78,6 +81,9 @@ class PathDispatcher:
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.routes:
             if path.startswith(prefix):
+                return app(environ, start_response)
+        for suffix, app in self.suffixes:
+            if path.endswith(suffix):
                 return app(environ, start_response)
         return self.default(environ, start_response)
 
@@ -103,6 +109,28 @@ LEAN_MIRRORS = (
     "django.middleware.security.SecurityMiddleware",
     "oncall.middleware.DatabaseUnavailableMiddleware",
 )
+# settings.MIDDLEWARE, the chain in front of the API.  For an answer of a view
+# that reads no session, cookie or message, with its Content-Length set, what
+# the chain adds beyond LEAN_MIRRORS is XFrameOptionsMiddleware's header
+# (``frame_options_headers``); the others leave such an answer as it is.
+# WhiteNoise (DEBUG off) serves only STATIC_URL and is not compared.
+API_MIRRORS = (
+    "oncall.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oncall.middleware.DatabaseUnavailableMiddleware",
+)
+WHITENOISE = "whitenoise.middleware.WhiteNoiseMiddleware"
+
+
+def frame_options_headers() -> list[tuple[str, str]]:
+    """What XFrameOptionsMiddleware adds to an answer that has no such header."""
+    return [("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())]
 
 
 class _Finishing:
@@ -148,23 +176,26 @@ class LeanPath:
         handler: WSGIApp,
         handler_setting: str,
         route: str,
+        mirrors: tuple[str, ...] = LEAN_MIRRORS,
+        extra_headers: Callable[[], list[tuple[str, str]]] | None = None,
     ) -> None:
         self.answer = answer
         self.handler = handler
         self.route = route
-        chain = tuple(getattr(settings, handler_setting))
-        self.enabled = chain == LEAN_MIRRORS
+        chain = tuple(m for m in getattr(settings, handler_setting) if m != WHITENOISE)
+        self.enabled = chain == mirrors
         if not self.enabled:
             logger.warning(
                 "%s is not the chain the lean path mirrors (%s): every request "
                 "goes through Django",
                 handler_setting,
-                ", ".join(LEAN_MIRRORS),
+                ", ".join(mirrors),
             )
         # Read once, as the chain's SecurityMiddleware reads them.
         self.redirect = bool(settings.SECURE_SSL_REDIRECT)
+        extra = extra_headers() if extra_headers is not None else []
         self.security_headers = {
-            secure: _security_headers(secure=secure) for secure in (False, True)
+            secure: _security_headers(secure=secure) + extra for secure in (False, True)
         }
 
     def _is_secure(self, environ: dict[str, Any]) -> bool:

@@ -7,7 +7,8 @@ with ``settings.FEED_MIDDLEWARE``; everything else through the usual
 ``settings.MIDDLEWARE``.  Same project, same URLs and views: only the chain differs.
 In front of the feed chain, a lean path answers the unchanged polls without
 Django's request machinery (``scheduling/feed_polls.py``, ``LeanPath`` in
-oncall/handlers.py) and hands it everything else.
+oncall/handlers.py) and hands it everything else; another answers the deploy
+gate's common case in front of the usual chain (``alerts/api/gate_fast.py``).
 (``manage.py runserver`` and the test client use the usual chain for everything.)
 """
 
@@ -20,9 +21,12 @@ default_application = get_wsgi_application()
 
 from django.urls import resolve, reverse  # noqa: E402
 
+from alerts.api.gate_fast import deploy_gate_answer  # noqa: E402
 from oncall.handlers import (  # noqa: E402
+    API_MIRRORS,
     LeanPath,
     PathDispatcher,
+    frame_options_headers,
     handler_with_middleware,
 )
 from oncall.metrics import forget_dead_processes  # noqa: E402
@@ -43,9 +47,22 @@ feed_application = LeanPath(
     # The label RequestMetricsMiddleware gives a feed: its URL pattern.
     route="/" + resolve(reverse("ical-feed", kwargs={"token": "t"})).route,
 )
+# The deploy gate: its authorised, unthrottled answers without Django's and
+# DRF's request machinery (alerts/api/gate_fast.py); the rest through the usual
+# chain, untouched.
+gate_application = LeanPath(
+    answer=deploy_gate_answer,
+    handler=default_application,
+    handler_setting="MIDDLEWARE",
+    route="/" + resolve(reverse("service-deploy-gate", kwargs={"slug": "s"})).route,
+    mirrors=API_MIRRORS,
+    extra_headers=frame_options_headers,
+)
 application = PathDispatcher(
     default=default_application,
     routes={"alertmanager-webhook": intake_application},
     # Every feed URL has its token after this prefix (oncall/urls.py).
     prefixes={"/ical/": feed_application},
+    # The gate's URL has the service's slug in the middle.
+    suffixes={"/deploy-gate": gate_application},
 )
