@@ -20,9 +20,9 @@ else:
   headers DRF's ``APIView`` adds (``Allow``, ``Vary: Accept``).
 
 Anything else goes to Django untouched: another method, a query string
-(``?enforce=``), an ``Accept`` other than JSON (the browsable API), no bearer
-token.  ``tests/alerts/api/test_gate_fast.py`` sends each case through both
-paths and compares status, headers and body.
+(``?enforce=``), an ``Accept`` other than JSON (the browsable API), a host
+``ALLOWED_HOSTS`` refuses, no bearer token.  ``tests/alerts/api/test_gate_fast.py``
+sends each case through both paths and compares status, headers and body.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
 from django.http.request import HttpHeaders
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
@@ -64,13 +66,22 @@ class _Request:
 
 
 def _slug(environ: dict[str, Any]) -> str | None:
-    """The service's slug of a plain JSON GET of the gate, else ``None``."""
+    """The service's slug of a plain JSON GET of the gate to an allowed host,
+    else ``None``."""
     if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
         return None
     if environ.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS:
         return None
     match = PATH.fullmatch(environ.get("PATH_INFO", ""))
-    return None if match is None else match["slug"]
+    if match is None:
+        return None
+    try:
+        # Django's own check (ALLOWED_HOSTS), which the chain's CommonMiddleware
+        # makes of every request: a host it refuses is Django's 400.
+        WSGIRequest(environ).get_host()
+    except DisallowedHost:
+        return None
+    return match["slug"]
 
 
 def _authorised(request: _Request, view: ServiceDeployGate) -> bool:

@@ -155,3 +155,10 @@ def test_over_the_rate_is_djangos_429_and_counted_once(slo, alice, settings):
     ]
     assert [a[0][:3] for a in plain] == ["200", "200", "429"]
     assert sorted(answers[2][1]) == sorted(plain[2][1])
+
+
+def test_a_host_django_refuses_is_djangos_400(slo, alice):
+    status, _, _, lean = both(
+        exact=False, HTTP_HOST="evil.example", HTTP_AUTHORIZATION=bearer(alice.user)
+    )
+    assert (status[:3], lean) == ("400", False)
