@@ -356,7 +356,11 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
 
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_HOST="localhost")
+    clients = [
+        Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_HOST="localhost")
+        for secret in secrets
+    ]
+    client = clients[0]
     first = client.get(PATH)
     assert first.status_code == 200, first.content
     executed.clear()
@@ -364,7 +368,8 @@ def main() -> None:
         client.get(PATH)
     times = []
     cpu = time.process_time()
-    for _ in range(args.calls):
+    for n in range(args.calls):
+        client = clients[n % len(clients)]  # the tokens in turn (--tokens)
         started = time.perf_counter()
         response = client.get(PATH)
         times.append(time.perf_counter() - started)
