@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import _web_server  # noqa: E402
+from _proc_cpu import tree_cpu_seconds  # noqa: E402
 
 from tests.processes import (  # noqa: E402
     PostgresServer,
@@ -152,35 +153,6 @@ def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
     )
     line = next(x for x in run.stdout.splitlines() if x.startswith("WRKJSON "))
     return json.loads(line[len("WRKJSON ") :])
-
-
-def _ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-
-
-def tree_cpu_seconds(roots: list[int]) -> float:
-    """User + system CPU of the live processes under (and including) ``roots``."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[1])
-    wanted = set(roots)
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in wanted and pid not in wanted:
-                wanted.add(pid)
-                changed = True
-    return sum(_ticks(pid) for pid in wanted) / os.sysconf("SC_CLK_TCK")
 
 
 def profile_polls(secret: str, etag: str, count: int) -> None:

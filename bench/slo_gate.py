@@ -52,6 +52,7 @@ if "--server" in sys.argv and "--postgres" not in sys.argv:
 
 import _django  # sets up Django on a throwaway database
 import _web_server
+from _proc_cpu import tree_cpu_seconds
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
@@ -174,35 +175,6 @@ def figures(label: str, times: list[float], queries: int, cpu: float) -> None:
         f"p99 {times[int(len(times) * 0.99)] * 1e3:6.3f} ms  "
         f"CPU {cpu / len(times) * 1e3:6.3f} ms/call"
     )
-
-
-def _ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-
-
-def tree_cpu_seconds(roots: list[int]) -> float:
-    """User + system CPU of the live processes under (and including) ``roots``."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[1])
-    wanted = set(roots)
-    grew = True
-    while grew:
-        grew = False
-        for pid, parent in parents.items():
-            if parent in wanted and pid not in wanted:
-                wanted.add(pid)
-                grew = True
-    return sum(_ticks(pid) for pid in wanted) / os.sysconf("SC_CLK_TCK")
 
 
 def through_server(server: str, secrets: list[str], calls: int) -> None:

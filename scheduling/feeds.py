@@ -18,9 +18,8 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import Subquery
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 
-from scheduling.hot_sql import hot_fetch
+from scheduling.hot_sql import column_instant, hot_fetch
 from scheduling.models import (
     FeedToken,
     Member,
@@ -165,18 +164,6 @@ def _compiled_poll() -> tuple[str, tuple[object, ...]]:
     return _poll_statement[1], _poll_statement[2]
 
 
-def _instant(value: object) -> dt.datetime | None:
-    """A timestamp column as an aware UTC datetime, whatever the backend's
-    cursor returned (PostgreSQL: aware; SQLite: text)."""
-    if value is None or isinstance(value, dt.datetime):
-        moment = value
-    else:
-        moment = parse_datetime(str(value))
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
-
-
 def feed_scope(
     member_id: int | None, team_id: int | None, rotation_id: int | None
 ) -> str:
@@ -204,7 +191,7 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     if row is None or not hmac.compare_digest(row[4], digest):
         return None
     pk, member_id, team_id, rotation_id, _, polled, agent, number, changed = row
-    polled = _instant(polled)
+    polled = column_instant(polled)
     user_agent = user_agent[:200]
     if polled is None or now - polled > POLL_RESOLUTION or agent != user_agent:
         FeedToken.objects.filter(pk=pk).update(
@@ -213,7 +200,7 @@ def feed_for_poll(*, secret: str, user_agent: str, now: dt.datetime) -> Poll | N
     return Poll(
         feed_id=pk,
         scope=feed_scope(member_id, team_id, rotation_id),
-        version=Version(number or 0, _instant(changed) or EPOCH),
+        version=Version(number or 0, column_instant(changed) or EPOCH),
     )
 
 

@@ -19,12 +19,14 @@ and fills in a call's values), and :func:`hot_fetch` runs it:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.utils.dateparse import parse_datetime
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -103,3 +105,15 @@ class _LoggedPreparedCursor(CursorDebugWrapper):
     def execute(self, sql: Any, params: Any = None) -> Any:
         with self.debug_sql(sql, params):
             return CursorWrapper.execute(self, sql, params)
+
+
+def column_instant(value: object) -> dt.datetime | None:
+    """A timestamp column of a hot statement's row as an aware UTC datetime,
+    whatever the backend's cursor returned (PostgreSQL: aware; SQLite: text or
+    naive)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
 from django.db.models import Field
-from django.utils.dateparse import parse_datetime
 
-from scheduling.hot_sql import hot_fetch
+from scheduling.hot_sql import column_instant, hot_fetch
 from scheduling.models import ApiToken, hash_api_token
 
 if TYPE_CHECKING:
@@ -109,21 +108,12 @@ def _convert(field: Field) -> Callable[[Any], Any]:
     column kinds a token and a user have (the backends hand back datetimes as
     text or naive on SQLite, booleans as integers there, JSON as text)."""
     if isinstance(field, models.DateTimeField):
-        return _instant
+        return column_instant
     if isinstance(field, models.BooleanField):
         return lambda v: None if v is None else bool(v)
     if isinstance(field, models.JSONField):
         return lambda v: json.loads(v) if isinstance(v, str | bytes) else v
     return lambda v: v
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
 
 
 def _lookup(alias: str) -> tuple[str, tuple[Any, ...], list[Any], list[Any]]:

@@ -39,11 +39,10 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import F, Func, OuterRef, QuerySet, Subquery, TextField
-from django.utils.dateparse import parse_datetime
 
 from alerts.models import Deploy, Incident, Service
 from alerts.slos.evaluate import service_open_incidents
-from scheduling.hot_sql import hot_fetch
+from scheduling.hot_sql import column_instant, hot_fetch
 from scheduling.models import ScheduleVersion, TeamMembership
 from scheduling.version import ROW
 
@@ -215,17 +214,6 @@ def _statement(
     return found
 
 
-def _instant(value: object) -> dt.datetime | None:
-    """A timestamp column as an aware UTC datetime, whatever the backend's cursor
-    returned (PostgreSQL: aware; SQLite: text or naive)."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
-
-
 def _labels(value: object) -> dict[str, str]:
     if isinstance(value, str):  # Django's cursors hand JSON back as text
         value = json.loads(value)
@@ -271,7 +259,7 @@ def _facts(rows: list[tuple], day: tuple[dt.datetime, dt.datetime]) -> GateFacts
         if e[0] is not None:
             latest = EvaluationFacts(
                 pk=e[0],
-                evaluated_at=_instant(e[1]),  # type: ignore[arg-type]
+                evaluated_at=column_instant(e[1]),  # type: ignore[arg-type]
                 budget_remaining=float(e[2]),
                 burn_1h=None if e[3] is None else float(e[3]),
                 burn_6h=None if e[4] is None else float(e[4]),
@@ -280,8 +268,8 @@ def _facts(rows: list[tuple], day: tuple[dt.datetime, dt.datetime]) -> GateFacts
                 error=e[7] or "",
                 oncall_primary=e[8],
                 oncall_in_sleep_hours=None if e[9] is None else bool(e[9]),
-                oncall_since=_instant(e[10]),
-                oncall_until=_instant(e[11]),
+                oncall_since=column_instant(e[10]),
+                oncall_until=column_instant(e[11]),
                 oncall_version=e[12],
             )
         slos.append(
