@@ -71,7 +71,7 @@ from alerts.importers.report import (
     OverridePlan,
     TeamPlan,
 )
-from alerts.importers.values import team_slug
+from alerts.importers.values import answers_in_shape, team_slug
 from alerts.models import ContactRule
 from scheduling import plan
 from scheduling.models import Member
@@ -205,17 +205,10 @@ def grafana_oncall_read(
 ) -> ImportReport:
     """Read the source and plan the import; nothing is written.  ``phones``:
     email (lower case) -> E.164 number, for the people the source has none for."""
-    try:
+    with answers_in_shape(SOURCE):
         return _read(
             client=client, team=team, now=now, horizon=horizon, phones=phones or {}
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        # A field missing or of the wrong type in an answer (an unknown time
-        # zone is a KeyError too): the source's data, not our bug, to report.
-        raise SourceError(
-            f"{SOURCE}: an answer is not in the documented shape "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
 
 
 def _read(

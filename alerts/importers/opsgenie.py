@@ -43,7 +43,7 @@ from alerts.importers.members import with_existing
 from alerts.importers.opsgenie_check import opsgenie_check
 from alerts.importers.pairing import paired_or_follow
 from alerts.importers.report import ImportFailed, ImportReport, OverridePlan, TeamPlan
-from alerts.importers.values import team_slug
+from alerts.importers.values import answers_in_shape, team_slug
 from scheduling import plan
 
 SOURCE = og.SOURCE
@@ -121,15 +121,8 @@ def opsgenie_read(
     now: dt.datetime,
 ) -> ImportReport:
     """Read the source and plan the import; nothing is written."""
-    try:
+    with answers_in_shape(SOURCE):
         return _read(client=client, team=team, now=now)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        # A field missing or of the wrong type in an answer (an unknown time
-        # zone is a KeyError too): the source's data, not our bug, to report.
-        raise SourceError(
-            f"{SOURCE}: an answer is not in the documented shape "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
 
 
 def _read(*, client: SourceClient, team: str | None, now: dt.datetime) -> ImportReport:

@@ -43,7 +43,12 @@ from alerts.importers.report import (
     OverridePlan,
     TeamPlan,
 )
-from alerts.importers.values import source_id, source_instant, team_slug
+from alerts.importers.values import (
+    answers_in_shape,
+    source_id,
+    source_instant,
+    team_slug,
+)
 from scheduling import plan
 from scheduling.models import Member, Team
 from scheduling.selectors import team_schedule
@@ -216,15 +221,8 @@ def pagerduty_read(
     horizon: dt.timedelta = dt.timedelta(weeks=8),
 ) -> ImportReport:
     """Read the source and plan the import; nothing is written."""
-    try:
+    with answers_in_shape(SOURCE):
         return _read(client=client, team=team, now=now, horizon=horizon)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        # A field missing or of the wrong type in an answer (an unknown time
-        # zone is a KeyError too): the source's data, not our bug, to report.
-        raise SourceError(
-            f"{SOURCE}: an answer is not in the documented shape "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
 
 
 def _read(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alerts.importers.client import SourceError
@@ -33,3 +35,17 @@ def source_id(source: str, obj: Any, what: str) -> str:
 def team_slug(name: str) -> str:
     """Our slug for a source team's name."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "team"
+
+
+@contextmanager
+def answers_in_shape(source: str) -> Iterator[None]:
+    """Reading ``source``'s answers: a field missing or of the wrong type (an
+    unknown time zone is a ``KeyError`` too) is the source's data, not our bug,
+    and becomes a ``SourceError`` that says so."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceError(
+            f"{source}: an answer is not in the documented shape "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
