@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Debian packages the tests start for real.
 TEST_SYSTEM_PACKAGES := redis-server postgresql prometheus-alertmanager prometheus chromium khal
 
-.PHONY: bench-slo-evaluate bench-slo-gate bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
+.PHONY: bench-slo-evaluate bench-slo-gate bench-api-throttle bench-api bench-ical bench-ical-poll bench-insights bench-pay run test test-fast e2e install install-dev system-deps lint migrate demo bench bench-intake bench-escalation bench-dev-stop bench-embedded-paging clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,9 +84,14 @@ bench-pay: install-dev
 bench-ical: install-dev
 	$(PY) bench/ical.py
 
-## make bench-slo-gate: the deploy gate's answer time from stored evaluations (service and HTTP)
+## make bench-slo-gate: the deploy gate's answer time from stored evaluations (service and HTTP,
+## throttled at compose's rate in redis, four tokens in turn)
 bench-slo-gate: install-dev
-	API_THROTTLE_RATE="" $(PY) bench/slo_gate.py --server granian --calls 2000
+	API_THROTTLE_RATE=1200/min $(PY) bench/slo_gate.py --server granian --calls 3000 --tokens 4
+
+## make bench-api-throttle: the API throttle's CPU per request, DRF's cached list against the Lua log
+bench-api-throttle: install-dev
+	$(PY) bench/api_throttle.py
 
 ## make bench-slo-evaluate: one evaluation cycle of 200 ratio SLOs against a real Prometheus
 bench-slo-evaluate: install-dev system-deps
