@@ -276,6 +276,27 @@ def test_a_held_back_group_whose_faster_alert_joins_escalates(
     assert page.escalation.state == "stopped"
 
 
+def test_a_held_back_group_that_gains_an_alert_of_no_tier_escalates(
+    send, integration, policy
+):
+    critical = send(CRITICAL, BY_SEVERITY)
+    child = '{}/{team="payments"}'
+    slow = send([(PYRRA_SLOW, FIRING)], ("slo",), route=child)
+    assert slow.suppressed_by_id == critical.pk
+    # The team's own alert on the same SLO lands in the held-back group: the
+    # group is no longer only a slower tier, so nothing holds it back.
+    own = {"alertname": "PaymentsErrorsHigh", "slo": "payments-api-errors"}
+    send([(PYRRA_SLOW, FIRING), (own, FIRING)], ("slo",), route=child)
+    slow = _fresh(slow)
+    assert slow.suppressed_by_id is None
+    assert any("no longer only burn-rate tiers" in n for n in _notes(slow))
+    drive()
+    assert slow.escalation.state == "active"
+    # Opened as a ticket tier: low urgency, its SMS waits for business hours.
+    assert [p.status for p in pages(incident=slow)] == ["queued"]
+    assert paged_for() == {critical.pk}
+
+
 def _tier_queries(queries: CaptureQueriesContext) -> list[str]:
     """The statements of the tier rule: what a held-back incident is held by,
     and the firing alerts' labels of incidents (tiers.py)."""
