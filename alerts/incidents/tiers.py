@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db.models import Q
+
 from alerts.escalation.engine import escalation_start, escalation_stop
 from alerts.models import OPEN_STATUSES, Alert, Incident, IncidentAlert, TimelineEntry
 from alerts.routing import BurnTier, burn_tier, group_burn_tier
@@ -97,7 +99,12 @@ def _apply(
         ]
         holder = members.get(incident.suppressed_by_id or 0)
         if not faster:
-            if incident.suppressed_by_id is not None:
+            if incident.pk in opened and incident.suppressed_by_id is not None:
+                # Reopened with the pointer of its last time open: the caller
+                # starts its escalation.
+                Incident.objects.filter(pk=incident.pk).update(suppressed_by=None)
+                incident.suppressed_by = None
+            elif incident.suppressed_by_id is not None:
                 text = _released_text(incident.suppressed_by_id, holder, candidates)
                 _release(incident, at=at, text=text)
             continue
@@ -212,15 +219,17 @@ def burn_tiers_resolved(*, incident: Incident, at: datetime) -> None:
 def _apply_around(incidents: list[Incident], *, at: datetime) -> None:
     if not incidents:
         return
-    held = list(
+    ids = [i.pk for i in incidents]
+    # These as the database has them now (a batch may have changed them since
+    # it read them), and the open incidents they hold back.
+    rows = list(
         Incident.objects.filter(
-            suppressed_by__in=[i.pk for i in incidents], status__in=OPEN_STATUSES
+            Q(pk__in=ids) | Q(suppressed_by__in=ids), status__in=OPEN_STATUSES
         ).order_by("pk")
     )
-    open_ = [i for i in incidents if i.status in OPEN_STATUSES]
-    tiers = _tiers_from_alerts([*open_, *held])
+    tiers = _tiers_from_alerts(rows)
     slos: dict[tuple[int, Slo], None] = {}
-    for incident in [*open_, *held]:
+    for incident in rows:
         tier = tiers.get(incident.pk)
         if tier is not None:
             slos[(incident.team_id, tier.slo)] = None

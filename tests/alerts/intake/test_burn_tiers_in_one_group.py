@@ -33,7 +33,9 @@ from tests.alerts.intake.test_burn_tiers import (
     PYRRA_SLOW,
     SLOTH_PAGE,
     SLOTH_TICKET,
+    fire,
     paged_for,
+    resolve,
 )
 from tests.cast import TOKEN
 
@@ -295,6 +297,31 @@ def test_a_held_back_group_that_gains_an_alert_of_no_tier_escalates(
     # Opened as a ticket tier: low urgency, its SMS waits for business hours.
     assert [p.status for p in pages(incident=slow)] == ["queued"]
     assert paged_for() == {critical.pk}
+
+
+def test_a_ticket_reopened_after_its_holder_resolved_escalates_once(
+    client, integration, policy
+):
+    integration.reopen_window = 3600
+    integration.save()
+    page = fire(client, SLOTH_PAGE)
+    ticket = fire(client, SLOTH_TICKET)
+    assert ticket.suppressed_by_id == page.pk
+    drive()
+    assert paged_for() == {page.pk}
+    resolve(client, SLOTH_TICKET)  # resolved while held back
+    resolve(client, SLOTH_PAGE)
+    again = fire(client, SLOTH_TICKET)
+    assert (again.pk, again.status, again.suppressed_by_id) == (
+        ticket.pk,
+        "triggered",
+        None,
+    )
+    # Started once, as a new incident's chain: one cycle, not a restart of it.
+    assert again.escalation.state == "active"
+    assert again.escalation.cycle == page.escalation.cycle == 1
+    drive()
+    assert [p.status for p in pages(incident=again)] == ["queued"]  # low urgency
 
 
 def _tier_queries(queries: CaptureQueriesContext) -> list[str]:
