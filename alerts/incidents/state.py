@@ -274,6 +274,9 @@ def incident_reopen(
     incident.resolved_how = ""
     incident.acknowledged_at = None
     incident.acknowledged_by = None
+    # Held back by a faster burn-rate tier last time it was open, maybe: the
+    # tier rule decides again below (tiers.py).
+    incident.suppressed_by = None
     incident.save(
         update_fields=[
             "status",
@@ -282,6 +285,7 @@ def incident_reopen(
             "resolved_how",
             "acknowledged_at",
             "acknowledged_by",
+            "suppressed_by",
         ]
     )
     timeline_add(

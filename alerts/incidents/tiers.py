@@ -99,12 +99,7 @@ def _apply(
         ]
         holder = members.get(incident.suppressed_by_id or 0)
         if not faster:
-            if incident.pk in opened and incident.suppressed_by_id is not None:
-                # Reopened with the pointer of its last time open: the caller
-                # starts its escalation.
-                Incident.objects.filter(pk=incident.pk).update(suppressed_by=None)
-                incident.suppressed_by = None
-            elif incident.suppressed_by_id is not None:
+            if incident.suppressed_by_id is not None:
                 text = _released_text(incident.suppressed_by_id, holder, candidates)
                 _release(incident, at=at, text=text)
             continue
