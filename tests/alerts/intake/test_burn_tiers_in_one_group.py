@@ -156,6 +156,25 @@ def test_a_sloth_page_and_ticket_in_one_group_open_a_page_tier_incident(
     assert paged_for() == {both.pk}
 
 
+def test_a_group_of_two_slos_tickets_is_low_urgency_and_held_by_neither(
+    send, integration, policy
+):
+    page = send([(SLOTH_PAGE, FIRING)], ("alertname", "sloth_severity"))
+    latency = {**SLOTH_TICKET, "sloth_slo": "requests-latency"}
+    tickets = send(
+        [(SLOTH_TICKET, FIRING), (latency, FIRING)], ("alertname",), '{}/{x="y"}'
+    )
+    assert "sloth_slo" not in tickets.common_labels
+    assert tickets.urgency == "low"
+    assert "(from the Sloth ticket tier" in tickets.routing
+    # Tiers of two SLOs: the group is no tier of either, so the page of one of
+    # them does not hold it back.
+    assert tickets.suppressed_by_id is None
+    drive()
+    assert paged_for() == {page.pk}
+    assert [p.status for p in pages(incident=tickets)] == ["queued"]
+
+
 def test_a_route_urgency_still_wins_over_the_tier(send, integration, policy):
     route = integration.routes.get()
     route.urgency = "low"
