@@ -1349,6 +1349,11 @@ class SLO(models.Model):
         editable=False,
         related_name="+",
     )
+    # How far thinning has got (alerts/slos/evaluate.py, evaluations_prune): the
+    # evaluations before this instant are one an hour.  None: not thinned yet.
+    evaluations_thinned_until = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = "SLO"

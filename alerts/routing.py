@@ -164,10 +164,45 @@ def burn_tier(labels: dict[str, str]) -> BurnTier | None:
     return None
 
 
-def urgency_from_labels(labels: dict[str, str]) -> tuple[str, str]:
-    """The urgency an alert's labels ask for, and why: a Sloth or Pyrra burn-rate
-    tier (page: high, ticket: low), else the severity."""
-    tier = burn_tier(labels)
+def _fastest_tiers(alert_labels: Sequence[dict[str, str]]) -> list[BurnTier] | None:
+    """Each alert's tier, fastest first; None unless every alert is a tier."""
+    tiers = []
+    for labels in alert_labels:
+        tier = burn_tier(labels)
+        if tier is None:
+            return None  # most groups stop at their first alert here
+        tiers.append(tier)
+    return sorted(tiers, key=lambda t: t.speed) or None
+
+
+def group_burn_tier(
+    common_labels: dict[str, str], alert_labels: Sequence[dict[str, str]] = ()
+) -> BurnTier | None:
+    """The burn-rate tier of an Alertmanager group (an incident), from the
+    labels of its **firing** alerts: the fastest of their tiers, when every one
+    of them is a tier of one SLO (Sloth's page and ticket alerts share an
+    ``alertname``, so ``group_by: [alertname]`` puts both in one group; Pyrra's
+    four windows share ``alertname`` and ``slo``).  None when one of them is
+    not a tier, or they name several SLOs.  Without alerts (an incident opened
+    by oncall itself, or one whose alerts are not known here), its common
+    labels decide, as for a single alert."""
+    if not alert_labels:
+        return burn_tier(common_labels)
+    tiers = _fastest_tiers(alert_labels)
+    if tiers is None or len({t.slo for t in tiers}) > 1:
+        return None
+    return tiers[0]
+
+
+def urgency_from_labels(
+    labels: dict[str, str], alert_labels: Sequence[dict[str, str]] = ()
+) -> tuple[str, str]:
+    """The urgency a group asks for, and why: when its firing alerts
+    (``alert_labels``; else its common ``labels``) are all Sloth or Pyrra
+    burn-rate tiers, the fastest of them (page: high, ticket: low), of one SLO
+    or several; else the severity of the common labels."""
+    tiers = _fastest_tiers(alert_labels) if alert_labels else None
+    tier = tiers[0] if tiers else burn_tier(labels)
     if tier is not None:
         return tier.urgency, f"from the {tier.describe()}"
     return urgency_from_severity(labels), "from severity"
@@ -194,13 +229,20 @@ class RouteRule:
 
 
 def choose_route(
-    rules: Sequence[RouteRule], labels: dict[str, str], *, default_team_id: int
+    rules: Sequence[RouteRule],
+    labels: dict[str, str],
+    *,
+    default_team_id: int,
+    alert_labels: Sequence[dict[str, str]] = (),
 ) -> RouteChoice:
     """First match wins.  Without any match (someone deleted the catch-all) the
-    integration's own team gets it, and the decision says so."""
+    integration's own team gets it, and the decision says so.  ``labels``: the
+    group's common labels, which routes match; ``alert_labels``: its firing
+    alerts' labels, which burn-rate tiers are read from (``urgency_from_labels``).
+    """
     for rule in rules:
         if matches_all(rule.matchers, labels):
-            urgency, why = urgency_from_labels(labels)
+            urgency, why = urgency_from_labels(labels, alert_labels)
             if rule.urgency:
                 urgency = rule.urgency
             what = ", ".join(str(m) for m in rule.matchers) or "catch-all"
@@ -213,7 +255,7 @@ def choose_route(
                 decision=f"matched route {rule.number}{title}: {what}; "
                 f"urgency {urgency}{how}",
             )
-    urgency, why = urgency_from_labels(labels)
+    urgency, why = urgency_from_labels(labels, alert_labels)
     return RouteChoice(
         route_id=None,
         team_id=default_team_id,

@@ -34,6 +34,7 @@ from alerts.models import (
     TimelineEntry,
     hash_group_key,
 )
+from alerts.routing import group_burn_tier
 from alerts.timeline import timeline_add
 from scheduling.models import Member
 
@@ -58,6 +59,9 @@ class IncidentSpec:
     external_url: str = ""
     truncated_alerts: int = 0
     source: str = Incident.Source.ALERTMANAGER
+    # The labels of the group's alerts firing as it opens: its burn-rate tier is
+    # read from them (``tiers.py``); none: from ``common_labels``.
+    alert_labels: tuple[dict[str, str], ...] = ()
 
 
 def on_incident_opened(incident: Incident) -> None:
@@ -200,7 +204,14 @@ def incidents_open(*, openings: list[Opening]) -> list[Incident]:
             entries.append(_truncation_entry(incident, o.spec.truncated_alerts, o.at))
     TimelineEntry.objects.bulk_create(entries)
     # A slower burn-rate tier of an SLO whose faster tier is open: not escalated.
-    held = burn_tiers_opened(incidents=incidents, at=openings[0].at)
+    held = burn_tiers_opened(
+        incidents=incidents,
+        at=openings[0].at,
+        tiers={
+            i.pk: group_burn_tier(o.spec.common_labels, o.spec.alert_labels)
+            for i, o in zip(incidents, openings, strict=True)
+        },
+    )
     escalating = [i for i in incidents if i.pk not in held]
     if len(incidents) == 1:
         if escalating:
@@ -244,10 +255,16 @@ def incident_record_truncation(
 
 
 def incident_reopen(
-    *, incident: Incident, reason: str, at: datetime | None = None
+    *,
+    incident: Incident,
+    reason: str,
+    at: datetime | None = None,
+    alert_labels: tuple[dict[str, str], ...] = (),
 ) -> Incident:
     """A resolved incident's group fired again inside the integration's reopen
-    window.  Raises ``IntegrityError`` if another incident of the group is open."""
+    window.  Raises ``IntegrityError`` if another incident of the group is open.
+    ``alert_labels``: the labels of the alerts firing again (its burn-rate tier,
+    as in ``IncidentSpec``)."""
     at = at or timezone.now()
     if incident.is_open:
         raise IncidentStateError(f"incident #{incident.pk} is already open")
@@ -257,6 +274,9 @@ def incident_reopen(
     incident.resolved_how = ""
     incident.acknowledged_at = None
     incident.acknowledged_by = None
+    # Held back by a faster burn-rate tier last time it was open, maybe: the
+    # tier rule decides again below (tiers.py).
+    incident.suppressed_by = None
     incident.save(
         update_fields=[
             "status",
@@ -265,12 +285,14 @@ def incident_reopen(
             "resolved_how",
             "acknowledged_at",
             "acknowledged_by",
+            "suppressed_by",
         ]
     )
     timeline_add(
         incident=incident, kind=TimelineEntry.Kind.REOPENED, text=reason, at=at
     )
-    if not burn_tiers_opened(incidents=[incident], at=at):
+    tier = group_burn_tier(incident.common_labels, alert_labels)
+    if not burn_tiers_opened(incidents=[incident], at=at, tiers={incident.pk: tier}):
         on_incident_opened(incident)
     return incident
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from alerts.bulk_update import update_from_values, update_objects
 from alerts.incidents.state import Opening, incidents_open
+from alerts.incidents.tiers import burn_tiers_changed
 from alerts.intake.parse import AlertData, Payload, PayloadError, parse_payload
 from alerts.intake.process import alert_change_entry, delivery_apply
 from alerts.intake.rules import (
@@ -359,10 +360,12 @@ def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
     for item, rows in zip(items, per_item, strict=True):
         integration: Integration = item.delivery.integration
         payload = item.payload
+        alert_labels = tuple(row.labels for row in rows)  # all firing
         choice = choose_route(
             routing.rules_for(integration.pk),
             payload.common_labels or payload.group_labels,
             default_team_id=integration.team_id,
+            alert_labels=alert_labels,
         )
         window = routing.window(
             integration_id=integration.pk,
@@ -374,7 +377,7 @@ def _open_fresh(items: list[_Item], now: datetime) -> list[WebhookDelivery]:
         openings.append(
             Opening(
                 integration_id=integration.pk,
-                spec=incident_spec(payload, choice),
+                spec=incident_spec(payload, choice, alert_labels),
                 at=now,
                 in_maintenance=window is not None,
                 maintenance_note=maintenance_note(window),
@@ -408,6 +411,7 @@ def _apply_repeats(repeats: list[_Repeat], now: datetime) -> list[WebhookDeliver
     joining: list[tuple[Incident, Alert]] = []
     entries: list[TimelineEntry] = []
     notified: dict[int, tuple[int, datetime]] = {}
+    moved_on: dict[int, Incident] = {}  # incidents whose firing alerts changed
     done: list[WebhookDelivery] = []
     for repeat in repeats:
         item, incident = repeat.item, repeat.incident
@@ -449,6 +453,8 @@ def _apply_repeats(repeats: list[_Repeat], now: datetime) -> list[WebhookDeliver
             count + len(resent),
             max(last or received, received),
         )
+        if moved:
+            moved_on[incident.pk] = incident
         outcome = _outcome(repeat, moved)
         done += [
             _finish(
@@ -487,6 +493,9 @@ def _apply_repeats(repeats: list[_Repeat], now: datetime) -> list[WebhookDeliver
         [(pk, count, last) for pk, (count, last) in notified.items()],
         {},
     )
+    # Their burn-rate tiers may have changed (alerts/incidents/tiers.py): no
+    # query for incidents that cannot carry one, one per SLO for those that can.
+    burn_tiers_changed(incidents=list(moved_on.values()), at=now)
     return done
 
 

@@ -29,6 +29,7 @@ from alerts.incidents.state import (
     incident_reopen,
     incident_resolve,
 )
+from alerts.incidents.tiers import burn_tiers_changed
 from alerts.intake.deadman import deadman_seen
 from alerts.intake.inbox import MAX_ATTEMPTS
 from alerts.intake.parse import AlertData, Payload, PayloadError, parse_payload
@@ -37,6 +38,7 @@ from alerts.intake.rules import (
     AlertChange,
     alert_names,
     alerts_dedupe,
+    firing_labels,
     incident_spec,
     maintenance_note,
 )
@@ -252,18 +254,21 @@ def incident_open_or_reopen(
                 reason=f"reopened: the group fired again ({alert_names(firing)}) "
                 f"within {integration.reopen_window}s of resolving",
                 at=now,
+                alert_labels=firing_labels(firing),
             )
             return recent, f"reopened incident #{recent.pk}", False
 
+    alert_labels = firing_labels(firing)
     choice = choose_route(
         route_rules(integration_id=integration.pk),
         payload.common_labels or payload.group_labels,
         default_team_id=integration.team_id,
+        alert_labels=alert_labels,
     )
     window = maintenance_active(
         integration_id=integration.pk, team_id=choice.team_id, at=received
     )
-    spec = incident_spec(payload, choice)
+    spec = incident_spec(payload, choice, alert_labels)
     count = len(firing)
     incident = incident_open(
         integration=integration,
@@ -321,7 +326,7 @@ def _apply_to_incident(
         )
     if not linked:
         return f"{outcome} (repeat: nothing changed)"
-    return _resolve_when_none_firing(incident, changes, outcome, now)
+    return _resolve_when_none_firing(incident, changes, outcome, now, opened=opened)
 
 
 def _link_alerts(
@@ -402,11 +407,20 @@ def alert_change_entry(
 
 
 def _resolve_when_none_firing(
-    incident: Incident, changes: list[AlertChange], outcome: str, now: datetime
+    incident: Incident,
+    changes: list[AlertChange],
+    outcome: str,
+    now: datetime,
+    *,
+    opened: bool,
 ) -> str:
     still_firing = IncidentAlert.objects.filter(
         incident=incident, status=_FIRING
     ).count()
+    if still_firing and not opened:
+        # Open with its firing alerts changed: its burn-rate tier may have too
+        # (alerts/incidents/tiers.py; no query unless it can carry one).
+        burn_tiers_changed(incidents=[incident], at=now)
     if still_firing == 0:
         total = IncidentAlert.objects.filter(incident=incident).count()
         incident_resolve(

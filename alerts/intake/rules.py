@@ -58,8 +58,13 @@ def _title(payload: Payload) -> str:
     return f"{alertname}: {summary}" if summary else alertname
 
 
-def incident_spec(payload: Payload, choice: RouteChoice) -> IncidentSpec:
-    """What an incident opened for this group records (one- and batch paths)."""
+def incident_spec(
+    payload: Payload,
+    choice: RouteChoice,
+    alert_labels: tuple[dict[str, str], ...] = (),
+) -> IncidentSpec:
+    """What an incident opened for this group records (one- and batch paths);
+    ``alert_labels``: its firing alerts' (see ``firing_labels``)."""
     return IncidentSpec(
         group_key=payload.group_key,
         title=_title(payload),
@@ -72,7 +77,14 @@ def incident_spec(payload: Payload, choice: RouteChoice) -> IncidentSpec:
         common_annotations=payload.common_annotations,
         external_url=payload.external_url,
         truncated_alerts=payload.truncated_alerts,
+        alert_labels=alert_labels,
     )
+
+
+def firing_labels(changes: list[AlertChange]) -> tuple[dict[str, str], ...]:
+    """The labels of the alerts firing after these changes: what a group's
+    burn-rate tier and urgency are read from (``alerts.routing``)."""
+    return tuple(c.alert.labels for c in changes if c.after == Alert.Status.FIRING)
 
 
 def alert_names(changes: list[AlertChange], limit: int = 10) -> str:

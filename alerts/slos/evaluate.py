@@ -8,7 +8,9 @@ periodic task (``alerts.tasks.evaluate_slos``) calls :func:`slos_evaluate`; it
 is idempotent in effect (each run stores a fresh evaluation of the same facts)
 and prunes old evaluations: every one is kept :data:`RETENTION`, then one an
 hour per SLO until :data:`HOURLY_RETENTION` (the burn-down of a ratio SLO draws
-its whole window from them: ``burndown.py``).
+its whole window from them: ``burndown.py``).  Thinning remembers how far it got
+per SLO, so hours that aged while the task could not run are thinned by the
+next cycles, :data:`THIN_HOURS_PER_PASS` at a time.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -44,10 +47,12 @@ RETENTION = dt.timedelta(days=7)
 # Then one an hour per SLO, for the burn-down of the longest window (a calendar
 # month: 31 days) and a day to spare: ~600 more rows per SLO, not 35k.
 HOURLY_RETENTION = dt.timedelta(days=32)
-# Each cycle thins the evaluations that aged past RETENTION in the last day: a
-# cycle sees them within a minute, and one that could not run for longer than
-# this leaves some unthinned, deleted at HOURLY_RETENTION all the same.
-THIN_SLICE = dt.timedelta(days=1)
+# Thinning catches up at most this many hours of aged evaluations per SLO and
+# cycle (~60 rows each at one a minute): a cycle runs every minute, so after the
+# periodic task could not run for three days it is caught up within a quarter
+# of an hour, and no cycle deletes more than a few hundred rows per SLO.
+THIN_HOURS_PER_PASS = 6
+HOUR = dt.timedelta(hours=1)
 
 
 def service_incidents(*, service: Service) -> QuerySet[Incident]:
@@ -278,27 +283,80 @@ def slos_evaluate(*, now: dt.datetime | None = None) -> int:
     return stored
 
 
-def evaluations_prune(*, now: dt.datetime) -> None:
-    """Delete evaluations past :data:`HOURLY_RETENTION`, and thin those just past
+@dataclass(frozen=True)
+class Pruned:
+    """What one pruning pass did: evaluations ``deleted`` (past the longest
+    window, or thinned), and whether thinning is still ``behind`` (more aged
+    hours than one pass thins are waiting: the next cycles go on)."""
+
+    deleted: int
+    behind: bool
+
+
+def evaluations_prune(*, now: dt.datetime) -> Pruned:
+    """Delete evaluations past :data:`HOURLY_RETENTION`, and thin those past
     :data:`RETENTION` to one per SLO and hour (the newest id of the hour).  An
     SLO's latest evaluation is never deleted while younger than
-    :data:`HOURLY_RETENTION`."""
-    SLOEvaluation.objects.filter(evaluated_at__lt=now - HOURLY_RETENTION).delete()
-    aged = SLOEvaluation.objects.filter(
-        evaluated_at__lt=now - RETENTION,
-        evaluated_at__gte=now - RETENTION - THIN_SLICE,
-    )
-    kept = (
-        aged.order_by()
-        .annotate(hour=TruncHour("evaluated_at", tzinfo=dt.UTC))
-        .values("slo_id", "hour")
-        .annotate(last=Max("id"))
-        .values("last")
-    )
+    :data:`HOURLY_RETENTION`.
+
+    Thinning goes forward from each SLO's ``evaluations_thinned_until`` (the
+    hour it is in, which may have gained rows since) to ``now - RETENTION``, at
+    most :data:`THIN_HOURS_PER_PASS` hours a pass: after an outage of the
+    periodic task, the hours that aged meanwhile are thinned over the next
+    cycles, a bounded piece each.  SLOs at the same point (all of them, once
+    caught up) are thinned by one DELETE on the ``(slo, evaluated_at)`` index.
+    """
+    slos = list(SLO.objects.order_by().values_list("pk", "evaluations_thinned_until"))
+    if not slos:
+        return Pruned(deleted=0, behind=False)
+    ids = [pk for pk, _ in slos]
+    # slo_id IN (...): a range of the (slo, evaluated_at) index per SLO, not a
+    # scan of every evaluation.
+    deleted, _ = SLOEvaluation.objects.filter(
+        slo_id__in=ids, evaluated_at__lt=now - HOURLY_RETENTION
+    ).delete()
+    aged_before = now - RETENTION
+    oldest = _hour(now - HOURLY_RETENTION)
+    never = [pk for pk, until in slos if until is None]
+    first = None
+    if never:  # never thinned: from their oldest aged evaluation
+        first = SLOEvaluation.objects.filter(
+            slo_id__in=never, evaluated_at__lt=aged_before
+        ).aggregate(first=Min("evaluated_at"))["first"]
+    by_start: dict[dt.datetime, list[int]] = {}
+    for pk, until in slos:
+        start = until if until is not None else first
+        start = aged_before if start is None else max(_hour(start), oldest)
+        by_start.setdefault(start, []).append(pk)
+    behind = False
     latest = SLO.objects.filter(latest_evaluation__isnull=False).values(
         "latest_evaluation_id"
     )
-    aged.exclude(pk__in=kept).exclude(pk__in=latest).delete()
+    for start, pks in sorted(by_start.items()):
+        end = min(start + THIN_HOURS_PER_PASS * HOUR, aged_before)
+        behind = behind or end < aged_before
+        if start < end:
+            aged = SLOEvaluation.objects.filter(
+                slo_id__in=pks, evaluated_at__gte=start, evaluated_at__lt=end
+            )
+            kept = (
+                aged.order_by()
+                .annotate(hour=TruncHour("evaluated_at", tzinfo=dt.UTC))
+                .values("slo_id", "hour")
+                .annotate(last=Max("id"))
+                .values("last")
+            )
+            # One DELETE with its subqueries: no SLO's latest_evaluation points
+            # at these rows (excluded), so Django's delete() would only load
+            # each one whole to null a reference that cannot exist.
+            thinned = aged.exclude(pk__in=kept).exclude(pk__in=latest)
+            deleted += thinned._raw_delete(thinned.db)
+        SLO.objects.filter(pk__in=pks).update(evaluations_thinned_until=end)
+    return Pruned(deleted=deleted, behind=behind)
+
+
+def _hour(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _ratio_answers(slos: list[SLO], now: dt.datetime) -> dict[int, list[Answer]]:
