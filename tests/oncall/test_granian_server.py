@@ -4,6 +4,7 @@ gauges dropped, requests in flight finished on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -99,6 +100,9 @@ class Granian:
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # Its own process group: the teardown can end the workers too, which
+            # outlive a main process that is killed.
+            start_new_session=True,
         )
         wait_until(lambda: port_open(self.port), 60, "granian to listen")
         wait_until(lambda: self.get("/healthz").startswith(b"HTTP/1.1 200"), 60, "")
@@ -134,6 +138,21 @@ class Granian:
         self.log.close()
         return code
 
+    def end(self) -> None:
+        """Whatever the test left running: a shutdown as compose does it (SIGTERM),
+        then SIGKILL to the whole group, so no worker is left behind."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        if not self.log.closed:
+            self.log.close()
+
 
 def read_response(sock: socket.socket) -> bytes:
     """One whole response (headers and a Content-Length body)."""
@@ -163,9 +182,7 @@ def granian(tmp_path) -> Iterator[Granian]:
     try:
         yield server
     finally:
-        if server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait(timeout=30)
+        server.end()
 
 
 def test_a_connection_serves_request_after_request(granian):
@@ -183,7 +200,7 @@ def test_an_idle_connection_is_closed_after_the_keepalive_setting(tmp_path):
             assert server.get("/healthz", sock).startswith(b"HTTP/1.1 200")
             assert sock.recv(1) == b""  # the server closed it: idle past 1 s
     finally:
-        server.stop()
+        server.end()
 
 
 def test_a_dead_worker_is_replaced_and_its_live_gauges_dropped(granian):
@@ -283,3 +300,15 @@ def test_requests_do_not_carry_the_process_environment(monkeypatch):
     import inspect
 
     assert "os.environ" in inspect.getsource(granian_wsgi._callback_wrapper)
+
+
+def test_ending_the_server_leaves_no_worker_behind(tmp_path):
+    """Killing only granian's main process orphans its workers, which keep
+    serving; the harness ends the whole process group."""
+    server = Granian(tmp_path)
+    [worker] = server.workers()
+    server.proc.kill()  # as a test that fails half-way leaves it: main gone
+    server.proc.wait(timeout=30)
+    assert Path(f"/proc/{worker}").exists()  # the orphan, still there
+    server.end()
+    wait_until(lambda: not Path(f"/proc/{worker}").exists(), 30, "the worker to go")
