@@ -1,15 +1,18 @@
-"""Incidents of the ``payments-api`` service, opened and resolved at chosen times
-(the ``service`` and ``slo`` fixtures are in tests/alerts/conftest.py)."""
+"""Incidents of the ``payments-api`` service, opened and resolved at chosen times,
+and a ratio SLO of it (the ``service`` and ``slo`` fixtures are in
+tests/alerts/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 
+import pytest
 from django.db import transaction
 
 from alerts.incidents.state import IncidentSpec, incident_open, incident_resolve
 from alerts.models import Incident, Integration
+from alerts.slos.setup import slo_create
 
 _n = itertools.count()
 
@@ -45,3 +48,16 @@ def service_incident(
     if resolved is not None:
         incident = incident_resolve(incident=incident, how="manual", at=resolved)
     return incident
+
+
+@pytest.fixture
+def ratio(service):
+    """A Prometheus ratio SLO of ``service``: 99.9 % of requests not 5xx."""
+    return slo_create(
+        service=service,
+        name="requests",
+        objective="99.9",
+        source="prometheus_ratio",
+        good_query='http_requests_total{code!~"5.."}',
+        total_query="http_requests_total",
+    )

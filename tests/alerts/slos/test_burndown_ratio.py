@@ -13,24 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from alerts.models import SLOEvaluation
 from alerts.slos.burndown import slo_burndown
 from alerts.slos.evaluate import HOURLY_RETENTION, RETENTION, evaluations_prune
-from alerts.slos.setup import slo_create
 from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
 
 NOW = utc(2026, 3, 31, 12, 30)
-
-
-@pytest.fixture
-def ratio(service):
-    return slo_create(
-        service=service,
-        name="requests",
-        objective="99.9",
-        source="prometheus_ratio",
-        good_query='http_requests_total{code!~"5.."}',
-        total_query="http_requests_total",
-    )
 
 
 def _store(slo, at: dt.datetime, budget: float) -> SLOEvaluation:

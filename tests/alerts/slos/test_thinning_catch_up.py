@@ -18,7 +18,6 @@ from alerts.slos.evaluate import (
     THIN_HOURS_PER_PASS,
     evaluations_prune,
 )
-from alerts.slos.setup import slo_create
 from tests.cast import utc
 
 pytestmark = pytest.mark.django_db
@@ -27,18 +26,6 @@ OUTAGE_START = utc(2026, 3, 20, 12, 7)
 OUTAGE_END = OUTAGE_START + dt.timedelta(days=3)
 STEP = dt.timedelta(minutes=5)  # one evaluation per SLO every 5 minutes
 MINUTE = dt.timedelta(minutes=1)
-
-
-@pytest.fixture
-def ratio(service):
-    return slo_create(
-        service=service,
-        name="requests",
-        objective="99.9",
-        source="prometheus_ratio",
-        good_query='http_requests_total{code!~"5.."}',
-        total_query="http_requests_total",
-    )
 
 
 def _row(slo: SLO, at: dt.datetime) -> SLOEvaluation:
