@@ -12,14 +12,16 @@ Where the counts live:
   round trip (:class:`RedisSlidingLog`), so every web process shares it and two
   processes cannot both take the last slot.  DRF's own throttle keeps the same
   log as a pickled list read and written back through Django's cache: two round
-  trips, a new client object per call and the whole list both ways, about four
-  times the CPU per API request (measured in-process, see the README).  If Redis
-  cannot be reached the request is let through and a warning logged: a rate limit
-  is not a reason to refuse the API while its store is down.
+  trips, a new client object per call and the whole list both ways, five times
+  the CPU per API request (``bench/api_throttle.py``).  If Redis cannot be
+  reached the request is let through and a warning logged (at most once a minute
+  per process): a rate limit is not a reason to refuse the API while its store
+  is down.
 * otherwise: DRF's throttle in Django's per-process cache (development, tests).
 
-Either way a refused request is not counted, and ``Retry-After`` is the time
-until the oldest request that keeps the bucket full leaves the window.
+Either way a refused request is not counted.  ``Retry-After``: in Redis, the
+time until enough requests leave the window for one more; DRF's, its own
+estimate.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import functools
 import itertools
 import logging
 import os
+import time
 from typing import TYPE_CHECKING
 
 import redis
@@ -41,6 +44,10 @@ if TYPE_CHECKING:  # DRF imports this module while it defines APIView
     from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
+
+# While Redis is unreachable every API request would say so: once a minute does.
+WARN_EVERY_SECONDS = 60.0
+_warned_at: float | None = None
 
 # KEYS[1]: the bucket's sorted set (member: a unique request id, score: its time).
 # ARGV: now, the window in seconds, the limit, the new member.  Drops the times
@@ -96,6 +103,14 @@ def redis_log() -> RedisSlidingLog | None:
     return _redis_log(url)
 
 
+def _warn_unapplied(exc: redis.RedisError) -> None:
+    global _warned_at
+    now = time.monotonic()
+    if _warned_at is None or now - _warned_at >= WARN_EVERY_SECONDS:
+        _warned_at = now
+        logger.warning("API throttle not applied: Redis %s", type(exc).__name__)
+
+
 class PerTokenRateThrottle(SimpleRateThrottle):
     scope = "api"
     # Set by SimpleRateThrottle.__init__ from the rate (unset without one).
@@ -132,7 +147,7 @@ class PerTokenRateThrottle(SimpleRateThrottle):
                 limit=self.num_requests,
             )
         except redis.RedisError as exc:
-            logger.warning("API throttle not applied: Redis %s", type(exc).__name__)
+            _warn_unapplied(exc)
             return True
         self._frees_at = freeing
         return freeing is None
