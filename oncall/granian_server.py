@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from oncall import log_format as log_formats
 from oncall.env import env_int, env_str
 
 # oncall.wsgi's application, without the process environment granian copies
@@ -67,26 +68,12 @@ def logging_config(log_format: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-            "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
-                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                "rename_fields": {
-                    "asctime": "time",
-                    "levelname": "level",
-                    "name": "logger",
-                },
-            },
-        },
-        "filters": {"redact": {"()": "oncall.log_redaction.RedactingFilter"}},
+        "formatters": log_formats.formatters(),
+        "filters": log_formats.filters(),
         "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": log_format,
-                "filters": ["redact"],
-                "stream": "ext://sys.stdout",
-            },
+            "console": log_formats.console_handler(
+                log_format, stream="ext://sys.stdout"
+            ),
         },
         "loggers": {
             "_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
