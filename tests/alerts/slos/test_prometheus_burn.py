@@ -60,16 +60,10 @@ def prometheus(tmp_path_factory):
 
 
 @pytest.fixture
-def ratio_slo(service, prometheus, settings):
+def ratio_slo(ratio, prometheus, settings):
+    """The package's ratio SLO, evaluated against the real Prometheus."""
     settings.PROMETHEUS_URL = prometheus.url
-    return slo_create(
-        service=service,
-        name="requests",
-        objective="99.9",
-        source="prometheus_ratio",
-        good_query='http_requests_total{code!~"5.."}',
-        total_query="http_requests_total",
-    )
+    return ratio
 
 
 def test_the_budget_comes_from_promql(ratio_slo):
