@@ -73,10 +73,16 @@ class Webhook:
         self.token = token
 
     def post(self, name: str, *, style: str = "bearer", token: str | None = None):
+        return self.post_body(recorded(name), style=style, token=token)
+
+    def post_body(
+        self, body: bytes, *, style: str = "bearer", token: str | None = None
+    ):
+        """Post ``body`` (a recorded payload, maybe relabelled) as Alertmanager."""
         path, headers = auth_kwargs(style, token or self.token)
         return self.client.post(
             path,
-            data=recorded(name),
+            data=body,
             content_type="application/json",
             HTTP_USER_AGENT="Alertmanager/0.25.0",
             **headers,
@@ -84,12 +90,16 @@ class Webhook:
 
     def send(self, *names: str, style: str = "bearer") -> list[str]:
         """Post each payload (asserting 2xx) and process it, like a worker would."""
-        results = []
-        for name in names:
-            response = self.post(name, style=style)
-            assert response.status_code == 202, response.content
-            results.append(delivery_process(delivery_id=response.json()["delivery"]))
-        return results
+        return [self.send_body(recorded(name), style=style) for name in names]
+
+    def send_body(
+        self, body: bytes, *, style: str = "bearer", batch: bool = True
+    ) -> str:
+        """Post ``body`` (asserting 2xx) and process it: in a batch, as the task
+        does, or alone (``batch=False``); returns what processing did."""
+        response = self.post_body(body, style=style)
+        assert response.status_code == 202, response.content
+        return delivery_process(delivery_id=response.json()["delivery"], batch=batch)
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ import json
 
 import pytest
 
-from alerts.intake.drain import delivery_process
 from alerts.models import Incident, TimelineEntry
 from alerts.routing import burn_tier
-from tests.alerts.conftest import drive, later, pages, recorded_json, sent
-from tests.cast import TOKEN
+from tests.alerts.conftest import Webhook, drive, later, pages, recorded_json, sent
 
 pytestmark = pytest.mark.django_db
 
@@ -61,25 +59,14 @@ def _relabelled(name: str, labels: dict[str, str], group_by: tuple[str, ...]) ->
     return json.dumps(payload).encode()
 
 
-def _post(client, body: bytes) -> str:
-    response = client.post(
-        "/api/v1/alertmanager/",
-        data=body,
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
-        HTTP_USER_AGENT="Alertmanager/0.25.0",
-    )
-    assert response.status_code == 202, response.content
-    return delivery_process(delivery_id=response.json()["delivery"])
-
-
 def fire(client, labels, group_by=("alertname", "sloth_severity")) -> Incident:
-    _post(client, _relabelled("a_single_firing", labels, group_by))
+    Webhook(client).send_body(_relabelled("a_single_firing", labels, group_by))
     return Incident.objects.order_by("-pk").first()
 
 
 def resolve(client, labels, group_by=("alertname", "sloth_severity")) -> None:
-    _post(client, _relabelled("k_resolved_without_annotations", labels, group_by))
+    body = _relabelled("k_resolved_without_annotations", labels, group_by)
+    Webhook(client).send_body(body)
 
 
 def paged_for() -> set[int]:

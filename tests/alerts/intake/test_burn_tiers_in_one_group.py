@@ -23,10 +23,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alerts.intake.drain import delivery_process
 from alerts.models import Incident, TimelineEntry
 from alerts.routing import group_burn_tier, urgency_from_labels
-from tests.alerts.conftest import drive, later, pages, recorded_json
+from tests.alerts.conftest import Webhook, drive, later, pages, recorded_json
 from tests.alerts.intake.test_burn_tiers import (
     PYRRA_FAST,
     PYRRA_MEDIUM,
@@ -37,7 +36,6 @@ from tests.alerts.intake.test_burn_tiers import (
     paged_for,
     resolve,
 )
-from tests.cast import TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +82,7 @@ def send(request, client):
 
     def post(alerts, group_by, route="{}") -> Incident:
         body = _group(alerts, group_by, route)
-        response = client.post(
-            "/api/v1/alertmanager/",
-            data=body,
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
-            HTTP_USER_AGENT="Alertmanager/0.25.0",
-        )
-        assert response.status_code == 202, response.content
-        delivery_process(delivery_id=response.json()["delivery"], batch=batch)
+        Webhook(client).send_body(body, batch=batch)
         key = json.loads(body)["groupKey"]
         return Incident.objects.filter(group_key=key).order_by("-pk").first()
 
