@@ -10,9 +10,9 @@ benches send to a file.
 
 from __future__ import annotations
 
-import sys
+from tests.processes import WEB_SERVER_COMMANDS
 
-SERVERS = ("gunicorn", "granian")
+SERVERS = tuple(WEB_SERVER_COMMANDS)
 
 
 def parse_servers(text: str) -> list[str]:
@@ -25,16 +25,7 @@ def parse_servers(text: str) -> list[str]:
 
 
 def command(server: str) -> list[str]:
-    if server == "gunicorn":
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:oncall.gunicorn_conf",
-            "oncall.wsgi:application",
-        ]
-    return [sys.executable, "-m", "oncall.granian_server"]
+    return list(WEB_SERVER_COMMANDS[server])
 
 
 def environment(*, bind: str, workers: int, threads: int) -> dict[str, str]:

@@ -107,6 +107,21 @@ class RedisServer:
             self.proc = None
 
 
+# The web server's command lines: granian as docker-compose runs it, and
+# gunicorn by oncall/gunicorn_conf.py, the documented alternative.
+WEB_SERVER_COMMANDS = {
+    "gunicorn": [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:oncall.gunicorn_conf",
+        "oncall.wsgi:application",
+    ],
+    "granian": [sys.executable, "-m", "oncall.granian_server"],
+}
+
+
 def django_env(**extra: str) -> dict[str, str]:
     """The environment for a child process running this project's code."""
     env = dict(os.environ)

@@ -6,14 +6,21 @@ from __future__ import annotations
 import io
 import logging
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
 from oncall.log_redaction import REDACTED, RedactingFilter, redact
-from tests.processes import REPO, django_env, free_port, port_open, stop, wait_until
+from tests.processes import (
+    REPO,
+    WEB_SERVER_COMMANDS,
+    django_env,
+    free_port,
+    port_open,
+    stop,
+    wait_until,
+)
 
 SECRET = "s3cr3t-path-token-0123456789abcdef"
 
@@ -70,20 +77,7 @@ def test_a_token_in_the_webhook_path_is_redacted_from_djangos_warnings(
     assert SECRET not in output
 
 
-SERVERS = {
-    "gunicorn": [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:oncall.gunicorn_conf",
-        "oncall.wsgi:application",
-    ],
-    "granian": [sys.executable, "-m", "oncall.granian_server"],
-}
-
-
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", WEB_SERVER_COMMANDS)
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_servers_access_log_redacts_the_path_token(tmp_path, server, log_format):
     port = free_port()
@@ -98,7 +92,7 @@ def test_the_servers_access_log_redacts_the_path_token(tmp_path, server, log_for
     )
     log = (tmp_path / "server.log").open("w+")
     proc = subprocess.Popen(
-        SERVERS[server],
+        WEB_SERVER_COMMANDS[server],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
