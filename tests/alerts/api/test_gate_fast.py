@@ -18,7 +18,7 @@ from oncall.handlers import API_MIRRORS, LeanPath, frame_options_headers
 from oncall.metrics import REQUESTS
 from oncall.wsgi import default_application
 from scheduling.tokens import api_token_create
-from tests.scheduling.ical.test_feed_polls import call
+from tests.scheduling.ical.test_feed_polls import Spy, call
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +26,8 @@ GATE = "/api/v1/services/payments-api/deploy-gate"
 ROUTE = "/api/v1/services/<str:slug>/deploy-gate"
 
 
-class Spy:
-    """Django's usual chain, counting the requests the lean path hands it."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return default_application(environ, start_response)
-
-
 def lean_path() -> tuple[LeanPath, Spy]:
-    spy = Spy()
+    spy = Spy(default_application)  # Django's usual chain
     lean = LeanPath(
         answer=deploy_gate_answer,
         handler=spy,

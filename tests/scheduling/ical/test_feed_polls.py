@@ -29,10 +29,10 @@ ROUTE = "/ical/<str:token>.ics"
 
 
 class Spy:
-    """The Django handler, counting the requests the lean path hands it."""
+    """A Django handler behind a lean path, counting the requests it is handed."""
 
-    def __init__(self) -> None:
-        self.handler = handler_with_middleware("FEED_MIDDLEWARE")
+    def __init__(self, handler) -> None:
+        self.handler = handler
         self.calls = 0
 
     def __call__(self, environ, start_response):
@@ -41,7 +41,7 @@ class Spy:
 
 
 def lean_path() -> tuple[LeanPath, Spy]:
-    spy = Spy()
+    spy = Spy(handler_with_middleware("FEED_MIDDLEWARE"))
     lean = LeanPath(
         answer=unchanged_poll,
         handler=spy,
