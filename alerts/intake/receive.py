@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import (
+    DataError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
@@ -19,6 +21,7 @@ from django.db import (
 from django.db.models import Field
 
 from alerts.intake import wakeup
+from alerts.intake.group_commit import GroupCommit
 from alerts.models import (
     WebhookDelivery,
 )
@@ -43,12 +46,13 @@ def delivery_receive(
     a publish (or, under a storm, one Redis SET that finds a task already queued:
     see ``alerts.intake.wakeup``).  If the broker is down the publish fails quietly
     and the sweep picks the row up later.
+
+    Outside a transaction the INSERT goes through the process's group commit
+    (``alerts.intake.group_commit``): webhooks that arrive in other threads of this
+    process at the same moment share its statement and its commit, so the database
+    flushes its WAL once for all of them.  Either way the row is committed when this
+    returns.
     """
-    # One INSERT in autocommit mode is its own transaction: the row is committed when
-    # create() returns, and the on-commit callback runs at once.  (An explicit atomic
-    # block would only add BEGIN/COMMIT round trips on the hottest path we have.)
-    # Inside a caller's transaction the wake-up still waits for its commit, which
-    # alerts.intake.wakeup relies on.
     values = {
         "integration_id": integration_id,
         "body": body,
@@ -56,7 +60,13 @@ def delivery_receive(
         "auth": auth,
         "group_key": group_key,
     }
-    delivery_id = _with_reconnect(lambda: _insert(values))
+    row = _row(values)
+    if connection.in_atomic_block:
+        # The caller's transaction: the row commits with it, and the wake-up waits
+        # for that commit, which alerts.intake.wakeup relies on.
+        delivery_id = _insert_rows([row])[0]
+    else:
+        delivery_id = _inbox(row)
     transaction.on_commit(lambda: wakeup.wake_processing(delivery_id))
     return delivery_id
 
@@ -64,38 +74,55 @@ def delivery_receive(
 _INSERT_FIELDS = [f for f in WebhookDelivery._meta.concrete_fields if not f.primary_key]
 
 
-_insert_sql: dict[str, str] = {}
+# The INSERT of n rows, per database vendor and n.
+_insert_sql: dict[tuple[str, int], str] = {}
 
 
-def _insert(values: dict[str, object]) -> int:
-    """``INSERT ... RETURNING id`` of a new delivery with these field values (by
-    attribute name; the others take their defaults); returns its id.
+def _row(values: dict[str, object]) -> list[Any]:
+    """The INSERT's parameters for a new delivery with these field values (by
+    attribute name; the others take their defaults).
 
     What ``Model.save()`` does for a new row (defaults, then each field's own
     conversion to its database value), minus building a model instance and the
     query compiler, which together cost more than the INSERT's round trip on the
     webhook's hot path.  WebhookDelivery has no save signals.
     """
-    sql = _insert_sql.get(connection.vendor)
-    if sql is None:
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
-        marks = ", ".join(["%s"] * len(_INSERT_FIELDS))
-        sql = _insert_sql[connection.vendor] = (
-            f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "  # noqa: S608
-            f"({columns}) VALUES ({marks}) RETURNING {quote('id')}"
-        )
-    params = [
+    return [
         field.get_db_prep_save(values[field.attname], connection)
         if field.attname in values
         else _default_param(field)
         for field in _INSERT_FIELDS
     ]
+
+
+def _insert_rows(rows: list[list[Any]]) -> list[int]:
+    """``INSERT ... VALUES (...), (...) RETURNING id``: one statement, so in
+    autocommit mode one transaction and one commit; returns the new ids in the
+    order of ``rows``."""
+    key = (connection.vendor, len(rows))
+    sql = _insert_sql.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+        marks = ", ".join(["%s"] * len(_INSERT_FIELDS))
+        sql = _insert_sql[key] = (
+            f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "  # noqa: S608
+            f"({columns}) VALUES "
+            + ", ".join([f"({marks})"] * len(rows))
+            + f" RETURNING {quote('id')}"
+        )
+    params = [param for row in rows for param in row]
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return _insert_prepared(sql, params)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+        ids = _insert_prepared(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = [found for (found,) in cursor.fetchall()]
+    if len(ids) != len(rows):
+        raise RuntimeError(f"INSERT of {len(rows)} rows returned {len(ids)} ids")
+    # The ids are drawn in the order the VALUES rows are inserted; sorted, they
+    # match ``rows`` whatever order RETURNING lists them in.
+    return sorted(ids)
 
 
 # A field's database value for a constant default (0, "", None), made once per
@@ -118,21 +145,28 @@ def _default_param(field: Field) -> Any:
         return param
 
 
-def _insert_prepared(sql: str, params: list) -> int:
+def _insert_prepared(sql: str, params: list) -> list[int]:
     """The INSERT as a prepared statement with server-side parameters: PostgreSQL
-    parses and plans it once per connection instead of once per webhook.  Django's
-    own cursors bind parameters client-side (``server_side_binding`` off), which
-    suits the rest of the project; this one statement is the hot path."""
+    parses and plans it once per connection (and batch size) instead of once per
+    webhook.  Django's own cursors bind parameters client-side
+    (``server_side_binding`` off), which suits the rest of the project; this one
+    statement is the hot path."""
     import psycopg
 
     with connection.wrap_database_errors:
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
-            row = cursor.fetchone()
-            if row is None:  # an INSERT ... RETURNING always returns its row
-                raise RuntimeError("INSERT ... RETURNING returned no row")
-            return row[0]
+            return [found for (found,) in cursor.fetchall()]
+
+
+# The process's webhook inbox writer: one per process, shared by its threads.  A
+# row the database refuses (an integrity or data error) fails alone: the batch it
+# was in is written again one row at a time.
+_inbox: GroupCommit[list[Any], int] = GroupCommit(
+    lambda rows: _with_reconnect(lambda: _insert_rows(rows)),
+    split_on=(IntegrityError, DataError),
+)
 
 
 def _with_reconnect(write: Callable[[], T]) -> T:
