@@ -332,6 +332,36 @@ class PostgresServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def run_on_postgresql(module: str, tmp_path: Path, **env: str) -> object:
+    """Run ``python -m module`` against a fresh PostgreSQL server and return the
+    JSON of the last line it prints.
+
+    For checks that run in-process on SQLite under pytest-django and, through this,
+    as a script on PostgreSQL (the script migrates its database first).
+    """
+    import json
+
+    postgres = PostgresServer()
+    postgres.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=REPO,
+            env=django_env(
+                DATABASE_URL=postgres.url(),
+                ONCALL_DATA_DIR=str(tmp_path / "data"),
+                **env,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        postgres.destroy()
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 class AlertmanagerServer:
     """A real Prometheus Alertmanager (Debian package) with a given config.
 

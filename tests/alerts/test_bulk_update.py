@@ -4,14 +4,10 @@ PostgreSQL, where each VALUES column is cast to its field's type."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from tests.alerts.bulk_update_check import check
-from tests.processes import REPO, PostgresServer, django_env
+from tests.processes import run_on_postgresql
 
 
 @pytest.mark.django_db
@@ -21,21 +17,5 @@ def test_update_objects_writes_every_field_type_on_sqlite() -> None:
 
 @pytest.mark.slow
 def test_update_objects_writes_every_field_type_on_postgresql(tmp_path) -> None:
-    postgres = PostgresServer()
-    postgres.start()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.alerts.bulk_update_check"],
-            cwd=REPO,
-            env=django_env(
-                DATABASE_URL=postgres.url(), ONCALL_DATA_DIR=str(tmp_path / "data")
-            ),
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    finally:
-        postgres.destroy()
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_on_postgresql("tests.alerts.bulk_update_check", tmp_path)
     assert result == {"mismatches": [], "untouched": True}

@@ -3,14 +3,10 @@ the reopen lookup) gives the same answers on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from tests.alerts.insights.sql_check import EXPECTED, check
-from tests.processes import REPO, PostgresServer, django_env
+from tests.processes import run_on_postgresql
 
 
 @pytest.mark.django_db
@@ -20,20 +16,4 @@ def test_grouping_mtbf_and_reopens_on_sqlite() -> None:
 
 @pytest.mark.slow
 def test_grouping_mtbf_and_reopens_on_postgresql(tmp_path) -> None:
-    postgres = PostgresServer()
-    postgres.start()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.alerts.insights.sql_check"],
-            cwd=REPO,
-            env=django_env(
-                DATABASE_URL=postgres.url(), ONCALL_DATA_DIR=str(tmp_path / "data")
-            ),
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    finally:
-        postgres.destroy()
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == EXPECTED
+    assert run_on_postgresql("tests.alerts.insights.sql_check", tmp_path) == EXPECTED

@@ -41,10 +41,9 @@ class Writer:
         return [f"id-of-{item}" for item in items]
 
 
-def call_concurrently(group: GroupCommit, writer: Writer, items: list[str]) -> dict:
-    """``items[0]`` starts alone and blocks in its write; the others queue behind it;
-    then the write is released.  Returns each item's result or exception."""
-    outcome: dict[str, object] = {}
+def recording(group: GroupCommit, outcome: dict[str, object]):
+    """A thread target: pass an item to ``group`` and record its result or
+    exception in ``outcome``."""
 
     def call(item: str) -> None:
         try:
@@ -52,6 +51,14 @@ def call_concurrently(group: GroupCommit, writer: Writer, items: list[str]) -> d
         except BaseException as error:  # recorded for the test
             outcome[item] = error
 
+    return call
+
+
+def call_concurrently(group: GroupCommit, writer: Writer, items: list[str]) -> dict:
+    """``items[0]`` starts alone and blocks in its write; the others queue behind it;
+    then the write is released.  Returns each item's result or exception."""
+    outcome: dict[str, object] = {}
+    call = recording(group, outcome)
     threads = [threading.Thread(target=call, args=(items[0],))]
     threads[0].start()
     assert writer.first_started.wait(30)
@@ -130,13 +137,7 @@ def test_a_stopped_leader_leaves_no_caller_waiting() -> None:
 
     group: GroupCommit[str, str] = GroupCommit(write)
     outcome: dict[str, object] = {}
-
-    def call(item: str) -> None:
-        try:
-            outcome[item] = group(item)
-        except BaseException as error:  # recorded for the test
-            outcome[item] = error
-
+    call = recording(group, outcome)
     first = threading.Thread(target=call, args=("a",))
     first.start()
     assert started.wait(30)

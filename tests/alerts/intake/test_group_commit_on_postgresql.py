@@ -4,39 +4,21 @@ database refuses fails alone (tests/alerts/intake/group_commit_check.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.processes import REPO, PostgresServer, django_env
+from tests.processes import run_on_postgresql
 
 pytestmark = pytest.mark.slow
 
 
 def test_concurrent_webhooks_share_a_commit_on_postgresql(tmp_path) -> None:
-    postgres = PostgresServer()
-    postgres.start()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.alerts.intake.group_commit_check"],
-            cwd=REPO,
-            env=django_env(
-                DATABASE_URL=postgres.url(),
-                ONCALL_DATA_DIR=str(tmp_path / "data"),
-                # No broker: the wake-up after each commit fails quietly, as it
-                # does in production when Redis is down.
-                CELERY_BROKER_URL="memory://",
-            ),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        postgres.destroy()
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = run_on_postgresql(
+        "tests.alerts.intake.group_commit_check",
+        tmp_path,
+        # No broker: the wake-up after each commit fails quietly, as it does in
+        # production when Redis is down.
+        CELERY_BROKER_URL="memory://",
+    )
     assert found == {
         # Everyone told an id was told the id of the row holding its own body.
         "told_matches_stored": [

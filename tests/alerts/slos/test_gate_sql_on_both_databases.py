@@ -3,14 +3,10 @@ SQLite and on PostgreSQL (tests/alerts/slos/gate_sql_check.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from tests.alerts.slos.gate_sql_check import EXPECTED, HOT_SQL, check
-from tests.processes import REPO, PostgresServer, django_env
+from tests.processes import run_on_postgresql
 
 
 @pytest.mark.django_db
@@ -20,22 +16,7 @@ def test_the_gate_and_the_token_lookup_on_sqlite() -> None:
 
 @pytest.mark.slow
 def test_the_gate_and_the_token_lookup_on_postgresql(tmp_path) -> None:
-    postgres = PostgresServer()
-    postgres.start()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.alerts.slos.gate_sql_check"],
-            cwd=REPO,
-            env=django_env(
-                DATABASE_URL=postgres.url(), ONCALL_DATA_DIR=str(tmp_path / "data")
-            ),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        postgres.destroy()
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = run_on_postgresql("tests.alerts.slos.gate_sql_check", tmp_path)
+    assert isinstance(found, dict)
     assert found.pop("hot_sql") == HOT_SQL
     assert found == EXPECTED
