@@ -78,7 +78,17 @@ class GroupCommit(Generic[Item, Result]):
                 with self._queue_lock:
                     batch = self._queue[: self.most]
                     del self._queue[: self.most]
-                self._write(batch)
+                try:
+                    self._write(batch)
+                finally:
+                    # Only if this thread is being stopped (SystemExit,
+                    # KeyboardInterrupt) mid-write: the others must not wait for a
+                    # write that will never finish, nor re-run one whose outcome
+                    # is unknown; this thread's own caller gets the exception.
+                    _fail(
+                        [queued for queued in batch if not queued.done],
+                        RuntimeError("the thread writing this batch was stopped"),
+                    )
         if mine.error is not None:
             if led:
                 raise mine.error
@@ -109,12 +119,6 @@ class GroupCommit(Generic[Item, Result]):
         except Exception as error:  # handed to every caller
             _fail(batch, error)
             return
-        except BaseException:
-            # The leader's thread is being stopped (SystemExit, KeyboardInterrupt):
-            # its own caller gets that; the others must not wait for a write that
-            # will never finish, nor re-run one whose outcome is unknown.
-            _fail(batch, RuntimeError("the thread writing this batch was stopped"))
-            raise
         for queued, result in zip(batch, results, strict=True):
             queued.result = result
             queued.done = True

@@ -159,3 +159,31 @@ def test_a_stopped_leader_leaves_no_caller_waiting() -> None:
 def test_most_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(lambda items: items, most=0)
+
+
+def test_a_leader_stopped_while_writing_a_refused_batch_row_by_row() -> None:
+    """The second batch is refused, so it is written again one item at a time; the
+    leader's thread is stopped at the first of those: the items not yet written are
+    failed, not left waiting."""
+
+    class Stop(BaseException):
+        pass
+
+    writer = Writer(refuse="b")
+
+    def write(items: list[str]) -> list[str]:
+        if len(items) == 1 and items != ["a"]:
+            raise Stop
+        return writer(items)
+
+    group: GroupCommit[str, str] = GroupCommit(write, split_on=(Refused,))
+    outcome = call_concurrently(group, writer, ["a", "b", "c", "d"])
+    assert outcome.pop("a") == "id-of-a"
+    assert len(writer.batches[1]) == 3  # b, c and d, refused together
+    # Whoever of b, c and d led that batch was stopped; the other two were told.
+    assert sorted(type(error).__name__ for error in outcome.values()) == [
+        "RuntimeError",
+        "RuntimeError",
+        "Stop",
+    ]
+    assert group.queued() == 0
