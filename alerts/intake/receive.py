@@ -170,8 +170,9 @@ _inbox: GroupCommit[list[Any], int] = GroupCommit(
 
 
 def _with_reconnect(write: Callable[[], T]) -> T:
-    """Run one autocommit write on the request's connection without Django's
-    per-request health check, reconnecting once if the connection turns out dead.
+    """Run one autocommit write on this thread's connection (the group commit's
+    leader's, for a batch) without Django's per-request health check, reconnecting
+    once if the connection turns out dead.
 
     ``CONN_HEALTH_CHECKS`` costs a ``SELECT 1`` round trip before the first query of
     every request: on the webhook, whose only query is its INSERT, that was a
@@ -179,8 +180,9 @@ def _with_reconnect(write: Callable[[], T]) -> T:
     while idle (the database restarted); here the write itself finds that out,
     and is simply made again on a new connection.  If the database is really
     down, the second attempt raises and the client gets the 503 of
-    ``oncall.middleware``.  A write repeated after a commit whose answer was lost
-    stores the webhook twice, which processing treats as the repeat it is.
+    ``oncall.middleware`` (every request of the batch does).  A write repeated
+    after a commit whose answer was lost stores its webhooks twice, which
+    processing treats as the repeats they are.
     """
     if connection.in_atomic_block:
         return write()  # the caller's transaction: nothing to redo on our own
