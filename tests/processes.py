@@ -6,6 +6,7 @@ and is torn down by the fixture that started it, even when the test fails.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -339,8 +340,6 @@ def run_on_postgresql(module: str, tmp_path: Path, **env: str) -> object:
     For checks that run in-process on SQLite under pytest-django and, through this,
     as a script on PostgreSQL (the script migrates its database first).
     """
-    import json
-
     postgres = PostgresServer()
     postgres.start()
     try:

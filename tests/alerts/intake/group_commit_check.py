@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
+
+from tests.processes import wait_until
 
 
 def check() -> dict:
@@ -64,19 +65,11 @@ def one_round(name: str, integrations: list[int]) -> dict[str, object]:
 
     from alerts.intake import receive
 
-    db = settings.DATABASES["default"]
-    params = {
-        "host": db["HOST"],
-        "port": db["PORT"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
-        "dbname": db["NAME"],
-    }
-    blocker = psycopg.connect(**params)
+    blocker = psycopg.connect(settings.DATABASE_URL)
     blocker.execute("LOCK TABLE alerts_webhookdelivery IN SHARE MODE")
     # Another session to look: inside the blocker's transaction, pg_stat_activity
     # would show the same snapshot every time.
-    watcher = psycopg.connect(**params, autocommit=True)
+    watcher = psycopg.connect(settings.DATABASE_URL, autocommit=True)
     told: dict[str, object] = {}
 
     def receive_one(body: str, integration_id: int) -> None:
@@ -107,24 +100,21 @@ def one_round(name: str, integrations: list[int]) -> dict[str, object]:
         for n, integration_id in enumerate(integrations)
     ]
     threads[0].start()
-    until(waiting_on_the_lock, "the first INSERT to wait for the lock")
+    wait_until(waiting_on_the_lock, 60, "the first INSERT to wait for the lock", 0.01)
     for thread in threads[1:]:
         thread.start()
-    until(lambda: receive._inbox.queued() == len(threads) - 1, "the others to queue")
+    wait_until(
+        lambda: receive._inbox.queued() == len(threads) - 1,
+        60,
+        "the others to queue",
+        0.01,
+    )
     blocker.commit()  # the lock goes
     for thread in threads:
         thread.join(60)
     blocker.close()
     watcher.close()
     return told
-
-
-def until(predicate, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.01)
 
 
 if __name__ == "__main__":
